@@ -1,0 +1,81 @@
+// Actors: the GenServer of this runtime, in plain TypeScript. State lives in fields, a call's
+// reply is the handler's return value, and the mailbox is handled one message at a time.
+import type { ExitReason } from './exitReason.js'
+import {
+  isCallEnvelope,
+  isCastEnvelope,
+  isExitMessage,
+  kInit,
+  kReceive,
+  kTerminate,
+  ProcessContext,
+  type Behavior,
+  type From,
+} from './Process.js'
+
+/** Return it from `handleCall` to reply later with `this.reply(from, value)`. */
+export const NoReply: unique symbol = Symbol('sworm.noReply')
+export type NoReply = typeof NoReply
+
+/**
+ * Base class of actors. Override what you need:
+ * - `init(args)`: runs before the first message; throwing fails the start.
+ * - `handleCall(msg, from)`: its return value (or resolved value) is the reply.
+ * - `handleCast(msg)`, `handleInfo(msg)`: no reply. Plain `send`s, `DOWN`s and trapped `EXIT`s
+ *   arrive in `handleInfo`.
+ * - `terminate(reason)`: runs when the actor stops for any reason but `killed`.
+ *
+ * Handlers may be async; the next message waits until the current one is done. A handler that
+ * throws (or rejects) ends the actor with that error as its exit reason.
+ * @example
+ * class Counter extends Actor<number> {
+ *   n = 0
+ *   override init(start: number) { this.n = start }
+ *   override handleCall(msg: 'get' | 'inc') { return msg === 'inc' ? ++this.n : this.n }
+ * }
+ */
+export abstract class Actor<Args = void> extends ProcessContext implements Behavior {
+  init?(args: Args): void | Promise<void>
+  handleCall?(msg: unknown, from: From): unknown
+  handleCast?(msg: unknown): void | Promise<void>
+  handleInfo?(msg: unknown): void | Promise<void>
+  terminate?(reason: ExitReason): void | Promise<void>
+
+  /** @internal */
+  [kInit](args: unknown): unknown {
+    return this.init?.(args as Args)
+  }
+
+  /** @internal */
+  [kReceive](msg: unknown): unknown {
+    if (isCallEnvelope(msg)) {
+      const from: From =
+        msg.from === undefined ? { ref: msg.$call } : { ref: msg.$call, pid: msg.from }
+      if (this.handleCall === undefined) {
+        throw new Error(`${this.constructor.name} received a call but has no handleCall`)
+      }
+      const result = this.handleCall(msg.msg, from)
+      if (result instanceof Promise) {
+        return result.then((value) => {
+          if (value !== NoReply) this.reply(from, value)
+        })
+      }
+      if (result !== NoReply) this.reply(from, result)
+      return undefined
+    }
+    if (isCastEnvelope(msg)) return this.handleCast?.(msg.$cast)
+    if (isExitMessage(msg) && msg.from === this.proc.parent && msg.reason !== 'normal') {
+      // OTP's rule: a trapping actor whose parent exits stops with the same reason.
+      this.stop(msg.reason)
+      return undefined
+    }
+    if (this.handleInfo !== undefined) return this.handleInfo(msg)
+    this.runtime.logger.debug({ pid: this.self, msg: String(msg) }, 'unhandled message dropped')
+    return undefined
+  }
+
+  /** @internal */
+  [kTerminate](reason: ExitReason): unknown {
+    return this.terminate?.(reason)
+  }
+}

@@ -1,0 +1,236 @@
+// A process as the runtime sees it (its record), and `ProcessContext`, the handle a running
+// process uses to act: send, call, link, monitor, timers. Actors and function processes share it.
+import type { TimerHandle } from './clock.js'
+import type { ExitReason } from './exitReason.js'
+import type { Pid, Ref } from './Pid.js'
+import type { CallOptions, Runtime, SpawnOptions } from './Runtime.js'
+
+/** Internal method names the runtime calls on a behaviour; symbols keep user classes free. */
+export const kInit: unique symbol = Symbol('sworm.init')
+export const kReceive: unique symbol = Symbol('sworm.receive')
+export const kTerminate: unique symbol = Symbol('sworm.terminate')
+export const kAttach: unique symbol = Symbol('sworm.attach')
+
+/** Who called: the reply address of a `call`. Pass it to `reply` for a late reply. */
+export interface From {
+  readonly ref: Ref
+  /** The calling process, when the call came from inside one. */
+  readonly pid?: Pid
+}
+
+/** The envelope a `call` puts in the target's mailbox. */
+export interface CallEnvelope {
+  readonly $call: Ref
+  readonly from?: Pid
+  readonly msg: unknown
+}
+
+/** The envelope a `cast` puts in the target's mailbox. */
+export interface CastEnvelope {
+  readonly $cast: unknown
+}
+
+/** What a process that traps exits receives instead of dying. */
+export interface ExitMessage {
+  readonly type: 'EXIT'
+  readonly from: Pid
+  readonly reason: ExitReason
+}
+
+/** What a monitor delivers when its target ends. */
+export interface DownMessage {
+  readonly type: 'DOWN'
+  readonly ref: Ref
+  readonly pid: Pid
+  readonly reason: ExitReason
+}
+
+export function isCallEnvelope(m: unknown): m is CallEnvelope {
+  return typeof m === 'object' && m !== null && '$call' in m
+}
+export function isCastEnvelope(m: unknown): m is CastEnvelope {
+  return typeof m === 'object' && m !== null && '$cast' in m
+}
+export function isExitMessage(m: unknown): m is ExitMessage {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'EXIT'
+}
+export function isDownMessage(m: unknown): m is DownMessage {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'DOWN'
+}
+
+/** What the runtime calls on a process object. */
+export interface Behavior {
+  [kAttach](proc: Proc): void
+  [kInit](args: unknown): unknown
+  [kReceive](msg: unknown): unknown
+  [kTerminate](reason: ExitReason): unknown
+}
+
+/** A monitor's watcher: a local process (gets a DOWN message) or a callback. */
+export type Watcher = Pid | ((reason: ExitReason, pid: Pid) => void)
+
+export type ProcStatus = 'initializing' | 'alive' | 'exiting' | 'exited'
+
+/** The runtime's record of one process. Fields are lazily allocated to keep idle processes small. */
+export class Proc {
+  mailbox: unknown[] = []
+  head = 0
+  status: ProcStatus = 'alive'
+  scheduled = false
+  /** An async handler (or init, or terminate) is in flight: the mailbox waits. */
+  busy = false
+  /** Inside a synchronous handler call right now. */
+  running = false
+  trapExit = false
+  handled = 0
+  links: Set<Pid> | undefined = undefined
+  /** Monitors others hold on this process. */
+  monitoredBy: Map<Ref, Watcher> | undefined = undefined
+  /** Monitors this process holds: ref → target. */
+  monitoring: Map<Ref, Pid> | undefined = undefined
+  timers: Map<Ref, TimerHandle> | undefined = undefined
+  name: string | undefined = undefined
+  parent: Pid | undefined = undefined
+  /** A stop asked for from inside a handler, carried out when the handler returns. */
+  stopReason: ExitReason | undefined = undefined
+  initArgs: unknown = undefined
+  initWaiter: { resolve(pid: Pid): void; reject(e: unknown): void } | undefined = undefined
+
+  constructor(
+    readonly pid: Pid,
+    readonly runtime: Runtime,
+    readonly behavior: Behavior,
+  ) {}
+
+  get mailboxLength(): number {
+    return this.mailbox.length - this.head
+  }
+}
+
+/**
+ * The handle a process acts through. `Actor` extends it; a function process receives it as its
+ * second argument. Every method acts on behalf of this process (`self`).
+ */
+export abstract class ProcessContext {
+  /** @internal */
+  protected proc!: Proc
+
+  /** @internal */
+  [kAttach](proc: Proc): void {
+    this.proc = proc
+  }
+
+  /** This process's pid. */
+  get self(): Pid {
+    return this.proc.pid
+  }
+
+  /** The runtime (node) this process lives in. */
+  get runtime(): Runtime {
+    return this.proc.runtime
+  }
+
+  /** When true, exit signals from links arrive as `ExitMessage`s instead of ending the process. */
+  get trapExit(): boolean {
+    return this.proc.trapExit
+  }
+  set trapExit(on: boolean) {
+    this.proc.trapExit = on
+  }
+
+  /** Sends `msg` to `to`; never waits. */
+  send(to: Pid, msg: unknown): void {
+    this.proc.runtime.send(to, msg)
+  }
+
+  /** Calls `to` and waits for its reply (default timeout 5000 ms). */
+  call<R = unknown>(to: Pid, msg: unknown, options?: CallOptions): Promise<R> {
+    return this.proc.runtime.call<R>(to, msg, { ...options, from: this.proc.pid })
+  }
+
+  /** Sends `msg` to `to`'s `handleCast`. */
+  cast(to: Pid, msg: unknown): void {
+    this.proc.runtime.cast(to, msg)
+  }
+
+  /** Replies to a call; for late replies (return `NoReply` from `handleCall`). */
+  reply(from: From, value: unknown): void {
+    this.proc.runtime.reply(from, value)
+  }
+
+  /** Spawns a process; `link: true` links it to this one. */
+  spawn<A>(
+    actor: ActorClassLike<A>,
+    args: A,
+    options?: Omit<SpawnOptions, 'link' | 'parent'> & { link?: boolean },
+  ): Pid {
+    const { link, ...rest } = options ?? {}
+    return this.proc.runtime.spawn(actor, args, link ? { ...rest, link: this.proc.pid } : rest)
+  }
+
+  /** Starts a process and waits for its `init`; `link: true` links it to this one. */
+  start<A>(
+    actor: ActorClassLike<A>,
+    args: A,
+    options?: Omit<SpawnOptions, 'link' | 'parent'> & { link?: boolean },
+  ): Promise<Pid> {
+    const { link, ...rest } = options ?? {}
+    return this.proc.runtime.start(actor, args, link ? { ...rest, link: this.proc.pid } : rest)
+  }
+
+  /** Links this process with `pid` (two-way). */
+  link(pid: Pid): void {
+    this.proc.runtime.link(this.proc.pid, pid)
+  }
+
+  unlink(pid: Pid): void {
+    this.proc.runtime.unlink(this.proc.pid, pid)
+  }
+
+  /** Monitors `pid`: one `DownMessage` with this ref arrives when it ends. */
+  monitor(pid: Pid): Ref {
+    return this.proc.runtime.monitor(this.proc.pid, pid)
+  }
+
+  demonitor(ref: Ref): void {
+    this.proc.runtime.demonitor(ref)
+  }
+
+  /** Sends an exit signal to `pid` from this process. */
+  exit(pid: Pid, reason: ExitReason): void {
+    this.proc.runtime.exit(pid, reason, this.proc.pid)
+  }
+
+  /** Ends this process with `reason` once the current handler returns. */
+  stop(reason: ExitReason = 'normal'): void {
+    this.proc.runtime.stopSelf(this.proc, reason)
+  }
+
+  /** Delivers `msg` to `to` (default: this process) after `ms`; cancelled if this process ends. */
+  sendAfter(msg: unknown, ms: number, to: Pid = this.proc.pid): Ref {
+    return this.proc.runtime.sendAfter(to, msg, ms, this.proc)
+  }
+
+  /** Cancels a timer; true if it had not fired yet. */
+  cancelTimer(ref: Ref): boolean {
+    return this.proc.runtime.cancelTimer(ref)
+  }
+}
+
+/** Anything the runtime can instantiate as a process: a class with a no-argument constructor. */
+export type ActorClassLike<A> = new () => ProcessContext & Behavior & { init?(args: A): unknown }
+
+/** A function process: called once per message, with its context. */
+export type ProcessFn = (msg: unknown, ctx: ProcessContext) => void | Promise<void>
+
+/** Wraps a function as a process. */
+export class FnProcess extends ProcessContext implements Behavior {
+  constructor(private readonly fn: ProcessFn) {
+    super()
+  }
+  [kInit](): void {}
+  [kReceive](msg: unknown): unknown {
+    return this.fn(msg, this)
+  }
+  [kTerminate](): void {}
+}

@@ -1,0 +1,87 @@
+// The clock every timer goes through, so that tests can drive time by hand.
+
+/** An opaque timer handle from a `Clock`. */
+export type TimerHandle = unknown
+
+/** Time source and timers. `now()` is in milliseconds and never goes backwards. */
+export interface Clock {
+  now(): number
+  setTimeout(fn: () => void, ms: number): TimerHandle
+  clearTimeout(handle: TimerHandle): void
+}
+
+/** The real clock: `performance.now()` and Node's timers (unref'd so they never hold the process). */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms)
+    t.unref()
+    return t
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+}
+
+interface ManualTimer {
+  at: number
+  seq: number
+  fn: () => void
+  cancelled: boolean
+}
+
+/**
+ * A clock that moves only when told to. `advance(ms)` runs the timers that fall due, in order of
+ * due time, letting promise callbacks settle between them.
+ * @example
+ * const clock = new ManualClock()
+ * const rt = new Runtime({ clock })
+ * await clock.advance(5000) // a call with the default timeout now rejects
+ */
+export class ManualClock implements Clock {
+  private time = 0
+  private seq = 0
+  private timers: ManualTimer[] = []
+
+  now(): number {
+    return this.time
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const t: ManualTimer = { at: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false }
+    this.timers.push(t)
+    return t
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    if (handle && typeof handle === 'object') (handle as ManualTimer).cancelled = true
+  }
+
+  /** How many timers are waiting. */
+  get pending(): number {
+    return this.timers.filter((t) => !t.cancelled).length
+  }
+
+  /** Moves time forward by `ms`, firing every timer due on the way. */
+  async advance(ms: number): Promise<void> {
+    const target = this.time + ms
+    await settle()
+    for (;;) {
+      this.timers = this.timers.filter((t) => !t.cancelled)
+      let next: ManualTimer | undefined
+      for (const t of this.timers) {
+        if (t.at <= target && (!next || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t
+      }
+      if (!next) break
+      this.time = Math.max(this.time, next.at)
+      next.cancelled = true
+      next.fn()
+      await settle()
+    }
+    this.time = target
+    await settle()
+  }
+}
+
+/** Lets queued microtasks and immediates run (several rounds, for promise chains). */
+export async function settle(rounds = 3): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}

@@ -1,0 +1,217 @@
+// Typed errors of @sworm/actor: each has a stable `name`, a `code`, and a static `is` guard
+// that works across copies of the package (it tests the code, not the prototype).
+
+/** Every error code this package raises. */
+export const ActorErrorCode = {
+  CallTimeout: 'CALL_TIMEOUT',
+  NoProc: 'NO_PROC',
+  Exited: 'EXITED',
+  NoConnection: 'NO_CONNECTION',
+  UnknownNode: 'UNKNOWN_NODE',
+  InitFailed: 'INIT_FAILED',
+  AlreadyRegistered: 'ALREADY_REGISTERED',
+  InvalidPid: 'INVALID_PID',
+  MaxChildren: 'MAX_CHILDREN',
+  NotFound: 'NOT_FOUND',
+  RuntimeStopped: 'RUNTIME_STOPPED',
+  BadArgument: 'BAD_ARGUMENT',
+  RemoteError: 'REMOTE_ERROR',
+} as const
+export type ActorErrorCode = (typeof ActorErrorCode)[keyof typeof ActorErrorCode]
+
+/** Base class of the errors of every Sworm package: a `code` and an optional `cause`. */
+export class SwormError extends Error {
+  override name = 'SwormError'
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+  }
+  /** True for any Sworm error, from any copy of the package. */
+  static is(u: unknown): u is SwormError {
+    return u instanceof Error && typeof (u as { code?: unknown }).code === 'string'
+  }
+}
+
+function hasCode(u: unknown, code: string): boolean {
+  return u instanceof Error && (u as { code?: unknown }).code === code
+}
+
+/** A `call` got no reply within its timeout. */
+export class CallTimeout extends SwormError {
+  override name = 'CallTimeout'
+  constructor(
+    readonly target: string,
+    readonly timeoutMs: number,
+  ) {
+    super(ActorErrorCode.CallTimeout, `call to ${target} timed out after ${timeoutMs} ms`)
+  }
+  static override is(u: unknown): u is CallTimeout {
+    return hasCode(u, ActorErrorCode.CallTimeout)
+  }
+}
+
+/** The target process does not exist (never did, or has exited). */
+export class NoProc extends SwormError {
+  override name = 'NoProc'
+  readonly reason = 'noproc'
+  constructor(readonly target: string) {
+    super(ActorErrorCode.NoProc, `no process ${target}`)
+  }
+  static override is(u: unknown): u is NoProc {
+    return hasCode(u, ActorErrorCode.NoProc)
+  }
+}
+
+/** The target process exited before it replied; `reason` is its exit reason. */
+export class Exited extends SwormError {
+  override name = 'Exited'
+  constructor(
+    readonly target: string,
+    readonly reason: unknown,
+  ) {
+    super(ActorErrorCode.Exited, `process ${target} exited: ${describeReason(reason)}`, {
+      cause: reason instanceof Error ? reason : undefined,
+    })
+  }
+  static override is(u: unknown): u is Exited {
+    return hasCode(u, ActorErrorCode.Exited)
+  }
+}
+
+/** The node of the target went down (or was never connected) before a reply came. */
+export class NoConnection extends SwormError {
+  override name = 'NoConnection'
+  readonly reason = 'noconnection'
+  constructor(readonly target: string) {
+    super(ActorErrorCode.NoConnection, `lost the connection to the node of ${target}`)
+  }
+  static override is(u: unknown): u is NoConnection {
+    return hasCode(u, ActorErrorCode.NoConnection)
+  }
+}
+
+/** A pid of another node, and this runtime has no route to it. */
+export class UnknownNode extends SwormError {
+  override name = 'UnknownNode'
+  constructor(readonly node: string) {
+    super(ActorErrorCode.UnknownNode, `no route to node ${node}`)
+  }
+  static override is(u: unknown): u is UnknownNode {
+    return hasCode(u, ActorErrorCode.UnknownNode)
+  }
+}
+
+/** A process's `init` threw or rejected; `cause` is what it threw. */
+export class InitFailed extends SwormError {
+  override name = 'InitFailed'
+  constructor(
+    readonly pid: string,
+    readonly reason: unknown,
+  ) {
+    super(ActorErrorCode.InitFailed, `init of ${pid} failed: ${describeReason(reason)}`, {
+      cause: reason,
+    })
+  }
+  static override is(u: unknown): u is InitFailed {
+    return hasCode(u, ActorErrorCode.InitFailed)
+  }
+}
+
+/** A name is already held; `pid` is the holder. */
+export class AlreadyRegistered extends SwormError {
+  override name = 'AlreadyRegistered'
+  constructor(
+    readonly registeredName: string,
+    readonly pid: string,
+  ) {
+    super(ActorErrorCode.AlreadyRegistered, `${registeredName} is already registered to ${pid}`)
+  }
+  static override is(u: unknown): u is AlreadyRegistered {
+    return hasCode(u, ActorErrorCode.AlreadyRegistered)
+  }
+}
+
+/** A string that is not a pid (or ref) was given where one was required. */
+export class InvalidPid extends SwormError {
+  override name = 'InvalidPid'
+  constructor(readonly value: unknown) {
+    super(ActorErrorCode.InvalidPid, `not a pid: ${String(value)}`)
+  }
+  static override is(u: unknown): u is InvalidPid {
+    return hasCode(u, ActorErrorCode.InvalidPid)
+  }
+}
+
+/** A dynamic supervisor is at its `maxChildren`. */
+export class MaxChildren extends SwormError {
+  override name = 'MaxChildren'
+  constructor(readonly max: number) {
+    super(ActorErrorCode.MaxChildren, `the supervisor already runs its maximum of ${max} children`)
+  }
+  static override is(u: unknown): u is MaxChildren {
+    return hasCode(u, ActorErrorCode.MaxChildren)
+  }
+}
+
+/** Something looked up by id or name is not there. */
+export class NotFound extends SwormError {
+  override name = 'NotFound'
+  constructor(readonly what: string) {
+    super(ActorErrorCode.NotFound, `not found: ${what}`)
+  }
+  static override is(u: unknown): u is NotFound {
+    return hasCode(u, ActorErrorCode.NotFound)
+  }
+}
+
+/** The runtime was shut down; no new process may start. */
+export class RuntimeStopped extends SwormError {
+  override name = 'RuntimeStopped'
+  constructor() {
+    super(ActorErrorCode.RuntimeStopped, 'the runtime is stopped')
+  }
+  static override is(u: unknown): u is RuntimeStopped {
+    return hasCode(u, ActorErrorCode.RuntimeStopped)
+  }
+}
+
+/** An argument of the wrong shape (a bad option, a bad spec). */
+export class BadArgument extends SwormError {
+  override name = 'BadArgument'
+  constructor(message: string) {
+    super(ActorErrorCode.BadArgument, message)
+  }
+  static override is(u: unknown): u is BadArgument {
+    return hasCode(u, ActorErrorCode.BadArgument)
+  }
+}
+
+/**
+ * An error that happened on another node and crossed the wire as `{ code, message }`
+ * (never a stack). `remoteName` is the class name it had there.
+ */
+export class RemoteError extends SwormError {
+  override name = 'RemoteError'
+  constructor(
+    readonly remoteCode: string,
+    message: string,
+    readonly remoteName: string,
+  ) {
+    super(remoteCode || ActorErrorCode.RemoteError, message)
+  }
+  static override is(u: unknown): u is RemoteError {
+    return u instanceof Error && u.name === 'RemoteError'
+  }
+}
+
+/** A short human description of an exit reason, for messages and logs. */
+export function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return `${reason.name}: ${reason.message}`
+  if (typeof reason === 'string') return reason
+  try {
+    return JSON.stringify(reason) ?? String(reason)
+  } catch {
+    return String(reason)
+  }
+}

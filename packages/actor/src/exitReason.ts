@@ -1,0 +1,55 @@
+// Exit reasons, Erlang's way: strings for the well-known ones, objects for structured ones,
+// `Error`s for crashes; and their wire form (an error crosses as `{ code, message }`).
+import type { Pid } from './Pid.js'
+import { RemoteError } from './errors.js'
+
+/** Why a process ended. `kill` is only ever sent; the process then ends with `killed`. */
+export type ExitReason =
+  | 'normal'
+  | 'shutdown'
+  | 'kill'
+  | 'killed'
+  | 'noproc'
+  | 'noconnection'
+  | 'name_conflict'
+  | { readonly shutdown: unknown }
+  | { readonly name_conflict: Pid }
+  | Error
+  | (string & {})
+  | { readonly [key: string]: unknown }
+
+/** `normal`, `shutdown` and `{ shutdown: x }`: ends a `transient` child for good, no crash report. */
+export function isNormalExit(reason: unknown): boolean {
+  return (
+    reason === 'normal' ||
+    reason === 'shutdown' ||
+    (typeof reason === 'object' &&
+      reason !== null &&
+      !(reason instanceof Error) &&
+      'shutdown' in reason)
+  )
+}
+
+/** The wire form of a reason: plain data, an error as `{ $error: { code, name, message } }`. */
+export function reasonToWire(reason: unknown): unknown {
+  if (reason instanceof Error) {
+    const code = (reason as { code?: unknown }).code
+    return {
+      $error: {
+        code: typeof code === 'string' ? code : '',
+        name: reason.name,
+        message: reason.message,
+      },
+    }
+  }
+  return reason
+}
+
+/** Inverse of `reasonToWire`: an error comes back as a `RemoteError`. */
+export function reasonFromWire(wire: unknown): ExitReason {
+  if (typeof wire === 'object' && wire !== null && '$error' in wire) {
+    const e = (wire as { $error: { code?: string; name?: string; message?: string } }).$error
+    return new RemoteError(e.code ?? '', e.message ?? '', e.name ?? 'Error')
+  }
+  return wire as ExitReason
+}

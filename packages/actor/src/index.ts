@@ -1,0 +1,62 @@
+// @sworm/actor: processes, mailboxes, links, monitors, actors and supervisors, with no network.
+export { Runtime } from './Runtime.js'
+export type {
+  Route,
+  RuntimeOptions,
+  SpawnOptions,
+  CallOptions,
+  ProcessInfo,
+  EventLoopDelay,
+} from './Runtime.js'
+export { Actor, NoReply } from './Actor.js'
+export {
+  ProcessContext,
+  isCallEnvelope,
+  isCastEnvelope,
+  isExitMessage,
+  isDownMessage,
+} from './Process.js'
+export type {
+  From,
+  CallEnvelope,
+  CastEnvelope,
+  ExitMessage,
+  DownMessage,
+  ProcessFn,
+  ActorClassLike,
+} from './Process.js'
+export {
+  formatPid,
+  parsePid,
+  isPid,
+  toPid,
+  nodeOf,
+  formatRef,
+  isRef,
+  nodeOfRef,
+} from './Pid.js'
+export type { Pid, Ref, NodeId } from './Pid.js'
+export { realClock, ManualClock, settle } from './clock.js'
+export type { Clock, TimerHandle } from './clock.js'
+export { isNormalExit, reasonToWire, reasonFromWire } from './exitReason.js'
+export type { ExitReason } from './exitReason.js'
+export { createLogger, silentLogger } from './logger.js'
+export type { Logger, LogLevel } from './logger.js'
+export {
+  ActorErrorCode,
+  SwormError,
+  CallTimeout,
+  NoProc,
+  Exited,
+  NoConnection,
+  UnknownNode,
+  InitFailed,
+  AlreadyRegistered,
+  InvalidPid,
+  MaxChildren,
+  NotFound,
+  RuntimeStopped,
+  BadArgument,
+  RemoteError,
+  describeReason,
+} from './errors.js'
