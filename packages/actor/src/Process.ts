@@ -113,7 +113,7 @@ export class Proc {
  */
 export abstract class ProcessContext {
   /** @internal */
-  protected proc!: Proc
+  protected proc!: Proc;
 
   /** @internal */
   [kAttach](proc: Proc): void {
@@ -156,6 +156,11 @@ export abstract class ProcessContext {
   /** Replies to a call; for late replies (return `NoReply` from `handleCall`). */
   reply(from: From, value: unknown): void {
     this.proc.runtime.reply(from, value)
+  }
+
+  /** Replies to a call with a failure: the caller's promise rejects with `error`. */
+  replyError(from: From, error: unknown): void {
+    this.proc.runtime.replyError(from, error)
   }
 
   /** Spawns a process; `link: true` links it to this one. */

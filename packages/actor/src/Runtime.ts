@@ -30,7 +30,16 @@ import {
   type ProcessFn,
   type Watcher,
 } from './Process.js'
-import { formatPid, formatRef, isPid, nodeOf, nodeOfRef, type NodeId, type Pid, type Ref } from './Pid.js'
+import {
+  formatPid,
+  formatRef,
+  isPid,
+  nodeOf,
+  nodeOfRef,
+  type NodeId,
+  type Pid,
+  type Ref,
+} from './Pid.js'
 
 /**
  * How the runtime reaches pids of other nodes. The cluster package implements it; a runtime
@@ -293,7 +302,7 @@ export class Runtime implements AsyncDisposable {
         return
       }
       const pending: PendingCall = {
-        resolve: resolve as (v: unknown) => void,
+        resolve,
         reject,
         target: to,
         timer: undefined,
@@ -328,7 +337,7 @@ export class Runtime implements AsyncDisposable {
       } catch (e) {
         this.remoteMonitors.delete(ref)
         if (this.pending.delete(ref)) this.clock.clearTimeout(pending.timer)
-        reject(e)
+        pending.reject(e)
       }
     })
   }
@@ -489,7 +498,8 @@ export class Runtime implements AsyncDisposable {
       proc.mailbox = proc.mailbox.slice(proc.head)
       proc.head = 0
     }
-    if (!proc.busy && proc.status === 'alive' && proc.head < proc.mailbox.length) this.schedule(proc)
+    if (!proc.busy && proc.status === 'alive' && proc.head < proc.mailbox.length)
+      this.schedule(proc)
     return n
   }
 
@@ -635,9 +645,12 @@ export class Runtime implements AsyncDisposable {
     if (proc === undefined) return Promise.resolve('noproc')
     return new Promise<ExitReason>((resolve) => {
       const ref = this.makeRef()
-      let timer: TimerHandle
+      const timer =
+        shutdownMs === 'brutal_kill'
+          ? undefined
+          : this.clock.setTimeout(() => this.terminate(proc, 'killed'), shutdownMs)
       ;(proc.monitoredBy ??= new Map()).set(ref, (reason: ExitReason) => {
-        this.clock.clearTimeout(timer)
+        if (timer !== undefined) this.clock.clearTimeout(timer)
         resolve(reason)
       })
       if (from !== undefined) this.unlink(from, pid)
@@ -645,7 +658,6 @@ export class Runtime implements AsyncDisposable {
         this.terminate(proc, 'killed')
         return
       }
-      timer = this.clock.setTimeout(() => this.terminate(proc, 'killed'), shutdownMs)
       // Like a gen_server whose parent sends `shutdown`: a process that traps exits finishes
       // the message in hand and then runs `terminate`; any other ends at once (still running
       // `terminate`, which `shutdownMs` bounds).
@@ -999,7 +1011,13 @@ export class Runtime implements AsyncDisposable {
   }
 
   /** Counters since start: processes spawned and exited, messages handled, calls waiting. */
-  stats(): { spawned: number; exited: number; messages: number; pendingCalls: number; processes: number } {
+  stats(): {
+    spawned: number
+    exited: number
+    messages: number
+    pendingCalls: number
+    processes: number
+  } {
     return {
       spawned: this.spawnedTotal,
       exited: this.exitedTotal,
@@ -1089,5 +1107,7 @@ function callError(target: Pid, reason: ExitReason): Error {
 }
 
 function reasonForLog(reason: ExitReason): unknown {
-  return reason instanceof Error ? { name: reason.name, message: reason.message, stack: reason.stack } : reason
+  return reason instanceof Error
+    ? { name: reason.name, message: reason.message, stack: reason.stack }
+    : reason
 }

@@ -46,7 +46,12 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const t: ManualTimer = { at: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false }
+    const t: ManualTimer = {
+      at: this.time + Math.max(0, ms),
+      seq: this.seq++,
+      fn,
+      cancelled: false,
+    }
     this.timers.push(t)
     return t
   }
@@ -68,7 +73,8 @@ export class ManualClock implements Clock {
       this.timers = this.timers.filter((t) => !t.cancelled)
       let next: ManualTimer | undefined
       for (const t of this.timers) {
-        if (t.at <= target && (!next || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t
+        if (t.at <= target && (!next || t.at < next.at || (t.at === next.at && t.seq < next.seq)))
+          next = t
       }
       if (!next) break
       this.time = Math.max(this.time, next.at)

@@ -9,6 +9,17 @@ export type {
   EventLoopDelay,
 } from './Runtime.js'
 export { Actor, NoReply } from './Actor.js'
+export { Supervisor, RestartIntensity, shouldRestart, startChildProcess } from './Supervisor.js'
+export type {
+  SupervisorOptions,
+  ChildSpec,
+  ChildStart,
+  ChildInfo,
+  RestartPolicy,
+  Shutdown,
+} from './Supervisor.js'
+export { DynamicSupervisor } from './DynamicSupervisor.js'
+export type { DynamicSupervisorOptions, DynamicChildSpec } from './DynamicSupervisor.js'
 export {
   ProcessContext,
   isCallEnvelope,
@@ -25,16 +36,7 @@ export type {
   ProcessFn,
   ActorClassLike,
 } from './Process.js'
-export {
-  formatPid,
-  parsePid,
-  isPid,
-  toPid,
-  nodeOf,
-  formatRef,
-  isRef,
-  nodeOfRef,
-} from './Pid.js'
+export { formatPid, parsePid, isPid, toPid, nodeOf, formatRef, isRef, nodeOfRef } from './Pid.js'
 export type { Pid, Ref, NodeId } from './Pid.js'
 export { realClock, ManualClock, settle } from './clock.js'
 export type { Clock, TimerHandle } from './clock.js'

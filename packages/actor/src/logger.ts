@@ -36,8 +36,7 @@ export function createLogger(
     info: (o, m) => emit('info', o, m),
     warn: (o, m) => emit('warn', o, m),
     error: (o, m) => emit('error', o, m),
-    child: (b) =>
-      createLogger({ level: levelName(level), bindings: { ...bindings, ...b }, write }),
+    child: (b) => createLogger({ level: levelName(level), bindings: { ...bindings, ...b }, write }),
   }
 }
 

@@ -1,0 +1,175 @@
+// A local dynamic supervisor: children are added at run time, each restarted alone under its
+// own policy, within a shared restart intensity and an optional `maxChildren` limit.
+import { Actor, NoReply } from './Actor.js'
+import { MaxChildren, NotFound, describeReason } from './errors.js'
+import { isExitMessage, type From } from './Process.js'
+import type { Pid } from './Pid.js'
+import type { Runtime, SpawnOptions } from './Runtime.js'
+import {
+  RestartIntensity,
+  shouldRestart,
+  startChildProcess,
+  validateChildSpec,
+  type ChildInfo,
+  type ChildStart,
+  type RestartPolicy,
+  type Shutdown,
+} from './Supervisor.js'
+
+/** A child of a `DynamicSupervisor`: like a `ChildSpec`, the id optional. */
+export type DynamicChildSpec = ChildStart & {
+  id?: string
+  /** Default `permanent`. */
+  restart?: RestartPolicy
+  /** Default 5000. */
+  shutdownMs?: Shutdown
+  type?: 'worker' | 'supervisor'
+}
+
+/** Options of a `DynamicSupervisor`. */
+export interface DynamicSupervisorOptions {
+  /** Default 3. */
+  maxRestarts?: number
+  /** Default 5. */
+  maxSeconds?: number
+  /** Default: no limit. */
+  maxChildren?: number
+}
+
+type DynMsg =
+  | { op: 'start'; spec: DynamicChildSpec }
+  | { op: 'terminate'; pid: Pid }
+  | { op: 'which' }
+  | { op: 'count' }
+
+interface DynChild {
+  spec: DynamicChildSpec
+  pid: Pid
+}
+
+/**
+ * A dynamic supervisor process.
+ * @example
+ * const sup = await DynamicSupervisor.start(rt, { maxChildren: 1000 })
+ * const pid = await DynamicSupervisor.startChild(rt, sup, { actor: Room, args: 'lobby' })
+ */
+export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
+  /** Children by their current pid, in start order. */
+  private readonly children = new Map<Pid, DynChild>()
+  private intensity!: RestartIntensity
+  private maxChildren = Infinity
+
+  static start(
+    runtime: Runtime,
+    options: DynamicSupervisorOptions = {},
+    spawn?: SpawnOptions,
+  ): Promise<Pid> {
+    return runtime.start(DynamicSupervisor, options, spawn)
+  }
+
+  /** Starts a child; rejects with `MaxChildren`, or `InitFailed` with the child's error. */
+  static startChild(runtime: Runtime, sup: Pid, spec: DynamicChildSpec): Promise<Pid> {
+    validateChildSpec({ id: spec.id ?? 'child', ...spec })
+    return runtime.call<Pid>(sup, { op: 'start', spec } satisfies DynMsg)
+  }
+
+  /** Stops a child for good (it is not restarted); rejects with `NotFound` if it is not a child. */
+  static terminateChild(runtime: Runtime, sup: Pid, pid: Pid): Promise<void> {
+    return runtime.call(sup, { op: 'terminate', pid } satisfies DynMsg)
+  }
+
+  static whichChildren(runtime: Runtime, sup: Pid): Promise<ChildInfo[]> {
+    return runtime.call<ChildInfo[]>(sup, { op: 'which' } satisfies DynMsg)
+  }
+
+  static countChildren(
+    runtime: Runtime,
+    sup: Pid,
+  ): Promise<{ specs: number; active: number; workers: number; supervisors: number }> {
+    return runtime.call(sup, { op: 'count' } satisfies DynMsg)
+  }
+
+  override init(options: DynamicSupervisorOptions): void {
+    this.trapExit = true
+    this.intensity = new RestartIntensity(options.maxRestarts ?? 3, options.maxSeconds ?? 5)
+    this.maxChildren = options.maxChildren ?? Infinity
+  }
+
+  /** Failures (a full supervisor, a child whose init failed) go to the caller, not into a crash. */
+  override async handleCall(msg: DynMsg, from: From): Promise<unknown> {
+    try {
+      return await this.dispatch(msg)
+    } catch (e) {
+      this.replyError(from, e)
+      return NoReply
+    }
+  }
+
+  private async dispatch(msg: DynMsg): Promise<unknown> {
+    switch (msg.op) {
+      case 'start': {
+        if (this.children.size >= this.maxChildren) throw new MaxChildren(this.maxChildren)
+        const pid = await startChildProcess(this.runtime, this.self, msg.spec)
+        this.children.set(pid, { spec: msg.spec, pid })
+        return pid
+      }
+      case 'terminate': {
+        const child = this.children.get(msg.pid)
+        if (child === undefined) throw new NotFound(`child ${msg.pid}`)
+        this.children.delete(msg.pid)
+        await this.runtime.shutdownProcess(msg.pid, child.spec.shutdownMs ?? 5000, this.self)
+        return undefined
+      }
+      case 'which':
+        return [...this.children.values()].map((c) => ({
+          id: c.spec.id ?? c.pid,
+          pid: c.pid,
+          type: c.spec.type ?? 'worker',
+          restart: c.spec.restart ?? 'permanent',
+        }))
+      case 'count': {
+        let sups = 0
+        for (const c of this.children.values()) if (c.spec.type === 'supervisor') sups++
+        const n = this.children.size
+        return { specs: n, active: n, workers: n - sups, supervisors: sups }
+      }
+    }
+  }
+
+  override async handleInfo(msg: unknown): Promise<void> {
+    if (!isExitMessage(msg)) return
+    const child = this.children.get(msg.from)
+    if (child === undefined) return
+    this.children.delete(msg.from)
+    if (!shouldRestart(child.spec.restart ?? 'permanent', msg.reason)) return
+    this.runtime.logger.warn(
+      {
+        supervisor: this.self,
+        child: child.spec.id ?? msg.from,
+        reason: describeReason(msg.reason),
+      },
+      'child ended; restarting',
+    )
+    if (this.intensity.exceeded(this.runtime.clock.now())) {
+      this.runtime.logger.error(
+        { supervisor: this.self },
+        'restart intensity reached; shutting down',
+      )
+      this.stop('shutdown')
+      return
+    }
+    try {
+      const pid = await startChildProcess(this.runtime, this.self, child.spec)
+      this.children.set(pid, { spec: child.spec, pid })
+    } catch (e) {
+      this.runtime.logger.error({ supervisor: this.self, err: e }, 'restart failed; child dropped')
+    }
+  }
+
+  override async terminate(): Promise<void> {
+    for (const c of [...this.children.values()].reverse()) {
+      await this.runtime.shutdownProcess(c.pid, c.spec.shutdownMs ?? 5000, this.self)
+    }
+    this.children.clear()
+  }
+}
