@@ -33,8 +33,11 @@ export function isPid(u: unknown): u is Pid {
 export function parsePid(s: string): { node: NodeId; serial: number } {
   if (!isPid(s)) throw new InvalidPid(s)
   const dot = s.lastIndexOf('.')
-  const serial = Number(s.slice(dot + 1, -1))
-  if (!Number.isInteger(serial) || serial < 0) throw new InvalidPid(s)
+  const digits = s.slice(dot + 1, -1)
+  // Only the canonical decimal form `formatPid` prints: no '', ' 1', '1e3', '0x10' or '01'.
+  if (!/^(?:0|[1-9][0-9]*)$/.test(digits)) throw new InvalidPid(s)
+  const serial = Number(digits)
+  if (!Number.isSafeInteger(serial)) throw new InvalidPid(s)
   return { node: s.slice(1, dot) as NodeId, serial }
 }
 

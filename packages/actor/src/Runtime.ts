@@ -123,7 +123,7 @@ export interface EventLoopDelay {
 interface PendingCall {
   resolve(value: unknown): void
   reject(error: unknown): void
-  timer: TimerHandle
+  timer: TimerHandle | undefined
   target: Pid
   /** The watcher registered on the target (local) or via the route (remote). */
   onDown: (reason: ExitReason) => void
@@ -204,12 +204,13 @@ export class Runtime implements AsyncDisposable {
 
   // ---------------------------------------------------------------- spawning
 
+  // The function overload comes first so that `spawn((msg) => …, options)` types `msg`.
   /**
    * Starts a process and returns its pid at once; `init(args)` runs before its first message.
    * An actor class gets `args`; a function is called once per message.
    */
-  spawn<A>(actor: ActorClassLike<A>, args: A, options?: SpawnOptions): Pid
   spawn(fn: ProcessFn, options?: SpawnOptions): Pid
+  spawn<A>(actor: ActorClassLike<A>, args: A, options?: SpawnOptions): Pid
   spawn(what: ActorClassLike<unknown> | ProcessFn, a?: unknown, b?: SpawnOptions): Pid {
     const isClass = isClassLike(what)
     const options = (isClass ? b : (a as SpawnOptions | undefined)) ?? {}
@@ -237,6 +238,11 @@ export class Runtime implements AsyncDisposable {
     waiter?: Proc['initWaiter'],
   ): Proc {
     if (this.stopped) throw new RuntimeStopped()
+    // A taken name refuses the spawn before any pid is made or counted.
+    if (options.name !== undefined) {
+      const holder = this.names.get(options.name)
+      if (holder !== undefined) throw new AlreadyRegistered(options.name, holder.pid)
+    }
     const pid = formatPid(this.nodeId, this.serial++)
     const proc = new Proc(pid, this, behavior)
     behavior[kAttach](proc)
@@ -244,11 +250,6 @@ export class Runtime implements AsyncDisposable {
     this.spawnedTotal++
     if (options.trapExit) proc.trapExit = true
     if (options.name !== undefined) {
-      const holder = this.names.get(options.name)
-      if (holder) {
-        this.procs.delete(pid)
-        throw new AlreadyRegistered(options.name, holder.pid)
-      }
       this.names.set(options.name, proc)
       proc.name = options.name
     }
@@ -462,6 +463,7 @@ export class Runtime implements AsyncDisposable {
       proc.mailbox[proc.head++] = undefined
       n++
       proc.handled++
+      this.messagesTotal++
       let result: unknown
       proc.running = true
       this.current = proc
@@ -488,7 +490,6 @@ export class Runtime implements AsyncDisposable {
         return n
       }
     }
-    this.messagesTotal += n
     if (proc.head === proc.mailbox.length) {
       if (proc.head > 0) {
         proc.mailbox.length = 0

@@ -1,13 +1,14 @@
 // The clock every timer goes through, so that tests can drive time by hand.
 
 /** An opaque timer handle from a `Clock`. */
-export type TimerHandle = unknown
+export type TimerHandle = object | number
 
 /** Time source and timers. `now()` is in milliseconds and never goes backwards. */
 export interface Clock {
   now(): number
   setTimeout(fn: () => void, ms: number): TimerHandle
-  clearTimeout(handle: TimerHandle): void
+  /** Cancels a timer; `undefined` is ignored. */
+  clearTimeout(handle: TimerHandle | undefined): void
 }
 
 /** The real clock: `performance.now()` and Node's timers (unref'd so they never hold the process). */
@@ -18,7 +19,7 @@ export const realClock: Clock = {
     t.unref()
     return t
   },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
 }
 
 interface ManualTimer {
@@ -56,8 +57,8 @@ export class ManualClock implements Clock {
     return t
   }
 
-  clearTimeout(handle: TimerHandle): void {
-    if (handle && typeof handle === 'object') (handle as ManualTimer).cancelled = true
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (typeof handle === 'object') (handle as ManualTimer).cancelled = true
   }
 
   /** How many timers are waiting. */

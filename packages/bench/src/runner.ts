@@ -1,0 +1,115 @@
+// What `cli.js` does, as functions: list the suites, pick figures by name, run them and print
+// one JSON line each. Kept apart from the entry point so that tests call it directly.
+import type { Figure } from './figure.js'
+import { defaultRunOptions, printLine, type BenchLine, type RunOptions } from './measure.js'
+import { suites } from './suites/index.js'
+
+/** Where the runner writes: bench lines and the listing to `out`, everything else to `err`. */
+export interface CliIo {
+  out(text: string): void
+  err(text: string): void
+}
+
+/** A figure with its full name, `suite.figure`. */
+export interface NamedFigure {
+  readonly bench: string
+  readonly figure: Figure
+}
+
+/** `--quick`: a smoke run with small workloads. Its numbers say that it works, not how fast. */
+export const quickOptions: Pick<RunOptions, 'scale' | 'runs' | 'warmup'> = {
+  scale: 0.02,
+  runs: 1,
+  warmup: 1,
+}
+
+const processIo: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+}
+
+const USAGE = 'usage: cli.js [<suite> | <suite>.<figure>] [--quick] [--runs=N]'
+
+/** The help text: usage, then every suite and its figures with what they measure. */
+export function listing(): string {
+  const lines = [USAGE, '', 'suites and figures:']
+  for (const [suite, figures] of suites) {
+    lines.push(`  ${suite}`)
+    const width = Math.max(...figures.map((f) => `${suite}.${f.name}`.length))
+    for (const f of figures) {
+      lines.push(`    ${`${suite}.${f.name}`.padEnd(width)}  ${f.description}`)
+    }
+  }
+  return `${lines.join('\n')}\n`
+}
+
+/** The figures `selector` names (`actor` or `actor.send`); `undefined` if it names none. */
+export function selectFigures(selector: string): NamedFigure[] | undefined {
+  const dot = selector.indexOf('.')
+  const suiteName = dot < 0 ? selector : selector.slice(0, dot)
+  const figures = suites.get(suiteName)
+  if (figures === undefined) return undefined
+  const named = figures.map((figure) => ({ bench: `${suiteName}.${figure.name}`, figure }))
+  if (dot < 0) return named
+  const one = named.find((f) => f.bench === selector)
+  return one === undefined ? undefined : [one]
+}
+
+/** Runs one figure and returns its line (`bench` first). */
+export async function runFigure(named: NamedFigure, options: RunOptions): Promise<BenchLine> {
+  const measurement = await named.figure.run(options)
+  return { bench: named.bench, ...measurement }
+}
+
+/**
+ * The command line: no selector lists the suites; a suite runs its figures in order; a figure
+ * runs alone. Resolves with the exit code: 0, 1 if a figure failed, 2 for a bad command line.
+ */
+export async function runCli(args: readonly string[], io: CliIo = processIo): Promise<number> {
+  let quick = false
+  let help = false
+  let runs: number | undefined
+  const selectors: string[] = []
+  for (const arg of args) {
+    const runsFlag = /^--runs=([1-9]\d*)$/.exec(arg)
+    if (arg === '--quick') quick = true
+    else if (runsFlag !== null) runs = Number(runsFlag[1])
+    else if (arg === '--help' || arg === '-h') help = true
+    else if (arg.startsWith('-')) return usageError(io, `unknown option ${arg}`)
+    else selectors.push(arg)
+  }
+  if (selectors.length > 1) {
+    return usageError(io, `one suite or figure at a time, not ${selectors.join(' ')}`)
+  }
+  const selector = selectors[0]
+  if (selector === undefined || help) {
+    io.out(listing())
+    return 0
+  }
+  const options: RunOptions = {
+    ...defaultRunOptions,
+    ...(quick ? quickOptions : {}),
+    ...(runs === undefined ? {} : { runs }),
+    note: (text) => io.err(`${text}\n`),
+  }
+  const figures = selectFigures(selector)
+  if (figures === undefined) {
+    return usageError(io, `no suite or figure named ${JSON.stringify(selector)}`)
+  }
+  let failed = false
+  for (const named of figures) {
+    try {
+      printLine(await runFigure(named, options), (text) => io.out(text))
+    } catch (e) {
+      failed = true
+      io.err(`${named.bench} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    }
+  }
+  return failed ? 1 : 0
+}
+
+function usageError(io: CliIo, message: string): number {
+  const known = [...suites].flatMap(([s, figures]) => [s, ...figures.map((f) => `${s}.${f.name}`)])
+  io.err(`cli.js: ${message}\n${USAGE}\nknown: ${known.join(', ')}\n`)
+  return 2
+}

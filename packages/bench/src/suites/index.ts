@@ -1,0 +1,7 @@
+// The registry of suites: `cli.js <suite>` looks its figures up here. A new suite is one file in
+// this folder and one entry below.
+import type { Suite } from '../figure.js'
+import { actorSuite } from './actor.js'
+
+/** Every suite by name, in listing order. */
+export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([['actor', actorSuite]])

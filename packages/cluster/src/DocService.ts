@@ -1,0 +1,280 @@
+// Replicated Y.Docs with one writer each. A node owns the docs it creates and is the only one
+// that writes them; every peer holds a read-only replica. The owner pushes its updates (merged
+// per event-loop turn) to every peer at once, and on every new connection the two sides
+// exchange state vectors so that a replica catches up on what it missed (a healed partition).
+import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import type { Logger, NodeId } from '@sworm/actor'
+import { Emitter } from './Emitter.js'
+import { NotDocOwner, UnknownDoc } from './errors.js'
+import { DocKind, Frame } from './frames.js'
+import type { Peer } from './Peer.js'
+
+/** Events of the doc service. `origin` is the node whose write it was. */
+export interface DocEvents extends Record<string, unknown[]> {
+  /** A replica appeared (a peer announced a doc this node did not hold). */
+  replica: [name: string, owner: NodeId]
+  /** A doc changed: by a local write (`origin` is this node) or by an update from its owner. */
+  update: [name: string, doc: Y.Doc, origin: NodeId, update: Uint8Array]
+  /** A doc was dropped: by its owner (announced) or locally. */
+  drop: [name: string, owner: NodeId]
+}
+
+interface Entry {
+  doc: Y.Doc
+  owner: NodeId
+}
+
+/** Marks updates applied from the wire, so they are not taken for local writes. */
+const REMOTE = Symbol('sworm.remote-update')
+
+/**
+ * The docs of one node, owned and replicated.
+ * @example
+ * const doc = node.docs.create(`registry/${node.id}/0`)
+ * node.docs.write(doc.guid, (d) => d.getMap('names').set('a', 1))
+ */
+export class DocService {
+  private readonly entries = new Map<string, Entry>()
+  private readonly pending = new Map<string, Uint8Array[]>()
+  private flushScheduled = false
+  private readonly events: Emitter<DocEvents>
+  updatesOut = 0
+  updatesIn = 0
+
+  constructor(
+    private readonly nodeId: NodeId,
+    private readonly peers: () => Iterable<Peer>,
+    private readonly logger: Logger,
+  ) {
+    this.events = new Emitter<DocEvents>((e, ev) =>
+      logger.error({ err: e, event: ev }, 'doc listener threw'),
+    )
+  }
+
+  on<K extends keyof DocEvents>(event: K, listener: (...args: DocEvents[K]) => void): () => void {
+    return this.events.on(event, listener)
+  }
+
+  /** Creates a doc this node owns (or returns it if it exists). Names are cluster-wide. */
+  create(name: string): Y.Doc {
+    const existing = this.entries.get(name)
+    if (existing !== undefined) {
+      if (existing.owner !== this.nodeId) throw new NotDocOwner(name)
+      return existing.doc
+    }
+    const doc = new Y.Doc({ guid: name })
+    this.entries.set(name, { doc, owner: this.nodeId })
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === REMOTE) return
+      this.queueUpdate(name, update)
+      this.events.emit('update', name, doc, this.nodeId, update)
+    })
+    // Announce it at once so peers know the doc even before its first write.
+    for (const peer of this.peers()) this.announce(peer, name, doc)
+    return doc
+  }
+
+  /** Runs `fn` in one transaction on a doc this node owns; throws `NotDocOwner` otherwise. */
+  write<T>(name: string, fn: (doc: Y.Doc) => T): T {
+    const e = this.entries.get(name)
+    if (e === undefined) throw new UnknownDoc(name)
+    if (e.owner !== this.nodeId) throw new NotDocOwner(name)
+    let out!: T
+    e.doc.transact(() => {
+      out = fn(e.doc)
+    })
+    return out
+  }
+
+  /** The doc (owned or replica), for reading. Treat replicas as read-only. */
+  get(name: string): Y.Doc | undefined {
+    return this.entries.get(name)?.doc
+  }
+
+  owner(name: string): NodeId | undefined {
+    return this.entries.get(name)?.owner
+  }
+
+  isOwner(name: string): boolean {
+    return this.entries.get(name)?.owner === this.nodeId
+  }
+
+  /** Every doc name held here, or those owned by `owner`. */
+  names(owner?: NodeId): string[] {
+    const out: string[] = []
+    for (const [name, e] of this.entries)
+      if (owner === undefined || e.owner === owner) out.push(name)
+    return out
+  }
+
+  /**
+   * Drops a doc. An owned doc is dropped everywhere (peers are told, after every update queued
+   * before, so a new generation published first is already there); a replica only here (it
+   * comes back if its owner announces it again, e.g. after a partition heals).
+   */
+  drop(name: string): void {
+    const e = this.entries.get(name)
+    if (e === undefined) return
+    if (e.owner === this.nodeId) {
+      this.flushPending()
+      for (const peer of this.peers()) {
+        peer.writeNow((enc) => {
+          encoding.writeVarUint(enc, Frame.DocDrop)
+          encoding.writeVarString(enc, name)
+        })
+      }
+    }
+    this.entries.delete(name)
+    this.pending.delete(name)
+    e.doc.destroy()
+    this.events.emit('drop', name, e.owner)
+  }
+
+  /** Bytes of the doc's full state as it would be synced (a measure of its weight). */
+  encodedSize(name: string): number {
+    const e = this.entries.get(name)
+    return e === undefined ? 0 : Y.encodeStateAsUpdate(e.doc).length
+  }
+
+  // ------------------------------------------------------------ replication
+
+  private queueUpdate(name: string, update: Uint8Array): void {
+    let list = this.pending.get(name)
+    if (list === undefined) {
+      list = []
+      this.pending.set(name, list)
+    }
+    list.push(update)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(this.flushPending)
+    }
+  }
+
+  /** True when local writes wait to go out (peers flush them before any later frame). */
+  get dirty(): boolean {
+    return this.pending.size > 0
+  }
+
+  /** Sends every queued update, merged per doc, to every peer. */
+  readonly flushPending = (): void => {
+    this.flushScheduled = false
+    if (this.pending.size === 0) return
+    const batches = [...this.pending]
+    this.pending.clear()
+    const peers = [...this.peers()]
+    for (const [name, updates] of batches) {
+      const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+      this.updatesOut++
+      for (const peer of peers) {
+        peer.writeNow((enc) => {
+          encoding.writeVarUint(enc, Frame.Doc)
+          encoding.writeVarString(enc, name)
+          encoding.writeVarUint(enc, DocKind.Update)
+          encoding.writeVarUint8Array(enc, merged)
+        })
+      }
+    }
+  }
+
+  private announce(peer: Peer, name: string, doc: Y.Doc): void {
+    peer.writeNow((enc) => {
+      encoding.writeVarUint(enc, Frame.Doc)
+      encoding.writeVarString(enc, name)
+      encoding.writeVarUint(enc, DocKind.StateVector)
+      encoding.writeVarUint8Array(enc, Y.encodeStateVector(doc))
+    })
+  }
+
+  /** A new connection: announce every owned doc (the peer answers with what it lacks). */
+  peerUp(peer: Peer): void {
+    this.flushPending()
+    for (const [name, e] of this.entries)
+      if (e.owner === this.nodeId) this.announce(peer, name, e.doc)
+  }
+
+  /** Reads one `Doc` frame (after its type) from `peer`. */
+  handleDoc(peer: Peer, dec: decoding.Decoder): void {
+    const name = decoding.readVarString(dec)
+    const kind = decoding.readVarUint(dec)
+    const bytes = decoding.readVarUint8Array(dec)
+    const e = this.entries.get(name)
+    if (kind === DocKind.StateVector) {
+      if (e !== undefined && e.owner === this.nodeId) {
+        // A replica tells what it has: send it the rest.
+        this.flushPending()
+        const diff = Y.encodeStateAsUpdate(e.doc, bytes)
+        peer.writeNow((enc) => {
+          encoding.writeVarUint(enc, Frame.Doc)
+          encoding.writeVarString(enc, name)
+          encoding.writeVarUint(enc, DocKind.Update)
+          encoding.writeVarUint8Array(enc, diff)
+        })
+        return
+      }
+      // The owner announces its doc: reply with our state vector so it sends what we lack.
+      const replica = this.replicaFor(name, peer, e)
+      if (replica === undefined) return
+      peer.writeNow((enc) => {
+        encoding.writeVarUint(enc, Frame.Doc)
+        encoding.writeVarString(enc, name)
+        encoding.writeVarUint(enc, DocKind.StateVector)
+        encoding.writeVarUint8Array(enc, Y.encodeStateVector(replica))
+      })
+      return
+    }
+    if (kind !== DocKind.Update) throw new RangeError(`unknown doc frame kind ${kind}`)
+    const replica = this.replicaFor(name, peer, e)
+    if (replica === undefined) return
+    this.updatesIn++
+    Y.applyUpdate(replica, bytes, REMOTE)
+  }
+
+  /** Reads one `DocDrop` frame: the owner dropped the doc. */
+  handleDrop(peer: Peer, dec: decoding.Decoder): void {
+    const name = decoding.readVarString(dec)
+    const e = this.entries.get(name)
+    if (e === undefined || e.owner !== peer.nodeId) return
+    this.entries.delete(name)
+    e.doc.destroy()
+    this.events.emit('drop', name, e.owner)
+  }
+
+  private replicaFor(name: string, peer: Peer, e: Entry | undefined): Y.Doc | undefined {
+    if (e !== undefined) {
+      if (e.owner !== peer.nodeId) {
+        this.logger.warn(
+          { doc: name, owner: e.owner, from: peer.nodeId },
+          'doc update from a node that does not own it ignored',
+        )
+        return undefined
+      }
+      return e.doc
+    }
+    const doc = new Y.Doc({ guid: name })
+    const owner = peer.nodeId
+    this.entries.set(name, { doc, owner })
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== REMOTE) {
+        // Someone wrote to a replica directly: it stays local and is not replicated.
+        this.logger.error(
+          { doc: name, owner },
+          'local write to a replicated doc ignored (not its owner)',
+        )
+        return
+      }
+      this.events.emit('update', name, doc, owner, update)
+    })
+    this.events.emit('replica', name, owner)
+    return doc
+  }
+
+  /** Destroys every doc (node stop). */
+  close(): void {
+    for (const e of this.entries.values()) e.doc.destroy()
+    this.entries.clear()
+    this.pending.clear()
+  }
+}

@@ -1,0 +1,226 @@
+// Remote processes: the runtime's route to pids of other nodes (send, call replies, links,
+// monitors, exit signals as frames), and the reading of those frames when they arrive.
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import {
+  describeReason,
+  nodeOf,
+  nodeOfRef,
+  reasonFromWire,
+  reasonToWire,
+  type ExitReason,
+  type Logger,
+  type NodeId,
+  type Pid,
+  type Ref,
+  type Route,
+  type Runtime,
+} from '@sworm/actor'
+import { readPayload, writePayload } from './codec.js'
+import { NotSerializable } from './errors.js'
+import { Frame } from './frames.js'
+import type { Peer } from './Peer.js'
+
+export class RemoteRoute implements Route {
+  messagesOut = 0
+  messagesIn = 0
+  dropped = 0
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly peerOf: (node: NodeId) => Peer | undefined,
+    private readonly logger: Logger,
+    private readonly maxPayloadBytes: number,
+  ) {}
+
+  send(to: Pid, msg: unknown): void {
+    const peer = this.peerOf(nodeOf(to))
+    if (peer === undefined) {
+      // As in Erlang, a send to an unreachable node is dropped; check serialisability first so a
+      // bad message fails the same way whether or not the node is up.
+      this.checkPayload(msg)
+      this.dropped++
+      this.logger.debug({ to }, 'message to an unreachable node dropped')
+      return
+    }
+    const bytes = this.encode(msg)
+    this.messagesOut++
+    peer.write((enc) => {
+      encoding.writeVarUint(enc, Frame.Send)
+      encoding.writeVarString(enc, to)
+      encoding.writeUint8Array(enc, bytes)
+    })
+  }
+
+  reply(ref: Ref, ok: boolean, value: unknown): void {
+    const peer = this.peerOf(nodeOfRef(ref))
+    if (peer === undefined) return
+    let bytes: Uint8Array
+    let okFlag = ok
+    try {
+      bytes = this.encode(ok ? value : reasonToWire(value))
+    } catch (e) {
+      this.logger.warn({ ref, err: e }, 'reply could not be serialised; the caller gets the error')
+      okFlag = false
+      bytes = this.encode(reasonToWire(e))
+    }
+    peer.write((enc) => {
+      encoding.writeVarUint(enc, Frame.Reply)
+      encoding.writeVarString(enc, ref)
+      encoding.writeUint8(enc, okFlag ? 1 : 0)
+      encoding.writeUint8Array(enc, bytes)
+    })
+  }
+
+  exit(to: Pid, from: Pid, reason: ExitReason, viaLink: boolean): void {
+    const peer = this.peerOf(nodeOf(to))
+    if (peer === undefined) return
+    const bytes = this.encodeReason(reason)
+    peer.write((enc) => {
+      encoding.writeVarUint(enc, Frame.Exit)
+      encoding.writeVarString(enc, to)
+      encoding.writeVarString(enc, from)
+      encoding.writeUint8(enc, viaLink ? 1 : 0)
+      encoding.writeUint8Array(enc, bytes)
+    })
+  }
+
+  link(local: Pid, remote: Pid): boolean {
+    return this.pair(Frame.Link, local, remote)
+  }
+
+  unlink(local: Pid, remote: Pid): void {
+    this.pair(Frame.Unlink, local, remote)
+  }
+
+  monitor(target: Pid, ref: Ref): boolean {
+    return this.pair(Frame.Monitor, target, ref)
+  }
+
+  demonitor(target: Pid, ref: Ref): void {
+    this.pair(Frame.Demonitor, target, ref)
+  }
+
+  /** Writes a frame of two strings to the node of the second-named pid; false if it is not up. */
+  private pair(type: number, a: string, b: string): boolean {
+    const node = type === Frame.Link || type === Frame.Unlink ? nodeOf(b as Pid) : nodeOf(a as Pid)
+    const peer = this.peerOf(node)
+    if (peer === undefined) return false
+    peer.write((enc) => {
+      encoding.writeVarUint(enc, type)
+      encoding.writeVarString(enc, a)
+      encoding.writeVarString(enc, b)
+    })
+    return true
+  }
+
+  private encode(value: unknown): Uint8Array {
+    const enc = encoding.createEncoder()
+    writePayload(enc, value)
+    const bytes = encoding.toUint8Array(enc)
+    if (bytes.length > this.maxPayloadBytes) {
+      throw new NotSerializable(
+        `${bytes.length} bytes is over the limit of ${this.maxPayloadBytes} (maxFrameBytes)`,
+      )
+    }
+    return bytes
+  }
+
+  private checkPayload(value: unknown): void {
+    this.encode(value)
+  }
+
+  private encodeReason(reason: ExitReason): Uint8Array {
+    try {
+      return this.encode(reasonToWire(reason))
+    } catch {
+      return this.encode(describeReason(reason))
+    }
+  }
+
+  /** Reads one process frame of type `type` from `peer`. False: not a process frame. */
+  handle(peer: Peer, type: number, dec: decoding.Decoder): boolean {
+    const rt = this.runtime
+    switch (type) {
+      case Frame.Send: {
+        const to = decoding.readVarString(dec) as Pid
+        const msg = readPayload(dec)
+        this.messagesIn++
+        if (rt.isLocal(to)) rt.send(to, msg)
+        return true
+      }
+      case Frame.Reply: {
+        const ref = decoding.readVarString(dec) as Ref
+        const ok = decoding.readUint8(dec) === 1
+        const value = readPayload(dec)
+        rt.deliverReply(ref, ok, ok ? value : reasonFromWire(value))
+        return true
+      }
+      case Frame.Exit: {
+        const to = decoding.readVarString(dec) as Pid
+        const from = decoding.readVarString(dec) as Pid
+        const viaLink = decoding.readUint8(dec) === 1
+        const reason = reasonFromWire(readPayload(dec))
+        if (rt.isLocal(to)) rt.deliverExit(to, from, reason, viaLink)
+        return true
+      }
+      case Frame.Link: {
+        const remote = decoding.readVarString(dec) as Pid
+        const local = decoding.readVarString(dec) as Pid
+        if (!rt.isLocal(local) || !rt.linkFromRemote(local, remote)) {
+          this.exit(remote, local, 'noproc', true)
+        }
+        return true
+      }
+      case Frame.Unlink: {
+        const remote = decoding.readVarString(dec) as Pid
+        const local = decoding.readVarString(dec) as Pid
+        rt.unlinkFromRemote(local, remote)
+        return true
+      }
+      case Frame.Monitor: {
+        const target = decoding.readVarString(dec) as Pid
+        const ref = decoding.readVarString(dec) as Ref
+        const ok =
+          rt.isLocal(target) &&
+          rt.monitorFromRemote(target, ref, (reason) => {
+            peer.monitorsFromPeer.delete(ref)
+            this.down(peer, ref, reason)
+          })
+        if (ok) peer.monitorsFromPeer.set(ref, target)
+        else this.down(peer, ref, 'noproc')
+        return true
+      }
+      case Frame.Demonitor: {
+        const target = decoding.readVarString(dec) as Pid
+        const ref = decoding.readVarString(dec) as Ref
+        peer.monitorsFromPeer.delete(ref)
+        rt.demonitorFromRemote(target, ref)
+        return true
+      }
+      case Frame.Down: {
+        const ref = decoding.readVarString(dec) as Ref
+        const reason = reasonFromWire(readPayload(dec))
+        rt.deliverDown(ref, reason)
+        return true
+      }
+      default:
+        return false
+    }
+  }
+
+  private down(peer: Peer, ref: Ref, reason: ExitReason): void {
+    const bytes = this.encodeReason(reason)
+    peer.write((enc) => {
+      encoding.writeVarUint(enc, Frame.Down)
+      encoding.writeVarString(enc, ref)
+      encoding.writeUint8Array(enc, bytes)
+    })
+  }
+
+  /** The peer went away: forget the monitors it held on our processes. */
+  peerGone(peer: Peer): void {
+    for (const [ref, target] of peer.monitorsFromPeer) this.runtime.demonitorFromRemote(target, ref)
+    peer.monitorsFromPeer.clear()
+  }
+}

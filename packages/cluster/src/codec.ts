@@ -1,0 +1,86 @@
+// The payload codec: values cross the wire with structured-clone semantics. Plain JSON data
+// (the common case) takes a fast JSON path; anything else (Map, Set, Date, typed arrays,
+// bigint, undefined, cycles) goes through Node's v8 serializer. Measured on the project's
+// 2-core machine for a typical small call envelope: v8 ~1.5 µs to encode and ~1.2 µs to
+// decode, with a ~1 µs floor even for an integer; the JSON path ~0.6 µs and ~1.2 µs.
+import * as v8 from 'node:v8'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { NotSerializable, ProtocolError } from './errors.js'
+
+const TAG_JSON = 0
+const TAG_V8 = 1
+const MAX_PLAIN_DEPTH = 64
+
+/** True when JSON carries `v` without loss (plain objects and arrays of JSON primitives). */
+function isPlainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0)
+    case 'object': {
+      if (v === null) return true
+      if (depth > MAX_PLAIN_DEPTH) return false
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v) || !isPlainJson(v[i], depth + 1)) return false
+        }
+        return true
+      }
+      const proto = Object.getPrototypeOf(v) as unknown
+      if (proto !== Object.prototype && proto !== null) return false
+      for (const k in v) {
+        if (!isPlainJson((v as Record<string, unknown>)[k], depth + 1)) return false
+      }
+      return true
+    }
+    case 'undefined':
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return false
+  }
+}
+
+/** Writes `value` into `enc`; throws `NotSerializable` for functions, symbols and the like. */
+export function writePayload(enc: encoding.Encoder, value: unknown): void {
+  if (isPlainJson(value, 0)) {
+    encoding.writeUint8(enc, TAG_JSON)
+    encoding.writeVarString(enc, JSON.stringify(value))
+    return
+  }
+  let bytes: Buffer
+  try {
+    bytes = v8.serialize(value)
+  } catch (e) {
+    throw new NotSerializable(e instanceof Error ? e.message : String(e), { cause: e })
+  }
+  encoding.writeUint8(enc, TAG_V8)
+  encoding.writeVarUint8Array(enc, bytes)
+}
+
+/** Reads a value written by `writePayload`; throws `ProtocolError` on bad bytes. */
+export function readPayload(dec: decoding.Decoder): unknown {
+  const tag = decoding.readUint8(dec)
+  if (tag === TAG_JSON) return JSON.parse(decoding.readVarString(dec)) as unknown
+  if (tag === TAG_V8) return v8.deserialize(decoding.readVarUint8Array(dec))
+  throw new ProtocolError(`unknown payload tag ${tag}`)
+}
+
+/** Encodes one value on its own (tests, doc values, handoff state). */
+export function encodeValue(value: unknown): Uint8Array {
+  const enc = encoding.createEncoder()
+  writePayload(enc, value)
+  return encoding.toUint8Array(enc)
+}
+
+export function decodeValue(bytes: Uint8Array): unknown {
+  return readPayload(decoding.createDecoder(bytes))
+}
+
+/** Throws `NotSerializable` if `value` could not cross the wire. */
+export function assertSerializable(value: unknown): void {
+  if (!isPlainJson(value, 0)) encodeValue(value)
+}

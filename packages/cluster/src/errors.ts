@@ -1,0 +1,89 @@
+// Typed errors of @sworm/cluster (same conventions as @sworm/actor: a code, a name, `is`).
+import { SwormError } from '@sworm/actor'
+
+export const ClusterErrorCode = {
+  NotSerializable: 'NOT_SERIALIZABLE',
+  NotDocOwner: 'NOT_DOC_OWNER',
+  UnknownDoc: 'UNKNOWN_DOC',
+  BadConfig: 'BAD_CONFIG',
+  NodeStopped: 'NODE_STOPPED',
+  ProtocolError: 'PROTOCOL_ERROR',
+} as const
+export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode]
+
+function hasCode(u: unknown, code: string): boolean {
+  return u instanceof Error && (u as { code?: unknown }).code === code
+}
+
+/** A message (or reason, or reply) that cannot cross the wire: a function, a symbol, … */
+export class NotSerializable extends SwormError {
+  override name = 'NotSerializable'
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      ClusterErrorCode.NotSerializable,
+      `cannot send this value to another node: ${detail}`,
+      options,
+    )
+  }
+  static override is(u: unknown): u is NotSerializable {
+    return hasCode(u, ClusterErrorCode.NotSerializable)
+  }
+}
+
+/** A write to a replicated doc this node does not own (every doc has one writer). */
+export class NotDocOwner extends SwormError {
+  override name = 'NotDocOwner'
+  constructor(readonly doc: string) {
+    super(
+      ClusterErrorCode.NotDocOwner,
+      `doc ${doc} belongs to another node; only its owner writes it`,
+    )
+  }
+  static override is(u: unknown): u is NotDocOwner {
+    return hasCode(u, ClusterErrorCode.NotDocOwner)
+  }
+}
+
+/** A doc name this node holds neither as owner nor as replica. */
+export class UnknownDoc extends SwormError {
+  override name = 'UnknownDoc'
+  constructor(readonly doc: string) {
+    super(ClusterErrorCode.UnknownDoc, `no doc ${doc} on this node`)
+  }
+  static override is(u: unknown): u is UnknownDoc {
+    return hasCode(u, ClusterErrorCode.UnknownDoc)
+  }
+}
+
+/** Node options that cannot work (a missing cookie for a cluster, a bad seed URL, …). */
+export class BadConfig extends SwormError {
+  override name = 'BadConfig'
+  constructor(message: string) {
+    super(ClusterErrorCode.BadConfig, message)
+  }
+  static override is(u: unknown): u is BadConfig {
+    return hasCode(u, ClusterErrorCode.BadConfig)
+  }
+}
+
+/** The node is stopping or stopped. */
+export class NodeStopped extends SwormError {
+  override name = 'NodeStopped'
+  constructor() {
+    super(ClusterErrorCode.NodeStopped, 'the node is stopped')
+  }
+  static override is(u: unknown): u is NodeStopped {
+    return hasCode(u, ClusterErrorCode.NodeStopped)
+  }
+}
+
+/** A peer sent something this node cannot read: the connection is closed with this reason. */
+export class ProtocolError extends SwormError {
+  override name = 'ProtocolError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ClusterErrorCode.ProtocolError, message, options)
+  }
+  static override is(u: unknown): u is ProtocolError {
+    return hasCode(u, ClusterErrorCode.ProtocolError)
+  }
+}

@@ -1,0 +1,117 @@
+// Node-to-node frames. One websocket message carries one or more frames back to back; each
+// starts with its type (a varuint). docs/INTERNALS.md lists every frame and its fields.
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+
+/** The protocol version both sides of a handshake must speak. */
+export const PROTOCOL_VERSION = 1
+
+export const Frame = {
+  Hello: 1,
+  Challenge: 2,
+  Auth: 3,
+  Welcome: 4,
+  Refuse: 5,
+  Heartbeat: 6,
+  Leaving: 7,
+  Members: 8,
+  Send: 10,
+  Reply: 11,
+  Exit: 12,
+  Link: 13,
+  Unlink: 14,
+  Monitor: 15,
+  Demonitor: 16,
+  Down: 17,
+  Doc: 20,
+  DocDrop: 21,
+} as const
+export type FrameType = (typeof Frame)[keyof typeof Frame]
+
+/** Kinds of a `Doc` frame. */
+export const DocKind = {
+  /** "Here is my state vector of this doc": the owner announces, a replica asks for what it lacks. */
+  StateVector: 0,
+  /** A Yjs update (from the owner only). */
+  Update: 1,
+} as const
+
+/** Why a handshake was refused. */
+export type RefuseReason = 'cookie' | 'cluster' | 'version' | 'self' | 'stopping' | 'busy'
+
+export interface HelloFrame {
+  version: number
+  cluster: string
+  nodeId: string
+  name: string
+  url: string
+  nonce: Uint8Array
+}
+
+export function writeHello(enc: encoding.Encoder, f: HelloFrame): void {
+  encoding.writeVarUint(enc, Frame.Hello)
+  writeIdentity(enc, f)
+}
+
+export function writeChallenge(enc: encoding.Encoder, f: HelloFrame & { proof: Uint8Array }): void {
+  encoding.writeVarUint(enc, Frame.Challenge)
+  writeIdentity(enc, f)
+  encoding.writeVarUint8Array(enc, f.proof)
+}
+
+function writeIdentity(enc: encoding.Encoder, f: HelloFrame): void {
+  encoding.writeVarUint(enc, f.version)
+  encoding.writeVarString(enc, f.cluster)
+  encoding.writeVarString(enc, f.nodeId)
+  encoding.writeVarString(enc, f.name)
+  encoding.writeVarString(enc, f.url)
+  encoding.writeVarUint8Array(enc, f.nonce)
+}
+
+export function readIdentity(dec: decoding.Decoder): HelloFrame {
+  return {
+    version: decoding.readVarUint(dec),
+    cluster: decoding.readVarString(dec),
+    nodeId: decoding.readVarString(dec),
+    name: decoding.readVarString(dec),
+    url: decoding.readVarString(dec),
+    nonce: decoding.readVarUint8Array(dec),
+  }
+}
+
+/** One frame as a standalone message (handshake frames are sent one by one). */
+export function frame(write: (enc: encoding.Encoder) => void): Uint8Array {
+  const enc = encoding.createEncoder()
+  write(enc)
+  return encoding.toUint8Array(enc)
+}
+
+export interface MemberEntry {
+  nodeId: string
+  name: string
+  url: string
+}
+
+export function writeMembers(enc: encoding.Encoder, members: MemberEntry[]): void {
+  encoding.writeVarUint(enc, Frame.Members)
+  encoding.writeVarUint(enc, members.length)
+  for (const m of members) {
+    encoding.writeVarString(enc, m.nodeId)
+    encoding.writeVarString(enc, m.name)
+    encoding.writeVarString(enc, m.url)
+  }
+}
+
+export function readMembers(dec: decoding.Decoder): MemberEntry[] {
+  const n = decoding.readVarUint(dec)
+  if (n > 100_000) throw new RangeError('member list too long')
+  const out: MemberEntry[] = []
+  for (let i = 0; i < n; i++) {
+    out.push({
+      nodeId: decoding.readVarString(dec),
+      name: decoding.readVarString(dec),
+      url: decoding.readVarString(dec),
+    })
+  }
+  return out
+}

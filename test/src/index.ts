@@ -1,0 +1,21 @@
+// @sworm/test: tools for multi-node and multi-process tests (a fault-injecting TCP proxy and a
+// child-process harness). Private to this repository.
+export { FaultProxy, LOOPBACK } from './FaultProxy.js'
+export type { FaultMode, FaultProxyOptions, FaultProxyStats } from './FaultProxy.js'
+export {
+  ChildNode,
+  spawnNode,
+  spawnNodes,
+  killAllChildren,
+  liveChildren,
+} from './ProcessHarness.js'
+export type {
+  ChildCommand,
+  ChildEvent,
+  ChildExit,
+  ChildNodes,
+  SpawnNodeOptions,
+} from './ProcessHarness.js'
+export { serve, emit, ready } from './childRuntime.js'
+export type { ChildHandler, ChildRequest, ServeOptions } from './childRuntime.js'
+export { HarnessError, HarnessErrorCode, ChildRequestError } from './errors.js'
