@@ -19,3 +19,5 @@ export type {
 export { serve, emit, ready } from './childRuntime.js'
 export type { ChildHandler, ChildRequest, ServeOptions } from './childRuntime.js'
 export { HarnessError, HarnessErrorCode, ChildRequestError } from './errors.js'
+export { testCluster, waitUntil, TEST_COOKIE } from './testCluster.js'
+export type { TestCluster } from './testCluster.js'

@@ -276,6 +276,13 @@ export class Node implements AsyncDisposable {
     }
   }
 
+  /** Dials `url` (`ws://host:port`) and keeps it as a seed: reconnected whenever it drops. */
+  connect(url: string): void {
+    const u = normalizeUrl(url)
+    this.seedUrls.add(u)
+    this.maybeDial(u)
+  }
+
   /** Serves `handler` for requests whose path starts with `prefix` (`/metrics`, `/`). */
   addHttpRoute(prefix: string, handler: HttpHandler): void {
     this.httpRoutes.set(prefix, handler)
