@@ -69,7 +69,11 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
 
   /** Starts a child; rejects with `MaxChildren`, or `InitFailed` with the child's error. */
   static startChild(runtime: Runtime, sup: Pid, spec: DynamicChildSpec): Promise<Pid> {
-    validateChildSpec({ id: spec.id ?? 'child', ...spec })
+    try {
+      validateChildSpec({ id: spec.id ?? 'child', ...spec })
+    } catch (e) {
+      return Promise.reject(e)
+    }
     return runtime.call<Pid>(sup, { op: 'start', spec } satisfies DynMsg)
   }
 

@@ -224,6 +224,10 @@ export class Supervisor extends Actor<SupervisorOptions> {
       case 'terminate': {
         const child = this.find(msg.id)
         await this.stopChildren([child])
+        // As in OTP: a temporary child's spec goes with it (it could never be restarted).
+        if ((child.spec.restart ?? 'permanent') === 'temporary') {
+          this.children = this.children.filter((c) => c !== child)
+        }
         return undefined
       }
       case 'restart': {

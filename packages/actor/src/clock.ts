@@ -11,10 +11,17 @@ export interface Clock {
   clearTimeout(handle: TimerHandle | undefined): void
 }
 
+/** The longest delay a Node timer holds (about 24.8 days); Node runs a longer one after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+/** The handle of a timer that is never due: clearing it does nothing. */
+const NEVER: TimerHandle = Object.freeze({})
+
 /** The real clock: `performance.now()` and Node's timers (unref'd so they never hold the process). */
 export const realClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => {
+    // A delay past Node's limit (`Infinity` included) is never due, rather than due at once.
+    if (!(ms <= MAX_TIMER_MS)) return NEVER
     const t = setTimeout(fn, ms)
     t.unref()
     return t
