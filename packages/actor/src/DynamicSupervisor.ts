@@ -72,7 +72,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
     try {
       validateChildSpec({ id: spec.id ?? 'child', ...spec })
     } catch (e) {
-      return Promise.reject(e)
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)))
     }
     return runtime.call<Pid>(sup, { op: 'start', spec } satisfies DynMsg)
   }

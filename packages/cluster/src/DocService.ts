@@ -226,6 +226,9 @@ export class DocService {
       return
     }
     if (kind !== DocKind.Update) throw new RangeError(`unknown doc frame kind ${kind}`)
+    // An update alone cannot start a replica (it would lack everything before it): a doc not
+    // held here (dropped locally) comes back only when its owner announces it again.
+    if (e === undefined) return
     const replica = this.replicaFor(name, peer, e)
     if (replica === undefined) return
     this.updatesIn++

@@ -358,14 +358,16 @@ export class Node implements AsyncDisposable {
         }
       }
       if (this.state !== 'running') return
-      if (addresses.length <= 1) {
+      // A named seed is dialed at the addresses `resolveHost` gave (even just one: an injected
+      // resolver may know names the system resolver does not), with the name for TLS.
+      if (isIpLiteral(host) || addresses.length === 0) {
         this.seedUrls.add(seed)
         this.maybeDial(seed)
         continue
       }
       for (const address of addresses) {
         const url = normalizeUrl(
-          `${u.protocol}//${address.includes(':') ? `[${address}]` : address}:${u.port}`,
+          `${u.protocol}//${address.includes(':') ? `[${address}]` : address}${u.port ? `:${u.port}` : ''}`,
         )
         this.seedUrls.add(url)
         this.maybeDial(url, host)
@@ -375,7 +377,7 @@ export class Node implements AsyncDisposable {
 
   private maybeDial(url: string, servername?: string): void {
     if (this.state !== 'running' || url === this.url) return
-    for (const p of this.peers.values()) if (p.url === url) return
+    if (this.peerAt(url)) return
     let d = this.dials.get(url)
     if (d === undefined) {
       d = {
@@ -393,10 +395,16 @@ export class Node implements AsyncDisposable {
     this.dial(d)
   }
 
+  /** True when a connected peer is reached at `url` (advertised, or dialed). */
+  private peerAt(url: string): boolean {
+    for (const p of this.peers.values()) if (p.url === url || p.dialedUrl === url) return true
+    return false
+  }
+
   /** Whether `url` should be dialed again after a failure. */
   private wanted(url: string): boolean {
     if (this.state !== 'running' || url === this.url) return false
-    for (const p of this.peers.values()) if (p.url === url) return false
+    if (this.peerAt(url)) return false
     if (this.seedUrls.has(url)) return true
     for (const m of this.known.values()) {
       // Of two nodes that lost each other, the one with the smaller id dials: one connection.
@@ -521,7 +529,7 @@ export class Node implements AsyncDisposable {
           ws.off('message', onMessage)
           d.socket = undefined
           d.attempt = 0
-          this.peerUp(ws, peerIdent, this.id)
+          this.peerUp(ws, peerIdent, this.id, d.url)
         }
       } catch (e) {
         this.logger.warn({ url: d.url, err: e }, 'bad handshake frame; closing')
@@ -539,7 +547,8 @@ export class Node implements AsyncDisposable {
   // ------------------------------------------------------------------ accepting
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const path = pathOf(req)
+    if (path === undefined) return rejectUpgrade(socket, 400, 'Bad Request')
     if (path === '/cluster') {
       if (this.state !== 'running') return rejectUpgrade(socket, 503, 'Service Unavailable')
       if (this.pendingSockets.size >= this.opts.maxPendingConnections) {
@@ -553,7 +562,12 @@ export class Node implements AsyncDisposable {
       return
     }
     if (path.startsWith('/yjs/') && this.yjs !== undefined) {
-      const docName = decodeURIComponent(path.slice('/yjs/'.length))
+      let docName: string
+      try {
+        docName = decodeURIComponent(path.slice('/yjs/'.length))
+      } catch {
+        return rejectUpgrade(socket, 400, 'Bad Request')
+      }
       const yjs = this.yjs
       this.wss.handleUpgrade(req, socket, head, (ws) => yjs.accept(ws, docName))
       return
@@ -562,7 +576,12 @@ export class Node implements AsyncDisposable {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const path = pathOf(req)
+    if (path === undefined) {
+      res.writeHead(400, { 'content-type': 'text/plain' })
+      res.end('bad request\n')
+      return
+    }
     let best: string | undefined
     for (const prefix of this.httpRoutes.keys()) {
       if (path.startsWith(prefix) && (best === undefined || prefix.length > best.length))
@@ -615,6 +634,12 @@ export class Node implements AsyncDisposable {
             this.refuse(ws, refuse, hello, 'acceptor')
             return
           }
+          // Both nodes are dialing each other: the connection the smaller id dials is the one
+          // that stays, so refuse the other before either side sends anything on it.
+          if (this.id < hello.nodeId && this.dials.get(hello.url)?.socket !== undefined) {
+            this.refuse(ws, 'busy', hello, 'acceptor')
+            return
+          }
           stage = 'auth'
           const mine = proof(
             this.cookie ?? '',
@@ -655,7 +680,11 @@ export class Node implements AsyncDisposable {
       }
     }
     ws.on('message', onMessage)
-    ws.on('error', (e) => this.logger.debug({ err: e }, 'incoming socket error'))
+    ws.on('error', (e) => {
+      if (isWsProtocolError(e)) {
+        this.logger.warn({ err: e }, 'bad websocket message from an incoming connection; closed')
+      } else this.logger.debug({ err: e }, 'incoming socket error')
+    })
     ws.on('close', () => {
       this.clock.clearTimeout(timer)
       this.pendingSockets.delete(ws)
@@ -698,8 +727,10 @@ export class Node implements AsyncDisposable {
             ? `protocol version mismatch (${peer.version} vs ${PROTOCOL_VERSION})`
             : reason === 'self'
               ? 'connected to itself'
-              : reason
-    if (reason === 'self' || reason === 'stopping') {
+              : reason === 'busy'
+                ? 'already dialing this node'
+                : reason
+    if (reason === 'self' || reason === 'stopping' || reason === 'busy') {
       this.logger.debug({ peer: peer.name, url: peer.url, reason }, 'handshake refused')
     } else {
       this.logger.error(
@@ -719,7 +750,7 @@ export class Node implements AsyncDisposable {
 
   // ------------------------------------------------------------------ peers
 
-  private peerUp(ws: WebSocket, ident: HelloFrame, dialerId: string): void {
+  private peerUp(ws: WebSocket, ident: HelloFrame, dialerId: string, dialedUrl?: string): void {
     const id = ident.nodeId as NodeId
     if (this.state !== 'running') {
       ws.close(1000)
@@ -740,6 +771,7 @@ export class Node implements AsyncDisposable {
       existing.flush()
       existing.ws = ws
       existing.dialerId = dialerId
+      if (dialedUrl !== undefined && dialedUrl !== existing.url) existing.dialedUrl = dialedUrl
       this.attach(existing, ws)
       old.close(4001, 'duplicate connection')
       return
@@ -752,15 +784,18 @@ export class Node implements AsyncDisposable {
       dialerId,
       this.clock.now(),
       this.beforeWrite,
+      this.opts.maxFrameBytes,
     )
+    if (dialedUrl !== undefined && dialedUrl !== ident.url) peer.dialedUrl = dialedUrl
     this.peers.set(id, peer)
     this.known.set(id, { id, name: ident.name, url: ident.url, status: 'up' })
-    const d = this.dials.get(ident.url)
-    if (d !== undefined && d.timer !== undefined) {
+    for (const url of [ident.url, peer.dialedUrl]) {
+      const d = url === undefined ? undefined : this.dials.get(url)
+      if (d === undefined) continue
       this.clock.clearTimeout(d.timer)
       d.timer = undefined
+      d.attempt = 0
     }
-    if (d !== undefined) d.attempt = 0
     this.attach(peer, ws)
     this.logger.info({ peer: ident.name, url: ident.url }, 'node up')
     this.docs.peerUp(peer)
@@ -774,7 +809,11 @@ export class Node implements AsyncDisposable {
     ws.on('close', () => {
       if (peer.ws === ws) this.peerDown(peer, peer.leaving ? 'leave' : 'closed')
     })
-    ws.on('error', (e) => this.logger.debug({ peer: peer.name, err: e }, 'peer socket error'))
+    ws.on('error', (e) => {
+      if (isWsProtocolError(e)) {
+        this.logger.warn({ peer: peer.name, err: e }, 'bad websocket message from peer; closed')
+      } else this.logger.debug({ peer: peer.name, err: e }, 'peer socket error')
+    })
   }
 
   private readonly beforeWrite = (): void => {
@@ -859,9 +898,10 @@ export class Node implements AsyncDisposable {
     this.runtime.nodeDown(peer.nodeId)
     this.events.emit('nodeDown', { ...(m ?? this.infoOf(peer)) }, reason)
     if (reason !== 'leave' && this.state === 'running') {
-      const d = this.dials.get(peer.url)
-      if (this.wanted(peer.url)) {
-        if (d === undefined) this.maybeDial(peer.url)
+      for (const url of [peer.url, peer.dialedUrl]) {
+        if (url === undefined || !this.wanted(url)) continue
+        const d = this.dials.get(url)
+        if (d === undefined) this.maybeDial(url)
         else if (d.socket === undefined && d.timer === undefined) this.retry(d)
       }
     }
@@ -943,6 +983,21 @@ export class Node implements AsyncDisposable {
 function rejectUpgrade(socket: Duplex, code: number, text: string): void {
   socket.write(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
   socket.destroy()
+}
+
+/** The request's path, or undefined when its target is not a valid URL path (`//`). */
+function pathOf(req: IncomingMessage): string | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname
+  } catch {
+    return undefined
+  }
+}
+
+/** An error of `ws` itself (an oversized or malformed websocket frame): it closes the socket. */
+function isWsProtocolError(e: Error): boolean {
+  const code = (e as { code?: unknown }).code
+  return typeof code === 'string' && code.startsWith('WS_ERR_')
 }
 
 function toBytes(data: RawData): Uint8Array {

@@ -13,6 +13,11 @@ export class Peer {
   private flushScheduled = false
   lastSeen: number
   leaving = false
+  /**
+   * The URL this node dialed to reach the peer, when it differs from the one the peer advertises
+   * (a seed given by IP for a node that advertises its host name): both name this peer.
+   */
+  dialedUrl: string | undefined = undefined
   /** Monitors this peer placed on our processes: ref → our pid. */
   readonly monitorsFromPeer = new Map<Ref, Pid>()
   framesOut = 0
@@ -29,6 +34,8 @@ export class Peer {
     public dialerId: string,
     now: number,
     private readonly beforeWrite: () => void,
+    /** The peer closes the connection on a websocket message larger than this (`maxFrameBytes`). */
+    private readonly maxMessageBytes = Infinity,
   ) {
     this.lastSeen = now
   }
@@ -48,9 +55,15 @@ export class Peer {
         setImmediate(this.flush)
       }
     }
+    const start = encoding.length(this.enc)
     writeFrame(this.enc)
     this.framesOut++
-    if (encoding.length(this.enc) > SOFT_BATCH_BYTES) this.flushBatch()
+    const size = encoding.length(this.enc)
+    if (size > Math.min(SOFT_BATCH_BYTES, this.maxMessageBytes)) {
+      // The frames queued before this one go out on their own if, together, they would be
+      // larger than the peer accepts.
+      this.flushBatch(size > this.maxMessageBytes ? start : 0)
+    }
   }
 
   readonly flush = (): void => {
@@ -58,13 +71,20 @@ export class Peer {
     this.flushBatch()
   }
 
-  private flushBatch(): void {
+  /** Sends the batch as one message, or as two split at byte `splitAt` (a frame boundary). */
+  private flushBatch(splitAt = 0): void {
     const enc = this.enc
     if (enc === undefined) return
     this.enc = undefined
     const bytes = encoding.toUint8Array(enc)
     this.bytesOut += bytes.length
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes)
+    if (this.ws.readyState !== this.ws.OPEN) return
+    if (splitAt > 0) {
+      this.ws.send(bytes.subarray(0, splitAt))
+      this.ws.send(bytes.subarray(splitAt))
+    } else {
+      this.ws.send(bytes)
+    }
   }
 
   /** Resolves once the socket has handed every queued byte to the OS (or closed). */

@@ -129,16 +129,19 @@ export function validateNodeOptions(options: object, extra: readonly string[] = 
   }
   const o = options as NodeOptions
   for (const seed of o.seeds ?? []) {
-    if (typeof seed !== 'string' || !/^wss?:\/\/[^/]+/.test(seed)) {
+    if (typeof seed !== 'string' || !/^wss?:\/\/[^/]+/.test(seed) || !URL.canParse(seed)) {
       throw new BadConfig(`seed '${String(seed)}' is not a ws:// or wss:// URL`)
     }
   }
   if ((o.seeds?.length ?? 0) > 0 && (o.cookie === undefined || o.cookie === '')) {
     throw new BadConfig('a cookie is required to join other nodes (option `cookie`)')
   }
-  if (o.heartbeatTimeoutMs !== undefined && o.heartbeatIntervalMs !== undefined) {
-    if (o.heartbeatTimeoutMs <= o.heartbeatIntervalMs) {
-      throw new BadConfig('heartbeatTimeoutMs must be larger than heartbeatIntervalMs')
-    }
+  // Checked here, against the defaults too, so that `startNode` fails before it listens.
+  const interval = o.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs
+  const timeout = o.heartbeatTimeoutMs ?? defaults.heartbeatTimeoutMs
+  if (timeout <= interval) {
+    throw new BadConfig(
+      `heartbeatTimeoutMs (${timeout}) must be larger than heartbeatIntervalMs (${interval})`,
+    )
   }
 }

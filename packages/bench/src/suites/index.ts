@@ -2,6 +2,10 @@
 // this folder and one entry below.
 import type { Suite } from '../figure.js'
 import { actorSuite } from './actor.js'
+import { clusterSuite } from './cluster.js'
 
 /** Every suite by name, in listing order. */
-export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([['actor', actorSuite]])
+export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
+  ['actor', actorSuite],
+  ['cluster', clusterSuite],
+])

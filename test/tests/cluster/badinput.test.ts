@@ -1,0 +1,275 @@
+// Bad input on a node's sockets: garbage, truncated and unknown frames, oversized messages,
+// bad upgrade paths and a flood of half-open connections. Each closes the offending socket with
+// a logged reason, and the node keeps serving the peers it already has.
+import * as net from 'node:net'
+import * as encoding from 'lib0/encoding'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Pid } from '@sworm/actor'
+import { testCluster, waitUntil, type TestCluster } from '../../src/index.js'
+import type { Node } from '@sworm/cluster'
+import { Frame, frame } from '@sworm/cluster/protocol'
+import { writePayload } from '@sworm/cluster/protocol'
+import {
+  handshakeByHand,
+  helloFrame,
+  lowNodeId,
+  openRaw,
+  recordingLogger,
+  spawnEcho,
+  type RawSocket,
+} from './rawPeer.js'
+
+const MAX_FRAME = 64 * 1024
+const HANDSHAKE_MS = 1000
+const MAX_PENDING = 8
+
+interface Setup {
+  cluster: TestCluster
+  a: Node
+  b: Node
+  rec: ReturnType<typeof recordingLogger>
+  echo: Pid
+  doc: string
+  /** nodeDown events between the two real nodes. */
+  downs: string[]
+}
+
+let current: Setup | undefined
+const sockets: RawSocket[] = []
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.ws.terminate()
+  await current?.cluster.stop()
+  current = undefined
+})
+
+/** Two nodes, A with an echo process and a doc replicated on B. */
+async function setup(): Promise<Setup> {
+  const rec = recordingLogger()
+  const cluster = await testCluster(2, {
+    logger: rec.logger,
+    maxFrameBytes: MAX_FRAME,
+    handshakeTimeoutMs: HANDSHAKE_MS,
+    maxPendingConnections: MAX_PENDING,
+  })
+  const [a, b] = [cluster.node(0), cluster.node(1)]
+  const downs: string[] = []
+  a.on('nodeDown', (n, reason) => n.id === b.id && downs.push(`A lost B: ${reason}`))
+  b.on('nodeDown', (n, reason) => n.id === a.id && downs.push(`B lost A: ${reason}`))
+  const doc = `probe/${a.id}/0`
+  a.docs.create(doc)
+  a.docs.write(doc, (d) => {
+    for (let i = 0; i < 100; i++) d.getMap('m').set(`k${i}`, i)
+  })
+  await waitUntil(() => b.docs.get(doc)?.getMap('m').get('k99') === 99)
+  current = { cluster, a, b, rec, echo: spawnEcho(a), doc, downs }
+  return current
+}
+
+/** A still serves B over the connection it had: no down, calls work, the doc is intact. */
+async function expectHealthy(s: Setup): Promise<void> {
+  expect(s.downs).toEqual([])
+  expect(s.a.isUp(s.b.id) && s.b.isUp(s.a.id)).toBe(true)
+  await expect(s.b.runtime.call(s.echo, { ping: 1 }, { timeoutMs: 5000 })).resolves.toEqual({
+    ping: 1,
+  })
+  const replica = s.b.docs.get(s.doc)!.getMap('m')
+  expect(replica.toJSON()).toEqual(s.a.docs.get(s.doc)!.getMap('m').toJSON())
+  for (let i = 0; i < 100; i++) expect(replica.get(`k${i}`)).toBe(i)
+  s.a.docs.write(s.doc, (d) => d.getMap('m').set('after', true))
+  await waitUntil(() => replica.get('after') === true, 5000, 'a write after the attack')
+}
+
+async function raw(node: Node, maxPayload?: number): Promise<RawSocket> {
+  const s = await openRaw(`${node.url}/cluster`, maxPayload)
+  sockets.push(s)
+  return s
+}
+
+async function hand(node: Node, n: number): Promise<RawSocket> {
+  const s = await handshakeByHand(node, lowNodeId(n))
+  sockets.push(s)
+  return s
+}
+
+/**
+ * Writes a raw HTTP request and resolves with the status line ('' if the node sent none), once
+ * the node closes the connection or after 2 s.
+ */
+function httpRaw(node: Node, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(node.port, '127.0.0.1')
+    let got = ''
+    const timer = setTimeout(() => socket.destroy(), 2000)
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')))
+    socket.on('error', () => undefined)
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(got.split('\r\n')[0] ?? '')
+    })
+    socket.write(request)
+  })
+}
+
+function upgradeRequest(path: string): string {
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+    `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`
+  )
+}
+
+const sendFrame = frame((enc) => {
+  encoding.writeVarUint(enc, Frame.Send)
+  encoding.writeVarString(enc, '<00000000-0000-4000-8000-000000000000.1>')
+  writePayload(enc, { hello: 'world' })
+})
+
+describe('bad input before the handshake', () => {
+  it.each([
+    ['garbage bytes', Uint8Array.from([0x63, 0x00, 0xff, 0x13, 0x37])],
+    ['an endless varuint', new Uint8Array(32).fill(0xff)],
+    ['an empty message', new Uint8Array(0)],
+    ['a truncated hello', helloFrame(lowNodeId(1)).subarray(0, 30)],
+    ['an unknown frame type', Uint8Array.from([99, 1, 2, 3])],
+    ['a Send frame', sendFrame],
+    ['a Welcome frame', frame((enc) => encoding.writeVarUint(enc, Frame.Welcome))],
+  ])('closes a connection that sends %s first, and logs why', async (_what, bytes) => {
+    const s = await setup()
+    const sock = await raw(s.a)
+    sock.send(bytes)
+    await sock.closed
+    expect(s.rec.find(s.a.name, 'bad handshake frame from an incoming connection')).toHaveLength(1)
+    expect(s.a.isStopping).toBe(false)
+    await expectHealthy(s)
+  })
+
+  it('closes a connection that sends a message larger than maxFrameBytes, and logs why', async () => {
+    const s = await setup()
+    const sock = await raw(s.a)
+    sock.send(new Uint8Array(MAX_FRAME + 1).fill(1))
+    expect(await sock.closed).toBe(1009)
+    await waitUntil(
+      () => s.rec.find(s.a.name, 'bad websocket message from an incoming connection').length > 0,
+      2000,
+      'a log line',
+    )
+    await expectHealthy(s)
+  })
+
+  it('refuses an upgrade to an unknown path with 404', async () => {
+    const s = await setup()
+    await expect(openRaw(`${s.a.url}/nope`)).rejects.toThrow(/404/)
+    await expect(openRaw(`${s.a.url}/`)).rejects.toThrow(/404/)
+    await expectHealthy(s)
+  })
+
+  it.each([
+    ['an upgrade to //', upgradeRequest('//')],
+    [
+      'an upgrade to a doc name that is not valid percent-encoding',
+      upgradeRequest('/yjs/%E0%A4%A'),
+    ],
+    ['a plain request for //', 'GET // HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'],
+  ])('answers %s with 400 and keeps running', async (_what, request) => {
+    const s = await setup()
+    expect(await httpRaw(s.a, request)).toMatch(/^HTTP\/1\.1 400/)
+    expect(s.a.isStopping).toBe(false)
+    await expectHealthy(s)
+  })
+
+  it('refuses connections past maxPendingConnections and closes idle ones after handshakeTimeoutMs', async () => {
+    const s = await setup()
+    const start = Date.now()
+    const idle = await Promise.all(Array.from({ length: MAX_PENDING }, () => raw(s.a)))
+    const excess = await Promise.allSettled(Array.from({ length: 4 }, () => raw(s.a)))
+    for (const r of excess) {
+      expect(r.status).toBe('rejected')
+      expect(String((r as PromiseRejectedResult).reason)).toMatch(/503/)
+    }
+    expect(s.rec.find(s.a.name, 'too many connections in handshake')).toHaveLength(4)
+    // B keeps its connection meanwhile.
+    await expectHealthy(s)
+
+    await Promise.all(idle.map((x) => x.closed))
+    expect(Date.now() - start).toBeGreaterThanOrEqual(HANDSHAKE_MS - 50)
+    expect(s.rec.find(s.a.name, 'did not finish its handshake in time')).toHaveLength(MAX_PENDING)
+    // Once they are gone, a new connection gets its chance again.
+    const again = await raw(s.a)
+    again.send(helloFrame(lowNodeId(2)))
+    await waitUntil(() => again.received.length > 0, 5000, 'a challenge')
+    expect(again.received[0]![0]).toBe(Frame.Challenge)
+    await expectHealthy(s)
+  })
+})
+
+describe('bad input from an authenticated peer', () => {
+  it.each([
+    ['garbage bytes', Uint8Array.from([0x63, 0x00, 0xff, 0x13, 0x37])],
+    ['an unknown frame type', Uint8Array.from([99, 1, 2, 3])],
+    ['a truncated Send frame', sendFrame.subarray(0, sendFrame.length - 4)],
+    ['a Send frame with a bad payload tag', Uint8Array.from([...sendFrame.subarray(0, 43), 7])],
+    [
+      'a Doc frame of an unknown kind',
+      frame((enc) => {
+        encoding.writeVarUint(enc, Frame.Doc)
+        encoding.writeVarString(enc, 'some/doc')
+        encoding.writeVarUint(enc, 9)
+        encoding.writeVarUint8Array(enc, new Uint8Array(3))
+      }),
+    ],
+    [
+      'a Doc update that is not a Yjs update',
+      frame((enc) => {
+        encoding.writeVarUint(enc, Frame.Doc)
+        encoding.writeVarString(enc, 'fake/doc')
+        encoding.writeVarUint(enc, 0)
+        encoding.writeVarUint8Array(enc, new Uint8Array(0))
+        encoding.writeVarUint(enc, Frame.Doc)
+        encoding.writeVarString(enc, 'fake/doc')
+        encoding.writeVarUint(enc, 1)
+        encoding.writeVarUint8Array(enc, Uint8Array.from([0xff, 0xff, 0xff, 0x01, 0x02]))
+      }),
+    ],
+  ])('closes the connection of a peer that sends %s, and logs why', async (_what, bytes) => {
+    const s = await setup()
+    const fake = lowNodeId(7)
+    const sock = await hand(s.a, 7)
+    expect(s.a.isUp(fake as Node['id'])).toBe(true)
+    sock.send(bytes)
+    expect(await sock.closed).toBe(1002)
+    expect(s.rec.find(s.a.name, 'malformed frame from peer')).toHaveLength(1)
+    expect(s.a.isUp(fake as Node['id'])).toBe(false)
+    await expectHealthy(s)
+  })
+
+  it('closes the connection of a peer that sends more than maxFrameBytes, and logs why', async () => {
+    const s = await setup()
+    const fake = lowNodeId(8)
+    const sock = await hand(s.a, 8)
+    sock.send(new Uint8Array(MAX_FRAME + 1).fill(Frame.Heartbeat))
+    expect(await sock.closed).toBe(1009)
+    await waitUntil(() => !s.a.isUp(fake as Node['id']), 2000, 'the peer to be down')
+    await waitUntil(
+      () => s.rec.find(s.a.name, 'bad websocket message from peer').length > 0,
+      2000,
+      'a log line',
+    )
+    await expectHealthy(s)
+  })
+})
+
+describe('the frame size limit', () => {
+  it('keeps batches under maxFrameBytes: a burst of messages that together pass it arrives', async () => {
+    const s = await setup()
+    const got: unknown[] = []
+    const sink = s.a.runtime.spawn((msg) => {
+      got.push(msg)
+    })
+    const chunk = 'x'.repeat(10 * 1024)
+    for (let i = 0; i < 20; i++) s.b.runtime.send(sink, { i, chunk })
+    await waitUntil(() => got.length === 20 || s.downs.length > 0, 5000, 'the burst')
+    expect(s.downs).toEqual([])
+    expect(got).toHaveLength(20)
+    await expectHealthy(s)
+  })
+})

@@ -1,0 +1,134 @@
+// Raw clients of a node's `/cluster` endpoint for the bad-input and fuzz tests: a socket that
+// sends whatever bytes it is given, one that first completes the cookie handshake by hand, and
+// the small pieces every such test needs (a recording logger, an echo process).
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { WebSocket, type RawData } from 'ws'
+import { createLogger, isCallEnvelope, type Logger, type Pid } from '@sworm/actor'
+import { TEST_COOKIE, waitUntil } from '../../src/index.js'
+import type { Node } from '@sworm/cluster'
+import { Frame, frame, PROTOCOL_VERSION, readIdentity, writeHello } from '@sworm/cluster/protocol'
+import { makeNonce, proof } from '@sworm/cluster/protocol'
+
+/** A websocket to a node that keeps what it receives and how it ended. */
+export interface RawSocket {
+  readonly ws: WebSocket
+  readonly received: Uint8Array[]
+  /** Set once the socket closed: the close code (1006 when cut without a close frame). */
+  readonly closeCode: () => number | undefined
+  /** Resolves with the close code once the socket is closed. */
+  readonly closed: Promise<number>
+  send(bytes: Uint8Array): void
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return data
+}
+
+/** Opens a websocket to `url` (rejects if the upgrade fails, e.g. with a 404 or a 503). */
+export function openRaw(url: string, maxPayload = 256 * 1024 * 1024): Promise<RawSocket> {
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload })
+  const received: Uint8Array[] = []
+  let code: number | undefined
+  const closed = new Promise<number>((resolve) => {
+    ws.on('close', (c) => {
+      code = c
+      resolve(c)
+    })
+  })
+  ws.on('message', (data: RawData) => received.push(toBytes(data)))
+  return new Promise<RawSocket>((resolve, reject) => {
+    ws.once('error', reject)
+    ws.once('open', () => {
+      ws.off('error', reject)
+      // Errors after the open (a reset by the node) only end the socket.
+      ws.on('error', () => undefined)
+      resolve({
+        ws,
+        received,
+        closeCode: () => code,
+        closed,
+        send: (bytes) => {
+          if (ws.readyState === ws.OPEN) ws.send(bytes)
+        },
+      })
+    })
+  })
+}
+
+/** A node id that sorts before every random uuid, so no real node ever dials it back. */
+export function lowNodeId(n: number): string {
+  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`
+}
+
+/** A hello frame as a dialer sends it. */
+export function helloFrame(nodeId: string, cluster = 'sworm'): Uint8Array {
+  return frame((enc) =>
+    writeHello(enc, {
+      version: PROTOCOL_VERSION,
+      cluster,
+      nodeId,
+      name: `raw-${nodeId.slice(-4)}`,
+      url: 'ws://127.0.0.1:1',
+      nonce: makeNonce(),
+    }),
+  )
+}
+
+/**
+ * Connects to `node` as a fake node `nodeId` and completes the handshake by hand (hello,
+ * challenge, auth, welcome): the node then counts it as a peer.
+ */
+export async function handshakeByHand(
+  node: Node,
+  nodeId: string,
+  cookie = TEST_COOKIE,
+): Promise<RawSocket> {
+  const raw = await openRaw(`${node.url}/cluster`)
+  raw.send(helloFrame(nodeId))
+  await waitUntil(
+    () => raw.received.length >= 1 || raw.closeCode() !== undefined,
+    5000,
+    'a challenge',
+  )
+  const dec = decoding.createDecoder(raw.received[0]!)
+  if (decoding.readVarUint(dec) !== Frame.Challenge) throw new Error('expected a challenge')
+  const acceptor = readIdentity(dec)
+  const mine = proof(cookie, 'dialer', acceptor.nonce, nodeId, acceptor.nodeId, acceptor.cluster)
+  raw.send(
+    frame((enc) => {
+      encoding.writeVarUint(enc, Frame.Auth)
+      encoding.writeVarUint8Array(enc, mine)
+    }),
+  )
+  await waitUntil(() => node.isUp(nodeId as Node['id']), 5000, 'the node to take the raw peer')
+  return raw
+}
+
+/** A logger at `warn` that keeps every line, parsed. */
+export function recordingLogger(): {
+  logger: Logger
+  lines: Array<Record<string, unknown>>
+  /** Lines of node `name` whose message contains `text`. */
+  find: (name: string, text: string) => Array<Record<string, unknown>>
+} {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = createLogger({
+    level: 'warn',
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+  })
+  const find = (name: string, text: string): Array<Record<string, unknown>> =>
+    lines.filter(
+      (l) => l['node'] === name && typeof l['msg'] === 'string' && l['msg'].includes(text),
+    )
+  return { logger, lines, find }
+}
+
+/** A process on `node` that answers every call with the message it got. */
+export function spawnEcho(node: Node): Pid {
+  return node.runtime.spawn((msg, ctx) => {
+    if (isCallEnvelope(msg)) ctx.reply({ ref: msg.$call }, msg.msg)
+  })
+}
