@@ -29,6 +29,7 @@ export default tseslint.config(
       ],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/parameter-properties': 'error',
     },
   },
   {

@@ -73,6 +73,9 @@ export type ProcStatus = 'initializing' | 'alive' | 'exiting' | 'exited'
 
 /** The runtime's record of one process. Fields are lazily allocated to keep idle processes small. */
 export class Proc {
+  readonly pid: Pid
+  readonly runtime: Runtime
+  readonly behavior: Behavior
   mailbox: unknown[] = []
   head = 0
   status: ProcStatus = 'alive'
@@ -96,11 +99,11 @@ export class Proc {
   initArgs: unknown = undefined
   initWaiter: { resolve(pid: Pid): void; reject(e: unknown): void } | undefined = undefined
 
-  constructor(
-    readonly pid: Pid,
-    readonly runtime: Runtime,
-    readonly behavior: Behavior,
-  ) {}
+  constructor(pid: Pid, runtime: Runtime, behavior: Behavior) {
+    this.pid = pid
+    this.runtime = runtime
+    this.behavior = behavior
+  }
 
   get mailboxLength(): number {
     return this.mailbox.length - this.head
@@ -230,8 +233,10 @@ export type ProcessFn = (msg: unknown, ctx: ProcessContext) => void | Promise<vo
 
 /** Wraps a function as a process. */
 export class FnProcess extends ProcessContext implements Behavior {
-  constructor(private readonly fn: ProcessFn) {
+  private readonly fn: ProcessFn
+  constructor(fn: ProcessFn) {
     super()
+    this.fn = fn
   }
   [kInit](): void {}
   [kReceive](msg: unknown): unknown {

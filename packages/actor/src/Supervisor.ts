@@ -85,11 +85,13 @@ export async function startChildProcess(
 
 /** Keeps the restart timestamps of a supervisor and says when intensity is exceeded. */
 export class RestartIntensity {
+  private readonly maxRestarts: number
+  private readonly maxSeconds: number
   private stamps: number[] = []
-  constructor(
-    private readonly maxRestarts: number,
-    private readonly maxSeconds: number,
-  ) {}
+  constructor(maxRestarts: number, maxSeconds: number) {
+    this.maxRestarts = maxRestarts
+    this.maxSeconds = maxSeconds
+  }
   /** Records a restart at `now` (ms); true if that exceeds the limit. */
   exceeded(now: number): boolean {
     this.stamps.push(now)

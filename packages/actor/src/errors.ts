@@ -39,12 +39,13 @@ function hasCode(u: unknown, code: string): boolean {
 
 /** A `call` got no reply within its timeout. */
 export class CallTimeout extends SwormError {
+  readonly target: string
+  readonly timeoutMs: number
   override name = 'CallTimeout'
-  constructor(
-    readonly target: string,
-    readonly timeoutMs: number,
-  ) {
+  constructor(target: string, timeoutMs: number) {
     super(ActorErrorCode.CallTimeout, `call to ${target} timed out after ${timeoutMs} ms`)
+    this.target = target
+    this.timeoutMs = timeoutMs
   }
   static override is(u: unknown): u is CallTimeout {
     return hasCode(u, ActorErrorCode.CallTimeout)
@@ -53,10 +54,12 @@ export class CallTimeout extends SwormError {
 
 /** The target process does not exist (never did, or has exited). */
 export class NoProc extends SwormError {
+  readonly target: string
   override name = 'NoProc'
   readonly reason = 'noproc'
-  constructor(readonly target: string) {
+  constructor(target: string) {
     super(ActorErrorCode.NoProc, `no process ${target}`)
+    this.target = target
   }
   static override is(u: unknown): u is NoProc {
     return hasCode(u, ActorErrorCode.NoProc)
@@ -65,14 +68,15 @@ export class NoProc extends SwormError {
 
 /** The target process exited before it replied; `reason` is its exit reason. */
 export class Exited extends SwormError {
+  readonly target: string
+  readonly reason: unknown
   override name = 'Exited'
-  constructor(
-    readonly target: string,
-    readonly reason: unknown,
-  ) {
+  constructor(target: string, reason: unknown) {
     super(ActorErrorCode.Exited, `process ${target} exited: ${describeReason(reason)}`, {
       cause: reason instanceof Error ? reason : undefined,
     })
+    this.target = target
+    this.reason = reason
   }
   static override is(u: unknown): u is Exited {
     return hasCode(u, ActorErrorCode.Exited)
@@ -81,10 +85,12 @@ export class Exited extends SwormError {
 
 /** The node of the target went down (or was never connected) before a reply came. */
 export class NoConnection extends SwormError {
+  readonly target: string
   override name = 'NoConnection'
   readonly reason = 'noconnection'
-  constructor(readonly target: string) {
+  constructor(target: string) {
     super(ActorErrorCode.NoConnection, `lost the connection to the node of ${target}`)
+    this.target = target
   }
   static override is(u: unknown): u is NoConnection {
     return hasCode(u, ActorErrorCode.NoConnection)
@@ -93,9 +99,11 @@ export class NoConnection extends SwormError {
 
 /** A pid of another node, and this runtime has no route to it. */
 export class UnknownNode extends SwormError {
+  readonly node: string
   override name = 'UnknownNode'
-  constructor(readonly node: string) {
+  constructor(node: string) {
     super(ActorErrorCode.UnknownNode, `no route to node ${node}`)
+    this.node = node
   }
   static override is(u: unknown): u is UnknownNode {
     return hasCode(u, ActorErrorCode.UnknownNode)
@@ -104,14 +112,15 @@ export class UnknownNode extends SwormError {
 
 /** A process's `init` threw or rejected; `cause` is what it threw. */
 export class InitFailed extends SwormError {
+  readonly pid: string
+  readonly reason: unknown
   override name = 'InitFailed'
-  constructor(
-    readonly pid: string,
-    readonly reason: unknown,
-  ) {
+  constructor(pid: string, reason: unknown) {
     super(ActorErrorCode.InitFailed, `init of ${pid} failed: ${describeReason(reason)}`, {
       cause: reason,
     })
+    this.pid = pid
+    this.reason = reason
   }
   static override is(u: unknown): u is InitFailed {
     return hasCode(u, ActorErrorCode.InitFailed)
@@ -120,12 +129,13 @@ export class InitFailed extends SwormError {
 
 /** A name is already held; `pid` is the holder. */
 export class AlreadyRegistered extends SwormError {
+  readonly registeredName: string
+  readonly pid: string
   override name = 'AlreadyRegistered'
-  constructor(
-    readonly registeredName: string,
-    readonly pid: string,
-  ) {
+  constructor(registeredName: string, pid: string) {
     super(ActorErrorCode.AlreadyRegistered, `${registeredName} is already registered to ${pid}`)
+    this.registeredName = registeredName
+    this.pid = pid
   }
   static override is(u: unknown): u is AlreadyRegistered {
     return hasCode(u, ActorErrorCode.AlreadyRegistered)
@@ -134,9 +144,11 @@ export class AlreadyRegistered extends SwormError {
 
 /** A string that is not a pid (or ref) was given where one was required. */
 export class InvalidPid extends SwormError {
+  readonly value: unknown
   override name = 'InvalidPid'
-  constructor(readonly value: unknown) {
+  constructor(value: unknown) {
     super(ActorErrorCode.InvalidPid, `not a pid: ${String(value)}`)
+    this.value = value
   }
   static override is(u: unknown): u is InvalidPid {
     return hasCode(u, ActorErrorCode.InvalidPid)
@@ -145,9 +157,11 @@ export class InvalidPid extends SwormError {
 
 /** A dynamic supervisor is at its `maxChildren`. */
 export class MaxChildren extends SwormError {
+  readonly max: number
   override name = 'MaxChildren'
-  constructor(readonly max: number) {
+  constructor(max: number) {
     super(ActorErrorCode.MaxChildren, `the supervisor already runs its maximum of ${max} children`)
+    this.max = max
   }
   static override is(u: unknown): u is MaxChildren {
     return hasCode(u, ActorErrorCode.MaxChildren)
@@ -156,9 +170,11 @@ export class MaxChildren extends SwormError {
 
 /** Something looked up by id or name is not there. */
 export class NotFound extends SwormError {
+  readonly what: string
   override name = 'NotFound'
-  constructor(readonly what: string) {
+  constructor(what: string) {
     super(ActorErrorCode.NotFound, `not found: ${what}`)
+    this.what = what
   }
   static override is(u: unknown): u is NotFound {
     return hasCode(u, ActorErrorCode.NotFound)
@@ -192,13 +208,13 @@ export class BadArgument extends SwormError {
  * (never a stack). `remoteName` is the class name it had there.
  */
 export class RemoteError extends SwormError {
+  readonly remoteCode: string
+  readonly remoteName: string
   override name = 'RemoteError'
-  constructor(
-    readonly remoteCode: string,
-    message: string,
-    readonly remoteName: string,
-  ) {
+  constructor(remoteCode: string, message: string, remoteName: string) {
     super(remoteCode || ActorErrorCode.RemoteError, message)
+    this.remoteCode = remoteCode
+    this.remoteName = remoteName
   }
   static override is(u: unknown): u is RemoteError {
     return u instanceof Error && u.name === 'RemoteError'

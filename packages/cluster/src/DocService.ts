@@ -36,6 +36,9 @@ const REMOTE = Symbol('sworm.remote-update')
  * node.docs.write(doc.guid, (d) => d.getMap('names').set('a', 1))
  */
 export class DocService {
+  private readonly nodeId: NodeId
+  private readonly peers: () => Iterable<Peer>
+  private readonly logger: Logger
   private readonly entries = new Map<string, Entry>()
   private readonly pending = new Map<string, Uint8Array[]>()
   private flushScheduled = false
@@ -43,11 +46,10 @@ export class DocService {
   updatesOut = 0
   updatesIn = 0
 
-  constructor(
-    private readonly nodeId: NodeId,
-    private readonly peers: () => Iterable<Peer>,
-    private readonly logger: Logger,
-  ) {
+  constructor(nodeId: NodeId, peers: () => Iterable<Peer>, logger: Logger) {
+    this.nodeId = nodeId
+    this.peers = peers
+    this.logger = logger
     this.events = new Emitter<DocEvents>((e, ev) =>
       logger.error({ err: e, event: ev }, 'doc listener threw'),
     )

@@ -3,9 +3,12 @@
 type Listener<A extends unknown[]> = (...args: A) => void
 
 export class Emitter<Events extends Record<string, unknown[]>> {
+  private readonly onError: (e: unknown, event: string) => void
   private readonly listeners = new Map<keyof Events, Set<(...args: never[]) => void>>()
 
-  constructor(private readonly onError: (e: unknown, event: string) => void) {}
+  constructor(onError: (e: unknown, event: string) => void) {
+    this.onError = onError
+  }
 
   /** Adds a listener; returns the function that removes it. */
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {

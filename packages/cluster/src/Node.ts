@@ -621,7 +621,7 @@ export class Node implements AsyncDisposable {
           const detail = decoding.readVarString(dec)
           this.logger.error(
             { peer: hello?.name, url: hello?.url, reason },
-            `peer refused us: ${detail}`,
+            `${hello?.name ?? 'a peer'} refused the handshake: ${detail}`,
           )
           ws.close(1000)
           return
@@ -774,6 +774,11 @@ export class Node implements AsyncDisposable {
       if (dialedUrl !== undefined && dialedUrl !== existing.url) existing.dialedUrl = dialedUrl
       this.attach(existing, ws)
       old.close(4001, 'duplicate connection')
+      // Frames the peer sent on the old connection after it chose it may be lost with it:
+      // announce our docs and members again on the one kept (both are idempotent).
+      this.docs.peerUp(existing)
+      const list = this.memberList()
+      existing.write((enc) => writeMembers(enc, list))
       return
     }
     const peer = new Peer(

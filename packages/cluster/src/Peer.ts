@@ -8,6 +8,15 @@ import type { NodeId, Pid, Ref } from '@sworm/actor'
 const SOFT_BATCH_BYTES = 256 * 1024
 
 export class Peer {
+  readonly nodeId: NodeId
+  readonly name: string
+  readonly url: string
+  public ws: WebSocket
+  /** Who dialed this connection (decides which of two duplicate connections stays). */
+  public dialerId: string
+  private readonly beforeWrite: () => void
+  /** The peer closes the connection on a websocket message larger than this (`maxFrameBytes`). */
+  private readonly maxMessageBytes: number
   /** Frames queued this turn. */
   private enc: encoding.Encoder | undefined
   private flushScheduled = false
@@ -26,17 +35,22 @@ export class Peer {
   bytesIn = 0
 
   constructor(
-    readonly nodeId: NodeId,
-    readonly name: string,
-    readonly url: string,
-    public ws: WebSocket,
-    /** Who dialed this connection (decides which of two duplicate connections stays). */
-    public dialerId: string,
+    nodeId: NodeId,
+    name: string,
+    url: string,
+    ws: WebSocket,
+    dialerId: string,
     now: number,
-    private readonly beforeWrite: () => void,
-    /** The peer closes the connection on a websocket message larger than this (`maxFrameBytes`). */
-    private readonly maxMessageBytes = Infinity,
+    beforeWrite: () => void,
+    maxMessageBytes = Infinity,
   ) {
+    this.nodeId = nodeId
+    this.name = name
+    this.url = url
+    this.ws = ws
+    this.dialerId = dialerId
+    this.beforeWrite = beforeWrite
+    this.maxMessageBytes = maxMessageBytes
     this.lastSeen = now
   }
 

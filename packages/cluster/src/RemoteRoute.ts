@@ -22,16 +22,25 @@ import { Frame } from './frames.js'
 import type { Peer } from './Peer.js'
 
 export class RemoteRoute implements Route {
+  private readonly runtime: Runtime
+  private readonly peerOf: (node: NodeId) => Peer | undefined
+  private readonly logger: Logger
+  private readonly maxPayloadBytes: number
   messagesOut = 0
   messagesIn = 0
   dropped = 0
 
   constructor(
-    private readonly runtime: Runtime,
-    private readonly peerOf: (node: NodeId) => Peer | undefined,
-    private readonly logger: Logger,
-    private readonly maxPayloadBytes: number,
-  ) {}
+    runtime: Runtime,
+    peerOf: (node: NodeId) => Peer | undefined,
+    logger: Logger,
+    maxPayloadBytes: number,
+  ) {
+    this.runtime = runtime
+    this.peerOf = peerOf
+    this.logger = logger
+    this.maxPayloadBytes = maxPayloadBytes
+  }
 
   send(to: Pid, msg: unknown): void {
     const peer = this.peerOf(nodeOf(to))

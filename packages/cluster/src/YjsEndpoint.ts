@@ -14,13 +14,14 @@ const MessageAwareness = 1
 const MessageQueryAwareness = 3
 
 export class YjsEndpoint {
+  private readonly docs: DocService
+  private readonly logger: Logger
   private readonly clients = new Map<string, Set<WebSocket>>()
   private readonly unsubscribe: Array<() => void> = []
 
-  constructor(
-    private readonly docs: DocService,
-    private readonly logger: Logger,
-  ) {
+  constructor(docs: DocService, logger: Logger) {
+    this.docs = docs
+    this.logger = logger
     this.unsubscribe.push(
       docs.on('update', (name, _doc, _origin, update) => {
         const set = this.clients.get(name)

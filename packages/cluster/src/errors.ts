@@ -32,12 +32,14 @@ export class NotSerializable extends SwormError {
 
 /** A write to a replicated doc this node does not own (every doc has one writer). */
 export class NotDocOwner extends SwormError {
+  readonly doc: string
   override name = 'NotDocOwner'
-  constructor(readonly doc: string) {
+  constructor(doc: string) {
     super(
       ClusterErrorCode.NotDocOwner,
       `doc ${doc} belongs to another node; only its owner writes it`,
     )
+    this.doc = doc
   }
   static override is(u: unknown): u is NotDocOwner {
     return hasCode(u, ClusterErrorCode.NotDocOwner)
@@ -46,9 +48,11 @@ export class NotDocOwner extends SwormError {
 
 /** A doc name this node holds neither as owner nor as replica. */
 export class UnknownDoc extends SwormError {
+  readonly doc: string
   override name = 'UnknownDoc'
-  constructor(readonly doc: string) {
+  constructor(doc: string) {
     super(ClusterErrorCode.UnknownDoc, `no doc ${doc} on this node`)
+    this.doc = doc
   }
   static override is(u: unknown): u is UnknownDoc {
     return hasCode(u, ClusterErrorCode.UnknownDoc)

@@ -51,7 +51,10 @@ function caseRng(i: number): Rng {
 }
 
 class Rng {
-  constructor(readonly next: () => number) {}
+  readonly next: () => number
+  constructor(next: () => number) {
+    this.next = next
+  }
   int(n: number): number {
     return Math.floor(this.next() * n)
   }
