@@ -1,11 +1,12 @@
 // A local dynamic supervisor: children are added at run time, each restarted alone under its
 // own policy, within a shared restart intensity and an optional `maxChildren` limit.
-import { Actor, NoReply } from './Actor.js'
+import { Actor } from './Actor.js'
 import { MaxChildren, NotFound, describeReason } from './errors.js'
 import { isExitMessage, type From } from './Process.js'
 import type { Pid } from './Pid.js'
 import type { Runtime, SpawnOptions } from './Runtime.js'
 import {
+  answerCall,
   RestartIntensity,
   shouldRestart,
   startChildProcess,
@@ -99,14 +100,8 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
     this.maxChildren = options.maxChildren ?? Infinity
   }
 
-  /** Failures (a full supervisor, a child whose init failed) go to the caller, not into a crash. */
-  override async handleCall(msg: DynMsg, from: From): Promise<unknown> {
-    try {
-      return await this.dispatch(msg)
-    } catch (e) {
-      this.replyError(from, e)
-      return NoReply
-    }
+  override handleCall(msg: DynMsg, from: From): Promise<unknown> {
+    return answerCall(this, from, () => this.dispatch(msg))
   }
 
   private async dispatch(msg: DynMsg): Promise<unknown> {

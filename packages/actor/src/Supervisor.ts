@@ -3,7 +3,7 @@
 import { Actor, NoReply } from './Actor.js'
 import { BadArgument, NotFound, describeReason } from './errors.js'
 import { isNormalExit, type ExitReason } from './exitReason.js'
-import { isExitMessage, type ActorClassLike, type From } from './Process.js'
+import { isExitMessage, type ActorClassLike, type From, type ProcessContext } from './Process.js'
 import type { Pid } from './Pid.js'
 import type { Runtime, SpawnOptions } from './Runtime.js'
 
@@ -66,6 +66,23 @@ function isRetry(m: unknown): m is { $restart: string[] } {
   return (
     typeof m === 'object' && m !== null && Array.isArray((m as { $restart?: unknown }).$restart)
   )
+}
+
+/**
+ * Runs a supervisor's call so that its failures (an unknown id, a child whose init failed, a
+ * full supervisor) go to the caller as a rejection instead of crashing the supervisor.
+ */
+export async function answerCall(
+  self: ProcessContext,
+  from: From,
+  work: () => Promise<unknown>,
+): Promise<unknown> {
+  try {
+    return await work()
+  } catch (e) {
+    self.replyError(from, e)
+    return NoReply
+  }
 }
 
 /** Starts one child from its spec, linked to `parent`. */
@@ -194,14 +211,8 @@ export class Supervisor extends Actor<SupervisorOptions> {
     }
   }
 
-  /** Failures (an unknown id, a child whose init failed) go to the caller, not into a crash. */
-  override async handleCall(msg: SupMsg, from: From): Promise<unknown> {
-    try {
-      return await this.dispatch(msg)
-    } catch (e) {
-      this.replyError(from, e)
-      return NoReply
-    }
+  override handleCall(msg: SupMsg, from: From): Promise<unknown> {
+    return answerCall(this, from, () => this.dispatch(msg))
   }
 
   private async dispatch(msg: SupMsg): Promise<unknown> {

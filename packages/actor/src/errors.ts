@@ -33,7 +33,8 @@ export class SwormError extends Error {
   }
 }
 
-function hasCode(u: unknown, code: string): boolean {
+/** True when `u` is an error carrying `code`: the guard behind every `is`, across package copies. */
+export function hasErrorCode(u: unknown, code: string): boolean {
   return u instanceof Error && (u as { code?: unknown }).code === code
 }
 
@@ -48,7 +49,7 @@ export class CallTimeout extends SwormError {
     this.timeoutMs = timeoutMs
   }
   static override is(u: unknown): u is CallTimeout {
-    return hasCode(u, ActorErrorCode.CallTimeout)
+    return hasErrorCode(u, ActorErrorCode.CallTimeout)
   }
 }
 
@@ -62,7 +63,7 @@ export class NoProc extends SwormError {
     this.target = target
   }
   static override is(u: unknown): u is NoProc {
-    return hasCode(u, ActorErrorCode.NoProc)
+    return hasErrorCode(u, ActorErrorCode.NoProc)
   }
 }
 
@@ -79,7 +80,7 @@ export class Exited extends SwormError {
     this.reason = reason
   }
   static override is(u: unknown): u is Exited {
-    return hasCode(u, ActorErrorCode.Exited)
+    return hasErrorCode(u, ActorErrorCode.Exited)
   }
 }
 
@@ -93,7 +94,7 @@ export class NoConnection extends SwormError {
     this.target = target
   }
   static override is(u: unknown): u is NoConnection {
-    return hasCode(u, ActorErrorCode.NoConnection)
+    return hasErrorCode(u, ActorErrorCode.NoConnection)
   }
 }
 
@@ -106,7 +107,7 @@ export class UnknownNode extends SwormError {
     this.node = node
   }
   static override is(u: unknown): u is UnknownNode {
-    return hasCode(u, ActorErrorCode.UnknownNode)
+    return hasErrorCode(u, ActorErrorCode.UnknownNode)
   }
 }
 
@@ -123,7 +124,7 @@ export class InitFailed extends SwormError {
     this.reason = reason
   }
   static override is(u: unknown): u is InitFailed {
-    return hasCode(u, ActorErrorCode.InitFailed)
+    return hasErrorCode(u, ActorErrorCode.InitFailed)
   }
 }
 
@@ -138,7 +139,7 @@ export class AlreadyRegistered extends SwormError {
     this.pid = pid
   }
   static override is(u: unknown): u is AlreadyRegistered {
-    return hasCode(u, ActorErrorCode.AlreadyRegistered)
+    return hasErrorCode(u, ActorErrorCode.AlreadyRegistered)
   }
 }
 
@@ -151,7 +152,7 @@ export class InvalidPid extends SwormError {
     this.value = value
   }
   static override is(u: unknown): u is InvalidPid {
-    return hasCode(u, ActorErrorCode.InvalidPid)
+    return hasErrorCode(u, ActorErrorCode.InvalidPid)
   }
 }
 
@@ -164,7 +165,7 @@ export class MaxChildren extends SwormError {
     this.max = max
   }
   static override is(u: unknown): u is MaxChildren {
-    return hasCode(u, ActorErrorCode.MaxChildren)
+    return hasErrorCode(u, ActorErrorCode.MaxChildren)
   }
 }
 
@@ -177,7 +178,7 @@ export class NotFound extends SwormError {
     this.what = what
   }
   static override is(u: unknown): u is NotFound {
-    return hasCode(u, ActorErrorCode.NotFound)
+    return hasErrorCode(u, ActorErrorCode.NotFound)
   }
 }
 
@@ -188,7 +189,7 @@ export class RuntimeStopped extends SwormError {
     super(ActorErrorCode.RuntimeStopped, 'the runtime is stopped')
   }
   static override is(u: unknown): u is RuntimeStopped {
-    return hasCode(u, ActorErrorCode.RuntimeStopped)
+    return hasErrorCode(u, ActorErrorCode.RuntimeStopped)
   }
 }
 
@@ -199,7 +200,7 @@ export class BadArgument extends SwormError {
     super(ActorErrorCode.BadArgument, message)
   }
   static override is(u: unknown): u is BadArgument {
-    return hasCode(u, ActorErrorCode.BadArgument)
+    return hasErrorCode(u, ActorErrorCode.BadArgument)
   }
 }
 

@@ -61,4 +61,5 @@ export {
   BadArgument,
   RemoteError,
   describeReason,
+  hasErrorCode,
 } from './errors.js'

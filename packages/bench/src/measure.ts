@@ -131,6 +131,38 @@ export function summarize(samples: readonly number[], unit: string, target: Targ
   }
 }
 
+/** One run of a latency figure: its median and 99th percentile, in µs. */
+export interface LatencyRun {
+  p50: number
+  p99: number
+}
+
+/**
+ * Repeats a latency figure and sums it up: the median of the runs' medians as the value (with
+ * the spread of the runs' medians), and the median of their p99s.
+ */
+export async function measureLatency(
+  options: RunOptions,
+  label: string,
+  once: () => Promise<LatencyRun>,
+  target: Target,
+): Promise<Measurement> {
+  const runs = await repeat(
+    options,
+    label,
+    once,
+    (r) => `median ${round(r.p50)} µs, p99 ${round(r.p99)} µs`,
+  )
+  return {
+    ...summarize(
+      runs.map((r) => r.p50),
+      'µs',
+      target,
+    ),
+    p99: round(median(runs.map((r) => r.p99))),
+  }
+}
+
 /** The JSON text of a bench line, without the newline. */
 export function formatLine(line: BenchLine): string {
   return JSON.stringify(line)

@@ -489,29 +489,14 @@ export class Node implements AsyncDisposable {
             this.refuse(ws, refuse, ident, 'dialer')
             return
           }
-          const expected = proof(
-            this.cookie ?? '',
-            'acceptor',
-            nonce,
-            ident.nodeId,
-            this.id,
-            this.opts.cluster,
-          )
-          if (!proofMatches(expected, got)) {
+          if (!this.peerProved('acceptor', nonce, ident.nodeId, got)) {
             d.refused = true
             this.refuse(ws, 'cookie', ident, 'dialer')
             return
           }
           peerIdent = ident
           stage = 'welcome'
-          const mine = proof(
-            this.cookie ?? '',
-            'dialer',
-            ident.nonce,
-            this.id,
-            ident.nodeId,
-            this.opts.cluster,
-          )
+          const mine = this.proofAs('dialer', ident.nonce, ident.nodeId)
           ws.send(
             frame((enc) => {
               encoding.writeVarUint(enc, Frame.Auth)
@@ -641,29 +626,14 @@ export class Node implements AsyncDisposable {
             return
           }
           stage = 'auth'
-          const mine = proof(
-            this.cookie ?? '',
-            'acceptor',
-            hello.nonce,
-            this.id,
-            hello.nodeId,
-            this.opts.cluster,
-          )
+          const mine = this.proofAs('acceptor', hello.nonce, hello.nodeId)
           ws.send(frame((enc) => writeChallenge(enc, { ...this.identity(), nonce, proof: mine })))
           return
         }
         if (stage === 'auth' && hello !== undefined) {
           if (type !== Frame.Auth) throw new ProtocolError(`expected auth, got frame ${type}`)
           const got = decoding.readVarUint8Array(dec)
-          const expected = proof(
-            this.cookie ?? '',
-            'dialer',
-            nonce,
-            hello.nodeId,
-            this.id,
-            this.opts.cluster,
-          )
-          if (!proofMatches(expected, got)) {
+          if (!this.peerProved('dialer', nonce, hello.nodeId, got)) {
             this.refuse(ws, 'cookie', hello, 'acceptor')
             return
           }
@@ -689,6 +659,22 @@ export class Node implements AsyncDisposable {
       this.clock.clearTimeout(timer)
       this.pendingSockets.delete(ws)
     })
+  }
+
+  /** This node's proof, in `role`, that it knows the cookie: bound to the peer's nonce and id. */
+  private proofAs(role: 'acceptor' | 'dialer', peerNonce: Uint8Array, peerId: string): Uint8Array {
+    return proof(this.cookie ?? '', role, peerNonce, this.id, peerId, this.opts.cluster)
+  }
+
+  /** Whether `got` is the proof a peer in `role` owes over this node's `nonce`. */
+  private peerProved(
+    role: 'acceptor' | 'dialer',
+    nonce: Uint8Array,
+    peerId: string,
+    got: Uint8Array,
+  ): boolean {
+    const expected = proof(this.cookie ?? '', role, nonce, peerId, this.id, this.opts.cluster)
+    return proofMatches(expected, got)
   }
 
   private identity(): Omit<HelloFrame, 'nonce'> {

@@ -1,5 +1,5 @@
 // Typed errors of @sworm/cluster (same conventions as @sworm/actor: a code, a name, `is`).
-import { SwormError } from '@sworm/actor'
+import { hasErrorCode, SwormError } from '@sworm/actor'
 
 export const ClusterErrorCode = {
   NotSerializable: 'NOT_SERIALIZABLE',
@@ -10,10 +10,6 @@ export const ClusterErrorCode = {
   ProtocolError: 'PROTOCOL_ERROR',
 } as const
 export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode]
-
-function hasCode(u: unknown, code: string): boolean {
-  return u instanceof Error && (u as { code?: unknown }).code === code
-}
 
 /** A message (or reason, or reply) that cannot cross the wire: a function, a symbol, … */
 export class NotSerializable extends SwormError {
@@ -26,7 +22,7 @@ export class NotSerializable extends SwormError {
     )
   }
   static override is(u: unknown): u is NotSerializable {
-    return hasCode(u, ClusterErrorCode.NotSerializable)
+    return hasErrorCode(u, ClusterErrorCode.NotSerializable)
   }
 }
 
@@ -42,7 +38,7 @@ export class NotDocOwner extends SwormError {
     this.doc = doc
   }
   static override is(u: unknown): u is NotDocOwner {
-    return hasCode(u, ClusterErrorCode.NotDocOwner)
+    return hasErrorCode(u, ClusterErrorCode.NotDocOwner)
   }
 }
 
@@ -55,7 +51,7 @@ export class UnknownDoc extends SwormError {
     this.doc = doc
   }
   static override is(u: unknown): u is UnknownDoc {
-    return hasCode(u, ClusterErrorCode.UnknownDoc)
+    return hasErrorCode(u, ClusterErrorCode.UnknownDoc)
   }
 }
 
@@ -66,7 +62,7 @@ export class BadConfig extends SwormError {
     super(ClusterErrorCode.BadConfig, message)
   }
   static override is(u: unknown): u is BadConfig {
-    return hasCode(u, ClusterErrorCode.BadConfig)
+    return hasErrorCode(u, ClusterErrorCode.BadConfig)
   }
 }
 
@@ -77,7 +73,7 @@ export class NodeStopped extends SwormError {
     super(ClusterErrorCode.NodeStopped, 'the node is stopped')
   }
   static override is(u: unknown): u is NodeStopped {
-    return hasCode(u, ClusterErrorCode.NodeStopped)
+    return hasErrorCode(u, ClusterErrorCode.NodeStopped)
   }
 }
 
@@ -88,6 +84,6 @@ export class ProtocolError extends SwormError {
     super(ClusterErrorCode.ProtocolError, message, options)
   }
   static override is(u: unknown): u is ProtocolError {
-    return hasCode(u, ClusterErrorCode.ProtocolError)
+    return hasErrorCode(u, ClusterErrorCode.ProtocolError)
   }
 }

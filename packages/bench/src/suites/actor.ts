@@ -4,14 +4,13 @@ import { Actor, Runtime, silentLogger } from '@sworm/actor'
 import type { Figure, Suite } from '../figure.js'
 import { Countdown } from '../latch.js'
 import {
-  median,
+  measureLatency,
   now,
   percentile,
   repeat,
   round,
   scaled,
   summarize,
-  targetFields,
   yieldTurn,
   type Measurement,
   type RunOptions,
@@ -142,24 +141,7 @@ const call: Figure = {
       const sorted = Array.from(samples.sort())
       return { p50: percentile(sorted, 50, true), p99: percentile(sorted, 99, true) }
     }
-    const runs = await repeat(
-      options,
-      'actor.call',
-      once,
-      (r) => `median ${round(r.p50)} µs, p99 ${round(r.p99)} µs`,
-    )
-    const p50s = runs.map((r) => r.p50)
-    const value = round(median(p50s))
-    return {
-      value,
-      unit: 'µs',
-      ...targetFields(value, targets.call),
-      runs: runs.length,
-      min: round(Math.min(...p50s)),
-      max: round(Math.max(...p50s)),
-      p99: round(median(runs.map((r) => r.p99))),
-      count,
-    }
+    return { ...(await measureLatency(options, 'actor.call', once, targets.call)), count }
   },
 }
 

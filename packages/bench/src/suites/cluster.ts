@@ -5,12 +5,12 @@ import { performance } from 'node:perf_hooks'
 import { killAllChildren, spawnNodes, type ChildEvent, type ChildNode } from '@sworm/test'
 import type { Figure, Suite } from '../figure.js'
 import {
+  measureLatency,
   median,
   repeat,
   round,
   scaled,
   summarize,
-  targetFields,
   type Measurement,
   type RunOptions,
   type Target,
@@ -168,24 +168,7 @@ const call: Figure = {
         checkCount('calls answered', field(result, 'count', 'number'), count)
         return { p50: field(result, 'p50', 'number'), p99: field(result, 'p99', 'number') }
       }
-      const runs = await repeat(
-        options,
-        'cluster.call',
-        once,
-        (r) => `median ${round(r.p50)} µs, p99 ${round(r.p99)} µs`,
-      )
-      const p50s = runs.map((r) => r.p50)
-      const value = round(median(p50s))
-      return {
-        value,
-        unit: 'µs',
-        ...targetFields(value, targets.call),
-        runs: runs.length,
-        min: round(Math.min(...p50s)),
-        max: round(Math.max(...p50s)),
-        p99: round(median(runs.map((r) => r.p99))),
-        count,
-      }
+      return { ...(await measureLatency(options, 'cluster.call', once, targets.call)), count }
     }),
 }
 
