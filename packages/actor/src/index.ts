@@ -43,6 +43,7 @@ export type { Clock, TimerHandle } from './clock.js'
 export { isNormalExit, reasonToWire, reasonFromWire } from './exitReason.js'
 export type { ExitReason } from './exitReason.js'
 export { createLogger, silentLogger } from './logger.js'
+export { Emitter } from './Emitter.js'
 export type { Logger, LogLevel } from './logger.js'
 export {
   ActorErrorCode,

@@ -6,7 +6,7 @@ import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import type { Logger, NodeId } from '@sworm/actor'
-import { Emitter } from './Emitter.js'
+import { Emitter } from '@sworm/actor'
 import { NotDocOwner, UnknownDoc } from './errors.js'
 import { DocKind, Frame } from './frames.js'
 import type { Peer } from './Peer.js'
@@ -24,7 +24,17 @@ export interface DocEvents extends Record<string, unknown[]> {
 interface Entry {
   doc: Y.Doc
   owner: NodeId
+  /** Owned docs: the state vector as of the last flush to peers. */
+  flushed?: Uint8Array
 }
+
+/**
+ * Up to this many updates of one turn are merged with `Y.mergeUpdates`; past it the turn's
+ * change is encoded as the diff since the last flush instead. Measured with yjs 13.6: merging
+ * is quadratic (20,000 one-entry updates take ~3.7 s), the diff takes ~14 ms and is the same
+ * size (it also repeats the doc's delete set, which compaction keeps small).
+ */
+const MAX_MERGE = 32
 
 /** Marks updates applied from the wire, so they are not taken for local writes. */
 const REMOTE = Symbol('sworm.remote-update')
@@ -67,7 +77,7 @@ export class DocService {
       return existing.doc
     }
     const doc = new Y.Doc({ guid: name })
-    this.entries.set(name, { doc, owner: this.nodeId })
+    this.entries.set(name, { doc, owner: this.nodeId, flushed: Y.encodeStateVector(doc) })
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === REMOTE) return
       this.queueUpdate(name, update)
@@ -168,7 +178,15 @@ export class DocService {
     this.pending.clear()
     const peers = [...this.peers()]
     for (const [name, updates] of batches) {
-      const merged = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+      const e = this.entries.get(name)
+      if (e === undefined) continue
+      const merged =
+        updates.length === 1
+          ? updates[0]!
+          : updates.length <= MAX_MERGE || e.flushed === undefined
+            ? Y.mergeUpdates(updates)
+            : Y.encodeStateAsUpdate(e.doc, e.flushed)
+      e.flushed = Y.encodeStateVector(e.doc)
       this.updatesOut++
       for (const peer of peers) {
         peer.writeNow((enc) => {

@@ -23,7 +23,7 @@ import {
   type TimerHandle,
 } from '@sworm/actor'
 import { DocService } from './DocService.js'
-import { Emitter } from './Emitter.js'
+import { Emitter } from '@sworm/actor'
 import { BadConfig, ProtocolError } from './errors.js'
 import {
   Frame,

@@ -1,0 +1,763 @@
+// A cluster-wide name registry with process groups (Horde.Registry with Swarm's groups). Each
+// node writes only its own doc; every node reads all of them and picks, per name, the same
+// winner: the earliest registration by hybrid logical clock, then the smaller node id.
+// docs/INTERNALS.md ("The registry") gives the layout, the rule and why it converges.
+import type * as Y from 'yjs'
+import {
+  AlreadyRegistered,
+  BadArgument,
+  Emitter,
+  NoProc,
+  nodeOf,
+  type ExitReason,
+  type NodeId,
+  type Pid,
+  type TimerHandle,
+} from '@sworm/actor'
+import type { Node } from '@sworm/cluster'
+import { NotOwner, RegistryStopped } from './errors.js'
+import { HybridClock } from './hlc.js'
+import { decodeName, encodeName, type Name } from './names.js'
+import { RegistryServer, type ServerHost, type ServerRequest } from './RegistryServer.js'
+
+/** Why a name stopped resolving to a process. */
+export type UnregisterReason = 'exit' | 'unregister' | 'nodedown' | 'name_conflict'
+
+/** Options of a registry. */
+export interface RegistryOptions {
+  /** Compact this node's doc once its dead entries pass `max(compactMinDead, live × compactRatio)`. Default 10,000. */
+  compactMinDead?: number
+  /** Default 1. */
+  compactRatio?: number
+  /** Drop the replicas of a node that has been down this long (its names are hidden at once). Default 60,000. */
+  forgetAfterMs?: number
+  /** Timeout of calls to other nodes' registries (remote unregister, `awaitReplication`). Default 5000. */
+  callTimeoutMs?: number
+}
+
+/** Options of `register`. */
+export interface RegisterOptions {
+  /** Resolve only once every live member that runs this registry has the name. Default false. */
+  awaitReplication?: boolean
+}
+
+/** One registered name, as `select` returns it. */
+export interface Entry {
+  name: Name
+  pid: Pid
+  meta: unknown
+}
+
+/** What a member of a group answered to `multiCall`. */
+export type MultiCallResult =
+  { pid: Pid; ok: true; value: unknown } | { pid: Pid; ok: false; error: unknown }
+
+export interface RegistryEvents extends Record<string, unknown[]> {
+  register: [name: Name, pid: Pid, meta: unknown]
+  unregister: [name: Name, pid: Pid, reason: UnregisterReason]
+}
+
+/** A live entry in a node's doc. */
+interface LiveValue {
+  p: Pid
+  c: number
+  m?: unknown
+}
+/** A removed entry: why, who, and for conflicts the winner. Kept until compaction. */
+interface Tombstone {
+  x: UnregisterReason
+  p: Pid
+  w?: Pid
+}
+type Value = LiveValue | Tombstone
+
+interface NodeDoc {
+  docName: string
+  gen: number
+  names: Y.Map<Value>
+  groups: Y.Map<number>
+  info: Y.Map<unknown>
+  detach: () => void
+}
+
+const isLive = (v: Value | undefined): v is LiveValue => v !== undefined && !('x' in v)
+const GROUP_SEP = '\u0000'
+
+/**
+ * A registry instance on one node. Start one per node with `Registry.start(node, 'Rooms')`;
+ * instances of the same name on different nodes form one registry.
+ * @example
+ * const rooms = await Registry.start(node, 'rooms')
+ * await rooms.register('room:42', pid, { topic: 'tea' })
+ * rooms.whereis('room:42') // pid, on every node
+ */
+export class Registry {
+  readonly name: string
+  readonly node: Node
+  private readonly prefix: string
+  private readonly opts: Required<RegistryOptions>
+  private readonly clock = new HybridClock()
+  private readonly events: Emitter<RegistryEvents>
+  /** The current doc of every node that runs this registry, this node's included. */
+  private readonly docs = new Map<NodeId, NodeDoc>()
+  /** Newer generations seen but not complete yet: doc name → its doc. */
+  private readonly incoming = new Map<string, { owner: NodeId; gen: number; detach: () => void }>()
+  /** Name key → the pid it resolves to now (live nodes only). */
+  private readonly winners = new Map<string, Pid>()
+  /** Keys held by each local process (for cleanup on exit). */
+  private readonly localKeys = new Map<Pid, Set<string>>()
+  /** Group key → members (live nodes only). */
+  private readonly groupMembers = new Map<string, Set<Pid>>()
+  /** Groups each local process joined. */
+  private readonly localGroups = new Map<Pid, Set<string>>()
+  private readonly forgetTimers = new Map<NodeId, TimerHandle>()
+  private readonly unsubscribe: Array<() => void> = []
+  private server!: Pid
+  private ownLive = 0
+  private ownDead = 0
+  private compactScheduled = false
+  private stopped = false
+
+  private constructor(node: Node, name: string, options: RegistryOptions) {
+    this.node = node
+    this.name = name
+    this.prefix = `registry/${name}/`
+    this.opts = {
+      compactMinDead: options.compactMinDead ?? 10_000,
+      compactRatio: options.compactRatio ?? 1,
+      forgetAfterMs: options.forgetAfterMs ?? 60_000,
+      callTimeoutMs: options.callTimeoutMs ?? 5000,
+    }
+    this.events = new Emitter<RegistryEvents>((e, ev) =>
+      node.logger.error({ err: e, event: ev, registry: name }, 'registry listener threw'),
+    )
+  }
+
+  /** Starts the registry `name` on `node` (once per node and name). */
+  static async start(node: Node, name: string, options: RegistryOptions = {}): Promise<Registry> {
+    if (name === '' || name.includes('/')) throw new BadArgument(`bad registry name '${name}'`)
+    const reg = new Registry(node, name, options)
+    await reg.begin()
+    return reg
+  }
+
+  private async begin(): Promise<void> {
+    const rt = this.node.runtime
+    const host: ServerHost = {
+      unregisterLocal: (key, reason) => this.unregisterLocal(key, reason),
+      joinLocal: (g, pid) => this.joinLocal(g, pid),
+      leaveLocal: (g, pid) => this.leaveLocal(g, pid),
+    }
+    this.server = await rt.start(RegistryServer, host, { name: `sworm.registry.${this.name}` })
+    const own = this.node.docs.create(this.docName(this.node.id, 0))
+    this.node.docs.write(own.guid, (d) => {
+      const info = d.getMap('info')
+      info.set('server', this.server)
+      info.set('ready', true)
+    })
+    this.attach(this.node.id, own, 0)
+    for (const docName of this.node.docs.names()) this.onReplica(docName)
+    const { docs } = this.node
+    this.unsubscribe.push(
+      docs.on('replica', (docName) => this.onReplica(docName)),
+      docs.on('drop', (docName, owner) => this.onDrop(docName, owner)),
+      this.node.on('nodeDown', (info) => this.onNodeDown(info.id)),
+      this.node.on('nodeUp', (info) => this.onNodeUp(info.id)),
+      rt.onExit((pid) => this.onExit(pid)),
+    )
+  }
+
+  // ------------------------------------------------------------------ names
+
+  /**
+   * Registers `name` for `pid`, a live process of this node. Resolves when `whereis` on this
+   * node returns it (with `awaitReplication`, once every live member has it). Rejects with
+   * `AlreadyRegistered` (carrying the holder) when the name is held anywhere this node sees.
+   */
+  async register(
+    name: Name,
+    pid: Pid,
+    meta?: unknown,
+    options: RegisterOptions = {},
+  ): Promise<void> {
+    this.assertRunning()
+    const key = encodeName(name)
+    const rt = this.node.runtime
+    if (!rt.isLocal(pid) || !rt.isAlive(pid)) {
+      throw rt.isLocal(pid)
+        ? new NoProc(pid)
+        : new BadArgument(`register takes a process of this node; ${pid} is not one`)
+    }
+    const holder = this.winners.get(key)
+    if (holder !== undefined) throw new AlreadyRegistered(describeName(name), holder)
+    const value: LiveValue =
+      meta === undefined
+        ? { p: pid, c: this.clock.now() }
+        : { p: pid, c: this.clock.now(), m: meta }
+    this.writeOwn((names) => {
+      if (names.has(key)) this.ownDead++
+      names.set(key, value)
+    })
+    this.ownLive++
+    let keys = this.localKeys.get(pid)
+    if (keys === undefined) {
+      keys = new Set()
+      this.localKeys.set(pid, keys)
+    }
+    keys.add(key)
+    this.recompute(key)
+    if (options.awaitReplication) await this.awaitReplication()
+  }
+
+  /**
+   * Removes `name`. A name held by a process of another node is removed by that node (asked over
+   * the mesh). Resolves false when the name was not registered.
+   */
+  async unregister(name: Name): Promise<boolean> {
+    this.assertRunning()
+    const key = encodeName(name)
+    const holder = this.winners.get(key)
+    if (holder === undefined) return false
+    const owner = nodeOf(holder)
+    if (owner === this.node.id) return this.unregisterLocal(key, 'unregister')
+    const server = this.serverOf(owner)
+    if (server === undefined) return false
+    const request: ServerRequest = { op: 'unregister', key }
+    return this.node.runtime.call<boolean>(server, request, { timeoutMs: this.opts.callTimeoutMs })
+  }
+
+  /** The process `name` resolves to: a local read, O(1). Undefined when absent or its node is down. */
+  whereis(name: Name): Pid | undefined {
+    return this.winners.get(encodeName(name))
+  }
+
+  /** Every registered name with its process. */
+  registered(): Array<[Name, Pid]> {
+    const out: Array<[Name, Pid]> = []
+    for (const [key, pid] of this.winners) out.push([decodeName(key), pid])
+    return out
+  }
+
+  /** How many names resolve now (kept as a count, not walked). */
+  count(): number {
+    return this.winners.size
+  }
+
+  /** The meta a name was registered with (or last updated to). */
+  meta(name: Name): unknown {
+    const key = encodeName(name)
+    const pid = this.winners.get(key)
+    if (pid === undefined) return undefined
+    const v = this.docs.get(nodeOf(pid))?.names.get(key)
+    return isLive(v) ? v.m : undefined
+  }
+
+  /** Replaces a name's meta. Only the node of the holding process may: `NotOwner` elsewhere. */
+  updateMeta(name: Name, meta: unknown): void {
+    this.assertRunning()
+    const key = encodeName(name)
+    const pid = this.winners.get(key)
+    if (pid === undefined) throw new BadArgument(`${describeName(name)} is not registered`)
+    if (nodeOf(pid) !== this.node.id) throw new NotOwner(describeName(name))
+    this.writeOwn((names) => {
+      const v = names.get(key)
+      if (!isLive(v)) return
+      names.set(key, meta === undefined ? { p: v.p, c: v.c } : { p: v.p, c: v.c, m: meta })
+      this.ownDead++
+    })
+    this.scheduleCompaction()
+  }
+
+  /** Every name with its pid and meta for which `predicate` holds. */
+  select(predicate: (name: Name, pid: Pid, meta: unknown) => boolean = () => true): Entry[] {
+    const out: Entry[] = []
+    for (const [key, pid] of this.winners) {
+      const v = this.docs.get(nodeOf(pid))?.names.get(key)
+      const meta = isLive(v) ? v.m : undefined
+      const name = decodeName(key)
+      if (predicate(name, pid, meta)) out.push({ name, pid, meta })
+    }
+    return out
+  }
+
+  /** Horde's `match`: `[pid, meta]` of `name` when its meta satisfies `predicate`, else `[]`. */
+  match(name: Name, predicate: (meta: unknown) => boolean = () => true): Array<[Pid, unknown]> {
+    const pid = this.whereis(name)
+    if (pid === undefined) return []
+    const meta = this.meta(name)
+    return predicate(meta) ? [[pid, meta]] : []
+  }
+
+  /** The names `pid` holds. */
+  keysOf(pid: Pid): Name[] {
+    const local = this.localKeys.get(pid)
+    if (local !== undefined)
+      return [...local].filter((k) => this.winners.get(k) === pid).map(decodeName)
+    const out: Name[] = []
+    for (const [key, holder] of this.winners) if (holder === pid) out.push(decodeName(key))
+    return out
+  }
+
+  /** Listens to `register` / `unregister`, for local and remote changes alike. */
+  on<K extends keyof RegistryEvents>(
+    event: K,
+    listener: (...args: RegistryEvents[K]) => void,
+  ): () => void {
+    return this.events.on(event, listener)
+  }
+
+  // ------------------------------------------------------------------ groups
+
+  /** Adds `pid` to `group` (idempotent). A process of another node is added by its node. */
+  async join(group: Name, pid: Pid): Promise<void> {
+    this.assertRunning()
+    const gkey = encodeName(group)
+    if (this.node.runtime.isLocal(pid)) {
+      if (!this.node.runtime.isAlive(pid)) throw new NoProc(pid)
+      this.joinLocal(gkey, pid)
+      return
+    }
+    await this.askOwner(pid, { op: 'join', group: gkey, pid })
+  }
+
+  /** Removes `pid` from `group` (idempotent). */
+  async leave(group: Name, pid: Pid): Promise<void> {
+    this.assertRunning()
+    const gkey = encodeName(group)
+    if (this.node.runtime.isLocal(pid)) {
+      this.leaveLocal(gkey, pid)
+      return
+    }
+    await this.askOwner(pid, { op: 'leave', group: gkey, pid })
+  }
+
+  /** The members of `group` on live nodes. */
+  members(group: Name): Pid[] {
+    return [...(this.groupMembers.get(encodeName(group)) ?? [])]
+  }
+
+  /** Sends `msg` to every member of `group`; returns how many it was sent to. */
+  publish(group: Name, msg: unknown): number {
+    const members = this.members(group)
+    for (const pid of members) this.node.runtime.send(pid, msg)
+    return members.length
+  }
+
+  /** Calls every member of `group` at once; each member's reply or failure, none dropped. */
+  async multiCall(
+    group: Name,
+    msg: unknown,
+    options: { timeoutMs?: number } = {},
+  ): Promise<MultiCallResult[]> {
+    const members = this.members(group)
+    const timeoutMs = options.timeoutMs ?? 5000
+    return Promise.all(
+      members.map((pid) =>
+        this.node.runtime.call(pid, msg, { timeoutMs }).then(
+          (value): MultiCallResult => ({ pid, ok: true, value }),
+          (error: unknown): MultiCallResult => ({ pid, ok: false, error }),
+        ),
+      ),
+    )
+  }
+
+  private joinLocal(gkey: string, pid: Pid): void {
+    if (!this.node.runtime.isAlive(pid)) throw new NoProc(pid)
+    const mine = this.localGroups.get(pid)
+    if (mine?.has(gkey)) return
+    this.writeOwn((_names, groups) => groups.set(gkey + GROUP_SEP + pid, 1))
+    if (mine === undefined) this.localGroups.set(pid, new Set([gkey]))
+    else mine.add(gkey)
+    this.addMember(gkey, pid)
+  }
+
+  private leaveLocal(gkey: string, pid: Pid): void {
+    const mine = this.localGroups.get(pid)
+    if (mine === undefined || !mine.delete(gkey)) return
+    if (mine.size === 0) this.localGroups.delete(pid)
+    this.writeOwn((_names, groups) => groups.delete(gkey + GROUP_SEP + pid))
+    this.ownDead++
+    this.removeMember(gkey, pid)
+    this.scheduleCompaction()
+  }
+
+  private addMember(gkey: string, pid: Pid): void {
+    let set = this.groupMembers.get(gkey)
+    if (set === undefined) {
+      set = new Set()
+      this.groupMembers.set(gkey, set)
+    }
+    set.add(pid)
+  }
+
+  private removeMember(gkey: string, pid: Pid): void {
+    const set = this.groupMembers.get(gkey)
+    if (set === undefined) return
+    set.delete(pid)
+    if (set.size === 0) this.groupMembers.delete(gkey)
+  }
+
+  private async askOwner(pid: Pid, request: ServerRequest): Promise<void> {
+    const server = this.serverOf(nodeOf(pid))
+    if (server === undefined) throw new NoProc(pid)
+    await this.node.runtime.call(server, request, { timeoutMs: this.opts.callTimeoutMs })
+  }
+
+  // ------------------------------------------------------------------ the winner rule
+
+  /** Recomputes who holds `key` from the docs of live nodes; emits the change; settles conflicts. */
+  private recompute(key: string): void {
+    let bestPid: Pid | undefined
+    let bestClock = 0
+    let bestNode = ''
+    for (const [node, d] of this.docs) {
+      if (!this.isLiveNode(node)) continue
+      const v = d.names.get(key)
+      if (!isLive(v)) continue
+      if (bestPid === undefined || v.c < bestClock || (v.c === bestClock && node < bestNode)) {
+        bestPid = v.p
+        bestClock = v.c
+        bestNode = node
+      }
+    }
+    const old = this.winners.get(key)
+    if (old !== bestPid) {
+      if (bestPid === undefined) this.winners.delete(key)
+      else this.winners.set(key, bestPid)
+      if (old !== undefined)
+        this.events.emit('unregister', decodeName(key), old, this.whyGone(key, old, bestPid))
+      if (bestPid !== undefined) {
+        const v = this.docs.get(bestNode as NodeId)?.names.get(key)
+        this.events.emit('register', decodeName(key), bestPid, isLive(v) ? v.m : undefined)
+      }
+    }
+    // A live entry of ours that is not the winner lost a conflict: this node settles it.
+    const mine = this.docs.get(this.node.id)?.names.get(key)
+    if (bestPid !== undefined && isLive(mine) && mine.p !== bestPid) {
+      const loser = mine.p
+      const winner = bestPid
+      queueMicrotask(() => this.loseConflict(key, loser, winner))
+    }
+  }
+
+  private whyGone(key: string, old: Pid, next: Pid | undefined): UnregisterReason {
+    const owner = nodeOf(old)
+    if (!this.isLiveNode(owner)) return 'nodedown'
+    const v = this.docs.get(owner)?.names.get(key)
+    if (v !== undefined && !isLive(v) && v.p === old) return v.x
+    if (next !== undefined) return 'name_conflict'
+    return 'unregister'
+  }
+
+  private loseConflict(key: string, loser: Pid, winner: Pid): void {
+    if (this.stopped) return
+    const mine = this.docs.get(this.node.id)?.names.get(key)
+    if (!isLive(mine) || mine.p !== loser || this.winners.get(key) !== winner) return
+    this.writeOwn((names) => names.set(key, { x: 'name_conflict', p: loser, w: winner }))
+    this.ownLive--
+    this.ownDead++
+    this.localKeys.get(loser)?.delete(key)
+    this.node.logger.info(
+      { registry: this.name, name: describeName(decodeName(key)), loser, winner },
+      'name conflict: the later registration exits',
+    )
+    const reason: ExitReason = { name_conflict: winner }
+    this.node.runtime.exit(loser, reason)
+    this.scheduleCompaction()
+  }
+
+  private unregisterLocal(key: string, reason: UnregisterReason): boolean {
+    const v = this.docs.get(this.node.id)?.names.get(key)
+    if (!isLive(v)) return false
+    this.writeOwn((names) => names.set(key, { x: reason, p: v.p }))
+    this.ownLive--
+    this.ownDead++
+    this.localKeys.get(v.p)?.delete(key)
+    this.recompute(key)
+    this.scheduleCompaction()
+    return true
+  }
+
+  private onExit(pid: Pid): void {
+    const keys = this.localKeys.get(pid)
+    const groups = this.localGroups.get(pid)
+    if (keys === undefined && groups === undefined) return
+    this.localKeys.delete(pid)
+    this.localGroups.delete(pid)
+    if (this.stopped) return
+    const removed: string[] = []
+    this.writeOwn((names, groupMap) => {
+      for (const key of keys ?? []) {
+        const v = names.get(key)
+        if (!isLive(v) || v.p !== pid) continue
+        names.set(key, { x: 'exit', p: pid })
+        removed.push(key)
+      }
+      for (const g of groups ?? []) groupMap.delete(g + GROUP_SEP + pid)
+    })
+    this.ownLive -= removed.length
+    this.ownDead += removed.length + (groups?.size ?? 0)
+    for (const key of removed) this.recompute(key)
+    for (const g of groups ?? []) this.removeMember(g, pid)
+    this.scheduleCompaction()
+  }
+
+  // ------------------------------------------------------------------ docs of other nodes
+
+  private docName(owner: NodeId, gen: number): string {
+    return `${this.prefix}${owner}/${gen}`
+  }
+
+  private parseDocName(docName: string): { owner: NodeId; gen: number } | undefined {
+    if (!docName.startsWith(this.prefix)) return undefined
+    const rest = docName.slice(this.prefix.length)
+    const slash = rest.lastIndexOf('/')
+    if (slash <= 0) return undefined
+    const gen = Number(rest.slice(slash + 1))
+    if (!Number.isInteger(gen) || gen < 0) return undefined
+    return { owner: rest.slice(0, slash) as NodeId, gen }
+  }
+
+  private onReplica(docName: string): void {
+    if (this.stopped) return
+    const parsed = this.parseDocName(docName)
+    if (parsed === undefined || parsed.owner === this.node.id) return
+    const current = this.docs.get(parsed.owner)
+    if (current !== undefined && current.gen >= parsed.gen) return
+    if (this.incoming.has(docName)) return
+    const doc = this.node.docs.get(docName)
+    if (doc === undefined) return
+    const info = doc.getMap('info')
+    if (info.get('ready') === true) {
+      this.attach(parsed.owner, doc, parsed.gen)
+      return
+    }
+    // A new generation is announced empty and filled by one update: switch once it is whole.
+    const onInfo = (): void => {
+      if (info.get('ready') !== true) return
+      const entry = this.incoming.get(docName)
+      entry?.detach()
+      this.incoming.delete(docName)
+      const cur = this.docs.get(parsed.owner)
+      if (cur === undefined || cur.gen < parsed.gen) this.attach(parsed.owner, doc, parsed.gen)
+    }
+    info.observe(onInfo)
+    this.incoming.set(docName, { ...parsed, detach: () => info.unobserve(onInfo) })
+  }
+
+  /** Makes `doc` the current doc of `owner`, replacing an older generation. */
+  private attach(owner: NodeId, doc: Y.Doc, gen: number): void {
+    const names = doc.getMap<Value>('names')
+    const groups = doc.getMap<number>('groups')
+    const info = doc.getMap<unknown>('info')
+    const previous = this.docs.get(owner)
+    let detach = (): void => {}
+    if (owner !== this.node.id) {
+      const onNames = (event: Y.YMapEvent<Value>): void => {
+        if (this.docs.get(owner)?.names !== names) return
+        for (const key of event.keysChanged as Set<string>) {
+          const v = names.get(key)
+          if (isLive(v)) this.clock.observe(v.c)
+          this.recompute(key)
+        }
+      }
+      const onGroups = (event: Y.YMapEvent<number>): void => {
+        if (this.docs.get(owner)?.groups !== groups || !this.isLiveNode(owner)) return
+        for (const gk of event.keysChanged as Set<string>) this.applyGroupKey(gk, groups.has(gk))
+      }
+      names.observe(onNames)
+      groups.observe(onGroups)
+      detach = () => {
+        names.unobserve(onNames)
+        groups.unobserve(onGroups)
+      }
+    }
+    this.docs.set(owner, { docName: doc.guid, gen, names, groups, info, detach })
+    previous?.detach()
+    // Names and members as they now stand; only real changes emit events.
+    const keys = new Set<string>(names.keys())
+    if (previous !== undefined) for (const k of previous.names.keys()) keys.add(k)
+    for (const key of keys) {
+      const v = names.get(key)
+      if (isLive(v)) this.clock.observe(v.c)
+      this.recompute(key)
+    }
+    if (owner !== this.node.id && this.isLiveNode(owner)) {
+      if (previous !== undefined)
+        for (const gk of previous.groups.keys()) this.applyGroupKey(gk, groups.has(gk))
+      for (const gk of groups.keys()) this.applyGroupKey(gk, true)
+    }
+  }
+
+  private applyGroupKey(gk: string, present: boolean): void {
+    const sep = gk.lastIndexOf(GROUP_SEP)
+    if (sep < 0) return
+    const gkey = gk.slice(0, sep)
+    const pid = gk.slice(sep + 1) as Pid
+    if (present) this.addMember(gkey, pid)
+    else this.removeMember(gkey, pid)
+  }
+
+  private onDrop(docName: string, owner: NodeId): void {
+    const inc = this.incoming.get(docName)
+    if (inc !== undefined) {
+      inc.detach()
+      this.incoming.delete(docName)
+    }
+    const current = this.docs.get(owner)
+    if (current === undefined || current.docName !== docName || owner === this.node.id) return
+    // The owner dropped its doc without a newer one (its registry stopped): its names go.
+    this.forgetNode(owner, false)
+  }
+
+  private onNodeDown(node: NodeId): void {
+    const d = this.docs.get(node)
+    if (d === undefined) return
+    for (const key of d.names.keys()) this.recompute(key)
+    for (const gk of d.groups.keys()) this.applyGroupKey(gk, false)
+    const old = this.forgetTimers.get(node)
+    if (old !== undefined) this.node.clock.clearTimeout(old)
+    this.forgetTimers.set(
+      node,
+      this.node.clock.setTimeout(() => {
+        this.forgetTimers.delete(node)
+        if (!this.node.isUp(node)) this.forgetNode(node, true)
+      }, this.opts.forgetAfterMs),
+    )
+  }
+
+  private onNodeUp(node: NodeId): void {
+    const timer = this.forgetTimers.get(node)
+    if (timer !== undefined) {
+      this.node.clock.clearTimeout(timer)
+      this.forgetTimers.delete(node)
+    }
+    const d = this.docs.get(node)
+    if (d === undefined) return
+    for (const key of d.names.keys()) this.recompute(key)
+    for (const gk of d.groups.keys()) this.applyGroupKey(gk, true)
+  }
+
+  /** Stops reading `node`'s doc; with `drop`, frees the replica too (it comes back if the node does). */
+  private forgetNode(node: NodeId, drop: boolean): void {
+    const d = this.docs.get(node)
+    if (d === undefined) return
+    this.docs.delete(node)
+    d.detach()
+    for (const key of d.names.keys()) this.recompute(key)
+    for (const gk of d.groups.keys()) this.applyGroupKey(gk, false)
+    if (drop) this.node.docs.drop(d.docName)
+  }
+
+  private isLiveNode(node: NodeId): boolean {
+    return node === this.node.id || this.node.isUp(node)
+  }
+
+  private serverOf(node: NodeId): Pid | undefined {
+    if (!this.isLiveNode(node)) return undefined
+    const server = this.docs.get(node)?.info.get('server')
+    return typeof server === 'string' ? (server as Pid) : undefined
+  }
+
+  /** Resolves once every live node running this registry has applied this node's writes. */
+  private async awaitReplication(): Promise<void> {
+    const request: ServerRequest = { op: 'sync' }
+    const calls: Array<Promise<unknown>> = []
+    for (const node of this.docs.keys()) {
+      if (node === this.node.id) continue
+      const server = this.serverOf(node)
+      if (server !== undefined) {
+        calls.push(this.node.runtime.call(server, request, { timeoutMs: this.opts.callTimeoutMs }))
+      }
+    }
+    await Promise.all(calls)
+  }
+
+  // ------------------------------------------------------------------ this node's doc
+
+  private writeOwn(fn: (names: Y.Map<Value>, groups: Y.Map<number>) => void): void {
+    const own = this.docs.get(this.node.id)
+    if (own === undefined) throw new RegistryStopped(this.name)
+    this.node.docs.write(own.docName, () => fn(own.names, own.groups))
+  }
+
+  private scheduleCompaction(): void {
+    if (this.compactScheduled) return
+    if (this.ownDead <= Math.max(this.opts.compactMinDead, this.ownLive * this.opts.compactRatio))
+      return
+    this.compactScheduled = true
+    setImmediate(() => {
+      this.compactScheduled = false
+      if (!this.stopped) this.compact()
+    })
+  }
+
+  /**
+   * Publishes this node's entries as a new generation holding only live ones, then drops the
+   * old: memory stays proportional to live names however many came and went.
+   */
+  compact(): void {
+    const old = this.docs.get(this.node.id)
+    if (old === undefined) return
+    const gen = old.gen + 1
+    const doc = this.node.docs.create(this.docName(this.node.id, gen))
+    let live = 0
+    this.node.docs.write(doc.guid, (d) => {
+      const names = d.getMap<Value>('names')
+      const groups = d.getMap<number>('groups')
+      for (const [key, v] of old.names) {
+        if (isLive(v)) {
+          names.set(key, v)
+          live++
+        }
+      }
+      for (const gk of old.groups.keys()) groups.set(gk, 1)
+      const info = d.getMap('info')
+      info.set('server', this.server)
+      info.set('ready', true)
+    })
+    this.attach(this.node.id, doc, gen)
+    this.node.docs.drop(old.docName)
+    this.ownLive = live
+    this.ownDead = 0
+    this.node.logger.debug({ registry: this.name, gen, live }, 'registry doc compacted')
+  }
+
+  /** Sizes for metrics and tests: live names here, dead weight in this node's doc, generation. */
+  stats(): { names: number; ownLive: number; ownDead: number; generation: number; nodes: number } {
+    return {
+      names: this.winners.size,
+      ownLive: this.ownLive,
+      ownDead: this.ownDead,
+      generation: this.docs.get(this.node.id)?.gen ?? -1,
+      nodes: this.docs.size,
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Stops this node's part of the registry: its names and memberships go, everywhere. */
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    for (const u of this.unsubscribe) u()
+    for (const t of this.forgetTimers.values()) this.node.clock.clearTimeout(t)
+    for (const inc of this.incoming.values()) inc.detach()
+    const own = this.docs.get(this.node.id)
+    for (const d of this.docs.values()) d.detach()
+    this.docs.clear()
+    this.winners.clear()
+    this.groupMembers.clear()
+    if (own !== undefined && !this.node.isStopping) this.node.docs.drop(own.docName)
+    if (this.node.runtime.isAlive(this.server))
+      await this.node.runtime.stop(this.server, 'shutdown')
+  }
+
+  private assertRunning(): void {
+    if (this.stopped) throw new RegistryStopped(this.name)
+  }
+}
+
+function describeName(name: Name): string {
+  return typeof name === 'string' ? name : JSON.stringify(name)
+}

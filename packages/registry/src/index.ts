@@ -1,0 +1,14 @@
+// @sworm/registry: a cluster-wide name registry and process groups on replicated Yjs docs.
+export { Registry } from './Registry.js'
+export type {
+  RegistryOptions,
+  RegisterOptions,
+  RegistryEvents,
+  UnregisterReason,
+  Entry,
+  MultiCallResult,
+} from './Registry.js'
+export { encodeName, decodeName } from './names.js'
+export type { Name } from './names.js'
+export { HybridClock, clockMs } from './hlc.js'
+export { RegistryErrorCode, NotOwner, RegistryStopped } from './errors.js'

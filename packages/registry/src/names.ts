@@ -1,0 +1,42 @@
+// Names: strings, or JSON values with one canonical encoding (object keys sorted), so that
+// `{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` are the same name. A name's key in the docs is its
+// encoding: `s` + the string, or `j` + the canonical JSON.
+import { BadArgument } from '@sworm/actor'
+
+/** A registry name: a string or a JSON value. */
+export type Name =
+  string | number | boolean | null | readonly Name[] | { readonly [k: string]: Name }
+
+export function encodeName(name: Name): string {
+  if (typeof name === 'string') return 's' + name
+  return 'j' + canonicalJson(name)
+}
+
+export function decodeName(key: string): Name {
+  if (key.charCodeAt(0) === 115 /* s */) return key.slice(1)
+  return JSON.parse(key.slice(1)) as Name
+}
+
+function canonicalJson(v: unknown): string {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new BadArgument(`a name cannot hold ${v}`)
+    return JSON.stringify(v)
+  }
+  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']'
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v) as unknown
+    if (proto !== Object.prototype && proto !== null) {
+      throw new BadArgument('a name must be a string or plain JSON data')
+    }
+    const keys = Object.keys(v).sort()
+    return (
+      '{' +
+      keys
+        .map((k) => JSON.stringify(k) + ':' + canonicalJson((v as Record<string, unknown>)[k]))
+        .join(',') +
+      '}'
+    )
+  }
+  throw new BadArgument(`a name cannot hold a ${typeof v}`)
+}
