@@ -638,10 +638,16 @@ export class Runtime implements AsyncDisposable {
   }
 
   /**
-   * Ends a local child the way a supervisor does: `shutdown` and a wait of `shutdownMs`, then
-   * `kill`; or `kill` at once for `'brutal_kill'`. Resolves with the reason it ended with.
+   * Ends a local child the way a supervisor does: `reason` (default `shutdown`) and a wait of
+   * `shutdownMs`, then `kill`; or `kill` at once for `'brutal_kill'`. Resolves with the reason
+   * it ended with.
    */
-  shutdownProcess(pid: Pid, shutdownMs: number | 'brutal_kill', from?: Pid): Promise<ExitReason> {
+  shutdownProcess(
+    pid: Pid,
+    shutdownMs: number | 'brutal_kill',
+    from?: Pid,
+    reason: ExitReason = 'shutdown',
+  ): Promise<ExitReason> {
     const proc = this.procs.get(pid)
     if (proc === undefined) return Promise.resolve('noproc')
     return new Promise<ExitReason>((resolve) => {
@@ -662,8 +668,8 @@ export class Runtime implements AsyncDisposable {
       // Like a gen_server whose parent sends `shutdown`: a process that traps exits finishes
       // the message in hand and then runs `terminate`; any other ends at once (still running
       // `terminate`, which `shutdownMs` bounds).
-      if (proc.trapExit && proc.status === 'alive') this.stopSelf(proc, 'shutdown')
-      else this.terminate(proc, 'shutdown')
+      if (proc.trapExit && proc.status === 'alive') this.stopSelf(proc, reason)
+      else this.terminate(proc, reason)
     })
   }
 

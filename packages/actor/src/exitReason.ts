@@ -34,13 +34,24 @@ export function isNormalExit(reason: unknown): boolean {
 export function reasonToWire(reason: unknown): unknown {
   if (reason instanceof Error) {
     const code = (reason as { code?: unknown }).code
-    return {
-      $error: {
-        code: typeof code === 'string' ? code : '',
-        name: reason.name,
-        message: reason.message,
-      },
+    const wire: { code: string; name: string; message: string; data?: Record<string, unknown> } = {
+      code: typeof code === 'string' ? code : '',
+      name: reason.name,
+      message: reason.message,
     }
+    // The error's own plain fields (a holder's pid, a timeout) travel too: never its stack or cause.
+    const data: Record<string, unknown> = {}
+    let any = false
+    for (const [k, v] of Object.entries(reason)) {
+      if (k === 'code' || k === 'name' || k === 'message' || k === 'stack' || k === 'cause')
+        continue
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+        data[k] = v
+        any = true
+      }
+    }
+    if (any) wire.data = data
+    return { $error: wire }
   }
   return reason
 }
@@ -48,8 +59,18 @@ export function reasonToWire(reason: unknown): unknown {
 /** Inverse of `reasonToWire`: an error comes back as a `RemoteError`. */
 export function reasonFromWire(wire: unknown): ExitReason {
   if (typeof wire === 'object' && wire !== null && '$error' in wire) {
-    const e = (wire as { $error: { code?: string; name?: string; message?: string } }).$error
-    return new RemoteError(e.code ?? '', e.message ?? '', e.name ?? 'Error')
+    const e = (
+      wire as {
+        $error: { code?: string; name?: string; message?: string; data?: Record<string, unknown> }
+      }
+    ).$error
+    const err = new RemoteError(e.code ?? '', e.message ?? '', e.name ?? 'Error')
+    if (typeof e.data === 'object' && e.data !== null) {
+      for (const [k, v] of Object.entries(e.data)) {
+        if (!(k in err)) (err as unknown as Record<string, unknown>)[k] = v
+      }
+    }
+    return err
   }
   return wire as ExitReason
 }

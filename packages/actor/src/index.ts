@@ -9,7 +9,13 @@ export type {
   EventLoopDelay,
 } from './Runtime.js'
 export { Actor, NoReply } from './Actor.js'
-export { Supervisor, RestartIntensity, shouldRestart, startChildProcess } from './Supervisor.js'
+export {
+  Supervisor,
+  RestartIntensity,
+  shouldRestart,
+  startChildProcess,
+  answerCall,
+} from './Supervisor.js'
 export type {
   SupervisorOptions,
   ChildSpec,

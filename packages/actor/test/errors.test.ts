@@ -49,18 +49,27 @@ describe('exit reasons', () => {
     }
   })
 
-  it('send an error across the wire as code, name and message, never a stack', () => {
+  it('send an error across the wire as code, name, message and plain fields, never a stack', () => {
     const wire = reasonToWire(new NoProc('<n.1>'))
     expect(wire).toEqual({
-      $error: { code: 'NO_PROC', name: 'NoProc', message: 'no process <n.1>' },
+      $error: {
+        code: 'NO_PROC',
+        name: 'NoProc',
+        message: 'no process <n.1>',
+        data: { target: '<n.1>', reason: 'noproc' },
+      },
     })
     expect(JSON.stringify(wire)).not.toContain('at ')
+    expect(
+      JSON.stringify(reasonToWire(new Error('x', { cause: new Error('inner') }))),
+    ).not.toContain('inner')
     const back = reasonFromWire(JSON.parse(JSON.stringify(wire)))
     expect(RemoteError.is(back)).toBe(true)
     expect(back).toMatchObject({
       code: 'NO_PROC',
       remoteName: 'NoProc',
       message: 'no process <n.1>',
+      target: '<n.1>',
     })
     expect(NoProc.is(back)).toBe(true)
   })

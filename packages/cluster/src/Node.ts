@@ -229,9 +229,9 @@ export class Node implements AsyncDisposable {
   /** The other nodes that are up now. */
   nodes(): NodeInfo[] {
     const out: NodeInfo[] = []
-    for (const id of this.peers.keys()) {
+    for (const [id, peer] of this.peers) {
       const m = this.known.get(id)
-      if (m !== undefined) out.push({ ...m })
+      if (m !== undefined && peer.synced) out.push({ ...m })
     }
     return out
   }
@@ -243,7 +243,7 @@ export class Node implements AsyncDisposable {
 
   /** True while `node` is connected. */
   isUp(node: NodeId): boolean {
-    return this.peers.has(node)
+    return this.peers.get(node)?.synced === true
   }
 
   /** True once `stop()` (or `kill()`) began. */
@@ -762,7 +762,7 @@ export class Node implements AsyncDisposable {
       old.close(4001, 'duplicate connection')
       // Frames the peer sent on the old connection after it chose it may be lost with it:
       // announce our docs and members again on the one kept (both are idempotent).
-      this.docs.peerUp(existing)
+      this.announce(existing)
       const list = this.memberList()
       existing.write((enc) => writeMembers(enc, list))
       return
@@ -779,7 +779,7 @@ export class Node implements AsyncDisposable {
     )
     if (dialedUrl !== undefined && dialedUrl !== ident.url) peer.dialedUrl = dialedUrl
     this.peers.set(id, peer)
-    this.known.set(id, { id, name: ident.name, url: ident.url, status: 'up' })
+    this.known.set(id, { id, name: ident.name, url: ident.url, status: 'known' })
     for (const url of [ident.url, peer.dialedUrl]) {
       const d = url === undefined ? undefined : this.dials.get(url)
       if (d === undefined) continue
@@ -788,11 +788,31 @@ export class Node implements AsyncDisposable {
       d.attempt = 0
     }
     this.attach(peer, ws)
-    this.logger.info({ peer: ident.name, url: ident.url }, 'node up')
-    this.docs.peerUp(peer)
+    this.logger.debug({ peer: ident.name, url: ident.url }, 'connected; catching up on its docs')
+    this.announce(peer)
     const list = this.memberList()
     for (const p of this.peers.values()) p.write((enc) => writeMembers(enc, list))
-    this.events.emit('nodeUp', { ...this.known.get(id)! })
+  }
+
+  /**
+   * Announces our docs to a peer and starts the catch-up handshake: the peer counts as up
+   * (`nodeUp`, `isUp`, `nodes()`) only once our replicas of its docs have caught up, so that
+   * nothing above (a registry's conflict rule, a supervisor's duplicate rule) ever decides on a
+   * stale replica of a node that has just come back.
+   */
+  private announce(peer: Peer): void {
+    this.docs.peerUp(peer)
+    peer.write((enc) => encoding.writeVarUint(enc, Frame.AnnounceEnd))
+  }
+
+  private peerSynced(peer: Peer): void {
+    if (peer.synced || this.peers.get(peer.nodeId) !== peer) return
+    peer.synced = true
+    const m = this.known.get(peer.nodeId)
+    if (m === undefined) return
+    if (m.status !== 'leaving') m.status = 'up'
+    this.logger.info({ peer: peer.name, url: peer.url }, 'node up')
+    this.events.emit('nodeUp', { ...m })
   }
 
   private attach(peer: Peer, ws: WebSocket): void {
@@ -839,6 +859,17 @@ export class Node implements AsyncDisposable {
             break
           case Frame.DocDrop:
             this.docs.handleDrop(peer, dec)
+            break
+          case Frame.AnnounceEnd:
+            // Every announce of the peer has been answered (our state vectors are queued):
+            // ask it to tell us once it has sent what they asked for.
+            peer.write((enc) => encoding.writeVarUint(enc, Frame.SyncAsk))
+            break
+          case Frame.SyncAsk:
+            peer.write((enc) => encoding.writeVarUint(enc, Frame.SyncDone))
+            break
+          case Frame.SyncDone:
+            this.peerSynced(peer)
             break
           default:
             throw new ProtocolError(`unknown frame type ${type}`)
@@ -887,7 +918,8 @@ export class Node implements AsyncDisposable {
       reason === 'leave' ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger)
     log({ peer: peer.name, url: peer.url, reason }, 'node down')
     this.runtime.nodeDown(peer.nodeId)
-    this.events.emit('nodeDown', { ...(m ?? this.infoOf(peer)) }, reason)
+    // A peer that never caught up was never reported up: it is not reported down either.
+    if (peer.synced) this.events.emit('nodeDown', { ...(m ?? this.infoOf(peer)) }, reason)
     if (reason !== 'leave' && this.state === 'running') {
       for (const url of [peer.url, peer.dialedUrl]) {
         if (url === undefined || !this.wanted(url)) continue

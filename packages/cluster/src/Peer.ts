@@ -22,6 +22,8 @@ export class Peer {
   private flushScheduled = false
   lastSeen: number
   leaving = false
+  /** This node's replicas of the peer's docs have caught up: the peer counts as up. */
+  synced = false
   /**
    * The URL this node dialed to reach the peer, when it differs from the one the peer advertises
    * (a seed given by IP for a node that advertises its host name): both name this peer.

@@ -25,15 +25,26 @@ export const Frame = {
   Down: 17,
   Doc: 20,
   DocDrop: 21,
+  /** "I have announced every doc I own." */
+  AnnounceEnd: 22,
+  /** "Tell me when you have answered everything I sent before this." */
+  SyncAsk: 23,
+  /** The answer to `SyncAsk`: everything before it was answered. */
+  SyncDone: 24,
 } as const
 export type FrameType = (typeof Frame)[keyof typeof Frame]
 
 /** Kinds of a `Doc` frame. */
 export const DocKind = {
-  /** "Here is my state vector of this doc": the owner announces, a replica asks for what it lacks. */
+  /** "Here is my state vector of this doc": the owner announces it. */
   StateVector: 0,
   /** A Yjs update (from the owner only). */
   Update: 1,
+  /**
+   * A replica's state vector, in answer to an announce: "send me what I lack". A kind of its
+   * own, so that it never passes for an announce (which creates a replica of a doc not held).
+   */
+  Request: 2,
 } as const
 
 /** Why a handshake was refused. */

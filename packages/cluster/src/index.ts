@@ -16,3 +16,5 @@ export {
   NodeStopped,
   ProtocolError,
 } from './errors.js'
+export { ComponentDocs } from './ComponentDocs.js'
+export type { ComponentDocsHandlers, ComponentDocsOptions } from './ComponentDocs.js'

@@ -147,6 +147,10 @@ export class Registry {
       unregisterLocal: (key, reason) => this.unregisterLocal(key, reason),
       joinLocal: (g, pid) => this.joinLocal(g, pid),
       leaveLocal: (g, pid) => this.leaveLocal(g, pid),
+      holds: (key, pid) => {
+        const v = this.docs.get(this.node.id)?.names.get(key)
+        return isLive(v) && v.p === pid
+      },
     }
     this.server = await rt.start(RegistryServer, host, { name: `sworm.registry.${this.name}` })
     const own = this.node.docs.create(this.docName(this.node.id, 0))
@@ -206,6 +210,8 @@ export class Registry {
     }
     keys.add(key)
     this.recompute(key)
+    // Registering over a tombstone adds dead weight too.
+    this.scheduleCompaction()
     if (options.awaitReplication) await this.awaitReplication()
   }
 
@@ -449,10 +455,36 @@ export class Registry {
     return 'unregister'
   }
 
+  /**
+   * Our replica of the winner's doc may lag behind its owner: just after a partition heals, the
+   * node is up again before its updates arrive, and a winner that exited meanwhile still looks
+   * live. Its owner, the only writer of its entry, confirms it before the loser is made to exit;
+   * if it does not, the update on its way recomputes the key.
+   */
   private loseConflict(key: string, loser: Pid, winner: Pid): void {
-    if (this.stopped) return
+    if (!this.stillLoses(key, loser, winner)) return
+    const server = this.serverOf(nodeOf(winner))
+    if (server === undefined) return
+    const request: ServerRequest = { op: 'holds', key, pid: winner }
+    this.node.runtime.call<boolean>(server, request, { timeoutMs: this.opts.callTimeoutMs }).then(
+      (holds) => {
+        if (holds && this.stillLoses(key, loser, winner)) this.settleConflict(key, loser, winner)
+      },
+      (err: unknown) =>
+        this.node.logger.warn(
+          { err, registry: this.name, name: describeName(decodeName(key)), loser, winner },
+          'name conflict: could not confirm the winner with its node; the loser keeps running',
+        ),
+    )
+  }
+
+  private stillLoses(key: string, loser: Pid, winner: Pid): boolean {
+    if (this.stopped) return false
     const mine = this.docs.get(this.node.id)?.names.get(key)
-    if (!isLive(mine) || mine.p !== loser || this.winners.get(key) !== winner) return
+    return isLive(mine) && mine.p === loser && this.winners.get(key) === winner
+  }
+
+  private settleConflict(key: string, loser: Pid, winner: Pid): void {
     this.writeOwn((names) => names.set(key, { x: 'name_conflict', p: loser, w: winner }))
     this.ownLive--
     this.ownDead++
@@ -587,6 +619,10 @@ export class Registry {
         for (const gk of previous.groups.keys()) this.applyGroupKey(gk, groups.has(gk))
       for (const gk of groups.keys()) this.applyGroupKey(gk, true)
     }
+    // The owner's drop of the old generation is missed when it compacted while cut off from
+    // this node: drop the superseded replica here, or it is kept for ever.
+    if (owner !== this.node.id && previous !== undefined && previous.docName !== doc.guid)
+      this.node.docs.drop(previous.docName)
   }
 
   private applyGroupKey(gk: string, present: boolean): void {

@@ -1,6 +1,6 @@
 // The registry's process on each node: other nodes call it to act on this node's entries (only
 // this node writes them), and to learn that an update has arrived (`sync`).
-import { Actor, type From } from '@sworm/actor'
+import { Actor, NoReply, type From } from '@sworm/actor'
 import type { Pid } from '@sworm/actor'
 
 /** What a registry does for its server. */
@@ -8,6 +8,8 @@ export interface ServerHost {
   unregisterLocal(key: string, reason: 'unregister'): boolean
   joinLocal(groupKey: string, pid: Pid): void
   leaveLocal(groupKey: string, pid: Pid): void
+  /** True while this node's own entry for `key` is live and held by `pid`. */
+  holds(key: string, pid: Pid): boolean
 }
 
 export type ServerRequest =
@@ -15,6 +17,7 @@ export type ServerRequest =
   | { op: 'unregister'; key: string }
   | { op: 'join'; group: string; pid: Pid }
   | { op: 'leave'; group: string; pid: Pid }
+  | { op: 'holds'; key: string; pid: Pid }
 
 export class RegistryServer extends Actor<ServerHost> {
   private host!: ServerHost
@@ -23,7 +26,18 @@ export class RegistryServer extends Actor<ServerHost> {
     this.host = host
   }
 
-  override handleCall(msg: ServerRequest, _from: From): unknown {
+  override handleCall(msg: ServerRequest, from: From): unknown {
+    // A request that fails (a join of a process that is gone) is the caller's error: it must
+    // not crash the server, which every other node relies on.
+    try {
+      return this.handle(msg)
+    } catch (e) {
+      this.replyError(from, e)
+      return NoReply
+    }
+  }
+
+  private handle(msg: ServerRequest): unknown {
     switch (msg.op) {
       case 'sync':
         // The reply leaves after every doc update queued before it: when it arrives, the caller
@@ -37,6 +51,8 @@ export class RegistryServer extends Actor<ServerHost> {
       case 'leave':
         this.host.leaveLocal(msg.group, msg.pid)
         return true
+      case 'holds':
+        return this.host.holds(msg.key, msg.pid)
     }
   }
 }

@@ -103,6 +103,14 @@ export async function handshakeByHand(
       encoding.writeVarUint8Array(enc, mine)
     }),
   )
+  // The fake node owns no docs: it announces none and tells the node it has caught up (a
+  // `SyncDone` that runs ahead of the node's `SyncAsk` is taken all the same).
+  raw.send(
+    frame((enc) => {
+      encoding.writeVarUint(enc, Frame.AnnounceEnd)
+      encoding.writeVarUint(enc, Frame.SyncDone)
+    }),
+  )
   await waitUntil(() => node.isUp(nodeId as Node['id']), 5000, 'the node to take the raw peer')
   return raw
 }

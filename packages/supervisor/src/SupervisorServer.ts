@@ -1,0 +1,53 @@
+// The supervisor's process on each node: the parent of the node's children (it traps their
+// exits), and the address other nodes call to start, stop or reach a child here. Requests are
+// handled one at a time, so two starts of one id on this node never race.
+import { Actor, isExitMessage, type ExitReason, type From, type Pid } from '@sworm/actor'
+import { answerCall } from '@sworm/actor'
+import type { ChildRecord } from './records.js'
+
+/** What the supervisor does for its server. */
+export interface ServerHost {
+  startLocal(
+    spec: ChildRecord,
+    options: { clock?: number; handoff?: unknown; from?: string },
+  ): Promise<Pid>
+  terminateLocal(id: string): Promise<boolean>
+  execLocal(id: string, fn: string, args: unknown): Promise<unknown>
+  childExited(pid: Pid, reason: ExitReason): Promise<void>
+}
+
+export type ServerRequest =
+  | { op: 'start'; spec: ChildRecord; clock?: number; handoff?: unknown; from?: string }
+  | { op: 'terminate'; id: string }
+  | { op: 'exec'; id: string; fn: string; args: unknown }
+
+export class SupervisorServer extends Actor<ServerHost> {
+  private host!: ServerHost
+
+  override init(host: ServerHost): void {
+    this.host = host
+    this.trapExit = true
+  }
+
+  override handleCall(msg: ServerRequest, from: From): Promise<unknown> {
+    return answerCall(this, from, () => {
+      switch (msg.op) {
+        case 'start': {
+          const options: { clock?: number; handoff?: unknown; from?: string } = {}
+          if (msg.clock !== undefined) options.clock = msg.clock
+          if (msg.handoff !== undefined) options.handoff = msg.handoff
+          if (msg.from !== undefined) options.from = msg.from
+          return this.host.startLocal(msg.spec, options)
+        }
+        case 'terminate':
+          return this.host.terminateLocal(msg.id)
+        case 'exec':
+          return this.host.execLocal(msg.id, msg.fn, msg.args)
+      }
+    })
+  }
+
+  override async handleInfo(msg: unknown): Promise<void> {
+    if (isExitMessage(msg)) await this.host.childExited(msg.from, msg.reason)
+  }
+}

@@ -1,0 +1,22 @@
+// @sworm/supervisor: a distributed dynamic supervisor: placement by hashing, failover,
+// redistribution, graceful leave.
+export { DistributedSupervisor } from './DistributedSupervisor.js'
+export type {
+  DistributedSupervisorOptions,
+  Distribution,
+  ExecFn,
+  SupervisorHooks,
+  SupervisorEvents,
+  ChildInfo,
+} from './DistributedSupervisor.js'
+export type { ChildSpec } from './records.js'
+export { rendezvous, hash32 } from './hash.js'
+export {
+  SupervisorErrorCode,
+  AlreadyStarted,
+  UnknownActorType,
+  NoAliveNodes,
+  QuorumNotMet,
+  ShuttingDown,
+  SupervisorTimeout,
+} from './errors.js'
