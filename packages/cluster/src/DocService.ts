@@ -15,7 +15,10 @@ import type { Peer } from './Peer.js'
 export interface DocEvents extends Record<string, unknown[]> {
   /** A replica appeared (a peer announced a doc this node did not hold). */
   replica: [name: string, owner: NodeId]
-  /** A doc changed: by a local write (`origin` is this node) or by an update from its owner. */
+  /**
+   * A doc changed: by a local write (`origin` is this node) or by an update from its owner. On a
+   * replica, `update` is the owner's update as it arrived (a view into the frame: copy it to keep it).
+   */
   update: [name: string, doc: Y.Doc, origin: NodeId, update: Uint8Array]
   /** A doc was dropped: by its owner (announced) or locally. */
   drop: [name: string, owner: NodeId]

@@ -620,9 +620,18 @@ export class Registry {
       for (const gk of groups.keys()) this.applyGroupKey(gk, true)
     }
     // The owner's drop of the old generation is missed when it compacted while cut off from
-    // this node: drop the superseded replica here, or it is kept for ever.
-    if (owner !== this.node.id && previous !== undefined && previous.docName !== doc.guid)
-      this.node.docs.drop(previous.docName)
+    // this node: drop the superseded replica here, or it is kept for ever. So for a generation
+    // announced but never filled before the cut (the owner has moved past it since).
+    if (owner !== this.node.id) {
+      if (previous !== undefined && previous.docName !== doc.guid)
+        this.node.docs.drop(previous.docName)
+      for (const [docName, inc] of this.incoming) {
+        if (inc.owner !== owner || inc.gen >= gen) continue
+        inc.detach()
+        this.incoming.delete(docName)
+        this.node.docs.drop(docName)
+      }
+    }
   }
 
   private applyGroupKey(gk: string, present: boolean): void {
@@ -736,27 +745,30 @@ export class Registry {
     const old = this.docs.get(this.node.id)
     if (old === undefined) return
     const gen = old.gen + 1
+    // Read out before the write, so that its callback does not hold `old`: V8 may keep a
+    // closure's context alive past the call (while it compiles it), and with it the whole old
+    // generation, dead entries and all (seen in heap snapshots as ~6 MB kept after a compaction).
+    const live: Array<[string, LiveValue]> = []
+    for (const [key, v] of old.names) if (isLive(v)) live.push([key, v])
+    const groupKeys = [...old.groups.keys()]
     const doc = this.node.docs.create(this.docName(this.node.id, gen))
-    let live = 0
     this.node.docs.write(doc.guid, (d) => {
       const names = d.getMap<Value>('names')
       const groups = d.getMap<number>('groups')
-      for (const [key, v] of old.names) {
-        if (isLive(v)) {
-          names.set(key, v)
-          live++
-        }
-      }
-      for (const gk of old.groups.keys()) groups.set(gk, 1)
+      for (const [key, v] of live) names.set(key, v)
+      for (const gk of groupKeys) groups.set(gk, 1)
       const info = d.getMap('info')
       info.set('server', this.server)
       info.set('ready', true)
     })
     this.attach(this.node.id, doc, gen)
     this.node.docs.drop(old.docName)
-    this.ownLive = live
+    this.ownLive = live.length
     this.ownDead = 0
-    this.node.logger.debug({ registry: this.name, gen, live }, 'registry doc compacted')
+    this.node.logger.debug(
+      { registry: this.name, gen, live: live.length },
+      'registry doc compacted',
+    )
   }
 
   /** Sizes for metrics and tests: live names here, dead weight in this node's doc, generation. */

@@ -2,7 +2,8 @@
 // heap used after spawning `count` idle actors minus before, per actor, with forced full GCs.
 import { Actor, Runtime, silentLogger } from '@sworm/actor'
 import { Countdown } from '../latch.js'
-import { defaultRunOptions, repeat, round, yieldTurn } from '../measure.js'
+import { defaultRunOptions, repeat, round } from '../measure.js'
+import { fullGc, nonNegativeInt } from './gc.js'
 import { formatMemorySamples } from './memoryResult.js'
 
 /** An actor that does nothing once started; its `init` only reports that it ran. */
@@ -10,31 +11,6 @@ class Idle extends Actor<Countdown> {
   override init(started: Countdown): void {
     started.tick()
   }
-}
-
-/** `globalThis.gc`, which only `--expose-gc` provides; without it the figure would be a guess. */
-function requireGc(): () => void {
-  const gc = globalThis.gc
-  if (gc === undefined) {
-    process.stderr.write('memory.js needs a real GC: run it with node --expose-gc\n')
-    process.exit(2)
-  }
-  return () => gc()
-}
-
-const collect = requireGc()
-
-/** Several full collections, with a turn between them for finalizers and weak references. */
-async function fullGc(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    collect()
-    await yieldTurn()
-  }
-}
-
-function nonNegativeInt(text: string | undefined, fallback: number): number {
-  const n = Number(text)
-  return text !== undefined && Number.isInteger(n) && n >= 0 ? n : fallback
 }
 
 const [countArg, warmupArg, runsArg] = process.argv.slice(2)

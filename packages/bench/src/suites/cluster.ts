@@ -1,8 +1,8 @@
 // The `cluster` suite: two real node processes on 127.0.0.1 (the clusterNode fixture of
 // @sworm/test, driven over the process harness): remote casts and calls, doc replication, and how
 // fast a crashed node is noticed.
-import { performance } from 'node:perf_hooks'
-import { killAllChildren, spawnNodes, type ChildEvent, type ChildNode } from '@sworm/test'
+import type { ChildEvent, ChildNode } from '@sworm/test'
+import { EVENT_TIMEOUT_MS, field, startMesh, wallClock, withChildren } from '../childNodes.js'
 import type { Figure, Suite } from '../figure.js'
 import {
   measureLatency,
@@ -23,35 +23,12 @@ const CAST_CHUNK = 10_000
 const CALLS = 10_000
 const DOC_ENTRIES = 10_000
 
-/** Bounds on the harness: generous, since a slow machine must fail a target, not time out. */
-const REQUEST_TIMEOUT_MS = 120_000
-const EVENT_TIMEOUT_MS = 30_000
-/** How long a node may take to leave after SIGTERM before it is killed. */
-const STOP_TIMEOUT_MS = 2_000
-
-/**
- * Extra flags for the node children, space-separated: `SWORM_BENCH_NODE_FLAGS='--cpu-prof
- * --cpu-prof-dir=/tmp/prof'` profiles both nodes (they are stopped with SIGTERM, so the profile
- * is written).
- */
-const NODE_FLAGS_ENV = 'SWORM_BENCH_NODE_FLAGS'
-
 const targets = {
   cast: { op: '>=', value: 200_000 },
   call: { op: '<=', value: 150 },
   docVisible: { op: '<=', value: 300 },
   detectClose: { op: '<=', value: 100 },
 } as const satisfies Record<string, Target>
-
-/** The fixture script, compiled: `dist/fixtures/clusterNode.js` next to @sworm/test's entry. */
-function clusterNodeScript(): URL {
-  return new URL('../dist/fixtures/clusterNode.js', import.meta.resolve('@sworm/test'))
-}
-
-/** Ms since the epoch with sub-ms precision, comparable with the fixture's timestamps. */
-function wallClock(): number {
-  return performance.timeOrigin + performance.now()
-}
 
 /** Two connected nodes: `a` dialed `b`, and both have seen the other come up. */
 interface Pair extends AsyncDisposable {
@@ -64,35 +41,12 @@ interface Pair extends AsyncDisposable {
  * pair stops both (SIGTERM, then SIGKILL after `STOP_TIMEOUT_MS`).
  */
 async function startPair(): Promise<Pair> {
-  const script = clusterNodeScript()
-  const flags = process.env[NODE_FLAGS_ENV]?.split(' ').filter((f) => f !== '') ?? []
-  const nodes = await spawnNodes(2, (i) => {
-    const name = i === 0 ? 'bench-a' : 'bench-b'
-    return {
-      script,
-      name,
-      env: { NODE_NAME: name, SWORM_LOG_LEVEL: 'warn' },
-      execArgv: flags,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      stopTimeoutMs: STOP_TIMEOUT_MS,
-    }
-  })
-  const a = nodes[0]!
-  const b = nodes[1]!
-  const dispose = async (): Promise<void> => {
-    await Promise.all([a.stop(), b.stop()])
-    await nodes[Symbol.asyncDispose]()
+  const mesh = await startMesh(['bench-a', 'bench-b'], { graceful: true })
+  return {
+    a: mesh.nodes[0]!,
+    b: mesh.nodes[1]!,
+    [Symbol.asyncDispose]: () => mesh[Symbol.asyncDispose](),
   }
-  try {
-    const aUp = a.waitForEvent('nodeUp', EVENT_TIMEOUT_MS)
-    const bUp = b.waitForEvent('nodeUp', EVENT_TIMEOUT_MS)
-    await a.request({ op: 'connect', url: field(await b.ready, 'url', 'string') })
-    await Promise.all([aUp, bUp])
-  } catch (e) {
-    await dispose()
-    throw e
-  }
-  return { a, b, [Symbol.asyncDispose]: dispose }
 }
 
 /** Starts an Echo actor on `node` (it counts casts and answers calls); resolves with its pid. */
@@ -100,28 +54,6 @@ async function spawnEcho(node: ChildNode): Promise<string> {
   const pid = await node.request({ op: 'spawnEcho' })
   if (typeof pid !== 'string') throw new Error(`spawnEcho gave ${JSON.stringify(pid)}, not a pid`)
   return pid
-}
-
-/** Runs `fn` and then kills every child still running, whatever happened. */
-async function withChildren<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } finally {
-    await killAllChildren()
-  }
-}
-
-/** `record[key]`, checked to be of `type`: the fixture's replies are untyped JSON. */
-function field<K extends 'number' | 'string'>(
-  record: unknown,
-  key: string,
-  type: K,
-): K extends 'number' ? number : string {
-  const value = (record as Record<string, unknown> | null)?.[key]
-  if (typeof value !== type) {
-    throw new Error(`expected a ${type} ${key} from the node, got ${JSON.stringify(record)}`)
-  }
-  return value as K extends 'number' ? number : string
 }
 
 /** A figure that measured less work than it claims is worse than none. */

@@ -3,9 +3,13 @@
 import type { Suite } from '../figure.js'
 import { actorSuite } from './actor.js'
 import { clusterSuite } from './cluster.js'
+import { registrySuite } from './registry.js'
+import { supervisorSuite } from './supervisor.js'
 
 /** Every suite by name, in listing order. */
 export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
   ['actor', actorSuite],
   ['cluster', clusterSuite],
+  ['registry', registrySuite],
+  ['supervisor', supervisorSuite],
 ])

@@ -1,0 +1,323 @@
+// The `registry` suite: @sworm/registry's local lookups and registrations on one node, how fast
+// 100,000 names reach the other nodes, what a name weighs on a replica, and how compaction keeps
+// the heap bounded under churn.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Actor, silentLogger } from '@sworm/actor'
+import { startNode, type Node } from '@sworm/cluster'
+import { Registry } from '@sworm/registry'
+import type { ChildNode } from '@sworm/test'
+import { parseChurnRuns } from '../child/churnResult.js'
+import { EVENT_TIMEOUT_MS, field, numberReply, startMesh, withChildren } from '../childNodes.js'
+import type { Figure, Suite } from '../figure.js'
+import {
+  median,
+  now,
+  repeat,
+  round,
+  scaled,
+  summarize,
+  type Measurement,
+  type RunOptions,
+  type Target,
+  yieldTurn,
+} from '../measure.js'
+import { runNodeChild } from '../nodeChild.js'
+
+/** Full-size workloads; `RunOptions.scale` shrinks them. */
+const NAMES = 100_000
+const LOOKUPS = 1_000_000
+/**
+ * A `whereis` run times its lookups in this many rounds and keeps the median round: a round in
+ * which the shared machine took the core away is left out instead of skewing the run.
+ */
+const WHEREIS_ROUNDS = 10
+/** Pause before timing `whereis`, for the collector to finish after the registrations. */
+const SETTLE_MS = 200
+const CHURN_CYCLES = 1_000_000
+const CHURN_LIVE = 1_000
+/** Cycles of each warm-up run of the churn: enough for the JIT, a twentieth of a measured run. */
+const CHURN_WARMUP_CYCLES = 50_000
+/** Measured runs of the churn at most: each takes seconds, and the ratio hardly varies. */
+const CHURN_MAX_RUNS = 3
+/**
+ * Names registered (and replicated) on fresh nodes before the measured ones, so their code is
+ * compiled when the clock starts: the figures with node processes spawn new ones for every run.
+ */
+const NODE_WARMUP_NAMES = 5_000
+const REGISTRY = 'bench'
+/**
+ * The churn child, compiled. Reached through the package root, so that the suite finds it when
+ * it runs from `dist` and when a test runs it from `src`.
+ */
+const CHURN_CHILD = new URL('../../dist/child/registryChurn.js', import.meta.url)
+
+/** Registrations per second measured on this machine with the same workload, for comparison. */
+const REGISTER_ELSEWHERE = { horde: 21_000, elixir_registry: 100_000 } as const
+
+const targets = {
+  whereis: { op: '<=', value: 300 },
+  register: { op: '>=', value: 50_000 },
+  converge: { op: '<=', value: 2000 },
+  heapPerName: { op: '<=', value: 600 },
+  churnHeapRatio: { op: '<=', value: 2 },
+} as const satisfies Record<string, Target>
+
+/** Holds names; does nothing else. */
+class Idle extends Actor<void> {}
+
+/** A node of this process with a started registry; disposing it stops both. */
+interface LocalRegistry extends AsyncDisposable {
+  readonly node: Node
+  readonly registry: Registry
+}
+
+async function localRegistry(): Promise<LocalRegistry> {
+  const node = await startNode({ name: 'bench', logger: silentLogger })
+  try {
+    const registry = await Registry.start(node, REGISTRY)
+    return {
+      node,
+      registry,
+      async [Symbol.asyncDispose]() {
+        // Stopped first, the registry skips the bookkeeping of every exit at shutdown.
+        await registry.stop()
+        await node.stop()
+      },
+    }
+  } catch (e) {
+    await node.stop()
+    throw e
+  }
+}
+
+/** `count` distinct names, made before any clock starts. */
+function makeNames(count: number, prefix = 'name:'): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`)
+}
+
+/** A figure that measured less work than it claims is worse than none. */
+function checkCount(what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`expected ${want} ${what}, counted ${got}`)
+}
+
+const perSecond = (count: number, ms: number): number => (count * 1000) / ms
+
+const whereis: Figure = {
+  name: 'whereis',
+  description: `ns per whereis of a random name on a node holding ${NAMES}, median of ${WHEREIS_ROUNDS} rounds per run (target <= ${targets.whereis.value})`,
+  async run(options: RunOptions): Promise<Measurement> {
+    const count = scaled(NAMES, options.scale)
+    const lookups = scaled(LOOKUPS, options.scale, 10_000)
+    await using local = await localRegistry()
+    const { node, registry } = local
+    const names = makeNames(count)
+    for (const name of names) await registry.register(name, node.runtime.spawn(Idle, undefined))
+    checkCount('names registered', registry.count(), count)
+    // Let the node send its doc update (100,000 registrations, one flush) and the heap settle
+    // before the warm-up: otherwise the first runs share the core with that work.
+    await yieldTurn()
+    await sleep(SETTLE_MS)
+    // The same random sequence for every run, drawn before the clock starts.
+    const order = Uint32Array.from({ length: lookups }, () => Math.floor(Math.random() * count))
+    const perRound = Math.ceil(lookups / WHEREIS_ROUNDS)
+    const once = (): Promise<number> => {
+      let found = 0
+      const rounds: number[] = []
+      for (let start = 0; start < lookups; start += perRound) {
+        const end = Math.min(lookups, start + perRound)
+        const t0 = now()
+        for (let i = start; i < end; i++) {
+          if (registry.whereis(names[order[i]!]!) !== undefined) found++
+        }
+        rounds.push(((now() - t0) * 1e6) / (end - start))
+      }
+      checkCount('names found', found, lookups)
+      return Promise.resolve(median(rounds))
+    }
+    const samples = await repeat(options, 'registry.whereis', once, (v) => `${round(v)} ns`)
+    return { ...summarize(samples, 'ns', targets.whereis), count, lookups }
+  },
+}
+
+const register: Figure = {
+  name: 'register',
+  description: `registrations/s: spawn a process and register it, ${NAMES} times on one node (target >= ${targets.register.value})`,
+  async run(options: RunOptions): Promise<Measurement> {
+    const count = scaled(NAMES, options.scale)
+    const names = makeNames(count)
+    const once = async (): Promise<number> => {
+      await using local = await localRegistry()
+      const { node, registry } = local
+      const rt = node.runtime
+      const t0 = now()
+      for (let i = 0; i < count; i++) await registry.register(names[i]!, rt.spawn(Idle, undefined))
+      const rate = perSecond(count, now() - t0)
+      checkCount('names registered', registry.count(), count)
+      return rate
+    }
+    const unit = 'registrations/s'
+    const samples = await repeat(options, 'registry.register', once, (v) => `${round(v)} ${unit}`)
+    return { ...summarize(samples, unit, targets.register), count, ...REGISTER_ELSEWHERE }
+  },
+}
+
+/** Starts the bench registry on every node. */
+async function startRegistries(nodes: readonly ChildNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.request({ op: 'regStart', registry: REGISTRY })))
+}
+
+/** Node `owner` registers `count` names (each to a new process); resolves with its timestamps. */
+async function bulkRegister(
+  owner: ChildNode,
+  count: number,
+  prefix: string,
+): Promise<{ start: number; end: number }> {
+  const reply = await owner.request({ op: 'regBulk', registry: REGISTRY, count, prefix })
+  return { start: field(reply, 'start', 'number'), end: field(reply, 'end', 'number') }
+}
+
+/** Resolves once `node`'s registry resolves `count` names (polled there; not for timing). */
+async function awaitCount(node: ChildNode, count: number): Promise<void> {
+  await node.request({
+    op: 'regAwaitCount',
+    registry: REGISTRY,
+    count,
+    timeoutMs: EVENT_TIMEOUT_MS,
+  })
+}
+
+/** Registers and replicates a few names unmeasured, so that every node has compiled the paths. */
+async function warmUpNodes(
+  owner: ChildNode,
+  replicas: readonly ChildNode[],
+  scale: number,
+): Promise<number> {
+  const count = scaled(NODE_WARMUP_NAMES, scale)
+  await bulkRegister(owner, count, 'warm:')
+  await Promise.all(replicas.map((n) => awaitCount(n, count)))
+  return count
+}
+
+const converge: Figure = {
+  name: 'converge_100k',
+  description: `ms: node A registers ${NAMES} names, until node C (of 3) resolves them all; fresh nodes each run (target <= ${targets.converge.value})`,
+  run: (options: RunOptions) =>
+    withChildren(async (): Promise<Measurement> => {
+      const count = scaled(NAMES, options.scale)
+      const once = async (): Promise<{ converge: number; register: number }> => {
+        await using mesh = await startMesh(['bench-a', 'bench-b', 'bench-c'])
+        const [a, b, c] = mesh.nodes as [ChildNode, ChildNode, ChildNode]
+        await startRegistries(mesh.nodes)
+        const before = await warmUpNodes(a, [b, c], options.scale)
+        // C reports the moment it resolves every name, from its own `register` events.
+        const total = before + count
+        await c.request({ op: 'regWatchCount', registry: REGISTRY, count: total })
+        const reached = c.waitForEvent(
+          (e) => e.event === 'regCount' && e.registry === REGISTRY,
+          EVENT_TIMEOUT_MS,
+        )
+        const bulk = await bulkRegister(a, count, 'name:')
+        const event = await reached
+        checkCount('names on node C', field(event, 'count', 'number'), total)
+        return {
+          converge: field(event, 'at', 'number') - bulk.start,
+          register: bulk.end - bulk.start,
+        }
+      }
+      const runs = await repeat(
+        { ...options, warmup: 0 },
+        'registry.converge_100k',
+        once,
+        (r) => `${round(r.converge)} ms (A's registrations alone ${round(r.register)} ms)`,
+      )
+      return {
+        ...summarize(
+          runs.map((r) => r.converge),
+          'ms',
+          targets.converge,
+        ),
+        register: round(median(runs.map((r) => r.register))),
+        count,
+      }
+    }),
+}
+
+/** The heap of a node process after a full GC (the nodes run with `--expose-gc`). */
+async function heapOf(node: ChildNode): Promise<number> {
+  // Twice: the first collection may leave what only a later turn lets go.
+  await node.request({ op: 'heapUsed' })
+  return numberReply(await node.request({ op: 'heapUsed' }), 'heapUsed')
+}
+
+const heapPerName: Figure = {
+  name: 'heap_per_name',
+  description: `bytes of heap per name on a replica: node B's heap growth while node A registers ${NAMES} names, over ${NAMES} (target <= ${targets.heapPerName.value})`,
+  run: (options: RunOptions) =>
+    withChildren(async (): Promise<Measurement> => {
+      const count = scaled(NAMES, options.scale)
+      const once = async (): Promise<{ replica: number; owner: number }> => {
+        await using mesh = await startMesh(['bench-a', 'bench-b'], { execArgv: ['--expose-gc'] })
+        const [a, b] = mesh.nodes as [ChildNode, ChildNode]
+        await startRegistries(mesh.nodes)
+        const before = await warmUpNodes(a, [b], options.scale)
+        const [a0, b0] = [await heapOf(a), await heapOf(b)]
+        await bulkRegister(a, count, 'name:')
+        await awaitCount(b, before + count)
+        const [a1, b1] = [await heapOf(a), await heapOf(b)]
+        return { replica: (b1 - b0) / count, owner: (a1 - a0) / count }
+      }
+      const runs = await repeat(
+        { ...options, warmup: 0 },
+        'registry.heap_per_name',
+        once,
+        (r) =>
+          `replica ${round(r.replica)} bytes, owner ${round(r.owner)} bytes (with its process)`,
+      )
+      return {
+        ...summarize(
+          runs.map((r) => r.replica),
+          'bytes',
+          targets.heapPerName,
+        ),
+        owner: round(median(runs.map((r) => r.owner))),
+        count,
+      }
+    }),
+}
+
+const churnHeapRatio: Figure = {
+  name: 'churn_heap_ratio',
+  description: `heap after ${CHURN_CYCLES} register/unregister cycles beside ${CHURN_LIVE} live names, over the heap with those alone; child node --expose-gc (target <= ${targets.churnHeapRatio.value})`,
+  async run(options: RunOptions): Promise<Measurement> {
+    const cycles = scaled(CHURN_CYCLES, options.scale)
+    const live = scaled(CHURN_LIVE, options.scale)
+    const runCount = Math.min(options.runs, CHURN_MAX_RUNS)
+    const stdout = await runNodeChild(CHURN_CHILD, {
+      nodeFlags: ['--expose-gc'],
+      args: [
+        String(cycles),
+        String(live),
+        String(scaled(CHURN_WARMUP_CYCLES, options.scale)),
+        String(options.warmup),
+        String(runCount),
+      ],
+      note: options.note,
+    })
+    const runs = parseChurnRuns(stdout)
+    return {
+      ...summarize(
+        runs.map((r) => r.ratio),
+        'ratio',
+        targets.churnHeapRatio,
+      ),
+      peak: round(Math.max(...runs.map((r) => r.peak))),
+      ms: round(median(runs.map((r) => r.ms))),
+      generations: median(runs.map((r) => r.generations)),
+      cycles,
+      live,
+    }
+  },
+}
+
+/** The `registry` suite, in the order `cli.js registry` runs it. */
+export const registrySuite: Suite = [whereis, register, converge, heapPerName, churnHeapRatio]
