@@ -12,9 +12,8 @@ import {
   type ExitReason,
   type NodeId,
   type Pid,
-  type TimerHandle,
 } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
+import { ComponentDocs, type Node } from '@sworm/cluster'
 import { NotOwner, RegistryStopped } from './errors.js'
 import { HybridClock } from './hlc.js'
 import { decodeName, encodeName, type Name } from './names.js'
@@ -71,9 +70,9 @@ interface Tombstone {
 }
 type Value = LiveValue | Tombstone
 
-interface NodeDoc {
-  docName: string
-  gen: number
+/** What this node reads of one node's current doc. */
+interface View {
+  doc: Y.Doc
   names: Y.Map<Value>
   groups: Y.Map<number>
   info: Y.Map<unknown>
@@ -98,10 +97,10 @@ export class Registry {
   private readonly opts: Required<RegistryOptions>
   private readonly clock = new HybridClock()
   private readonly events: Emitter<RegistryEvents>
+  /** Every node's doc, followed across generations. */
+  private readonly cdocs: ComponentDocs
   /** The current doc of every node that runs this registry, this node's included. */
-  private readonly docs = new Map<NodeId, NodeDoc>()
-  /** Newer generations seen but not complete yet: doc name → its doc. */
-  private readonly incoming = new Map<string, { owner: NodeId; gen: number; detach: () => void }>()
+  private readonly views = new Map<NodeId, View>()
   /** Name key → the pid it resolves to now (live nodes only). */
   private readonly winners = new Map<string, Pid>()
   /** Keys held by each local process (for cleanup on exit). */
@@ -110,7 +109,6 @@ export class Registry {
   private readonly groupMembers = new Map<string, Set<Pid>>()
   /** Groups each local process joined. */
   private readonly localGroups = new Map<Pid, Set<string>>()
-  private readonly forgetTimers = new Map<NodeId, TimerHandle>()
   private readonly unsubscribe: Array<() => void> = []
   private server!: Pid
   private ownLive = 0
@@ -131,6 +129,15 @@ export class Registry {
     this.events = new Emitter<RegistryEvents>((e, ev) =>
       node.logger.error({ err: e, event: ev, registry: name }, 'registry listener threw'),
     )
+    this.cdocs = new ComponentDocs(
+      node,
+      this.prefix,
+      {
+        attach: (owner, doc) => this.onAttach(owner, doc),
+        detach: (owner) => this.forgetView(owner),
+      },
+      { forgetAfterMs: this.opts.forgetAfterMs },
+    )
   }
 
   /** Starts the registry `name` on `node` (once per node and name). */
@@ -148,23 +155,13 @@ export class Registry {
       joinLocal: (g, pid) => this.joinLocal(g, pid),
       leaveLocal: (g, pid) => this.leaveLocal(g, pid),
       holds: (key, pid) => {
-        const v = this.docs.get(this.node.id)?.names.get(key)
+        const v = this.views.get(this.node.id)?.names.get(key)
         return isLive(v) && v.p === pid
       },
     }
     this.server = await rt.start(RegistryServer, host, { name: `sworm.registry.${this.name}` })
-    const own = this.node.docs.create(this.docName(this.node.id, 0))
-    this.node.docs.write(own.guid, (d) => {
-      const info = d.getMap('info')
-      info.set('server', this.server)
-      info.set('ready', true)
-    })
-    this.attach(this.node.id, own, 0)
-    for (const docName of this.node.docs.names()) this.onReplica(docName)
-    const { docs } = this.node
+    this.cdocs.start((info) => info.set('server', this.server))
     this.unsubscribe.push(
-      docs.on('replica', (docName) => this.onReplica(docName)),
-      docs.on('drop', (docName, owner) => this.onDrop(docName, owner)),
       this.node.on('nodeDown', (info) => this.onNodeDown(info.id)),
       this.node.on('nodeUp', (info) => this.onNodeUp(info.id)),
       rt.onExit((pid) => this.onExit(pid)),
@@ -254,7 +251,7 @@ export class Registry {
     const key = encodeName(name)
     const pid = this.winners.get(key)
     if (pid === undefined) return undefined
-    const v = this.docs.get(nodeOf(pid))?.names.get(key)
+    const v = this.views.get(nodeOf(pid))?.names.get(key)
     return isLive(v) ? v.m : undefined
   }
 
@@ -278,7 +275,7 @@ export class Registry {
   select(predicate: (name: Name, pid: Pid, meta: unknown) => boolean = () => true): Entry[] {
     const out: Entry[] = []
     for (const [key, pid] of this.winners) {
-      const v = this.docs.get(nodeOf(pid))?.names.get(key)
+      const v = this.views.get(nodeOf(pid))?.names.get(key)
       const meta = isLive(v) ? v.m : undefined
       const name = decodeName(key)
       if (predicate(name, pid, meta)) out.push({ name, pid, meta })
@@ -416,7 +413,7 @@ export class Registry {
     let bestPid: Pid | undefined
     let bestClock = 0
     let bestNode = ''
-    for (const [node, d] of this.docs) {
+    for (const [node, d] of this.views) {
       if (!this.isLiveNode(node)) continue
       const v = d.names.get(key)
       if (!isLive(v)) continue
@@ -433,12 +430,12 @@ export class Registry {
       if (old !== undefined)
         this.events.emit('unregister', decodeName(key), old, this.whyGone(key, old, bestPid))
       if (bestPid !== undefined) {
-        const v = this.docs.get(bestNode as NodeId)?.names.get(key)
+        const v = this.views.get(bestNode as NodeId)?.names.get(key)
         this.events.emit('register', decodeName(key), bestPid, isLive(v) ? v.m : undefined)
       }
     }
     // A live entry of ours that is not the winner lost a conflict: this node settles it.
-    const mine = this.docs.get(this.node.id)?.names.get(key)
+    const mine = this.views.get(this.node.id)?.names.get(key)
     if (bestPid !== undefined && isLive(mine) && mine.p !== bestPid) {
       const loser = mine.p
       const winner = bestPid
@@ -449,7 +446,7 @@ export class Registry {
   private whyGone(key: string, old: Pid, next: Pid | undefined): UnregisterReason {
     const owner = nodeOf(old)
     if (!this.isLiveNode(owner)) return 'nodedown'
-    const v = this.docs.get(owner)?.names.get(key)
+    const v = this.views.get(owner)?.names.get(key)
     if (v !== undefined && !isLive(v) && v.p === old) return v.x
     if (next !== undefined) return 'name_conflict'
     return 'unregister'
@@ -480,7 +477,7 @@ export class Registry {
 
   private stillLoses(key: string, loser: Pid, winner: Pid): boolean {
     if (this.stopped) return false
-    const mine = this.docs.get(this.node.id)?.names.get(key)
+    const mine = this.views.get(this.node.id)?.names.get(key)
     return isLive(mine) && mine.p === loser && this.winners.get(key) === winner
   }
 
@@ -499,7 +496,7 @@ export class Registry {
   }
 
   private unregisterLocal(key: string, reason: UnregisterReason): boolean {
-    const v = this.docs.get(this.node.id)?.names.get(key)
+    const v = this.views.get(this.node.id)?.names.get(key)
     if (!isLive(v)) return false
     this.writeOwn((names) => names.set(key, { x: reason, p: v.p }))
     this.ownLive--
@@ -536,57 +533,16 @@ export class Registry {
 
   // ------------------------------------------------------------------ docs of other nodes
 
-  private docName(owner: NodeId, gen: number): string {
-    return `${this.prefix}${owner}/${gen}`
-  }
-
-  private parseDocName(docName: string): { owner: NodeId; gen: number } | undefined {
-    if (!docName.startsWith(this.prefix)) return undefined
-    const rest = docName.slice(this.prefix.length)
-    const slash = rest.lastIndexOf('/')
-    if (slash <= 0) return undefined
-    const gen = Number(rest.slice(slash + 1))
-    if (!Number.isInteger(gen) || gen < 0) return undefined
-    return { owner: rest.slice(0, slash) as NodeId, gen }
-  }
-
-  private onReplica(docName: string): void {
-    if (this.stopped) return
-    const parsed = this.parseDocName(docName)
-    if (parsed === undefined || parsed.owner === this.node.id) return
-    const current = this.docs.get(parsed.owner)
-    if (current !== undefined && current.gen >= parsed.gen) return
-    if (this.incoming.has(docName)) return
-    const doc = this.node.docs.get(docName)
-    if (doc === undefined) return
-    const info = doc.getMap('info')
-    if (info.get('ready') === true) {
-      this.attach(parsed.owner, doc, parsed.gen)
-      return
-    }
-    // A new generation is announced empty and filled by one update: switch once it is whole.
-    const onInfo = (): void => {
-      if (info.get('ready') !== true) return
-      const entry = this.incoming.get(docName)
-      entry?.detach()
-      this.incoming.delete(docName)
-      const cur = this.docs.get(parsed.owner)
-      if (cur === undefined || cur.gen < parsed.gen) this.attach(parsed.owner, doc, parsed.gen)
-    }
-    info.observe(onInfo)
-    this.incoming.set(docName, { ...parsed, detach: () => info.unobserve(onInfo) })
-  }
-
-  /** Makes `doc` the current doc of `owner`, replacing an older generation. */
-  private attach(owner: NodeId, doc: Y.Doc, gen: number): void {
+  /** `doc` is now `owner`'s current doc (a first one, or a newer generation). */
+  private onAttach(owner: NodeId, doc: Y.Doc): void {
     const names = doc.getMap<Value>('names')
     const groups = doc.getMap<number>('groups')
     const info = doc.getMap<unknown>('info')
-    const previous = this.docs.get(owner)
+    const previous = this.views.get(owner)
     let detach = (): void => {}
     if (owner !== this.node.id) {
       const onNames = (event: Y.YMapEvent<Value>): void => {
-        if (this.docs.get(owner)?.names !== names) return
+        if (this.views.get(owner)?.names !== names) return
         for (const key of event.keysChanged as Set<string>) {
           const v = names.get(key)
           if (isLive(v)) this.clock.observe(v.c)
@@ -594,7 +550,7 @@ export class Registry {
         }
       }
       const onGroups = (event: Y.YMapEvent<number>): void => {
-        if (this.docs.get(owner)?.groups !== groups || !this.isLiveNode(owner)) return
+        if (this.views.get(owner)?.groups !== groups || !this.isLiveNode(owner)) return
         for (const gk of event.keysChanged as Set<string>) this.applyGroupKey(gk, groups.has(gk))
       }
       names.observe(onNames)
@@ -604,7 +560,7 @@ export class Registry {
         groups.unobserve(onGroups)
       }
     }
-    this.docs.set(owner, { docName: doc.guid, gen, names, groups, info, detach })
+    this.views.set(owner, { doc, names, groups, info, detach })
     previous?.detach()
     // Names and members as they now stand; only real changes emit events.
     const keys = new Set<string>(names.keys())
@@ -619,19 +575,6 @@ export class Registry {
         for (const gk of previous.groups.keys()) this.applyGroupKey(gk, groups.has(gk))
       for (const gk of groups.keys()) this.applyGroupKey(gk, true)
     }
-    // The owner's drop of the old generation is missed when it compacted while cut off from
-    // this node: drop the superseded replica here, or it is kept for ever. So for a generation
-    // announced but never filled before the cut (the owner has moved past it since).
-    if (owner !== this.node.id) {
-      if (previous !== undefined && previous.docName !== doc.guid)
-        this.node.docs.drop(previous.docName)
-      for (const [docName, inc] of this.incoming) {
-        if (inc.owner !== owner || inc.gen >= gen) continue
-        inc.detach()
-        this.incoming.delete(docName)
-        this.node.docs.drop(docName)
-      }
-    }
   }
 
   private applyGroupKey(gk: string, present: boolean): void {
@@ -643,55 +586,28 @@ export class Registry {
     else this.removeMember(gkey, pid)
   }
 
-  private onDrop(docName: string, owner: NodeId): void {
-    const inc = this.incoming.get(docName)
-    if (inc !== undefined) {
-      inc.detach()
-      this.incoming.delete(docName)
-    }
-    const current = this.docs.get(owner)
-    if (current === undefined || current.docName !== docName || owner === this.node.id) return
-    // The owner dropped its doc without a newer one (its registry stopped): its names go.
-    this.forgetNode(owner, false)
-  }
-
   private onNodeDown(node: NodeId): void {
-    const d = this.docs.get(node)
-    if (d === undefined) return
-    for (const key of d.names.keys()) this.recompute(key)
-    for (const gk of d.groups.keys()) this.applyGroupKey(gk, false)
-    const old = this.forgetTimers.get(node)
-    if (old !== undefined) this.node.clock.clearTimeout(old)
-    this.forgetTimers.set(
-      node,
-      this.node.clock.setTimeout(() => {
-        this.forgetTimers.delete(node)
-        if (!this.node.isUp(node)) this.forgetNode(node, true)
-      }, this.opts.forgetAfterMs),
-    )
+    const v = this.views.get(node)
+    if (v === undefined) return
+    for (const key of v.names.keys()) this.recompute(key)
+    for (const gk of v.groups.keys()) this.applyGroupKey(gk, false)
   }
 
   private onNodeUp(node: NodeId): void {
-    const timer = this.forgetTimers.get(node)
-    if (timer !== undefined) {
-      this.node.clock.clearTimeout(timer)
-      this.forgetTimers.delete(node)
-    }
-    const d = this.docs.get(node)
-    if (d === undefined) return
-    for (const key of d.names.keys()) this.recompute(key)
-    for (const gk of d.groups.keys()) this.applyGroupKey(gk, true)
+    const v = this.views.get(node)
+    if (v === undefined) return
+    for (const key of v.names.keys()) this.recompute(key)
+    for (const gk of v.groups.keys()) this.applyGroupKey(gk, true)
   }
 
-  /** Stops reading `node`'s doc; with `drop`, frees the replica too (it comes back if the node does). */
-  private forgetNode(node: NodeId, drop: boolean): void {
-    const d = this.docs.get(node)
-    if (d === undefined) return
-    this.docs.delete(node)
-    d.detach()
-    for (const key of d.names.keys()) this.recompute(key)
-    for (const gk of d.groups.keys()) this.applyGroupKey(gk, false)
-    if (drop) this.node.docs.drop(d.docName)
+  /** `node`'s doc is gone (its registry stopped, or it was down too long): its names go. */
+  private forgetView(node: NodeId): void {
+    const v = this.views.get(node)
+    if (v === undefined) return
+    this.views.delete(node)
+    v.detach()
+    for (const key of v.names.keys()) this.recompute(key)
+    for (const gk of v.groups.keys()) this.applyGroupKey(gk, false)
   }
 
   private isLiveNode(node: NodeId): boolean {
@@ -700,7 +616,7 @@ export class Registry {
 
   private serverOf(node: NodeId): Pid | undefined {
     if (!this.isLiveNode(node)) return undefined
-    const server = this.docs.get(node)?.info.get('server')
+    const server = this.views.get(node)?.info.get('server')
     return typeof server === 'string' ? (server as Pid) : undefined
   }
 
@@ -708,7 +624,7 @@ export class Registry {
   private async awaitReplication(): Promise<void> {
     const request: ServerRequest = { op: 'sync' }
     const calls: Array<Promise<unknown>> = []
-    for (const node of this.docs.keys()) {
+    for (const node of this.views.keys()) {
       if (node === this.node.id) continue
       const server = this.serverOf(node)
       if (server !== undefined) {
@@ -721,9 +637,9 @@ export class Registry {
   // ------------------------------------------------------------------ this node's doc
 
   private writeOwn(fn: (names: Y.Map<Value>, groups: Y.Map<number>) => void): void {
-    const own = this.docs.get(this.node.id)
+    const own = this.views.get(this.node.id)
     if (own === undefined) throw new RegistryStopped(this.name)
-    this.node.docs.write(own.docName, () => fn(own.names, own.groups))
+    this.cdocs.write(() => fn(own.names, own.groups))
   }
 
   private scheduleCompaction(): void {
@@ -742,31 +658,21 @@ export class Registry {
    * old: memory stays proportional to live names however many came and went.
    */
   compact(): void {
-    const old = this.docs.get(this.node.id)
-    if (old === undefined) return
-    const gen = old.gen + 1
-    // Read out before the write, so that its callback does not hold `old`: V8 may keep a
-    // closure's context alive past the call (while it compiles it), and with it the whole old
-    // generation, dead entries and all (seen in heap snapshots as ~6 MB kept after a compaction).
+    const own = this.views.get(this.node.id)
+    if (own === undefined) return
     const live: Array<[string, LiveValue]> = []
-    for (const [key, v] of old.names) if (isLive(v)) live.push([key, v])
-    const groupKeys = [...old.groups.keys()]
-    const doc = this.node.docs.create(this.docName(this.node.id, gen))
-    this.node.docs.write(doc.guid, (d) => {
+    for (const [key, v] of own.names) if (isLive(v)) live.push([key, v])
+    const groupKeys = [...own.groups.keys()]
+    this.cdocs.compact((d) => {
       const names = d.getMap<Value>('names')
       const groups = d.getMap<number>('groups')
       for (const [key, v] of live) names.set(key, v)
       for (const gk of groupKeys) groups.set(gk, 1)
-      const info = d.getMap('info')
-      info.set('server', this.server)
-      info.set('ready', true)
     })
-    this.attach(this.node.id, doc, gen)
-    this.node.docs.drop(old.docName)
     this.ownLive = live.length
     this.ownDead = 0
     this.node.logger.debug(
-      { registry: this.name, gen, live: live.length },
+      { registry: this.name, gen: this.cdocs.generation, live: live.length },
       'registry doc compacted',
     )
   }
@@ -777,8 +683,8 @@ export class Registry {
       names: this.winners.size,
       ownLive: this.ownLive,
       ownDead: this.ownDead,
-      generation: this.docs.get(this.node.id)?.gen ?? -1,
-      nodes: this.docs.size,
+      generation: this.cdocs.generation,
+      nodes: this.views.size,
     }
   }
 
@@ -789,14 +695,11 @@ export class Registry {
     if (this.stopped) return
     this.stopped = true
     for (const u of this.unsubscribe) u()
-    for (const t of this.forgetTimers.values()) this.node.clock.clearTimeout(t)
-    for (const inc of this.incoming.values()) inc.detach()
-    const own = this.docs.get(this.node.id)
-    for (const d of this.docs.values()) d.detach()
-    this.docs.clear()
+    for (const v of this.views.values()) v.detach()
+    this.views.clear()
     this.winners.clear()
     this.groupMembers.clear()
-    if (own !== undefined && !this.node.isStopping) this.node.docs.drop(own.docName)
+    this.cdocs.stop(true)
     if (this.node.runtime.isAlive(this.server))
       await this.node.runtime.stop(this.server, 'shutdown')
   }

@@ -61,7 +61,11 @@ export interface DistributedSupervisorOptions {
   shutdownMs?: number
   /** Timeout of calls to other nodes (start, terminate, exec). Default 5000. */
   callTimeoutMs?: number
-  /** `quorum`: wait this long before adopting the children of a node seen down, so that a minority side has stopped them. Default 5000. */
+  /**
+   * `quorum`: wait this long before adopting the children of a node seen down, so that a
+   * minority side has noticed the split (a heartbeat timeout, 3 s by default) and stopped its
+   * children (their `shutdownMs`, 5 s by default). Default 10,000.
+   */
   quorumAdoptDelayMs?: number
   /** `quorum`: members needed; default a majority of the members ever seen (less those that left). */
   quorumSize?: number
@@ -125,6 +129,15 @@ export class DistributedSupervisor {
   private readonly known = new Set<string>()
   private readonly handoffs = new Map<string, unknown>()
   private readonly adoptTimers = new Set<TimerHandle>()
+  /**
+   * Children of down members that no live member was seen running since: dead node → ids.
+   * Kept until adopted, because the member their hash picked may die before it adopts them.
+   */
+  private readonly orphans = new Map<NodeId, { ids: Set<string>; since: number }>()
+  /** Children this node stopped for want of a quorum: started again when it returns, unless adopted. */
+  private readonly parked = new Map<string, ChildRecord>()
+  /** When this node last got the quorum back: parked children wait `quorumAdoptDelayMs` from then. */
+  private resumedAt = 0
   private readonly functionNames = new Map<ExecFn, string>()
   private readonly unsubscribe: Array<() => void> = []
   private server!: Pid
@@ -146,7 +159,7 @@ export class DistributedSupervisor {
       maxChildren: options.maxChildren ?? Infinity,
       shutdownMs: options.shutdownMs ?? 5000,
       callTimeoutMs: options.callTimeoutMs ?? 5000,
-      quorumAdoptDelayMs: options.quorumAdoptDelayMs ?? 5000,
+      quorumAdoptDelayMs: options.quorumAdoptDelayMs ?? 10_000,
       quorumSize: options.quorumSize,
       functions: options.functions ?? {},
       handoffTimeoutMs: options.handoffTimeoutMs ?? 5000,
@@ -251,7 +264,7 @@ export class DistributedSupervisor {
   /** Every child running on a live member. */
   whichChildren(): ChildInfo[] {
     const out: ChildInfo[] = []
-    for (const node of this.liveMembers()) {
+    for (const node of this.runningMembers()) {
       const children = this.childrenOf(node)
       if (children === undefined) continue
       for (const [id, c] of children) out.push({ id, pid: c.p, node, type: c.t, restart: c.r })
@@ -268,7 +281,7 @@ export class DistributedSupervisor {
   } {
     const byNode: Record<string, number> = {}
     let active = 0
-    for (const node of this.liveMembers()) {
+    for (const node of this.runningMembers()) {
       const n = this.childrenOf(node)?.size ?? 0
       byNode[node] = n
       active += n
@@ -333,6 +346,14 @@ export class DistributedSupervisor {
 
   private isLive(node: NodeId): boolean {
     return node === this.node.id || this.node.isUp(node)
+  }
+
+  /**
+   * Live members whose children count as running: leaving or suspended ones included (their
+   * children run until they have stopped), unlike placement's `liveMembers`.
+   */
+  private runningMembers(): NodeId[] {
+    return this.docs.owners().filter((node) => this.isLive(node))
   }
 
   /** Live members, not leaving, sorted. */
@@ -495,9 +516,10 @@ export class DistributedSupervisor {
     this.dead++
     if (this.dead > Math.max(this.opts.compactMinDead, this.local.size)) {
       this.dead = 0
-      this.docs.compact((from, to) => {
+      const live = [...this.docs.own.getMap<DocChild>('children')]
+      this.docs.compact((to) => {
         const children = to.getMap<DocChild>('children')
-        for (const [id, c] of from.getMap<DocChild>('children')) children.set(id, c)
+        for (const [id, c] of live) children.set(id, c)
       })
     }
   }
@@ -574,7 +596,10 @@ export class DistributedSupervisor {
     const children = doc.getMap<DocChild>('children')
     const check = (event: Y.YMapEvent<DocChild>): void => {
       if (this.docs.docOf(owner) !== doc) return
-      for (const id of event.keysChanged as Set<string>) this.checkDuplicate(id)
+      for (const id of event.keysChanged as Set<string>) {
+        this.checkDuplicate(id)
+        if ((this.orphans.size > 0 || this.parked.size > 0) && children.has(id)) this.adopted(id)
+      }
     }
     children.observe(check)
     for (const id of children.keys()) this.checkDuplicate(id)
@@ -609,26 +634,40 @@ export class DistributedSupervisor {
       const url = this.urlOf(this.docs.docOf(node))
       if (url !== undefined) this.known.delete(url)
     }
+    this.noteOrphans(node)
     if (!this.hasQuorum()) {
       this.suspend()
       return
     }
-    if (this.opts.distribution === 'quorum') {
-      const timer = this.node.clock.setTimeout(() => {
-        this.adoptTimers.delete(timer)
-        if (!this.node.isUp(node) && this.hasQuorum()) this.adopt(node)
-      }, this.opts.quorumAdoptDelayMs)
-      this.adoptTimers.add(timer)
+    this.scheduleAdoption()
+  }
+
+  /** With `quorum`, orphans wait this long after their node went down (parked ones, after resuming). */
+  private get adoptDelayMs(): number {
+    return this.opts.distribution === 'quorum' ? this.opts.quorumAdoptDelayMs : 0
+  }
+
+  /** Adopts the orphans: at once, or with `quorum` after `quorumAdoptDelayMs`. */
+  private scheduleAdoption(delayMs = this.adoptDelayMs): void {
+    if (delayMs <= 0) {
+      this.adoptOrphans()
       return
     }
-    this.adopt(node)
+    const timer = this.node.clock.setTimeout(() => {
+      this.adoptTimers.delete(timer)
+      if (!this.stopped && !this.leaving && this.hasQuorum()) this.adoptOrphans()
+    }, delayMs)
+    this.adoptTimers.add(timer)
   }
 
   private onNodeUp(node: NodeId): void {
     if (this.stopped) return
+    this.orphans.delete(node)
     if (this.suspended && this.hasQuorum()) {
       this.suspended = false
       this.node.logger.warn({ supervisor: this.name }, 'quorum is back; starting children again')
+      this.resumedAt = this.node.clock.now()
+      if (this.orphans.size > 0 || this.parked.size > 0) this.scheduleAdoption()
     }
     const children = this.childrenOf(node)
     if (children !== undefined) for (const id of children.keys()) this.checkDuplicate(id)
@@ -640,28 +679,76 @@ export class DistributedSupervisor {
     if (this.suspended) return
     this.suspended = true
     this.node.logger.warn({ supervisor: this.name }, 'quorum lost; stopping this node’s children')
-    for (const child of [...this.local.values()]) void this.stopLocal(child, { shutdown: 'quorum' })
+    for (const child of [...this.local.values()]) {
+      // If no side has a quorum, nobody adopts them: this node starts them again when it returns.
+      if (!child.stopping && child.spec.restart !== 'temporary') {
+        this.parked.set(child.spec.id, child.spec)
+      }
+      void this.stopLocal(child, { shutdown: 'quorum' })
+    }
   }
 
-  /** The children of a dead node: each is started by the live member its hash now picks. */
-  private adopt(dead: NodeId): void {
+  /** Notes the children of a node seen down as orphans (temporary ones are not adopted). */
+  private noteOrphans(dead: NodeId): void {
     const children = this.childrenOf(dead)
     if (children === undefined) return
-    const orphans: ChildRecord[] = []
-    for (const [id, c] of children) {
-      if (c.r === 'temporary') continue
-      if (this.locate(id) !== undefined) continue
-      let target: NodeId
-      try {
-        target = this.place(id, c.t)
-      } catch {
-        this.events.emit('lost', id, 'no node can run it')
+    const ids = new Set<string>()
+    for (const [id, c] of children) if (c.r !== 'temporary') ids.add(id)
+    if (ids.size > 0) this.orphans.set(dead, { ids, since: this.node.clock.now() })
+    else this.orphans.delete(dead)
+  }
+
+  /** `id` runs elsewhere: it is no orphan (and must not come back if stopped later). */
+  private adopted(id: string): void {
+    this.parked.delete(id)
+    for (const [dead, { ids }] of this.orphans) {
+      if (ids.delete(id) && ids.size === 0) this.orphans.delete(dead)
+    }
+  }
+
+  /**
+   * The orphans of every dead node: each is started by the live member its hash now picks.
+   * One picked for another member stays an orphan until seen running, so that it is adopted
+   * again if that member dies first (a split seen one node at a time).
+   */
+  private adoptOrphans(): void {
+    const mine: Array<{ spec: ChildRecord; from: NodeId }> = []
+    const now = this.node.clock.now()
+    // A timer set for one down node may fire just after another went down: each waits its delay.
+    let wait = Infinity
+    for (const [dead, { ids, since }] of this.orphans) {
+      const children = this.childrenOf(dead)
+      if (children === undefined || this.isLive(dead)) {
+        this.orphans.delete(dead)
         continue
       }
-      if (target === this.node.id) orphans.push(fromDoc(id, c))
+      if (now - since < this.adoptDelayMs) {
+        wait = Math.min(wait, since + this.adoptDelayMs - now)
+        continue
+      }
+      for (const id of ids) {
+        const c = children.get(id)
+        if (c === undefined || this.locate(id) !== undefined) {
+          ids.delete(id)
+          continue
+        }
+        let target: NodeId
+        try {
+          target = this.place(id, c.t)
+        } catch {
+          ids.delete(id)
+          this.events.emit('lost', id, 'no node can run it')
+          continue
+        }
+        if (target === this.node.id) {
+          ids.delete(id)
+          mine.push({ spec: fromDoc(id, c), from: dead })
+        }
+      }
+      if (ids.size === 0) this.orphans.delete(dead)
     }
-    for (const spec of orphans) {
-      this.callServer(this.node.id, { op: 'start', spec, from: dead }).catch((e: unknown) => {
+    for (const { spec, from } of mine) {
+      this.callServer(this.node.id, { op: 'start', spec, from }).catch((e: unknown) => {
         if (!AlreadyStarted.is(e) && !ShuttingDown.is(e)) {
           this.node.logger.error(
             { supervisor: this.name, child: spec.id, err: e },
@@ -669,6 +756,34 @@ export class DistributedSupervisor {
           )
           this.events.emit('lost', spec.id, 'adoption failed')
         }
+      })
+    }
+    if (this.parked.size > 0 && now - this.resumedAt < this.adoptDelayMs) {
+      wait = Math.min(wait, this.resumedAt + this.adoptDelayMs - now)
+    }
+    if (wait !== Infinity) this.scheduleAdoption(Math.max(1, wait))
+    if (this.suspended || now - this.resumedAt < this.adoptDelayMs) return
+    // Children parked for want of a quorum that no majority adopted meanwhile.
+    for (const [id, spec] of [...this.parked]) {
+      this.parked.delete(id)
+      if (this.locate(id) !== undefined) continue
+      let target: NodeId
+      try {
+        target = this.place(id, spec.type)
+      } catch {
+        this.events.emit('lost', id, 'no node can run it')
+        continue
+      }
+      this.callServer(target, { op: 'start', spec }).catch((e: unknown) => {
+        if (AlreadyStarted.is(e)) return
+        if (QuorumNotMet.is(e) || ShuttingDown.is(e)) {
+          // The target has not got the quorum back yet (or is leaving): try again later.
+          this.parked.set(id, spec)
+          this.scheduleAdoption()
+          return
+        }
+        this.node.logger.error({ supervisor: this.name, child: id, err: e }, 'restart failed')
+        this.events.emit('lost', id, 'restart after the quorum failed')
       })
     }
   }

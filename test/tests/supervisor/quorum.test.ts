@@ -1,0 +1,213 @@
+// Quorum distribution: a side that does not see a majority of the known members stops its
+// children and refuses starts; the majority adopts them after `quorumAdoptDelayMs`; no child id
+// ever runs on two nodes at once; after the heal the minority takes children again.
+import { beforeEach, describe, expect, it } from 'vitest'
+import { nodeOf } from '@sworm/actor'
+import { QuorumNotMet } from '@sworm/supervisor'
+import { testCluster, waitUntil } from '../../src/index.js'
+import {
+  FAST,
+  SETTLE_MS,
+  copiesOf,
+  duplicated,
+  eachRunsOnce,
+  idsPlacedOn,
+  liveCopies,
+  pause,
+  recordEvents,
+  rejectionOf,
+  resetCensus,
+  startSupervisors,
+  viewsAgree,
+  worker,
+} from './helpers.js'
+import { proxiedCluster } from './proxiedCluster.js'
+
+beforeEach(resetCensus)
+
+/** Samples the live copies every few ms; `stop()` returns the ids ever seen on two nodes. */
+function sampleDuplicates(nodes: Parameters<typeof duplicated>[0]): { stop(): string[] } {
+  const seen = new Set<string>()
+  const timer = setInterval(() => {
+    for (const id of duplicated(nodes)) seen.add(id)
+  }, 5)
+  return {
+    stop() {
+      clearInterval(timer)
+      for (const id of duplicated(nodes)) seen.add(id)
+      return [...seen]
+    },
+  }
+}
+
+describe('quorum', () => {
+  it('accepts starts with 2 of 3 nodes and refuses them with 1 of 3', async () => {
+    await using cluster = await testCluster(3, FAST)
+    const sups = await startSupervisors(cluster.nodes, {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: 200,
+    })
+    const ids = Array.from({ length: 30 }, (_, i) => `q-${i}`)
+    await Promise.all(ids.map((id) => sups[0]!.startChild(worker(id))))
+
+    await cluster.node(2).kill()
+    await waitUntil(() => sups[0]!.stats().members === 2, SETTLE_MS, 'node 0 to see node 2 down')
+    expect(sups[0]!.stats().quorum).toBe(true)
+    const two = await sups[0]!.startChild(worker('with-two'))
+    expect(copiesOf(cluster.nodes, 'with-two')).toEqual([two])
+    // The children of the dead node come back on the two.
+    await waitUntil(() => eachRunsOnce(cluster.nodes, ids), SETTLE_MS, 'adoption by the two')
+
+    await cluster.node(1).kill()
+    await waitUntil(() => !sups[0]!.stats().quorum, SETTLE_MS, 'node 0 to lose the quorum')
+    const e = await rejectionOf(sups[0]!.startChild(worker('with-one')))
+    expect(QuorumNotMet.is(e)).toBe(true)
+    expect((e as QuorumNotMet).live).toBe(1)
+    expect((e as QuorumNotMet).known).toBe(3)
+    expect(copiesOf(cluster.nodes, 'with-one')).toEqual([])
+    // Without a quorum, the lone node stops its children too.
+    await waitUntil(
+      () => liveCopies(cluster.nodes).size === 0,
+      SETTLE_MS,
+      'the lone node to stop its children',
+    )
+  })
+
+  it('stops the minority’s children in a 2|1 split, lets the majority adopt them, and never runs one twice', async () => {
+    await using cluster = await proxiedCluster(3)
+    const delayMs = 400
+    const sups = await startSupervisors(cluster.nodes, {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: delayMs,
+    })
+    const minority = cluster.node(2)
+    const ids = Array.from({ length: 90 }, (_, i) => `split-${i}`)
+    await Promise.all(ids.map((id, i) => sups[i % 3]!.startChild(worker(id))))
+    await waitUntil(
+      () => viewsAgree(sups) && sups[0]!.countChildren().active === 90,
+      SETTLE_MS,
+      'replication',
+    )
+    const onMinority = ids.filter((id) => nodeOf(copiesOf(cluster.nodes, id)[0]!) === minority.id)
+    expect(onMinority.length).toBeGreaterThan(10)
+    const moved = [recordEvents(sups[0]!, 'moved'), recordEvents(sups[1]!, 'moved')]
+    const movedAt: number[] = []
+    for (const s of sups.slice(0, 2)) s.on('moved', () => movedAt.push(performance.now()))
+    const sampler = sampleDuplicates(cluster.nodes)
+
+    const cutAt = performance.now()
+    await cluster.split([2])
+    // The minority stops its children and refuses starts.
+    await waitUntil(
+      () => onMinority.every((id) => copiesOf([minority], id).length === 0),
+      SETTLE_MS,
+      'the minority to stop its children',
+    )
+    expect(QuorumNotMet.is(await rejectionOf(sups[2]!.startChild(worker('minority-new'))))).toBe(
+      true,
+    )
+    // The majority adopts them, after the delay, and keeps taking new children.
+    await waitUntil(() => eachRunsOnce(cluster.nodes, ids), SETTLE_MS, 'the majority to adopt')
+    expect(Math.min(...movedAt) - cutAt).toBeGreaterThanOrEqual(delayMs - 20)
+    expect(
+      moved
+        .flat()
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...onMinority].sort())
+    for (const id of ids) expect(nodeOf(copiesOf(cluster.nodes, id)[0]!)).not.toBe(minority.id)
+    const majorityNew = await sups[0]!.startChild(worker('majority-new'))
+    expect(copiesOf(cluster.nodes, 'majority-new')).toEqual([majorityNew])
+
+    await cluster.heal()
+    await waitUntil(
+      () => sups[2]!.stats().quorum,
+      SETTLE_MS,
+      'the minority to see the quorum again',
+    )
+    // The minority takes children again, on itself too.
+    const back = idsPlacedOn(sups[2]!, minority.id, 5, 'back')
+    for (const id of back) expect(nodeOf(await sups[2]!.startChild(worker(id)))).toBe(minority.id)
+    const all = [...ids, 'majority-new', ...back]
+    await waitUntil(
+      () =>
+        viewsAgree(sups) &&
+        sups[2]!.countChildren().active === all.length &&
+        eachRunsOnce(cluster.nodes, all),
+      SETTLE_MS,
+      'every node to agree after the heal',
+    )
+    expect(sampler.stop()).toEqual([])
+  })
+
+  it('starts its children again when every side lost the quorum and the split heals', async () => {
+    await using cluster = await proxiedCluster(3)
+    const sups = await startSupervisors(cluster.nodes, {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: 300,
+    })
+    const ids = Array.from({ length: 30 }, (_, i) => `all-${i}`)
+    await Promise.all(ids.map((id, i) => sups[i % 3]!.startChild(worker(id))))
+    await waitUntil(
+      () => viewsAgree(sups) && sups[0]!.countChildren().active === 30,
+      SETTLE_MS,
+      'replication',
+    )
+    const sampler = sampleDuplicates(cluster.nodes)
+
+    // Every node alone: no side has a quorum, every child stops.
+    await cluster.split([0])
+    await cluster.split([1])
+    await waitUntil(() => liveCopies(cluster.nodes).size === 0, SETTLE_MS, 'every child to stop')
+    for (const s of sups)
+      expect(QuorumNotMet.is(await rejectionOf(s.startChild(worker('no'))))).toBe(true)
+
+    await cluster.heal()
+    await waitUntil(
+      () =>
+        eachRunsOnce(cluster.nodes, ids) &&
+        viewsAgree(sups) &&
+        sups[0]!.countChildren().active === 30,
+      SETTLE_MS,
+      'every child to run again, once',
+    )
+    expect(sampler.stop()).toEqual([])
+  })
+
+  it('adopts the children of a dead node once the quorum comes back', async () => {
+    await using cluster = await proxiedCluster(3)
+    const delayMs = 1000
+    const sups = await startSupervisors(cluster.nodes, {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: delayMs,
+    })
+    const dead = cluster.node(2)
+    const orphans = idsPlacedOn(sups[0]!, dead.id, 10, 'late')
+    await Promise.all(orphans.map((id) => sups[0]!.startChild(worker(id))))
+    await waitUntil(
+      () => viewsAgree(sups) && sups[0]!.countChildren().active === 10,
+      SETTLE_MS,
+      'replication',
+    )
+
+    // Node 2 dies; before the two others adopt its children, they lose each other too.
+    const killedAt = performance.now()
+    await dead.kill()
+    await cluster.split([0])
+    await waitUntil(
+      () => !sups[0]!.stats().quorum && !sups[1]!.stats().quorum,
+      SETTLE_MS,
+      'the quorum to go',
+    )
+    // Past the adoption delay, nobody adopted them: no side has a quorum.
+    await pause(killedAt + delayMs + 200 - performance.now())
+    expect(liveCopies(cluster.nodes).size).toBe(0)
+
+    await cluster.heal()
+    await waitUntil(
+      () => eachRunsOnce(cluster.nodes, orphans) && viewsAgree(sups.slice(0, 2)),
+      SETTLE_MS,
+      'the children of the dead node to run again',
+    )
+  })
+})
