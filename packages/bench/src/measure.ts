@@ -131,6 +131,23 @@ export function summarize(samples: readonly number[], unit: string, target: Targ
   }
 }
 
+/**
+ * The headline of a figure whose runs each give several numbers: `main` picks the value (its
+ * median, spread and target, as `summarize`), and each of `extras` a field holding the median
+ * of what it picks.
+ */
+export function summarizeRuns<T>(
+  runs: readonly T[],
+  main: (run: T) => number,
+  unit: string,
+  target: Target,
+  extras: Readonly<Record<string, (run: T) => number>> = {},
+): Measurement {
+  const out: Record<string, Extra> = { ...summarize(runs.map(main), unit, target) }
+  for (const [field, pick] of Object.entries(extras)) out[field] = round(median(runs.map(pick)))
+  return out as Measurement
+}
+
 /** One run of a latency figure: its median and 99th percentile, in µs. */
 export interface LatencyRun {
   p50: number
@@ -153,14 +170,7 @@ export async function measureLatency(
     once,
     (r) => `median ${round(r.p50)} µs, p99 ${round(r.p99)} µs`,
   )
-  return {
-    ...summarize(
-      runs.map((r) => r.p50),
-      'µs',
-      target,
-    ),
-    p99: round(median(runs.map((r) => r.p99))),
-  }
+  return summarizeRuns(runs, (r) => r.p50, 'µs', target, { p99: (r) => r.p99 })
 }
 
 /** The JSON text of a bench line, without the newline. */

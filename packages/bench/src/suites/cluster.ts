@@ -6,11 +6,11 @@ import { EVENT_TIMEOUT_MS, field, startMesh, wallClock, withChildren } from '../
 import type { Figure, Suite } from '../figure.js'
 import {
   measureLatency,
-  median,
   repeat,
   round,
   scaled,
   summarize,
+  summarizeRuns,
   type Measurement,
   type RunOptions,
   type Target,
@@ -137,12 +137,9 @@ const docVisible: Figure = {
         (r) => `${round(r.visible)} ms (the write itself ${round(r.write)} ms)`,
       )
       return {
-        ...summarize(
-          runs.map((r) => r.visible),
-          'ms',
-          targets.docVisible,
-        ),
-        write: round(median(runs.map((r) => r.write))),
+        ...summarizeRuns(runs, (r) => r.visible, 'ms', targets.docVisible, {
+          write: (r) => r.write,
+        }),
         count,
       }
     }),

@@ -16,6 +16,7 @@ import {
   round,
   scaled,
   summarize,
+  summarizeRuns,
   type Measurement,
   type RunOptions,
   type Target,
@@ -231,12 +232,9 @@ const converge: Figure = {
         (r) => `${round(r.converge)} ms (A's registrations alone ${round(r.register)} ms)`,
       )
       return {
-        ...summarize(
-          runs.map((r) => r.converge),
-          'ms',
-          targets.converge,
-        ),
-        register: round(median(runs.map((r) => r.register))),
+        ...summarizeRuns(runs, (r) => r.converge, 'ms', targets.converge, {
+          register: (r) => r.register,
+        }),
         count,
       }
     }),
@@ -274,12 +272,9 @@ const heapPerName: Figure = {
           `replica ${round(r.replica)} bytes, owner ${round(r.owner)} bytes (with its process)`,
       )
       return {
-        ...summarize(
-          runs.map((r) => r.replica),
-          'bytes',
-          targets.heapPerName,
-        ),
-        owner: round(median(runs.map((r) => r.owner))),
+        ...summarizeRuns(runs, (r) => r.replica, 'bytes', targets.heapPerName, {
+          owner: (r) => r.owner,
+        }),
         count,
       }
     }),

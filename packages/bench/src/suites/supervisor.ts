@@ -20,6 +20,7 @@ import {
   round,
   scaled,
   summarize,
+  summarizeRuns,
   type Measurement,
   type RunOptions,
   type Target,
@@ -189,12 +190,9 @@ const failover: Figure = {
           `${round(r.kill)} ms from the kill, ${round(r.close)} ms from the socket close (${r.orphans} orphans)`,
       )
       return {
-        ...summarize(
-          runs.map((r) => r.kill),
-          'ms',
-          targets.failover,
-        ),
-        afterClose: round(median(runs.map((r) => r.close))),
+        ...summarizeRuns(runs, (r) => r.kill, 'ms', targets.failover, {
+          afterClose: (r) => r.close,
+        }),
         orphans: median(runs.map((r) => r.orphans)),
         count,
       }
@@ -325,12 +323,9 @@ const movedOnJoin: Figure = {
           `${round(r.fraction)} moved (the joiner's share ${round(r.ideal)}), settled within ${round(r.settle)} ms`,
       )
       return {
-        ...summarize(
-          runs.map((r) => r.fraction),
-          'fraction',
-          targets.movedOnJoin,
-        ),
-        settleMs: round(median(runs.map((r) => r.settle))),
+        ...summarizeRuns(runs, (r) => r.fraction, 'fraction', targets.movedOnJoin, {
+          settleMs: (r) => r.settle,
+        }),
         count,
       }
     }),
