@@ -6,6 +6,7 @@
 import type * as Y from 'yjs'
 import {
   BadArgument,
+  CallTimeout,
   Emitter,
   InitFailed,
   MaxChildren,
@@ -24,6 +25,7 @@ import {
   NoAliveNodes,
   QuorumNotMet,
   ShuttingDown,
+  SupervisorTimeout,
   UnknownActorType,
 } from './errors.js'
 import { rendezvous } from './hash.js'
@@ -235,7 +237,7 @@ export class DistributedSupervisor {
    * Starts a child on the node its distribution picks among the live members that know its
    * type, and resolves with its pid. Rejects with `AlreadyStarted` (with the pid),
    * `UnknownActorType`, `NoAliveNodes`, `QuorumNotMet`, `ShuttingDown`, `MaxChildren`,
-   * `InitFailed` or `CallTimeout`; never waits longer than `callTimeoutMs`.
+   * `InitFailed` or `SupervisorTimeout`; never waits longer than `callTimeoutMs`.
    */
   async startChild(spec: ChildSpec): Promise<Pid> {
     this.assertRunning()
@@ -440,12 +442,20 @@ export class DistributedSupervisor {
     return server as Pid
   }
 
-  private callServer<T = Pid>(
+  private async callServer<T = Pid>(
     node: NodeId,
     request: ServerRequest,
     timeoutMs = this.opts.callTimeoutMs,
   ): Promise<T> {
-    return this.node.runtime.call<T>(this.serverOf(node), request, { timeoutMs })
+    try {
+      return await this.node.runtime.call<T>(this.serverOf(node), request, { timeoutMs })
+    } catch (e) {
+      if (CallTimeout.is(e)) {
+        const child = request.op === 'start' ? request.spec.id : request.id
+        throw new SupervisorTimeout(`${request.op} of child ${child} on node ${node}`, timeoutMs)
+      }
+      throw e
+    }
   }
 
   private nextClock(): number {
