@@ -1,5 +1,6 @@
-// @sworm/test: tools for multi-node and multi-process tests (a fault-injecting TCP proxy and a
-// child-process harness). Private to this repository.
+// @sworm/test: tools for multi-node and multi-process tests (a fault-injecting TCP proxy, a
+// child-process harness, in-process clusters, seeded randomness and small test helpers). Private
+// to this repository.
 export { FaultProxy, LOOPBACK } from './FaultProxy.js'
 export type { FaultMode, FaultProxyOptions, FaultProxyStats } from './FaultProxy.js'
 export {
@@ -21,3 +22,16 @@ export type { ChildHandler, ChildRequest, ServeOptions } from './childRuntime.js
 export { HarnessError, HarnessErrorCode, ChildRequestError } from './errors.js'
 export { testCluster, waitUntil, TEST_COOKIE } from './testCluster.js'
 export type { TestCluster } from './testCluster.js'
+export { proxiedCluster } from './proxiedCluster.js'
+export type { ProxiedCluster } from './proxiedCluster.js'
+export { mulberry32, seedFor, rerunReport } from './seeded.js'
+export {
+  Silent,
+  fastFailureDetection,
+  nodeIdStartingWith,
+  pastMillisecond,
+  pause,
+  recordingLogger,
+  rejectionOf,
+} from './helpers.js'
+export type { RecordingLogger } from './helpers.js'

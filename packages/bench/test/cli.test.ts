@@ -1,21 +1,7 @@
 // The bench runner through its functions: the listing, one quick figure, and bad names.
 import { describe, expect, it } from 'vitest'
-import { runCli, type CliIo } from '../src/runner.js'
-
-function captureIo(): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = ''
-  let err = ''
-  return {
-    out: (text) => {
-      out += text
-    },
-    err: (text) => {
-      err += text
-    },
-    stdout: () => out,
-    stderr: () => err,
-  }
-}
+import { runCli } from '../src/runner.js'
+import { captureIo } from './helpers.js'
 
 describe('bench cli', () => {
   it('lists every suite and figure when given no argument', async () => {

@@ -5,7 +5,7 @@ import * as net from 'node:net'
 import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Pid } from '@sworm/actor'
-import { testCluster, waitUntil, type TestCluster } from '../../src/index.js'
+import { recordingLogger, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
 import type { Node } from '@sworm/cluster'
 import { Frame, frame } from '@sworm/cluster/protocol'
 import { writePayload } from '@sworm/cluster/protocol'
@@ -14,7 +14,6 @@ import {
   helloFrame,
   lowNodeId,
   openRaw,
-  recordingLogger,
   spawnEcho,
   type RawSocket,
 } from './rawPeer.js'

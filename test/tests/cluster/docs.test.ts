@@ -2,10 +2,11 @@
 // batched per event-loop turn, drops, generations, partitions and large docs.
 import { describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { proxiedCluster, recordingLogger, testCluster, waitUntil } from '../../src/index.js'
 import { NotDocOwner } from '@sworm/cluster'
-import { proxiedPair } from './proxiedPair.js'
-import { recordingLogger } from './rawPeer.js'
+
+/** Quick redials, so that a healed link comes back soon. */
+const REDIAL = { reconnectMinMs: 20, reconnectMaxMs: 200 }
 
 function valueOf(doc: Y.Doc | undefined, key: string): unknown {
   return doc?.getMap('m').get(key)
@@ -167,14 +168,14 @@ describe('replicated docs', () => {
   })
 
   it('brings back a replica dropped locally when its owner reconnects', async () => {
-    await using pair = await proxiedPair()
-    const { a, b } = pair
+    await using pair = await proxiedCluster(2, REDIAL)
+    const [a, b] = [pair.node(0), pair.node(1)]
     const name = `test/${a.id}/0`
     a.docs.create(name)
     a.docs.write(name, (d) => d.getMap('m').set('before', 1))
     await waitUntil(() => valueOf(b.docs.get(name), 'before') === 1)
 
-    await pair.cut()
+    await pair.split([1], 5000)
     b.docs.drop(name)
     expect(b.docs.get(name)).toBeUndefined()
     expect(a.docs.get(name)).toBeDefined()
@@ -245,8 +246,8 @@ describe('replicated docs', () => {
   })
 
   it('converges docs written by each side during a partition once it heals', async () => {
-    await using pair = await proxiedPair()
-    const { a, b } = pair
+    await using pair = await proxiedCluster(2, REDIAL)
+    const [a, b] = [pair.node(0), pair.node(1)]
     const docA = `test/${a.id}/0`
     const docB = `test/${b.id}/0`
     a.docs.create(docA)
@@ -256,7 +257,7 @@ describe('replicated docs', () => {
     await waitUntil(() => valueOf(b.docs.get(docA), 'k') === 'a0')
     await waitUntil(() => valueOf(a.docs.get(docB), 'k') === 'b0')
 
-    await pair.cut()
+    await pair.split([1], 5000)
     a.docs.write(docA, (d) => {
       d.getMap('m').set('k', 'a1')
       for (let i = 0; i < 20; i++) d.getMap('m').set(`a${i}`, i)

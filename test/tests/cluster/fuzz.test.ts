@@ -8,7 +8,15 @@ import { WebSocketServer, type RawData, type WebSocket as ServerSocket } from 'w
 import * as decoding from 'lib0/decoding'
 import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest'
 import type { Pid } from '@sworm/actor'
-import { TEST_COOKIE, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
+import {
+  TEST_COOKIE,
+  mulberry32,
+  rerunReport,
+  seedFor,
+  testCluster,
+  waitUntil,
+  type TestCluster,
+} from '../../src/index.js'
 import type { Node } from '@sworm/cluster'
 import {
   DocKind,
@@ -29,21 +37,7 @@ import {
   type RawSocket,
 } from './rawPeer.js'
 
-const SEED =
-  process.env['FUZZ_SEED'] !== undefined
-    ? Number(process.env['FUZZ_SEED'])
-    : (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0
-
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const SEED = seedFor('FUZZ_SEED')
 
 /** The PRNG of case `i`: each case's bytes depend on the seed and its index only. */
 function caseRng(i: number): Rng {
@@ -254,14 +248,18 @@ async function healthyPair(options: Parameters<typeof testCluster>[1] = {}) {
   return { a, b, check }
 }
 
+/** The cases a test runs, its last 20 printed (with the seed) if it fails. */
+function casesPrintedOnFailure(): string[] {
+  const recent: string[] = []
+  onTestFailed(() => {
+    console.error(rerunReport('fuzz', 'FUZZ_SEED', SEED, 'last cases', recent.slice(-20)))
+  })
+  return recent
+}
+
 describe(`fuzzing the node's wire (FUZZ_SEED=${SEED})`, () => {
   it('survives random and mutated frames before and after a handshake', async () => {
-    const recent: string[] = []
-    onTestFailed(() => {
-      console.error(
-        `fuzz failed; rerun with FUZZ_SEED=${SEED}\nlast cases:\n${recent.slice(-20).join('\n')}`,
-      )
-    })
+    const recent = casesPrintedOnFailure()
     const { a, check } = await healthyPair()
     const sink = a.runtime.spawn(() => undefined)
     const shake = handshakeCorpus(a)
@@ -299,12 +297,7 @@ describe(`fuzzing the node's wire (FUZZ_SEED=${SEED})`, () => {
   })
 
   it('survives random and mutated answers to its own dials', async () => {
-    const recent: string[] = []
-    onTestFailed(() => {
-      console.error(
-        `fuzz failed; rerun with FUZZ_SEED=${SEED}\nlast cases:\n${recent.slice(-20).join('\n')}`,
-      )
-    })
+    const recent = casesPrintedOnFailure()
     const { a, check } = await healthyPair({
       reconnectMinMs: 1,
       reconnectMaxMs: 5,

@@ -4,9 +4,8 @@
 import * as net from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '@sworm/actor'
-import { FaultProxy, waitUntil } from '../../src/index.js'
+import { FaultProxy, pause, recordingLogger, waitUntil } from '../../src/index.js'
 import { BadConfig, startNode, type NodeOptions } from '@sworm/cluster'
-import { pause, recordingLogger } from './helpers.js'
 
 const fast: NodeOptions = { reconnectMinMs: 10, reconnectMaxMs: 50 }
 

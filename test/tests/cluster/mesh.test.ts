@@ -3,7 +3,14 @@
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '@sworm/actor'
-import { FaultProxy, TEST_COOKIE, testCluster, waitUntil } from '../../src/index.js'
+import {
+  FaultProxy,
+  TEST_COOKIE,
+  nodeIdStartingWith,
+  pause,
+  testCluster,
+  waitUntil,
+} from '../../src/index.js'
 import {
   startNode,
   type DownReason,
@@ -11,7 +18,7 @@ import {
   type NodeInfo,
   type NodeOptions,
 } from '@sworm/cluster'
-import { Inbox, nodeIdStartingWith, pause } from './helpers.js'
+import { Inbox } from './helpers.js'
 
 const base: NodeOptions = {
   cookie: TEST_COOKIE,

@@ -1,10 +1,10 @@
 // Raw clients of a node's `/cluster` endpoint for the bad-input and fuzz tests: a socket that
 // sends whatever bytes it is given, one that first completes the cookie handshake by hand, and
-// the small pieces every such test needs (a recording logger, an echo process).
+// the small pieces every such test needs (an echo process).
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { WebSocket, type RawData } from 'ws'
-import { createLogger, isCallEnvelope, type Logger, type Pid } from '@sworm/actor'
+import { isCallEnvelope, type Pid } from '@sworm/actor'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import type { Node } from '@sworm/cluster'
 import { Frame, frame, PROTOCOL_VERSION, readIdentity, writeHello } from '@sworm/cluster/protocol'
@@ -113,25 +113,6 @@ export async function handshakeByHand(
   )
   await waitUntil(() => node.isUp(nodeId as Node['id']), 5000, 'the node to take the raw peer')
   return raw
-}
-
-/** A logger at `warn` that keeps every line, parsed. */
-export function recordingLogger(): {
-  logger: Logger
-  lines: Array<Record<string, unknown>>
-  /** Lines of node `name` whose message contains `text`. */
-  find: (name: string, text: string) => Array<Record<string, unknown>>
-} {
-  const lines: Array<Record<string, unknown>> = []
-  const logger = createLogger({
-    level: 'warn',
-    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
-  })
-  const find = (name: string, text: string): Array<Record<string, unknown>> =>
-    lines.filter(
-      (l) => l['node'] === name && typeof l['msg'] === 'string' && l['msg'].includes(text),
-    )
-  return { logger, lines, find }
 }
 
 /** A process on `node` that answers every call with the message it got. */

@@ -18,9 +18,9 @@ import {
   type Pid,
   type Runtime,
 } from '@sworm/actor'
-import { TEST_COOKIE, testCluster } from '../../src/index.js'
+import { Silent, TEST_COOKIE, pause, rejectionOf, testCluster } from '../../src/index.js'
 import { NotSerializable, type NodeOptions } from '@sworm/cluster'
-import { Inbox, Replier, Silent, pause, rejectionOf } from './helpers.js'
+import { Inbox, Replier } from './helpers.js'
 
 const opts: NodeOptions = { cookie: TEST_COOKIE, logger: silentLogger }
 

@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { recordingLogger, testCluster, waitUntil } from '../../src/index.js'
 import type { Node } from '@sworm/cluster'
-import { recordingLogger } from './rawPeer.js'
 
 /** A provider on `node` for `docName`, destroyed by `await using`. */
 function provide(

@@ -3,9 +3,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Pid } from '@sworm/actor'
 import type { Registry } from '@sworm/registry'
-import { testCluster, waitUntil } from '../../src/index.js'
-import { CONVERGE_MS, idle, recordEvents, startRegistries } from './helpers.js'
-import { proxiedCluster } from './proxiedCluster.js'
+import { proxiedCluster, testCluster, waitUntil } from '../../src/index.js'
+import { CONVERGE_MS, FAST, idle, recordEvents, startRegistries } from './helpers.js'
 
 const COMPACT_MIN_DEAD = 100
 
@@ -133,7 +132,7 @@ describe('compaction', () => {
   })
 
   it('brings the others to the generation a node compacted to while it was cut off', async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const regs = await startRegistries(cluster.nodes, 'r', { compactMinDead: COMPACT_MIN_DEAD })
     const [a, b] = regs as [Registry, Registry, Registry]
     const n0 = cluster.node(0)
@@ -141,7 +140,7 @@ describe('compaction', () => {
     const gone = idle(n0)
     await a.register('before', before)
     await a.register('gone', gone, undefined, { awaitReplication: true })
-    await cluster.isolate([0])
+    await cluster.split([0])
     const startGen = a.stats().generation
     n0.runtime.exit(gone, 'kill')
     for (let k = 0; k < 300; k++) {

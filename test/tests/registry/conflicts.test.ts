@@ -3,8 +3,8 @@
 // exit with { name_conflict: winner }.
 import { describe, expect, it } from 'vitest'
 import { AlreadyRegistered, nodeOf, type ExitReason, type Pid } from '@sworm/actor'
-import { testCluster, waitUntil } from '../../src/index.js'
-import { CONVERGE_MS, agreeOn, exitOf, idle, pause, startRegistries } from './helpers.js'
+import { pause, testCluster, waitUntil } from '../../src/index.js'
+import { CONVERGE_MS, agreeOn, exitOf, idle, startRegistries } from './helpers.js'
 
 describe('conflicts between concurrent registrations', () => {
   it('keeps exactly one of 10 concurrent registrations from 5 nodes, the same everywhere', async () => {

@@ -2,17 +2,8 @@
 // seen on every node, publish and multiCall to them, and members that exit or whose node goes.
 import { describe, expect, it, vi } from 'vitest'
 import { CallTimeout, Exited, NoProc, type Pid } from '@sworm/actor'
-import { testCluster, waitUntil } from '../../src/index.js'
-import {
-  CONVERGE_MS,
-  Crasher,
-  Echo,
-  FAST,
-  Silent,
-  idle,
-  rejectionOf,
-  startRegistries,
-} from './helpers.js'
+import { Silent, rejectionOf, testCluster, waitUntil } from '../../src/index.js'
+import { CONVERGE_MS, Crasher, Echo, FAST, idle, startRegistries } from './helpers.js'
 
 const sorted = (pids: Pid[]): Pid[] => [...pids].sort()
 

@@ -1,31 +1,15 @@
 // Helpers shared by the registry tests: registries started on every node of a cluster (and seen
 // by each other), small actors to register, exit reasons, and recorded registry events.
-import { randomUUID } from 'node:crypto'
-import { Actor, NoReply, type ExitReason, type Pid } from '@sworm/actor'
+import { Actor, type ExitReason, type Pid } from '@sworm/actor'
 import type { Node, NodeOptions } from '@sworm/cluster'
 import { Registry, type Name, type RegistryOptions, type UnregisterReason } from '@sworm/registry'
-import { waitUntil } from '../../src/index.js'
+import { fastFailureDetection, waitUntil } from '../../src/index.js'
 
 /** Failure detection fast enough for tests that wait on it. */
-export const FAST: NodeOptions = {
-  heartbeatIntervalMs: 100,
-  heartbeatTimeoutMs: 400,
-  reconnectMinMs: 20,
-  reconnectMaxMs: 300,
-}
+export const FAST: NodeOptions = fastFailureDetection(100, 400)
 
 /** Bound of waits for replication and convergence: generous, the machine is shared. */
 export const CONVERGE_MS = 5000
-
-/** A node id that sorts before (`prefix` '0') or after ('f') random uuids. */
-export function nodeIdStartingWith(prefix: string): string {
-  return prefix + randomUUID().slice(prefix.length)
-}
-
-/** Resolves once `Date.now()` has moved past `ms`: the next clock read is a later millisecond. */
-export async function pastMillisecond(ms = Date.now()): Promise<void> {
-  await waitUntil(() => Date.now() > ms, 1000, 'the next millisecond')
-}
 
 /** A process that does nothing: something to register. */
 export class Idle extends Actor {}
@@ -46,13 +30,6 @@ export class Echo extends Actor {
 export class Crasher extends Actor {
   override handleCall(): never {
     throw new Error('boom')
-  }
-}
-
-/** Never answers a call. */
-export class Silent extends Actor {
-  override handleCall(): typeof NoReply {
-    return NoReply
   }
 }
 
@@ -81,16 +58,6 @@ export function exitOf(node: Node, pid: Pid): Promise<ExitReason> {
   return new Promise((resolve) => node.runtime.monitor((reason) => resolve(reason), pid))
 }
 
-/** Resolves with what `p` rejects with; fails the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p
-  } catch (e) {
-    return e
-  }
-  throw new Error('expected the promise to reject, but it resolved')
-}
-
 /** What `fn` throws; fails the test if it returns. */
 export function thrownBy(fn: () => unknown): unknown {
   try {
@@ -99,11 +66,6 @@ export function thrownBy(fn: () => unknown): unknown {
     return e
   }
   throw new Error('expected the call to throw, but it returned')
-}
-
-/** Waits `ms` of real time: only to show that something does NOT happen meanwhile. */
-export function pause(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
 }
 
 /** One registry event as a listener saw it. */

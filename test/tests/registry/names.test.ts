@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest'
 import { AlreadyRegistered, BadArgument } from '@sworm/actor'
 import { decodeName, encodeName, type Name } from '@sworm/registry'
-import { testCluster, waitUntil } from '../../src/index.js'
-import { CONVERGE_MS, idle, rejectionOf, startRegistries } from './helpers.js'
+import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
+import { CONVERGE_MS, idle, startRegistries } from './helpers.js'
 
 describe('names', () => {
   it('treats objects with the same keys and values as one name, whatever their order', async () => {

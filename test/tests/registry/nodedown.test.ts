@@ -2,17 +2,8 @@
 // a node that was only cut off brings them back with the heal; the replica of a node down for
 // forgetAfterMs is dropped.
 import { describe, expect, it } from 'vitest'
-import { testCluster, waitUntil } from '../../src/index.js'
-import {
-  CONVERGE_MS,
-  FAST,
-  agreeOn,
-  idle,
-  pause,
-  recordEvents,
-  startRegistries,
-} from './helpers.js'
-import { proxiedCluster } from './proxiedCluster.js'
+import { pause, proxiedCluster, testCluster, waitUntil } from '../../src/index.js'
+import { CONVERGE_MS, FAST, agreeOn, idle, recordEvents, startRegistries } from './helpers.js'
 
 describe('nodes going down', () => {
   it("drops a killed node's names on the survivors within 1 s", async () => {
@@ -48,12 +39,12 @@ describe('nodes going down', () => {
   })
 
   it('hides the names of a cut-off node at once and keeps its replica until the heal', async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const regs = await startRegistries(cluster.nodes)
     const pid = idle(cluster.node(2))
     await regs[2]!.register('c', pid, undefined, { awaitReplication: true })
     const seen = recordEvents(regs[0]!)
-    await cluster.isolate([2])
+    await cluster.split([2])
     expect(regs[0]!.whereis('c')).toBeUndefined()
     expect(seen).toEqual([{ event: 'unregister', name: 'c', pid, reason: 'nodedown' }])
     // Still counted as a registry node (its replica is kept), the default forgetAfterMs being long.
@@ -64,7 +55,7 @@ describe('nodes going down', () => {
   })
 
   it('drops the replica of a node down for forgetAfterMs, and takes it back when it returns', async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const regs = await startRegistries(cluster.nodes, 'r', { forgetAfterMs: 300 })
     const pid = idle(cluster.node(2))
     await regs[2]!.register('c', pid, { v: 1 }, { awaitReplication: true })
@@ -76,7 +67,7 @@ describe('nodes going down', () => {
     expect(replicaOfC(0)).toHaveLength(1)
 
     const cutAt = Date.now()
-    await cluster.isolate([2])
+    await cluster.split([2])
     // Not before forgetAfterMs...
     await pause(100)
     expect(replicaOfC(0)).toHaveLength(1)

@@ -2,28 +2,31 @@
 // its own, and after the heal every node agrees again. A name taken on both sides goes to the
 // earlier registration (by hybrid logical clock, whatever the node ids); the loser exits.
 import { describe, expect, it } from 'vitest'
-import { waitUntil } from '../../src/index.js'
+import {
+  nodeIdStartingWith,
+  pastMillisecond,
+  pause,
+  proxiedCluster,
+  waitUntil,
+} from '../../src/index.js'
 import {
   CONVERGE_MS,
+  FAST,
   agreeOn,
   exitOf,
   idle,
-  nodeIdStartingWith,
-  pause,
-  pastMillisecond,
   recordEvents,
   startRegistries,
   views,
 } from './helpers.js'
-import { proxiedCluster } from './proxiedCluster.js'
 
 describe('partitions', () => {
   it('gives a name taken on both sides of a partition to the earlier registration', async () => {
     // n0's id sorts last and n1's first: a tie on node ids would pick n1 for both names.
     const ids = [nodeIdStartingWith('f'), nodeIdStartingWith('0'), nodeIdStartingWith('8')]
-    await using cluster = await proxiedCluster(3, (i) => ({ nodeId: ids[i]! }))
+    await using cluster = await proxiedCluster(3, FAST, (i) => ({ nodeId: ids[i]! }))
     const regs = await startRegistries(cluster.nodes)
-    await cluster.isolate([0])
+    await cluster.split([0])
 
     // 'x': n0 (alone) first, then n1. 'y': n1 first, then n0.
     const x0 = idle(cluster.node(0))
@@ -77,11 +80,11 @@ describe('partitions', () => {
   })
 
   it("gives a cut-off node's names back after the heal", async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const regs = await startRegistries(cluster.nodes)
     const pid = idle(cluster.node(2))
     await regs[2]!.register('on-c', pid, { v: 1 }, { awaitReplication: true })
-    await cluster.isolate([2])
+    await cluster.split([2])
     expect(regs[0]!.whereis('on-c')).toBeUndefined()
     expect(regs[1]!.whereis('on-c')).toBeUndefined()
     // Its own node still resolves it, and it can change it meanwhile.
@@ -106,11 +109,11 @@ describe('partitions', () => {
   })
 
   it('keeps a name taken on one side after its old holder exited on the other', async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const regs = await startRegistries(cluster.nodes)
     const old = idle(cluster.node(0))
     await regs[0]!.register('x', old, undefined, { awaitReplication: true })
-    await cluster.isolate([0])
+    await cluster.split([0])
     // The old holder exits where n1 and n2 cannot hear of it; n1 takes the name meanwhile.
     cluster.node(0).runtime.exit(old, 'kill')
     await waitUntil(() => regs[0]!.whereis('x') === undefined, CONVERGE_MS, 'the exit on n0')

@@ -5,25 +5,10 @@
 import { describe, expect, it, onTestFailed } from 'vitest'
 import { AlreadyRegistered, CallTimeout, NoConnection, nodeOf, type Pid } from '@sworm/actor'
 import type { Registry } from '@sworm/registry'
-import { waitUntil } from '../../src/index.js'
-import { idle, startRegistries, views } from './helpers.js'
-import { proxiedCluster } from './proxiedCluster.js'
+import { mulberry32, proxiedCluster, rerunReport, seedFor, waitUntil } from '../../src/index.js'
+import { FAST, idle, startRegistries, views } from './helpers.js'
 
-const SEED =
-  process.env['REGISTRY_SEED'] !== undefined
-    ? Number(process.env['REGISTRY_SEED'])
-    : (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0
-
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const SEED = seedFor('REGISTRY_SEED')
 
 const NODES = 4
 const NAMES = 10
@@ -47,15 +32,14 @@ describe(`registry under random partitions (REGISTRY_SEED=${SEED})`, () => {
       const trace: string[] = []
       onTestFailed(() => {
         console.error(
-          `registry random run failed; rerun with REGISTRY_SEED=${SEED}\n` +
-            `last steps:\n${trace.slice(-40).join('\n')}`,
+          rerunReport('registry random run', 'REGISTRY_SEED', SEED, 'last steps', trace.slice(-40)),
         )
       })
       const random = mulberry32(SEED)
       const int = (n: number): number => Math.floor(random() * n)
       const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!
 
-      await using cluster = await proxiedCluster(NODES)
+      await using cluster = await proxiedCluster(NODES, FAST)
       // A small compaction threshold: generations switch during the run, partitions included.
       const regs = await startRegistries(cluster.nodes, 'r', {
         callTimeoutMs: 1000,

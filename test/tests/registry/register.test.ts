@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest'
 import { AlreadyRegistered, BadArgument, NoProc } from '@sworm/actor'
 import { Registry } from '@sworm/registry'
-import { testCluster, waitUntil } from '../../src/index.js'
-import { CONVERGE_MS, agreeOn, idle, rejectionOf, startRegistries } from './helpers.js'
+import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
+import { CONVERGE_MS, agreeOn, idle, startRegistries } from './helpers.js'
 
 describe('register and whereis', () => {
   it('resolves a name registered on one node on every other node', async () => {

@@ -2,16 +2,8 @@
 // and refuses further calls; a node that leaves takes its names along too.
 import { describe, expect, it } from 'vitest'
 import { RegistryStopped } from '@sworm/registry'
-import { testCluster, waitUntil } from '../../src/index.js'
-import {
-  CONVERGE_MS,
-  FAST,
-  idle,
-  recordEvents,
-  rejectionOf,
-  startRegistries,
-  thrownBy,
-} from './helpers.js'
+import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
+import { CONVERGE_MS, FAST, idle, recordEvents, startRegistries, thrownBy } from './helpers.js'
 
 describe('stopping', () => {
   it("removes a stopped registry's names and members on the other nodes", async () => {

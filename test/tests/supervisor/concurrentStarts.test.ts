@@ -4,13 +4,12 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
 import { AlreadyStarted } from '@sworm/supervisor'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   SETTLE_MS,
   copiesOf,
   eachRunsOnce,
   idsPlacedOn,
-  rejectionOf,
   resetCensus,
   startSupervisors,
   viewsAgree,

@@ -9,7 +9,7 @@ import {
   UnknownActorType,
   type ChildSpec,
 } from '@sworm/supervisor'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { pause, rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   ACTORS,
   FAST,
@@ -18,9 +18,7 @@ import {
   childrenById,
   copiesOf,
   idsPlacedOn,
-  pause,
   recordEvents,
-  rejectionOf,
   resetCensus,
   startSupervisors,
   worker,

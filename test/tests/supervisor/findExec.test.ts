@@ -4,13 +4,12 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { BadArgument, NotFound, nodeOf, type NodeId } from '@sworm/actor'
 import type { ExecFn } from '@sworm/supervisor'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,
   SETTLE_MS,
   childrenById,
   idsPlacedOn,
-  rejectionOf,
   resetCensus,
   startSupervisors,
   worker,

@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf } from '@sworm/actor'
 import { ShuttingDown } from '@sworm/supervisor'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,
   SETTLE_MS,
@@ -13,7 +13,6 @@ import {
   eachRunsOnce,
   idsPlacedOn,
   recordEvents,
-  rejectionOf,
   resetCensus,
   startSupervisors,
   terminations,

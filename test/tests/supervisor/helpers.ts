@@ -10,15 +10,10 @@ import {
   type DistributedSupervisorOptions,
   type SupervisorEvents,
 } from '@sworm/supervisor'
-import { waitUntil } from '../../src/index.js'
+import { fastFailureDetection, waitUntil } from '../../src/index.js'
 
 /** Failure detection fast enough for tests that wait on it. */
-export const FAST: NodeOptions = {
-  heartbeatIntervalMs: 150,
-  heartbeatTimeoutMs: 600,
-  reconnectMinMs: 20,
-  reconnectMaxMs: 300,
-}
+export const FAST: NodeOptions = fastFailureDetection(150, 600)
 
 /** Bound of waits for replication and convergence: generous, the machine is shared. */
 export const SETTLE_MS = 5000
@@ -200,24 +195,4 @@ export function recordEvents<K extends keyof SupervisorEvents>(
   const out: Array<SupervisorEvents[K]> = []
   sup.on(name, (...args) => out.push(args))
   return out
-}
-
-/** Resolves with what `p` rejects with; fails the test if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p
-  } catch (e) {
-    return e
-  }
-  throw new Error('expected the promise to reject, but it resolved')
-}
-
-/** Waits `ms` of real time: only to show that something does NOT happen meanwhile. */
-export function pause(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
-}
-
-/** Resolves once `Date.now()` has moved past `ms`: the next start clock is a later millisecond. */
-export async function pastMillisecond(ms = Date.now()): Promise<void> {
-  await waitUntil(() => Date.now() > ms, 1000, 'the next millisecond')
 }

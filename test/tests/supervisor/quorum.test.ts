@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf } from '@sworm/actor'
 import { QuorumNotMet } from '@sworm/supervisor'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { pause, proxiedCluster, rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,
   SETTLE_MS,
@@ -13,15 +13,12 @@ import {
   eachRunsOnce,
   idsPlacedOn,
   liveCopies,
-  pause,
   recordEvents,
-  rejectionOf,
   resetCensus,
   startSupervisors,
   viewsAgree,
   worker,
 } from './helpers.js'
-import { proxiedCluster } from './proxiedCluster.js'
 
 beforeEach(resetCensus)
 
@@ -74,7 +71,7 @@ describe('quorum', () => {
   })
 
   it('stops the minority’s children in a 2|1 split, lets the majority adopt them, and never runs one twice', async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const delayMs = 400
     const sups = await startSupervisors(cluster.nodes, {
       distribution: 'quorum',
@@ -141,7 +138,7 @@ describe('quorum', () => {
   })
 
   it('starts its children again when every side lost the quorum and the split heals', async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const sups = await startSupervisors(cluster.nodes, {
       distribution: 'quorum',
       quorumAdoptDelayMs: 300,
@@ -175,7 +172,7 @@ describe('quorum', () => {
   })
 
   it('adopts the children of a dead node once the quorum comes back', async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const delayMs = 1000
     const sups = await startSupervisors(cluster.nodes, {
       distribution: 'quorum',

@@ -9,9 +9,10 @@ import { describe, expect, it, onTestFailed } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
 import { AlreadyStarted, DistributedSupervisor } from '@sworm/supervisor'
-import { waitUntil } from '../../src/index.js'
+import { mulberry32, proxiedCluster, rerunReport, seedFor, waitUntil } from '../../src/index.js'
 import {
   ACTORS,
+  FAST,
   SETTLE_MS,
   eachRunsOnce,
   liveCopies,
@@ -20,23 +21,8 @@ import {
   viewsAgree,
   worker,
 } from './helpers.js'
-import { proxiedCluster } from './proxiedCluster.js'
 
-const SEED =
-  process.env['SUPERVISOR_SEED'] !== undefined
-    ? Number(process.env['SUPERVISOR_SEED'])
-    : (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0
-
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const SEED = seedFor('SUPERVISOR_SEED')
 
 const STEPS = 400
 /** New steps stop after this long, so that the run stays well inside its timeout. */
@@ -80,15 +66,20 @@ describe.each([
       const trace: string[] = []
       onTestFailed(() => {
         console.error(
-          `supervisor random run failed; rerun with SUPERVISOR_SEED=${SEED}\n` +
-            `last steps:\n${trace.slice(-40).join('\n')}`,
+          rerunReport(
+            'supervisor random run',
+            'SUPERVISOR_SEED',
+            SEED,
+            'last steps',
+            trace.slice(-40),
+          ),
         )
       })
       const random = mulberry32(SEED)
       const int = (n: number): number => Math.floor(random() * n)
       const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!
 
-      await using cluster = await proxiedCluster(3)
+      await using cluster = await proxiedCluster(3, FAST)
       const sups: DistributedSupervisor[] = []
       const liveIdx = (): number[] =>
         [...cluster.nodes.keys()].filter((i) => !cluster.node(i).isStopping)

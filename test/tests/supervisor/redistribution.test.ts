@@ -5,13 +5,12 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
 import type { NodeOptions } from '@sworm/cluster'
 import { DistributedSupervisor, rendezvous } from '@sworm/supervisor'
-import { testCluster, waitUntil, type TestCluster } from '../../src/index.js'
+import { pause, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
 import {
   ACTORS,
   SETTLE_MS,
   eachRunsOnce,
   liveCopies,
-  pause,
   recordEvents,
   resetCensus,
   startSupervisors,

@@ -2,14 +2,13 @@
 // `temporary` ones never; and only children that still run are adopted when their node dies.
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf } from '@sworm/actor'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { pause, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,
   SETTLE_MS,
   childrenById,
   copiesOf,
   idsPlacedOn,
-  pause,
   recordEvents,
   resetCensus,
   startSupervisors,

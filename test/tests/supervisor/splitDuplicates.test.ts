@@ -3,26 +3,25 @@
 // reason `{ shutdown: 'duplicate' }`.
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
-import { waitUntil } from '../../src/index.js'
+import { pastMillisecond, proxiedCluster, waitUntil } from '../../src/index.js'
 import {
+  FAST,
   SETTLE_MS,
   copiesOf,
   eachRunsOnce,
   liveCopies,
-  pastMillisecond,
   resetCensus,
   startSupervisors,
   terminations,
   viewsAgree,
   worker,
 } from './helpers.js'
-import { proxiedCluster } from './proxiedCluster.js'
 
 beforeEach(resetCensus)
 
 describe('duplicates after a split', () => {
   it('keeps the earliest start of an id started on both sides of a split', async () => {
-    await using cluster = await proxiedCluster(2)
+    await using cluster = await proxiedCluster(2, FAST)
     const sups = await startSupervisors(cluster.nodes)
     await cluster.split([1])
     const a = Array.from({ length: 20 }, (_, i) => `a-${i}`) // n0 first
@@ -59,7 +58,7 @@ describe('duplicates after a split', () => {
   })
 
   it('keeps the original of a child both sides ran during a split (adopted copies stop)', async () => {
-    await using cluster = await proxiedCluster(3)
+    await using cluster = await proxiedCluster(3, FAST)
     const sups = await startSupervisors(cluster.nodes)
     const ids = Array.from({ length: 60 }, (_, i) => `orig-${i}`)
     const original = new Map<string, Pid>()

@@ -2,13 +2,12 @@
 // runs, asked from any node; it is not restarted and every node forgets it.
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf } from '@sworm/actor'
-import { testCluster, waitUntil } from '../../src/index.js'
+import { pause, testCluster, waitUntil } from '../../src/index.js'
 import {
   SETTLE_MS,
   childrenById,
   copiesOf,
   idsPlacedOn,
-  pause,
   recordEvents,
   resetCensus,
   startSupervisors,

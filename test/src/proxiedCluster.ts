@@ -1,14 +1,16 @@
 // In-process nodes whose every link runs through a FaultProxy (node `i` dials node `j` through
-// its own proxy, by the `rewriteUrl` option), so that a test can split the cluster, heal it, kill
-// nodes and add fresh ones.
+// its own proxy, by the `rewriteUrl` option), so that a test can cut links, split the cluster,
+// heal it, kill nodes and add fresh ones.
 import { silentLogger } from '@sworm/actor'
 import { startNode, type Node, type NodeOptions } from '@sworm/cluster'
-import { FaultProxy, TEST_COOKIE, waitUntil, type FaultMode } from '../../src/index.js'
-import { FAST } from './helpers.js'
+import { FaultProxy, type FaultMode } from './FaultProxy.js'
+import { TEST_COOKIE, waitUntil } from './testCluster.js'
 
+/** A set of in-process nodes linked through fault proxies. */
 export interface ProxiedCluster extends AsyncDisposable {
   /** Every node started, in order (killed ones included). */
   readonly nodes: Node[]
+  /** Node `i`, throwing if there is none. */
   node(i: number): Node
   /** The nodes not killed or stopped. */
   live(): Node[]
@@ -25,12 +27,18 @@ export interface ProxiedCluster extends AsyncDisposable {
 }
 
 /**
- * Starts `n` nodes with fast failure detection (plus `perNode(i)`), a proxy on every ordered
- * pair, has every node dial the first (a seed, so they redial it after a cut), and waits for the
- * full mesh.
+ * Starts `n` nodes on 127.0.0.1 (with `options`, then `perNode(i)`; `add` uses `options` too), a
+ * proxy on every ordered pair, has every node dial the first (a seed, so they redial it after a
+ * cut), and waits for the full mesh. The logger is silent unless given.
+ *
+ * @example
+ * await using cluster = await proxiedCluster(3, { heartbeatTimeoutMs: 400 })
+ * await cluster.split([2])
+ * await cluster.heal()
  */
 export async function proxiedCluster(
   n: number,
+  options: NodeOptions = {},
   perNode: (i: number) => NodeOptions = () => ({}),
 ): Promise<ProxiedCluster> {
   const routes: Array<Map<string, string>> = []
@@ -45,7 +53,7 @@ export async function proxiedCluster(
   }
   const fullMesh = (): boolean => live().every((x) => live().every((y) => x === y || x.isUp(y.id)))
 
-  const start = async (i: number, options: NodeOptions): Promise<Node> => {
+  const start = async (i: number, own: NodeOptions): Promise<Node> => {
     const map = new Map<string, string>()
     routes[i] = map
     const node = await startNode({
@@ -53,8 +61,8 @@ export async function proxiedCluster(
       logger: silentLogger,
       host: '127.0.0.1',
       name: `n${i}`,
-      ...FAST,
       ...options,
+      ...own,
       rewriteUrl: (url) => map.get(url) ?? url,
     })
     nodes[i] = node
@@ -81,6 +89,7 @@ export async function proxiedCluster(
     },
     live,
     setLink(a, b, mode) {
+      // No proxy joins a node killed before the other started: that link is down for good.
       proxies.get(`${a}>${b}`)?.setMode(mode)
       proxies.get(`${b}>${a}`)?.setMode(mode)
       if (mode === 'close' || mode === 'blackhole') cut.add(key(a, b))
@@ -98,13 +107,13 @@ export async function proxiedCluster(
       }
       await waitUntil(fullMesh, timeoutMs, 'the partition to heal')
     },
-    async add(options = {}) {
+    async add(extra = {}) {
       const alive = [...nodes.keys()].filter((i) => !nodes[i]!.isStopping)
       if (alive.some((a) => alive.some((b) => a < b && cut.has(key(a, b))))) {
         throw new Error('add a node only while no link between live nodes is cut')
       }
       const seed = live()[0]
-      const node = await start(nodes.length, options)
+      const node = await start(nodes.length, extra)
       if (seed !== undefined) node.connect(seed.url)
       await waitUntil(fullMesh, 10_000, 'the new node to join the mesh')
       return node
