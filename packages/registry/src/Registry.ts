@@ -283,11 +283,22 @@ export class Registry {
     return out
   }
 
-  /** Horde's `match`: `[pid, meta]` of `name` when its meta satisfies `predicate`, else `[]`. */
-  match(name: Name, predicate: (meta: unknown) => boolean = () => true): Array<[Pid, unknown]> {
-    const pid = this.whereis(name)
+  /**
+   * `match(predicate)`: `[name, pid]` of every name whose name, pid and meta satisfy
+   * `predicate`. `match(name, predicate?)`, as Horde's: `[pid, meta]` of `name` when its meta
+   * satisfies `predicate`, else `[]`.
+   */
+  match(predicate: (name: Name, pid: Pid, meta: unknown) => boolean): Array<[Name, Pid]>
+  match(name: Name, predicate?: (meta: unknown) => boolean): Array<[Pid, unknown]>
+  match(
+    what: Name | ((name: Name, pid: Pid, meta: unknown) => boolean),
+    predicate: (meta: unknown) => boolean = () => true,
+  ): Array<[Name, Pid]> | Array<[Pid, unknown]> {
+    if (typeof what === 'function')
+      return this.select(what).map((e): [Name, Pid] => [e.name, e.pid])
+    const pid = this.whereis(what)
     if (pid === undefined) return []
-    const meta = this.meta(name)
+    const meta = this.meta(what)
     return predicate(meta) ? [[pid, meta]] : []
   }
 

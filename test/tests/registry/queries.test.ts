@@ -47,6 +47,13 @@ describe('queries', () => {
       ])
       expect(reg.match('tea', (m) => (m as { size: number }).size > 10)).toEqual([])
       expect(reg.match('nowhere')).toEqual([])
+      // The predicate form: over names, pids and meta, across the cluster.
+      expect(
+        reg.match(
+          (name, _pid, meta) =>
+            typeof name === 'string' && (meta as { size?: number } | undefined)?.size === 12,
+        ),
+      ).toEqual([['coffee', p1]])
     }
   })
 
