@@ -14,6 +14,7 @@ import {
   RuntimeStopped,
   UnknownNode,
 } from './errors.js'
+import { runAs } from './context.js'
 import { isNormalExit, type ExitReason } from './exitReason.js'
 import { createLogger, type Logger } from './logger.js'
 import {
@@ -149,6 +150,11 @@ export class Runtime implements AsyncDisposable {
   readonly logger: Logger
   /** The pid the runtime itself uses as the sender of exit signals from outside any process. */
   readonly systemPid: Pid
+  /**
+   * Per-node state of the layers above (the node, the sworms it runs), keyed by each layer's
+   * own key, so that nothing needs to be module-global.
+   */
+  readonly services = new Map<unknown, unknown>()
 
   private route: Route | undefined
   private readonly procs = new Map<Pid, Proc>()
@@ -468,7 +474,7 @@ export class Runtime implements AsyncDisposable {
       proc.running = true
       this.current = proc
       try {
-        result = proc.behavior[kReceive](msg)
+        result = runAs(proc, receive, msg)
       } catch (e) {
         proc.running = false
         this.current = undefined
@@ -527,7 +533,7 @@ export class Runtime implements AsyncDisposable {
     this.current = proc
     let result: unknown
     try {
-      result = proc.behavior[kInit](args)
+      result = runAs(proc, init, args)
     } catch (e) {
       proc.running = false
       this.current = undefined
@@ -692,7 +698,7 @@ export class Runtime implements AsyncDisposable {
     if (wasAlive && reason !== 'killed' && !initFailed) {
       let result: unknown
       try {
-        result = proc.behavior[kTerminate](reason)
+        result = runAs(proc, stop, reason)
       } catch (e) {
         this.logger.error({ pid: proc.pid, err: e }, 'terminate threw')
       }
@@ -1090,6 +1096,11 @@ export class Runtime implements AsyncDisposable {
     return this.route
   }
 }
+
+// What `runAs` calls: static, so that handling a message allocates no closure.
+const receive = (p: Proc, msg: unknown): unknown => p.behavior[kReceive](msg)
+const init = (p: Proc, args: unknown): unknown => p.behavior[kInit](args)
+const stop = (p: Proc, reason: ExitReason): unknown => p.behavior[kTerminate](reason)
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (

@@ -50,6 +50,8 @@ export { isNormalExit, reasonToWire, reasonFromWire } from './exitReason.js'
 export type { ExitReason } from './exitReason.js'
 export { createLogger, silentLogger } from './logger.js'
 export { Emitter } from './Emitter.js'
+export { currentProcess } from './context.js'
+export type { CurrentProcess } from './context.js'
 export type { Logger, LogLevel } from './logger.js'
 export {
   ActorErrorCode,
