@@ -1,0 +1,19 @@
+// sworm: one named, stateful process per name across a cluster of Node.js machines.
+export { Sworm, NoNodeContext, SwormNotRunning, currentNode } from './Sworm.js'
+export type { SwormClass } from './Sworm.js'
+export { SwormInstance } from './SwormInstance.js'
+export type { ActorTypes } from './SwormInstance.js'
+export { startNode } from './startNode.js'
+export type { SwormNodeOptions, SwormNode } from './startNode.js'
+export {
+  swormDefaults,
+  validateSwormOptions,
+  loadConfigFile,
+  resolveSwormOptions,
+} from './config.js'
+export type { SwormOptions, ResolvedSwormOptions } from './config.js'
+export { ConfigError, SwormErrorCode } from './errors.js'
+// What a user needs next to a sworm, from the layers below.
+export { Actor, NoReply, AlreadyRegistered, NotFound, CallTimeout, NoProc } from '@sworm/actor'
+export type { Pid, From, ExitReason } from '@sworm/actor'
+export type { Name } from '@sworm/registry'

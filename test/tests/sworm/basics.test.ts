@@ -1,0 +1,125 @@
+// The sworm facade across three nodes in one process: registerName places a worker on the
+// node its name hashes to and every node resolves it; calls, unregister, concurrency, init
+// failures, restarts and groups, through each node's instance twin (`Rooms.on(node)`).
+import { describe, expect, it } from 'vitest'
+import { AlreadyRegistered, NotFound, nodeOf, silentLogger, type Pid } from '@sworm/actor'
+import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
+import { TEST_COOKIE, waitUntil } from '../../src/index.js'
+
+class Counter extends Actor<{ start?: number; fail?: boolean } | undefined> {
+  n = 0
+  override init(args: { start?: number; fail?: boolean } | undefined): void {
+    if (args?.fail) throw new Error('no counter today')
+    this.n = args?.start ?? 0
+  }
+  override handleCall(msg: string): unknown {
+    if (msg === 'inc') return ++this.n
+    if (msg === 'crash') throw new Error('crash on demand')
+    return this.n
+  }
+}
+
+class Rooms extends Sworm {
+  static override actors = { Counter }
+}
+
+async function cluster(n: number): Promise<SwormNode[] & AsyncDisposable> {
+  const nodes: SwormNode[] = []
+  for (let i = 0; i < n; i++) {
+    nodes.push(
+      await startNode({
+        name: `s${i}`,
+        cookie: TEST_COOKIE,
+        logger: silentLogger,
+        children: [Rooms],
+        seeds: i === 0 ? [] : [nodes[0]!.url],
+      }),
+    )
+  }
+  await waitUntil(
+    () =>
+      nodes.every(
+        (x) => x.nodes().length === n - 1 && Rooms.on(x).supervisor.stats().members === n,
+      ),
+    5000,
+    'the mesh and the sworm on every node',
+  )
+  return Object.assign(nodes, {
+    async [Symbol.asyncDispose]() {
+      await Promise.all(nodes.map((x) => x.stop()))
+    },
+  })
+}
+
+describe('sworm basics', () => {
+  it('registers a name: the caller resolves it at once, every node soon after', async () => {
+    await using nodes = await cluster(3)
+    const pid = await Rooms.on(nodes[1]!).registerName('room:1', Counter, { start: 41 })
+    // Read your writes: the reply travels behind the registration, on the caller's socket.
+    expect(Rooms.on(nodes[1]!).whereis('room:1')).toBe(pid)
+    await waitUntil(
+      () => nodes.every((n) => Rooms.on(n).whereis('room:1') === pid),
+      2000,
+      'replication',
+    )
+    expect(nodes.some((n) => n.id === nodeOf(pid))).toBe(true)
+    expect(await Rooms.on(nodes[2]!).call('room:1', 'inc')).toBe(42)
+    expect(Rooms.on(nodes[0]!).registered()).toEqual([['room:1', pid]])
+  })
+
+  it('gives one winner and nine AlreadyRegistered naming it to ten concurrent registrations', async () => {
+    await using nodes = await cluster(3)
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => Rooms.on(nodes[i % 3]!).registerName('hot', Counter)),
+    )
+    const won = results.filter((r) => r.status === 'fulfilled') as Array<
+      PromiseFulfilledResult<Pid>
+    >
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    expect(won).toHaveLength(1)
+    expect(lost).toHaveLength(9)
+    for (const r of lost) {
+      expect(AlreadyRegistered.is(r.reason)).toBe(true)
+      expect((r.reason as AlreadyRegistered).pid).toBe(won[0]!.value)
+    }
+  })
+
+  it('stops the worker on unregisterName, and NotFound for a name nobody holds', async () => {
+    await using nodes = await cluster(2)
+    const pid = await Rooms.on(nodes[0]!).registerName('gone', Counter)
+    await waitUntil(() => Rooms.on(nodes[1]!).whereis('gone') === pid, 2000, 'replication')
+    await Rooms.on(nodes[1]!).unregisterName('gone')
+    await waitUntil(
+      () => nodes.every((n) => Rooms.on(n).whereis('gone') === undefined),
+      2000,
+      'unregister',
+    )
+    expect(nodes.some((n) => n.runtime.isAlive(pid))).toBe(false)
+    await expect(Rooms.on(nodes[0]!).unregisterName('gone')).rejects.toSatisfy((e: unknown) =>
+      NotFound.is(e),
+    )
+    expect(() => Rooms.on(nodes[0]!).send('gone', 'x')).toThrow(/no process is registered/)
+  })
+
+  it('gives the worker’s init error to the caller and leaves nothing registered', async () => {
+    await using nodes = await cluster(2)
+    await expect(Rooms.on(nodes[0]!).registerName('bad', Counter, { fail: true })).rejects.toThrow(
+      /no counter today/,
+    )
+    expect(Rooms.on(nodes[1]!).whereis('bad')).toBeUndefined()
+  })
+
+  it('restarts a crashed worker under the name (transient), with a new pid', async () => {
+    await using nodes = await cluster(2)
+    const pid = await Rooms.on(nodes[0]!).registerName('phoenix', Counter)
+    await expect(Rooms.on(nodes[0]!).call('phoenix', 'crash')).rejects.toThrow()
+    await waitUntil(
+      () => {
+        const now = Rooms.on(nodes[1]!).whereis('phoenix')
+        return now !== undefined && now !== pid
+      },
+      3000,
+      'the worker to come back under its name',
+    )
+  })
+})
