@@ -14,7 +14,7 @@ import {
   RuntimeStopped,
   UnknownNode,
 } from './errors.js'
-import { runAs } from './context.js'
+import { currentProcess, runAs } from './context.js'
 import { isNormalExit, type ExitReason } from './exitReason.js'
 import { createLogger, type Logger } from './logger.js'
 import {
@@ -176,7 +176,6 @@ export class Runtime implements AsyncDisposable {
   private runHead = 0
   private drainScheduled = false
   private stopped = false
-  private current: Proc | undefined
   private histogram: IntervalHistogram | undefined
   private spawnedTotal = 0
   private exitedTotal = 0
@@ -203,9 +202,10 @@ export class Runtime implements AsyncDisposable {
     return pid.startsWith(this.localPrefix)
   }
 
-  /** The process whose synchronous handler is running right now, if any. */
+  /** The process of this runtime whose code (a handler, also after an await) runs now, if any. */
   get currentPid(): Pid | undefined {
-    return this.current?.pid
+    const cur = currentProcess()
+    return cur?.runtime === this ? cur.pid : undefined
   }
 
   // ---------------------------------------------------------------- spawning
@@ -472,17 +472,14 @@ export class Runtime implements AsyncDisposable {
       this.messagesTotal++
       let result: unknown
       proc.running = true
-      this.current = proc
       try {
         result = runAs(proc, receive, msg)
       } catch (e) {
         proc.running = false
-        this.current = undefined
         this.terminate(proc, e)
         return n
       }
       proc.running = false
-      this.current = undefined
       if (isThenable(result)) {
         proc.busy = true
         result.then(
@@ -530,18 +527,15 @@ export class Runtime implements AsyncDisposable {
     proc.initArgs = undefined
     proc.busy = true
     proc.running = true
-    this.current = proc
     let result: unknown
     try {
       result = runAs(proc, init, args)
     } catch (e) {
       proc.running = false
-      this.current = undefined
       this.initFailed(proc, e)
       return
     }
     proc.running = false
-    this.current = undefined
     if (isThenable(result)) {
       result.then(
         () => this.initDone(proc),
@@ -580,7 +574,7 @@ export class Runtime implements AsyncDisposable {
    * ends it. `from` defaults to the running process, else the runtime's own pid.
    */
   exit(pid: Pid, reason: ExitReason, from?: Pid): void {
-    const sender = from ?? this.current?.pid ?? this.systemPid
+    const sender = from ?? this.currentPid ?? this.systemPid
     const proc = this.procs.get(pid)
     if (proc !== undefined) {
       this.signal(proc, sender, reason, false)

@@ -99,3 +99,26 @@ export class ManualClock implements Clock {
 export async function settle(rounds = 3): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
+
+/**
+ * Resolves as `promise` does, or rejects after `ms` on `clock` with an error saying that
+ * `what` took longer than that. The timer is cleared either way.
+ */
+export async function withTimeout<T>(
+  clock: Clock,
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timer: TimerHandle | undefined
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = clock.setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)
+      }),
+    ])
+  } finally {
+    clock.clearTimeout(timer)
+  }
+}

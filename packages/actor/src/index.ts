@@ -44,7 +44,7 @@ export type {
 } from './Process.js'
 export { formatPid, parsePid, isPid, toPid, nodeOf, formatRef, isRef, nodeOfRef } from './Pid.js'
 export type { Pid, Ref, NodeId } from './Pid.js'
-export { realClock, ManualClock, settle } from './clock.js'
+export { realClock, ManualClock, settle, withTimeout } from './clock.js'
 export type { Clock, TimerHandle } from './clock.js'
 export { isNormalExit, reasonToWire, reasonFromWire } from './exitReason.js'
 export type { ExitReason } from './exitReason.js'

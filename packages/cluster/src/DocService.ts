@@ -216,23 +216,13 @@ export class DocService {
       e.flushed = Y.encodeStateVector(e.doc)
       this.updatesOut++
       for (const peer of peers) {
-        peer.writeNow((enc) => {
-          encoding.writeVarUint(enc, Frame.Doc)
-          encoding.writeVarString(enc, name)
-          encoding.writeVarUint(enc, DocKind.Update)
-          encoding.writeVarUint8Array(enc, merged)
-        })
+        writeDoc(peer, name, DocKind.Update, merged)
       }
     }
   }
 
   private announce(peer: Peer, name: string, doc: Y.Doc): void {
-    peer.writeNow((enc) => {
-      encoding.writeVarUint(enc, Frame.Doc)
-      encoding.writeVarString(enc, name)
-      encoding.writeVarUint(enc, DocKind.StateVector)
-      encoding.writeVarUint8Array(enc, Y.encodeStateVector(doc))
-    })
+    writeDoc(peer, name, DocKind.StateVector, Y.encodeStateVector(doc))
   }
 
   /** A new connection: announce every owned doc (the peer answers with what it lacks). */
@@ -253,12 +243,7 @@ export class DocService {
         // A replica tells what it has: send it the rest.
         this.flushPending()
         const diff = Y.encodeStateAsUpdate(e.doc, bytes)
-        peer.writeNow((enc) => {
-          encoding.writeVarUint(enc, Frame.Doc)
-          encoding.writeVarString(enc, name)
-          encoding.writeVarUint(enc, DocKind.Update)
-          encoding.writeVarUint8Array(enc, diff)
-        })
+        writeDoc(peer, name, DocKind.Update, diff)
         return
       }
       // A request for a doc this node owned and has dropped since (a compacted generation)
@@ -268,12 +253,7 @@ export class DocService {
       // The owner announces its doc: reply with our state vector so it sends what we lack.
       const replica = this.replicaFor(name, peer, e)
       if (replica === undefined) return
-      peer.writeNow((enc) => {
-        encoding.writeVarUint(enc, Frame.Doc)
-        encoding.writeVarString(enc, name)
-        encoding.writeVarUint(enc, DocKind.Request)
-        encoding.writeVarUint8Array(enc, Y.encodeStateVector(replica))
-      })
+      writeDoc(peer, name, DocKind.Request, Y.encodeStateVector(replica))
       return
     }
     if (kind !== DocKind.Update) throw new RangeError(`unknown doc frame kind ${kind}`)
@@ -337,4 +317,14 @@ export class DocService {
     this.entries.clear()
     this.pending.clear()
   }
+}
+
+/** Queues one `Doc` frame for `peer`: the doc's name, the kind, and the bytes. */
+function writeDoc(peer: Peer, name: string, kind: number, bytes: Uint8Array): void {
+  peer.writeNow((enc) => {
+    encoding.writeVarUint(enc, Frame.Doc)
+    encoding.writeVarString(enc, name)
+    encoding.writeVarUint(enc, kind)
+    encoding.writeVarUint8Array(enc, bytes)
+  })
 }

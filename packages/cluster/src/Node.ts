@@ -17,6 +17,7 @@ import {
   createLogger,
   realClock,
   Runtime,
+  withTimeout,
   type Clock,
   type Logger,
   type NodeId,
@@ -650,11 +651,7 @@ export class Node implements AsyncDisposable {
       }
     }
     ws.on('message', onMessage)
-    ws.on('error', (e) => {
-      if (isWsProtocolError(e)) {
-        this.logger.warn({ err: e }, 'bad websocket message from an incoming connection; closed')
-      } else this.logger.debug({ err: e }, 'incoming socket error')
-    })
+    ws.on('error', (e) => this.socketError(e, {}, 'an incoming connection'))
     ws.on('close', () => {
       this.clock.clearTimeout(timer)
       this.pendingSockets.delete(ws)
@@ -820,11 +817,14 @@ export class Node implements AsyncDisposable {
     ws.on('close', () => {
       if (peer.ws === ws) this.peerDown(peer, peer.leaving ? 'leave' : 'closed')
     })
-    ws.on('error', (e) => {
-      if (isWsProtocolError(e)) {
-        this.logger.warn({ peer: peer.name, err: e }, 'bad websocket message from peer; closed')
-      } else this.logger.debug({ peer: peer.name, err: e }, 'peer socket error')
-    })
+    ws.on('error', (e) => this.socketError(e, { peer: peer.name }, 'peer'))
+  }
+
+  /** An error of `ws` itself (an oversized or malformed message) closed the socket: say so. */
+  private socketError(e: Error, fields: object, from: string): void {
+    if (isWsProtocolError(e)) {
+      this.logger.warn({ ...fields, err: e }, `bad websocket message from ${from}; closed`)
+    } else this.logger.debug({ ...fields, err: e }, `socket error (${from})`)
   }
 
   private readonly beforeWrite = (): void => {
@@ -969,7 +969,7 @@ export class Node implements AsyncDisposable {
     for (const p of this.peers.values()) p.flush()
     for (const hook of [...this.stopHooks].reverse()) {
       try {
-        await withTimeout(hook.fn(), this.opts.stopTimeoutMs, hook.name)
+        await withTimeout(this.clock, hook.fn(), this.opts.stopTimeoutMs, hook.name)
       } catch (e) {
         this.logger.error({ step: hook.name, err: e }, 'stop step failed')
       }
@@ -1035,18 +1035,4 @@ function normalizeUrl(url: string): string {
 
 function isIpLiteral(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':')
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
 }

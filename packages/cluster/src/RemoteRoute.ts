@@ -47,7 +47,7 @@ export class RemoteRoute implements Route {
     if (peer === undefined) {
       // As in Erlang, a send to an unreachable node is dropped; check serialisability first so a
       // bad message fails the same way whether or not the node is up.
-      this.checkPayload(msg)
+      this.encode(msg)
       this.dropped++
       this.logger.debug({ to }, 'message to an unreachable node dropped')
       return
@@ -133,10 +133,6 @@ export class RemoteRoute implements Route {
       )
     }
     return bytes
-  }
-
-  private checkPayload(value: unknown): void {
-    this.encode(value)
   }
 
   private encodeReason(reason: ExitReason): Uint8Array {

@@ -18,3 +18,4 @@ export {
 } from './errors.js'
 export { ComponentDocs } from './ComponentDocs.js'
 export type { ComponentDocsHandlers, ComponentDocsOptions } from './ComponentDocs.js'
+export { HybridClock, clockMs } from './hlc.js'

@@ -13,10 +13,9 @@ import {
   type NodeId,
   type Pid,
 } from '@sworm/actor'
-import { ComponentDocs, type Node } from '@sworm/cluster'
+import { ComponentDocs, HybridClock, type Node } from '@sworm/cluster'
 import { NotOwner, RegistryStopped } from './errors.js'
-import { HybridClock } from './hlc.js'
-import { decodeName, encodeName, type Name } from './names.js'
+import { decodeName, describeName, encodeName, type Name } from './names.js'
 import { RegistryServer, type ServerHost, type ServerRequest } from './RegistryServer.js'
 
 /** Why a name stopped resolving to a process. */
@@ -599,16 +598,12 @@ export class Registry {
 
   private onNodeDown(node: NodeId): void {
     const v = this.views.get(node)
-    if (v === undefined) return
-    for (const key of v.names.keys()) this.recompute(key)
-    for (const gk of v.groups.keys()) this.applyGroupKey(gk, false)
+    if (v !== undefined) this.refresh(v, false)
   }
 
   private onNodeUp(node: NodeId): void {
     const v = this.views.get(node)
-    if (v === undefined) return
-    for (const key of v.names.keys()) this.recompute(key)
-    for (const gk of v.groups.keys()) this.applyGroupKey(gk, true)
+    if (v !== undefined) this.refresh(v, true)
   }
 
   /** `node`'s doc is gone (its registry stopped, or it was down too long): its names go. */
@@ -617,8 +612,13 @@ export class Registry {
     if (v === undefined) return
     this.views.delete(node)
     v.detach()
+    this.refresh(v, false)
+  }
+
+  /** Recomputes every name of a node's doc, and adds (or removes) its group members. */
+  private refresh(v: View, members: boolean): void {
     for (const key of v.names.keys()) this.recompute(key)
-    for (const gk of v.groups.keys()) this.applyGroupKey(gk, false)
+    for (const gk of v.groups.keys()) this.applyGroupKey(gk, members)
   }
 
   private isLiveNode(node: NodeId): boolean {
@@ -718,8 +718,4 @@ export class Registry {
   private assertRunning(): void {
     if (this.stopped) throw new RegistryStopped(this.name)
   }
-}
-
-function describeName(name: Name): string {
-  return typeof name === 'string' ? name : JSON.stringify(name)
 }

@@ -8,7 +8,7 @@ export type {
   Entry,
   MultiCallResult,
 } from './Registry.js'
-export { encodeName, decodeName } from './names.js'
+export { encodeName, decodeName, describeName } from './names.js'
 export type { Name } from './names.js'
-export { HybridClock, clockMs } from './hlc.js'
+export { HybridClock, clockMs } from '@sworm/cluster'
 export { RegistryErrorCode, NotOwner, RegistryStopped } from './errors.js'

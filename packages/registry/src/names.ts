@@ -40,3 +40,8 @@ function canonicalJson(v: unknown): string {
   }
   throw new BadArgument(`a name cannot hold a ${typeof v}`)
 }
+
+/** A name as people read it: the string itself, or its JSON. */
+export function describeName(name: Name): string {
+  return typeof name === 'string' ? name : JSON.stringify(name)
+}

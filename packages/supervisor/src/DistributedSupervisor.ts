@@ -13,13 +13,14 @@ import {
   NotFound,
   RestartIntensity,
   shouldRestart,
+  withTimeout,
   type ActorClassLike,
   type ExitReason,
   type NodeId,
   type Pid,
   type TimerHandle,
 } from '@sworm/actor'
-import { ComponentDocs, type DownReason, type Node } from '@sworm/cluster'
+import { ComponentDocs, HybridClock, type DownReason, type Node } from '@sworm/cluster'
 import {
   AlreadyStarted,
   NoAliveNodes,
@@ -143,7 +144,8 @@ export class DistributedSupervisor {
   private readonly functionNames = new Map<ExecFn, string>()
   private readonly unsubscribe: Array<() => void> = []
   private server!: Pid
-  private clockLast = 0
+  /** Start clocks: an HLC, so that they order starts across nodes (the duplicate rule). */
+  private readonly clock = new HybridClock()
   private dead = 0
   private leaving = false
   private suspended = false
@@ -366,24 +368,22 @@ export class DistributedSupervisor {
       const info = this.docs.docOf(node)?.getMap<unknown>('info')
       if (info === undefined || info.get('leaving') === true) continue
       if (node === this.node.id && (this.leaving || this.suspended)) continue
-      if (type !== undefined) {
-        const actors = info.get('actors')
-        if (!Array.isArray(actors) || !actors.includes(type)) continue
-      }
+      if (type !== undefined && !this.knowsType(node, type)) continue
       out.push(node)
     }
     return out.sort()
   }
 
+  /** Whether member `node` runs actor type `type` (its `info.actors`). */
+  private knowsType(node: NodeId, type: string): boolean {
+    const actors = this.docs.docOf(node)?.getMap<unknown>('info').get('actors')
+    return Array.isArray(actors) && actors.includes(type)
+  }
+
   private place(id: string, type?: string): NodeId {
     const members = this.liveMembers(type)
     if (members.length === 0) {
-      const anyKnows =
-        type === undefined ||
-        this.docs.owners().some((n) => {
-          const actors = this.docs.docOf(n)?.getMap<unknown>('info').get('actors')
-          return Array.isArray(actors) && actors.includes(type)
-        })
+      const anyKnows = type === undefined || this.docs.owners().some((n) => this.knowsType(n, type))
       if (!anyKnows) throw new UnknownActorType(type ?? '')
       throw new NoAliveNodes(`no live member runs actor type ${type}`)
     }
@@ -458,12 +458,6 @@ export class DistributedSupervisor {
     }
   }
 
-  private nextClock(): number {
-    const physical = Date.now() * 1024
-    this.clockLast = physical > this.clockLast ? physical : this.clockLast + 1
-    return this.clockLast
-  }
-
   // ------------------------------------------------------------------ this node's children
 
   private async startLocal(
@@ -489,7 +483,7 @@ export class DistributedSupervisor {
       this.handoffs.delete(spec.id)
       throw e
     }
-    const clock = options.clock ?? this.nextClock()
+    const clock = options.clock ?? this.clock.now()
     const child: LocalChild = {
       spec,
       pid,
@@ -827,8 +821,10 @@ export class DistributedSupervisor {
     if (hooks.beforeMove !== undefined) {
       try {
         handoff = await withTimeout(
+          this.node.clock,
           hooks.beforeMove(spec.id, child.pid),
           this.opts.handoffTimeoutMs,
+          'hand-off',
         )
       } catch (e) {
         this.node.logger.warn(
@@ -893,19 +889,5 @@ export class DistributedSupervisor {
 
   private assertRunning(): void {
     if (this.stopped) throw new ShuttingDown()
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`hand-off took longer than ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
   }
 }

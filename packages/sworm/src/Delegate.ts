@@ -1,6 +1,7 @@
 // The delegate: one per name, supervised by the sworm's distributed supervisor (child id = the
 // name's key). It starts the real worker linked to itself, registers the worker under the name,
-// and ends with the worker: a crash is the supervisor's to restart (under the sworm's `restart`
+// and ends with the worker (and the worker with it: they are linked, so the delegate's exit
+// reason reaches the worker): a crash is the supervisor's to restart (under the sworm's `restart`
 // policy); a lost name conflict ends it for good.
 import { Actor, isExitMessage, type Pid } from '@sworm/actor'
 import type { Name } from '@sworm/registry'
@@ -47,11 +48,5 @@ export class Delegate extends Actor<DelegateArgs> {
       !(reason instanceof Error) &&
       'name_conflict' in reason
     this.stop(lost ? { shutdown: 'name_conflict' } : reason)
-  }
-
-  override terminate(): void {
-    // The worker is linked: it ends with this delegate (the exit signal reaches it).
-    if (this.worker !== undefined && this.runtime.isAlive(this.worker))
-      this.exit(this.worker, 'shutdown')
   }
 }

@@ -11,7 +11,13 @@ import {
   type Pid,
 } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
-import { Registry, encodeName, type MultiCallResult, type Name } from '@sworm/registry'
+import {
+  Registry,
+  describeName,
+  encodeName,
+  type MultiCallResult,
+  type Name,
+} from '@sworm/registry'
 import { AlreadyStarted, DistributedSupervisor } from '@sworm/supervisor'
 import type { ResolvedSwormOptions } from './config.js'
 import { Delegate, INSTANCES, type DelegateArgs, type InstanceLookup } from './Delegate.js'
@@ -122,7 +128,7 @@ export class SwormInstance {
       )
     }
     const holder = this.registry.whereis(name)
-    if (holder !== undefined) throw new AlreadyRegistered(describe(name), holder)
+    if (holder !== undefined) throw new AlreadyRegistered(describeName(name), holder)
     const delegateArgs: DelegateArgs = { sworm: this.name, name, type: typeName, args }
     try {
       await this.supervisor.startChild({
@@ -135,14 +141,14 @@ export class SwormInstance {
       throw this.registrationError(name, e)
     }
     const pid = this.registry.whereis(name)
-    if (pid === undefined) throw new NotFound(`${describe(name)} (its worker ended at once)`)
+    if (pid === undefined) throw new NotFound(`${describeName(name)} (its worker ended at once)`)
     return pid
   }
 
   private registrationError(name: Name, e: unknown): unknown {
     if (AlreadyStarted.is(e) || AlreadyRegistered.is(e)) {
       const holder = this.registry.whereis(name) ?? ((e as unknown as { pid?: string }).pid as Pid)
-      return new AlreadyRegistered(describe(name), holder)
+      return new AlreadyRegistered(describeName(name), holder)
     }
     // The worker's own init failure reaches the caller as that: the delegate's InitFailed wraps it.
     if (InitFailed.is(e)) {
@@ -173,7 +179,7 @@ export class SwormInstance {
   /** Stops the worker under `name` (or removes a plain registration); `NotFound` when absent. */
   async unregisterName(name: Name): Promise<void> {
     const pid = this.registry.whereis(name)
-    if (pid === undefined) throw new NotFound(describe(name))
+    if (pid === undefined) throw new NotFound(describeName(name))
     const meta = this.registry.meta(name) as { delegate?: Pid } | undefined
     if (meta?.delegate !== undefined) {
       await this.supervisor.terminateChild(encodeName(name))
@@ -192,7 +198,7 @@ export class SwormInstance {
 
   private resolve(name: Name): Pid {
     const pid = this.registry.whereis(name)
-    if (pid === undefined) throw new NotFound(`no process is registered as ${describe(name)}`)
+    if (pid === undefined) throw new NotFound(`no process is registered as ${describeName(name)}`)
     return pid
   }
 
@@ -250,10 +256,6 @@ export class SwormInstance {
 }
 
 const SWORMS = Symbol('sworm.byName')
-
-function describe(name: Name): string {
-  return typeof name === 'string' ? name : JSON.stringify(name)
-}
 
 /** The fields of `o` named in `keys` that are set (so that `exactOptionalPropertyTypes` holds). */
 function defined<T extends object, K extends keyof T>(
