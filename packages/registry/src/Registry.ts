@@ -9,6 +9,7 @@ import {
   Emitter,
   NoProc,
   nodeOf,
+  withTimeout,
   type ExitReason,
   type NodeId,
   type Pid,
@@ -31,6 +32,14 @@ export interface RegistryOptions {
   forgetAfterMs?: number
   /** Timeout of calls to other nodes' registries (remote unregister, `awaitReplication`). Default 5000. */
   callTimeoutMs?: number
+  /** Extra entries of this node's `info` for the layers above (say, the pid of a router process), read with `infoOf`. */
+  info?: Record<string, unknown>
+  /**
+   * Runs on the loser's node when a name conflict is settled, after the name resolves to the
+   * winner and before the loser is made to exit (sworm hands the loser's state to the winner
+   * here). Bounded by `callTimeoutMs`; a failure is logged and the loser exits all the same.
+   */
+  beforeConflictExit?: (name: Name, loser: Pid, winner: Pid, meta: unknown) => Promise<void>
 }
 
 /** Options of `register`. */
@@ -93,7 +102,7 @@ export class Registry {
   readonly name: string
   readonly node: Node
   private readonly prefix: string
-  private readonly opts: Required<RegistryOptions>
+  private readonly opts: Required<Omit<RegistryOptions, 'info' | 'beforeConflictExit'>>
   private readonly clock = new HybridClock()
   private readonly events: Emitter<RegistryEvents>
   /** Every node's doc, followed across generations. */
@@ -114,6 +123,8 @@ export class Registry {
   private ownDead = 0
   private compactScheduled = false
   private stopped = false
+  private readonly info: Record<string, unknown>
+  private readonly beforeConflictExit: RegistryOptions['beforeConflictExit']
 
   private constructor(node: Node, name: string, options: RegistryOptions) {
     this.node = node
@@ -125,6 +136,8 @@ export class Registry {
       forgetAfterMs: options.forgetAfterMs ?? 60_000,
       callTimeoutMs: options.callTimeoutMs ?? 5000,
     }
+    this.info = options.info ?? {}
+    this.beforeConflictExit = options.beforeConflictExit
     this.events = new Emitter<RegistryEvents>((e, ev) =>
       node.logger.error({ err: e, event: ev, registry: name }, 'registry listener threw'),
     )
@@ -159,7 +172,10 @@ export class Registry {
       },
     }
     this.server = await rt.start(RegistryServer, host, { name: `sworm.registry.${this.name}` })
-    this.cdocs.start((info) => info.set('server', this.server))
+    this.cdocs.start((info) => {
+      for (const [k, v] of Object.entries(this.info)) info.set(k, v)
+      info.set('server', this.server)
+    })
     this.unsubscribe.push(
       this.node.on('nodeDown', (info) => this.onNodeDown(info.id)),
       this.node.on('nodeUp', (info) => this.onNodeUp(info.id)),
@@ -246,6 +262,15 @@ export class Registry {
   }
 
   /** The meta a name was registered with (or last updated to). */
+  /** The pid under `name` and its meta, in one lookup. */
+  resolve(name: Name): { pid: Pid; meta: unknown } | undefined {
+    const key = encodeName(name)
+    const pid = this.winners.get(key)
+    if (pid === undefined) return undefined
+    const v = this.views.get(nodeOf(pid))?.names.get(key)
+    return { pid, meta: isLive(v) ? v.m : undefined }
+  }
+
   meta(name: Name): unknown {
     const key = encodeName(name)
     const pid = this.winners.get(key)
@@ -299,6 +324,22 @@ export class Registry {
     if (pid === undefined) return []
     const meta = this.meta(what)
     return predicate(meta) ? [[pid, meta]] : []
+  }
+
+  /** The groups `pid`, a process of this node, has joined. */
+  groupsOf(pid: Pid): Name[] {
+    return [...(this.localGroups.get(pid) ?? [])].map(decodeName)
+  }
+
+  /** `info[key]` of every live node that runs this registry (this one included), by node. */
+  infoOf(key: string): Map<NodeId, unknown> {
+    const out = new Map<NodeId, unknown>()
+    for (const [node, view] of this.views) {
+      if (!this.isLiveNode(node)) continue
+      const v = view.info.get(key)
+      if (v !== undefined) out.set(node, v)
+    }
+    return out
   }
 
   /** The names `pid` holds. */
@@ -492,6 +533,8 @@ export class Registry {
   }
 
   private settleConflict(key: string, loser: Pid, winner: Pid): void {
+    const mine = this.views.get(this.node.id)?.names.get(key)
+    const meta = isLive(mine) ? mine.m : undefined
     this.writeOwn((names) => names.set(key, { x: 'name_conflict', p: loser, w: winner }))
     this.ownLive--
     this.ownDead++
@@ -501,8 +544,26 @@ export class Registry {
       'name conflict: the later registration exits',
     )
     const reason: ExitReason = { name_conflict: winner }
-    this.node.runtime.exit(loser, reason)
     this.scheduleCompaction()
+    const hook = this.beforeConflictExit
+    if (hook === undefined) {
+      this.node.runtime.exit(loser, reason)
+      return
+    }
+    const name = decodeName(key)
+    withTimeout(
+      this.node.clock,
+      hook(name, loser, winner, meta),
+      this.opts.callTimeoutMs,
+      'the conflict hook',
+    )
+      .catch((err: unknown) =>
+        this.node.logger.warn(
+          { err, registry: this.name, name: describeName(name), loser, winner },
+          'name conflict: the hook failed; the loser exits all the same',
+        ),
+      )
+      .finally(() => this.node.runtime.exit(loser, reason))
   }
 
   private unregisterLocal(key: string, reason: UnregisterReason): boolean {

@@ -81,6 +81,12 @@ export interface DistributedSupervisorOptions {
   forgetAfterMs?: number
   /** Compact this node's doc once this many removals piled up (or more than live children). Default 10,000. */
   compactMinDead?: number
+  /**
+   * Two copies of one child seen after a split heals: `earliest` (default) stops the later
+   * start; `keep` leaves both to the layer above (sworm: the registry's verdict on the name
+   * counts, and the loser ends with `{ shutdown: 'name_conflict' }`).
+   */
+  duplicates?: 'earliest' | 'keep'
 }
 
 /** A child as `whichChildren` reports it. */
@@ -170,6 +176,7 @@ export class DistributedSupervisor {
       hooks: options.hooks ?? {},
       forgetAfterMs: options.forgetAfterMs ?? 60_000,
       compactMinDead: options.compactMinDead ?? 10_000,
+      duplicates: options.duplicates ?? 'earliest',
     }
     for (const [fname, fn] of Object.entries(this.opts.functions)) this.functionNames.set(fn, fname)
     this.events = new Emitter<SupervisorEvents>((e, ev) =>
@@ -559,7 +566,7 @@ export class DistributedSupervisor {
     this.byPid.delete(pid)
     const child = this.local.get(id)
     if (child === undefined || child.pid !== pid || child.stopping) return
-    if (!shouldRestart(child.spec.restart, reason)) {
+    if (!shouldRestart(child.spec.restart, reason) || lostToACopy(reason)) {
       this.local.delete(id)
       this.forget(id)
       return
@@ -620,6 +627,7 @@ export class DistributedSupervisor {
 
   /** A second copy of one of our children elsewhere: the earliest start stays. */
   private checkDuplicate(id: string): void {
+    if (this.opts.duplicates === 'keep') return
     const mine = this.local.get(id)
     if (mine === undefined || mine.stopping) return
     const winner = this.locate(id)
@@ -875,6 +883,15 @@ export class DistributedSupervisor {
     await Promise.all(moves)
   }
 
+  /**
+   * Leaves this supervisor's membership without stopping the node: every child moves to its
+   * next node (through the hand-off hook), as on a graceful node stop, then this node's part stops.
+   */
+  async leaveAndStop(): Promise<void> {
+    await this.leave()
+    await this.stop()
+  }
+
   /** Stops this node's part: its children stop (they are not moved), its doc goes. */
   async stop(): Promise<void> {
     if (this.stopped) return
@@ -890,4 +907,14 @@ export class DistributedSupervisor {
   private assertRunning(): void {
     if (this.stopped) throw new ShuttingDown()
   }
+}
+
+/**
+ * A child that ended because another copy of it won (a duplicate after a split, or a lost name
+ * conflict) is never restarted, whatever its policy: a restart would only lose again.
+ */
+function lostToACopy(reason: ExitReason): boolean {
+  if (typeof reason !== 'object' || reason === null || reason instanceof Error) return false
+  const shutdown = (reason as { shutdown?: unknown }).shutdown
+  return shutdown === 'duplicate' || shutdown === 'name_conflict'
 }

@@ -1,11 +1,25 @@
 // The delegate: one per name, supervised by the sworm's distributed supervisor (child id = the
-// name's key). It starts the real worker linked to itself, registers the worker under the name,
-// and ends with the worker (and the worker with it: they are linked, so the delegate's exit
-// reason reaches the worker): a crash is the supervisor's to restart (under the sworm's `restart`
-// policy); a lost name conflict ends it for good.
-import { Actor, isExitMessage, type Pid } from '@sworm/actor'
-import type { Name } from '@sworm/registry'
+// name's key). It starts the real worker linked to itself, registers the worker under the name
+// (with itself in the meta), and passes on everything sent to the name: messages sent by name
+// reach the delegate, which forwards them to the worker unchanged (a call's reply goes from the
+// worker straight to the caller). That one door is what lets a move lose nothing: once the name
+// is held on every node (see `SwormInstance.fence`), the delegate asks the worker for its state
+// after everything sent before the hold, and whatever still reaches it goes back to be held.
+//
+// It ends with the worker (and the worker with it: they are linked): a crash is the supervisor's
+// to restart (under the sworm's `restart` policy); a lost name conflict ends it for good.
+import {
+  Actor,
+  isExitMessage,
+  NoReply,
+  type From,
+  type Pid,
+  type Ref,
+  type TimerHandle,
+} from '@sworm/actor'
+import { encodeName, type Name } from '@sworm/registry'
 import { UnknownActorType } from '@sworm/supervisor'
+import { isHandoffMessage } from './handoff.js'
 import type { SwormInstance } from './SwormInstance.js'
 
 /** What a delegate is started with: it travels to the node that runs the name. */
@@ -16,37 +30,137 @@ export interface DelegateArgs {
   args: unknown
 }
 
+/** What a name carries to its next node when it moves: the worker's state and groups. */
+export interface HandoffPayload {
+  /** Present when the worker handed over a state. */
+  state?: { value: unknown }
+  groups: Name[]
+}
+
 /** Finds the node's instance of a sworm (set by `SwormInstance`). */
 export type InstanceLookup = (sworm: string) => SwormInstance | undefined
 
 export const INSTANCES = Symbol('sworm.instances')
 
+/**
+ * A local request to a delegate (never crosses the wire): ask the worker for its state
+ * (`withState`) and stop passing messages on. Answered with a `HandoffPayload`.
+ */
+export class PrepareMove {
+  readonly withState: boolean
+  constructor(withState: boolean) {
+    this.withState = withState
+  }
+}
+
 export class Delegate extends Actor<DelegateArgs> {
   private worker: Pid | undefined
+  private inst!: SwormInstance
+  private key = ''
+  /** Set once the name is held everywhere: what arrives now goes back to be held. */
+  private moving = false
+  private asked: { ref: Ref; from: From; timer: TimerHandle } | undefined
 
   override async init(a: DelegateArgs): Promise<void> {
     const lookup = this.runtime.services.get(INSTANCES) as InstanceLookup | undefined
     const inst = lookup?.(a.sworm)
     if (inst === undefined) throw new Error(`sworm ${a.sworm} does not run on this node`)
+    this.inst = inst
+    this.key = encodeName(a.name)
     const Type = inst.actorType(a.type)
     if (Type === undefined) throw new UnknownActorType(a.type)
+    const handoff = inst.supervisor.takeHandoff(this.key) as HandoffPayload | undefined
     this.trapExit = true
-    this.worker = await this.start(Type, a.args, { link: true })
-    // The name resolves only once the worker runs: registered here, before this init returns,
-    // so the caller's reply travels after the registration (read-your-writes on its node).
-    await inst.registry.register(a.name, this.worker, { delegate: this.self })
+    const worker = await this.start(Type, a.args, { link: true })
+    this.worker = worker
+    // The handed-over state is the worker's first message: nothing can reach the worker before
+    // it, since the name resolves to the worker only once registered below.
+    if (handoff?.state !== undefined) {
+      this.send(worker, { type: 'sworm:end_handoff', state: handoff.state.value })
+    }
+    for (const group of handoff?.groups ?? []) await inst.registry.join(group, worker)
+    // Registered before this init returns, so the caller's reply travels after the
+    // registration (read-your-writes on its node).
+    await inst.registry.register(a.name, worker, { delegate: this.self })
+  }
+
+  override handleCall(msg: unknown, from: From): unknown {
+    if (msg instanceof PrepareMove) return this.prepareMove(msg.withState, from)
+    this.pass(
+      from.pid === undefined ? { $call: from.ref, msg } : { $call: from.ref, from: from.pid, msg },
+    )
+    return NoReply
+  }
+
+  override handleCast(msg: unknown): void {
+    this.pass({ $cast: msg })
   }
 
   override handleInfo(msg: unknown): void {
-    if (!isExitMessage(msg) || msg.from !== this.worker) return
-    const reason = msg.reason
-    // A worker that lost a name conflict must not come back: end as a normal shutdown, which
-    // no restart policy restarts. Any other end is the worker's, for the policy to judge.
-    const lost =
-      typeof reason === 'object' &&
-      reason !== null &&
-      !(reason instanceof Error) &&
-      'name_conflict' in reason
-    this.stop(lost ? { shutdown: 'name_conflict' } : reason)
+    if (isExitMessage(msg) && msg.from === this.worker) {
+      const reason = msg.reason
+      // A worker that lost a name conflict must not come back: the supervisor never restarts
+      // `{ shutdown: 'name_conflict' }`. Any other end is the worker's, for the policy to judge.
+      const lost =
+        typeof reason === 'object' &&
+        reason !== null &&
+        !(reason instanceof Error) &&
+        'name_conflict' in reason
+      this.stop(lost ? { shutdown: 'name_conflict' } : reason)
+      return
+    }
+    if (isHandoffMessage(msg) && this.asked !== undefined) {
+      if (msg.type === 'sworm:handoff_state' && msg.ref === this.asked.ref) {
+        this.answerMove({ value: msg.state })
+        return
+      }
+      if (msg.type === 'sworm:ignore' && msg.ref === this.asked.ref) {
+        this.answerMove(undefined)
+        return
+      }
+    }
+    this.pass(msg)
+  }
+
+  /** Passes a message sent to the name on to the worker, or, during a move, back to be held. */
+  private pass(raw: unknown): void {
+    if (this.moving) this.inst.holdLate(this.key, this.self, raw)
+    else if (this.worker !== undefined) this.runtime.send(this.worker, raw)
+  }
+
+  private prepareMove(withState: boolean, from: From): unknown {
+    this.moving = true
+    const worker = this.worker
+    if (!withState || worker === undefined) return this.payload(undefined)
+    if (this.asked !== undefined) {
+      // Asked twice (a move and a conflict at once): the first question's answer serves both.
+      this.runtime.replyError(from, new Error('a handoff is already under way'))
+      return NoReply
+    }
+    const ref = this.runtime.makeRef()
+    const timeoutMs = this.inst.options.handoffTimeoutMs
+    const timer = this.runtime.clock.setTimeout(() => {
+      this.runtime.logger.warn(
+        { sworm: this.inst.name, name: this.key.slice(1), worker, timeoutMs },
+        'the worker did not answer sworm:begin_handoff in time; it moves without its state',
+      )
+      this.answerMove(undefined)
+    }, timeoutMs)
+    this.asked = { ref, from, timer }
+    this.send(worker, { type: 'sworm:begin_handoff', delegate: this.self, ref })
+    return NoReply
+  }
+
+  private answerMove(state: { value: unknown } | undefined): void {
+    const asked = this.asked
+    if (asked === undefined) return
+    this.asked = undefined
+    this.runtime.clock.clearTimeout(asked.timer)
+    this.reply(asked.from, this.payload(state))
+  }
+
+  private payload(state: { value: unknown } | undefined): HandoffPayload {
+    const groups = this.worker === undefined ? [] : this.inst.registry.groupsOf(this.worker)
+    return state === undefined ? { groups } : { state, groups }
   }
 }

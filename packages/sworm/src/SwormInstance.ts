@@ -4,15 +4,19 @@
 import {
   AlreadyRegistered,
   BadArgument,
+  CallTimeout,
+  Emitter,
   InitFailed,
   NotFound,
   type ActorClassLike,
   type CallOptions,
   type Pid,
+  type TimerHandle,
 } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
+import { assertSerializable, type Node } from '@sworm/cluster'
 import {
   Registry,
+  decodeName,
   describeName,
   encodeName,
   type MultiCallResult,
@@ -20,10 +24,47 @@ import {
 } from '@sworm/registry'
 import { AlreadyStarted, DistributedSupervisor } from '@sworm/supervisor'
 import type { ResolvedSwormOptions } from './config.js'
-import { Delegate, INSTANCES, type DelegateArgs, type InstanceLookup } from './Delegate.js'
+import {
+  Delegate,
+  INSTANCES,
+  PrepareMove,
+  type DelegateArgs,
+  type HandoffPayload,
+  type InstanceLookup,
+} from './Delegate.js'
+import { Router, type HoldRequest } from './Router.js'
 
 /** The actor types a sworm's workers may have, by stable name (the same on every node). */
 export type ActorTypes = Record<string, ActorClassLike<never>>
+
+export interface SwormEvents extends Record<string, unknown[]> {
+  /** A name's worker handed its state over (`withState`) or moved without one, from this node. */
+  handoff: [name: Name, withState: boolean]
+  /** A worker of this node lost a name conflict; `merged` when its state went to the winner. */
+  conflict: [name: Name, loser: Pid, winner: Pid, merged: boolean]
+}
+
+/** A message sent to a name while the name moves: delivered once it resolves again. */
+type Held =
+  | { raw: unknown }
+  | {
+      call: unknown
+      options: CallOptions | undefined
+      deadline: number
+      resolve: (v: unknown) => void
+      reject: (e: unknown) => void
+      timer: TimerHandle
+    }
+
+interface Hold {
+  /** The delegate the name is moving away from: a registration by another ends the hold. */
+  delegate: Pid
+  queue: Held[]
+  timer: TimerHandle
+}
+
+/** Hold requests carry at most this many names each. */
+const HOLD_BATCH = 2000
 
 export class SwormInstance {
   readonly name: string
@@ -33,6 +74,13 @@ export class SwormInstance {
   readonly supervisor: DistributedSupervisor
   private readonly actors: ActorTypes
   private readonly typeNames = new Map<unknown, string>()
+  private readonly events: Emitter<SwormEvents>
+  /** Names moving away from their node, by key: what is sent to them waits here. */
+  private readonly holds = new Map<string, Hold>()
+  private fenceBatch: Array<[string, Pid]> | undefined
+  private fenceDone: Promise<void> | undefined
+  private unsubscribe: () => void = () => {}
+  private router: Pid | undefined
 
   private constructor(
     name: string,
@@ -48,7 +96,11 @@ export class SwormInstance {
     this.actors = actors
     this.registry = registry
     this.supervisor = supervisor
+    this.events = new Emitter<SwormEvents>((e, ev) =>
+      node.logger.error({ err: e, event: ev, sworm: name }, 'sworm listener threw'),
+    )
     for (const [typeName, cls] of Object.entries(actors)) this.typeNames.set(cls, typeName)
+    this.unsubscribe = registry.on('register', (n, pid, meta) => this.onRegister(n, pid, meta))
   }
 
   /** Starts sworm `name` on `node`: its registry and supervisor, under the sworm's name. */
@@ -68,16 +120,30 @@ export class SwormInstance {
       services.set(INSTANCES, lookup)
     }
     if (instances.has(name)) throw new BadArgument(`sworm ${name} already runs on this node`)
+    // The instance's hooks are needed before it exists (the registry and supervisor take them
+    // at start): they reach it through this box.
+    const box: { inst?: SwormInstance } = {}
+    const router = await node.runtime.start(Router, {
+      hold: (key, delegate) => box.inst?.hold(key, delegate),
+    })
     const registry = await Registry.start(node, `sworm.${name}`, {
-      ...(options.compactMinDead !== undefined ? { compactMinDead: options.compactMinDead } : {}),
-      ...(options.forgetAfterMs !== undefined ? { forgetAfterMs: options.forgetAfterMs } : {}),
-      ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
+      info: { router },
+      beforeConflictExit: (n, loser, winner, meta) =>
+        box.inst?.mergeConflict(n, loser, winner, meta) ?? Promise.resolve(),
+      ...defined(options, ['compactMinDead', 'forgetAfterMs', 'callTimeoutMs']),
     })
     const supervisor = await DistributedSupervisor.start(node, `sworm.${name}`, {
       actors: { Delegate },
       distribution: options.distribution,
       redistribution: options.redistribution,
-      handoffTimeoutMs: options.handoffTimeoutMs,
+      // The registry's verdict decides between two copies of a name, not the start clocks.
+      duplicates: 'keep',
+      // The hold round and the worker's answer both fit in the supervisor's bound.
+      handoffTimeoutMs: options.handoffTimeoutMs + holdTimeoutMs(options) + 1000,
+      hooks: {
+        beforeMove: (id, delegate) =>
+          box.inst?.prepareMove(id, delegate) ?? Promise.resolve(undefined),
+      },
       ...defined(options, [
         'maxRestarts',
         'maxSeconds',
@@ -91,6 +157,8 @@ export class SwormInstance {
       ]),
     })
     const inst = new SwormInstance(name, node, options, actors, registry, supervisor)
+    box.inst = inst
+    inst.router = router
     instances.set(name, inst)
     return inst
   }
@@ -196,27 +264,254 @@ export class SwormInstance {
     return this.registry.registered()
   }
 
-  private resolve(name: Name): Pid {
-    const pid = this.registry.whereis(name)
-    if (pid === undefined) throw new NotFound(`no process is registered as ${describeName(name)}`)
-    return pid
+  /**
+   * Where a message to `name` goes: its delegate (which passes it to the worker), or the process
+   * itself for a plain registration.
+   */
+  private target(name: Name): Pid {
+    const entry = this.registry.resolve(name)
+    if (entry === undefined) throw new NotFound(`no process is registered as ${describeName(name)}`)
+    const delegate = (entry.meta as { delegate?: Pid } | undefined)?.delegate
+    return delegate ?? entry.pid
   }
 
-  /** Sends to the process under `name`; a name nobody holds is a `NotFound` error, not a silent drop. */
+  /**
+   * Sends to the process under `name`; a name nobody holds is a `NotFound` error, not a silent
+   * drop. While the name moves, the message waits and goes to the name's next process, in order.
+   */
   send(name: Name, msg: unknown): void {
-    this.node.runtime.send(this.resolve(name), msg)
+    if (this.holds.size > 0) {
+      const hold = this.holds.get(encodeName(name))
+      if (hold !== undefined) {
+        hold.queue.push({ raw: msg })
+        return
+      }
+    }
+    this.node.runtime.send(this.target(name), msg)
   }
 
+  /** Calls the process under `name`; during a move, the call is answered by the name's next process. */
   call<R = unknown>(name: Name, msg: unknown, options?: CallOptions): Promise<R> {
+    if (this.holds.size > 0) {
+      const hold = this.holds.get(encodeName(name))
+      if (hold !== undefined) return this.holdCall<R>(hold, name, msg, options)
+    }
     try {
-      return this.node.runtime.call<R>(this.resolve(name), msg, options)
+      return this.node.runtime.call<R>(this.target(name), msg, options)
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)))
     }
   }
 
   cast(name: Name, msg: unknown): void {
-    this.node.runtime.cast(this.resolve(name), msg)
+    this.send(name, { $cast: msg })
+  }
+
+  private holdCall<R>(
+    hold: Hold,
+    name: Name,
+    msg: unknown,
+    options: CallOptions | undefined,
+  ): Promise<R> {
+    const clock = this.node.clock
+    const timeoutMs = options?.timeoutMs ?? 5000
+    return new Promise<R>((resolve, reject) => {
+      const held: Held = {
+        call: msg,
+        options,
+        deadline: clock.now() + timeoutMs,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer: clock.setTimeout(() => {
+          const i = hold.queue.indexOf(held)
+          if (i >= 0) hold.queue.splice(i, 1)
+          reject(new CallTimeout(describeName(name), timeoutMs))
+        }, timeoutMs),
+      }
+      hold.queue.push(held)
+    })
+  }
+
+  // ------------------------------------------------------------------ moves
+
+  /**
+   * Holds `key`: what this node sends to it waits until another delegate registers it. A hold
+   * that no registration ends (the move failed) lets go after `holdTimeoutMs`: its messages
+   * are dropped, its calls fail with their timeout.
+   */
+  hold(key: string, delegate: Pid): void {
+    this.holdEntry(key, delegate)
+  }
+
+  private holdEntry(key: string, delegate: Pid): Hold {
+    let hold = this.holds.get(key)
+    if (hold !== undefined) return hold
+    const created: Hold = {
+      delegate,
+      queue: [],
+      timer: this.node.clock.setTimeout(() => {
+        if (this.holds.get(key) !== created) return
+        this.holds.delete(key)
+        if (created.queue.length > 0) {
+          this.node.logger.warn(
+            { sworm: this.name, name: key.slice(1), held: created.queue.length },
+            'a moving name did not resolve again in time; what was sent to it is dropped',
+          )
+        }
+      }, this.holdMs()),
+    }
+    hold = created
+    this.holds.set(key, hold)
+    return hold
+  }
+
+  /** A message that reached a delegate after its name was held goes back to wait with the rest. */
+  holdLate(key: string, delegate: Pid, raw: unknown): void {
+    this.holdEntry(key, delegate).queue.push({ raw })
+  }
+
+  private holdMs(): number {
+    return this.options.handoffTimeoutMs + holdTimeoutMs(this.options) + this.callTimeoutMs() * 2
+  }
+
+  private callTimeoutMs(): number {
+    return this.options.callTimeoutMs ?? 5000
+  }
+
+  private onRegister(name: Name, pid: Pid, meta: unknown): void {
+    if (this.holds.size === 0) return
+    const key = encodeName(name)
+    const hold = this.holds.get(key)
+    if (hold === undefined) return
+    const delegate = (meta as { delegate?: Pid } | undefined)?.delegate
+    if (delegate === hold.delegate) return
+    this.holds.delete(key)
+    this.node.clock.clearTimeout(hold.timer)
+    const to = delegate ?? pid
+    const rt = this.node.runtime
+    const now = this.node.clock.now()
+    for (const held of hold.queue) {
+      if ('raw' in held) {
+        rt.send(to, held.raw)
+        continue
+      }
+      this.node.clock.clearTimeout(held.timer)
+      const timeoutMs = Math.max(1, held.deadline - now)
+      rt.call(to, held.call, { ...held.options, timeoutMs }).then(held.resolve, held.reject)
+    }
+  }
+
+  /**
+   * Before a name moves away from this node: hold it on every node (so that nothing more is
+   * sent to its delegate), then ask the worker for its state, which follows everything sent
+   * before the hold. The supervisor hands the payload to the name's next node.
+   */
+  async prepareMove(key: string, delegate: Pid): Promise<HandoffPayload | undefined> {
+    await this.fence(key, delegate)
+    let payload: HandoffPayload
+    try {
+      payload = await this.node.runtime.call<HandoffPayload>(
+        delegate,
+        new PrepareMove(this.options.handoff),
+        { timeoutMs: this.options.handoffTimeoutMs + 1000 },
+      )
+    } catch (e) {
+      this.node.logger.warn(
+        { sworm: this.name, name: key.slice(1), err: e },
+        'the delegate did not prepare the move; the name moves without state',
+      )
+      return undefined
+    }
+    if (payload.state !== undefined) {
+      try {
+        assertSerializable(payload.state.value)
+      } catch (e) {
+        this.node.logger.error(
+          { sworm: this.name, name: key.slice(1), err: e },
+          'the handed-over state cannot cross the wire; the name moves without it',
+        )
+        payload = { groups: payload.groups }
+      }
+    }
+    this.events.emit('handoff', decodeName(key), payload.state !== undefined)
+    return payload
+  }
+
+  /**
+   * Holds `key` here and asks every other node running this sworm to hold it: their answers
+   * come back behind whatever they sent to `delegate` before. Holds asked for in one turn of
+   * the event loop (a node leaving moves all its names at once) travel together.
+   */
+  private fence(key: string, delegate: Pid): Promise<void> {
+    this.hold(key, delegate)
+    if (this.fenceBatch === undefined || this.fenceDone === undefined) {
+      const batch: Array<[string, Pid]> = []
+      this.fenceBatch = batch
+      this.fenceDone = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          this.fenceBatch = undefined
+          this.fenceDone = undefined
+          this.askHolds(batch).then(resolve, resolve)
+        }),
+      )
+    }
+    this.fenceBatch.push([key, delegate])
+    return this.fenceDone
+  }
+
+  private async askHolds(items: Array<[string, Pid]>): Promise<void> {
+    const calls: Array<Promise<unknown>> = []
+    const timeoutMs = holdTimeoutMs(this.options)
+    for (const [node, router] of this.registry.infoOf('router')) {
+      if (node === this.node.id || typeof router !== 'string') continue
+      for (let i = 0; i < items.length; i += HOLD_BATCH) {
+        const request: HoldRequest = { op: 'hold', items: items.slice(i, i + HOLD_BATCH) }
+        calls.push(
+          this.node.runtime.call(router as Pid, request, { timeoutMs }).catch((err: unknown) => {
+            // A node that cannot answer (down, cut off) is not waited for: what it sends to
+            // the moving names may be lost, as with any message to a node that is going.
+            this.node.logger.warn(
+              { sworm: this.name, node, err },
+              'a node did not confirm the hold of moving names',
+            )
+          }),
+        )
+      }
+    }
+    await Promise.all(calls)
+  }
+
+  /**
+   * A worker of this node lost `name` to `winner`: with handoff on, its state goes to the
+   * winner (`sworm:resolve_conflict`) before it stops.
+   */
+  async mergeConflict(name: Name, loser: Pid, winner: Pid, meta: unknown): Promise<void> {
+    const delegate = (meta as { delegate?: Pid } | undefined)?.delegate
+    let merged = false
+    if (this.options.handoff && delegate !== undefined && this.node.runtime.isAlive(delegate)) {
+      const payload = await this.node.runtime.call<HandoffPayload>(
+        delegate,
+        new PrepareMove(true),
+        { timeoutMs: this.options.handoffTimeoutMs + 1000 },
+      )
+      if (payload.state !== undefined) {
+        assertSerializable(payload.state.value)
+        this.node.runtime.send(winner, {
+          type: 'sworm:resolve_conflict',
+          state: payload.state.value,
+        })
+        merged = true
+      }
+    }
+    this.events.emit('conflict', name, loser, winner, merged)
+  }
+
+  /** Listens to this node's handoffs and lost conflicts. */
+  on<K extends keyof SwormEvents>(
+    event: K,
+    listener: (...args: SwormEvents[K]) => void,
+  ): () => void {
+    return this.events.on(event, listener)
   }
 
   // ------------------------------------------------------------------ groups
@@ -245,10 +540,16 @@ export class SwormInstance {
     return this.registry.multiCall(group, msg, options)
   }
 
-  /** Stops this node's part of the sworm: its workers stop (they are not moved). */
+  /**
+   * This node stops running the sworm: it leaves the sworm's directory, and its names move to
+   * the nodes that still run it (with handoff when it is on), as on a graceful node stop.
+   */
   async stop(): Promise<void> {
-    await this.supervisor.stop()
+    await this.supervisor.leaveAndStop()
+    this.unsubscribe()
     await this.registry.stop()
+    if (this.router !== undefined && this.node.runtime.isAlive(this.router))
+      await this.node.runtime.stop(this.router, 'shutdown')
     ;(this.node.runtime.services.get(SWORMS) as Map<string, SwormInstance> | undefined)?.delete(
       this.name,
     )
@@ -256,6 +557,11 @@ export class SwormInstance {
 }
 
 const SWORMS = Symbol('sworm.byName')
+
+/** How long a node waits for the others to confirm a hold before it moves names anyway. */
+function holdTimeoutMs(options: ResolvedSwormOptions): number {
+  return Math.min(options.callTimeoutMs ?? 5000, 5000)
+}
 
 /** The fields of `o` named in `keys` that are set (so that `exactOptionalPropertyTypes` holds). */
 function defined<T extends object, K extends keyof T>(

@@ -2,8 +2,18 @@
 export { Sworm, NoNodeContext, SwormNotRunning, currentNode } from './Sworm.js'
 export type { SwormClass } from './Sworm.js'
 export { SwormInstance } from './SwormInstance.js'
-export type { ActorTypes } from './SwormInstance.js'
-export { startNode } from './startNode.js'
+export type { ActorTypes, SwormEvents } from './SwormInstance.js'
+export { Actor, isHandoffMessage } from './handoff.js'
+export type {
+  BeginHandoff,
+  HandoffState,
+  HandoffIgnore,
+  EndHandoff,
+  ResolveConflict,
+  HandoffMessage,
+} from './handoff.js'
+export type { HandoffPayload } from './Delegate.js'
+export { startNode, runSworm } from './startNode.js'
 export type { SwormNodeOptions, SwormNode } from './startNode.js'
 export {
   swormDefaults,
@@ -14,6 +24,6 @@ export {
 export type { SwormOptions, ResolvedSwormOptions } from './config.js'
 export { ConfigError, SwormErrorCode } from './errors.js'
 // What a user needs next to a sworm, from the layers below.
-export { Actor, NoReply, AlreadyRegistered, NotFound, CallTimeout, NoProc } from '@sworm/actor'
+export { NoReply, AlreadyRegistered, NotFound, CallTimeout, NoProc } from '@sworm/actor'
 export type { Pid, From, ExitReason } from '@sworm/actor'
 export type { Name } from '@sworm/registry'

@@ -69,6 +69,19 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
   return swormNode
 }
 
+/**
+ * Runs `sworm` on a node started with `@sworm/cluster`'s `startNode` (what `node.start(sworm)`
+ * does on a sworm node), with its options from the class and the config file.
+ */
+export function runSworm(
+  node: Node,
+  sworm: SwormClass,
+  options: { configDir?: string } = {},
+): Promise<SwormInstance> {
+  const file = loadConfigFile(options.configDir !== undefined ? { cwd: options.configDir } : {})
+  return startSworm(node, sworm, file, [sworm.name, ...Object.keys(file?.sworms ?? {})])
+}
+
 function startSworm(
   node: Node,
   sworm: SwormClass,
