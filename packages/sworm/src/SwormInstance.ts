@@ -283,6 +283,8 @@ export class SwormInstance {
     if (this.holds.size > 0) {
       const hold = this.holds.get(encodeName(name))
       if (hold !== undefined) {
+        // It will likely cross the wire: refuse what cannot, now, as a direct send would.
+        assertSerializable(msg)
         hold.queue.push({ raw: msg })
         return
       }
@@ -316,6 +318,12 @@ export class SwormInstance {
     const clock = this.node.clock
     const timeoutMs = options?.timeoutMs ?? 5000
     return new Promise<R>((resolve, reject) => {
+      try {
+        assertSerializable(msg)
+      } catch (e) {
+        reject(e)
+        return
+      }
       const held: Held = {
         call: msg,
         options,
@@ -367,7 +375,28 @@ export class SwormInstance {
 
   /** A message that reached a delegate after its name was held goes back to wait with the rest. */
   holdLate(key: string, delegate: Pid, raw: unknown): void {
+    if (!this.holds.has(key)) {
+      // The name may already resolve to its next delegate: then the message goes there at once.
+      const entry = this.registry.resolve(decodeName(key))
+      const next = (entry?.meta as { delegate?: Pid } | undefined)?.delegate ?? entry?.pid
+      if (next !== undefined && next !== delegate) {
+        this.deliver(next, raw)
+        return
+      }
+    }
     this.holdEntry(key, delegate).queue.push({ raw })
+  }
+
+  /** Sends a held message on; one that fails (say, cannot be encoded) is logged, not thrown. */
+  private deliver(to: Pid, raw: unknown): void {
+    try {
+      this.node.runtime.send(to, raw)
+    } catch (err) {
+      this.node.logger.warn(
+        { sworm: this.name, to, err },
+        'a message held during a move could not be delivered',
+      )
+    }
   }
 
   private holdMs(): number {
@@ -392,7 +421,7 @@ export class SwormInstance {
     const now = this.node.clock.now()
     for (const held of hold.queue) {
       if ('raw' in held) {
-        rt.send(to, held.raw)
+        this.deliver(to, held.raw)
         continue
       }
       this.node.clock.clearTimeout(held.timer)

@@ -3,6 +3,7 @@
 // failures, restarts and groups, through each node's instance twin (`Rooms.on(node)`).
 import { describe, expect, it } from 'vitest'
 import { AlreadyRegistered, NotFound, nodeOf, silentLogger, type Pid } from '@sworm/actor'
+import { NotSerializable } from '@sworm/cluster'
 import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 
@@ -121,5 +122,22 @@ describe('sworm basics', () => {
       3000,
       'the worker to come back under its name',
     )
+  })
+
+  it('refuses a message by name that cannot cross the wire, with a typed error, and goes on', async () => {
+    await using nodes = await cluster(2)
+    const rooms = Rooms.on(nodes[0]!)
+    let name = ''
+    for (let i = 0; i < 100 && name === ''; i++) {
+      const pid = await rooms.registerName(`far${i}`, Counter)
+      if (nodeOf(pid) === nodes[1]!.id) name = `far${i}`
+    }
+    expect(() => rooms.send(name, { fn: () => 1 })).toThrow(
+      expect.objectContaining({ code: 'NOT_SERIALIZABLE' }),
+    )
+    await expect(rooms.call(name, { fn: () => 1 })).rejects.toSatisfy((e: unknown) =>
+      NotSerializable.is(e),
+    )
+    expect(await rooms.call(name, 'inc')).toBe(1)
   })
 })

@@ -3,9 +3,9 @@
 // state comes before any other message, nothing sent to a name during its move is lost, a
 // worker that does not answer moves without state, and groups follow the worker.
 import { describe, expect, it } from 'vitest'
-import { Actor as BaseActor, nodeOf, type Pid } from '@sworm/actor'
-import { Actor, Sworm, type SwormNode } from 'sworm'
-import { waitUntil } from '../../src/index.js'
+import { Actor as BaseActor, nodeOf, silentLogger, type Pid } from '@sworm/actor'
+import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
+import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 
 /** A counter that hands its count over, and remembers the first message it saw. */
@@ -68,6 +68,11 @@ class Rooms extends Sworm {
 }
 
 class Plain extends Sworm {
+  static override actors = { Counter }
+}
+
+class Spread extends Sworm {
+  static override options = { handoff: true, redistribution: 'active' as const }
   static override actors = { Counter }
 }
 
@@ -195,6 +200,42 @@ describe('handoff', () => {
     // New names now go only to the node that still runs the sworm.
     for (let i = 0; i < 10; i++) {
       expect(nodeOf(await rooms.registerName(`after${i}`, Counter))).toBe(c.at(0).id)
+    }
+  })
+
+  it('moves names with their state to a node that joins, under active redistribution', async () => {
+    await using c = await swormCluster(2, [Spread])
+    const spread = Spread.on(c.at(0))
+    const names = Array.from({ length: 40 }, (_, i) => `spread${i}`)
+    for (const n of names) {
+      await spread.registerName(n, Counter, { start: 0 })
+      await spread.call(n, 'inc')
+      await spread.call(n, 'inc')
+    }
+    const joined = await startNode({
+      name: 's2',
+      cookie: TEST_COOKIE,
+      logger: silentLogger,
+      children: [Spread],
+      seeds: [c.at(0).url],
+    })
+    try {
+      await waitUntil(
+        () => names.some((n) => nodeOf(spread.whereis(n) ?? ('' as Pid)) === joined.id),
+        5000,
+        'some names to move to the new node',
+      )
+      await waitUntil(
+        () => names.every((n) => Spread.on(joined).whereis(n) !== undefined),
+        5000,
+        'every name resolving on the new node',
+      )
+      // The hash now sends some names to the new node; each arrives there with its count.
+      const there = names.filter((n) => nodeOf(spread.whereis(n)!) === joined.id)
+      expect(there.length).toBeGreaterThan(3)
+      for (const n of names) expect(await spread.call(n, 'get')).toBe(2)
+    } finally {
+      await joined.stop()
     }
   })
 })
