@@ -321,7 +321,7 @@ export class SwormInstance {
       try {
         assertSerializable(msg)
       } catch (e) {
-        reject(e)
+        reject(e instanceof Error ? e : new Error(String(e)))
         return
       }
       const held: Held = {
