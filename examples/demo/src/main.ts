@@ -1,189 +1,177 @@
-// The demo: three nodes on 127.0.0.1, each with a supervisor of workers. A driver sends jobs to
-// every worker over the mesh; some jobs crash their worker (the supervisor restarts it and the
-// job is retried), and one node is killed midway (its jobs are retried on the others). It ends
-// with a summary and exits 0 only if every job was answered correctly.
-import {
-  Actor,
-  Exited,
-  NoConnection,
-  NoProc,
-  silentLogger,
-  Supervisor,
-  type Pid,
-} from '@sworm/actor'
-import { startNode, type Node } from '@sworm/cluster'
+// The demo: a real 3-node cluster of separate Node processes on 127.0.0.1 running the `Counters`
+// sworm with handoff. Node `a` registers a few thousand counters and calls them steadily by name;
+// node `b` stops gracefully (its counters move with their counts: no call may fail), then comes
+// back (counters move to it again); node `c` is killed with SIGKILL (its counters restart
+// elsewhere from zero: calls to them may fail meanwhile, as a crash allows), then comes back.
+// It ends with a summary table and exits 0 only if nothing was lost where the library promises
+// it. Every child is killed if the driver exits early.
+import { fork, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import type { Command, LoadStats, Report } from './shared.js'
 
-const NODES = 3
-const WORKERS_PER_NODE = 8
-const JOBS = Number(process.env['DEMO_JOBS'] ?? 20_000)
-const IN_FLIGHT = 64
-const POISON_EVERY = 50 // one job in 50 crashes its worker
-const KILL_AT = Math.floor(JOBS / 2)
-
-interface Job {
-  id: number
-  values: number[]
-  poison: boolean
-}
-
-/** Sums numbers; a poisoned job makes it throw, which crashes it (its supervisor restarts it). */
-class Worker extends Actor<number> {
-  handled = 0
-  override handleCall(job: Job): number {
-    if (job.poison && this.handled % 2 === 0) {
-      this.handled++
-      throw new Error(`poisoned job ${job.id}`)
-    }
-    this.handled++
-    return job.values.reduce((a, b) => a + b, 0)
-  }
-}
+const WORKERS = Number(process.env['DEMO_WORKERS'] ?? 3000)
+const STEADY_MS = Number(process.env['DEMO_STEADY_MS'] ?? 2000)
+// The observer page's token: printed in its address, fresh for every run.
+const token = process.env['DEMO_TOKEN'] ?? randomBytes(9).toString('base64url')
+const nodeScript = fileURLToPath(new URL('./node.js', import.meta.url))
 
 const t0 = performance.now()
 const log = (line: string): void => {
   process.stdout.write(`[${((performance.now() - t0) / 1000).toFixed(2).padStart(6)}s] ${line}\n`)
 }
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-const cookie = 'demo-cookie'
-const nodes: Node[] = []
-for (let i = 0; i < NODES; i++) {
-  const name = String.fromCharCode(97 + i)
-  const node = await startNode({
-    name,
-    cookie,
-    logger: silentLogger,
-    seeds: nodes.length > 0 ? [nodes[0]!.url] : [],
-    heartbeatIntervalMs: 500,
-    heartbeatTimeoutMs: 1500,
+interface Child {
+  name: string
+  proc: ChildProcess
+  url: string
+  id: string
+  waiting: Map<string, Array<(v: unknown) => void>>
+}
+
+const children = new Map<string, Child>()
+// Leave no process behind, whatever happens to the driver.
+process.on('exit', () => {
+  for (const c of children.values()) c.proc.kill('SIGKILL')
+})
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130))
+
+function spawnNode(name: string, seed: string): Promise<Child> {
+  const proc = fork(nodeScript, [], {
+    env: { ...process.env, DEMO_NODE: name, DEMO_SEED: seed, DEMO_TOKEN: token },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  node.on('nodeUp', (n) => log(`${name}: node ${n.name} up`))
-  node.on('nodeDown', (n, reason) => log(`${name}: node ${n.name} down (${reason})`))
-  nodes.push(node)
-  log(`node ${name} listening on ${node.url}`)
+  return new Promise((resolve, reject) => {
+    const child: Child = { name, proc, url: '', id: '', waiting: new Map() }
+    proc.on('message', (r: Report) => {
+      if (r.type === 'up') {
+        child.url = r.url
+        child.id = r.id
+        children.set(name, child)
+        log(`node ${name} up at ${r.url} (pid ${proc.pid})`)
+        if (name === 'a' && r.observer !== undefined) log(`observer: ${r.observer}`)
+        resolve(child)
+      } else if (r.type === 'event') log(r.line)
+      else {
+        const q = child.waiting.get(r.op)
+        q?.shift()?.(r.value)
+      }
+    })
+    proc.on('exit', (code, signal) => {
+      if (children.get(name) === child) children.delete(name)
+      log(`node ${name} exited (${signal ?? `code ${code}`})`)
+      reject(new Error(`node ${name} exited before it was up`))
+    })
+  })
 }
-const driverNode = nodes[0]!
-const deadline = Date.now() + 10_000
-while (!nodes.every((n) => n.nodes().length === NODES - 1)) {
-  if (Date.now() > deadline) throw new Error('the mesh did not form')
-  await new Promise((r) => setTimeout(r, 10))
-}
-log(`full mesh of ${NODES} nodes`)
 
-const supervisors: Pid[] = []
-for (const node of nodes) {
-  supervisors.push(
-    await Supervisor.start(node.runtime, {
-      strategy: 'one_for_one',
-      maxRestarts: 1000,
-      maxSeconds: 1,
-      children: Array.from({ length: WORKERS_PER_NODE }, (_, i) => ({
-        id: `worker-${i}`,
-        actor: Worker,
-        args: i,
-      })),
+function ask<T>(child: Child, cmd: Command): Promise<T> {
+  return new Promise((resolve) => {
+    const q = child.waiting.get(cmd.op) ?? []
+    q.push(resolve as (v: unknown) => void)
+    child.waiting.set(cmd.op, q)
+    child.proc.send(cmd)
+  })
+}
+
+/** Polls node `a` until `cmd` answers true; resolves with the time it took. */
+async function until(a: Child, cmd: Command, what: string, timeoutMs = 20_000): Promise<number> {
+  const start = performance.now()
+  while (!(await ask<boolean>(a, cmd))) {
+    if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await sleep(10)
+  }
+  return performance.now() - start
+}
+
+function exited(c: Child): Promise<void> {
+  return new Promise((r) => {
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) r()
+    else c.proc.once('exit', () => r())
+  })
+}
+
+const recovery: Array<[string, number]> = []
+let failed = false
+try {
+  const a = await spawnNode('a', '')
+  await spawnNode('b', a.url)
+  await spawnNode('c', a.url)
+  await sleep(300)
+
+  const perNode = await ask<Record<string, number>>(a, { op: 'register', count: WORKERS })
+  log(`${WORKERS} counters registered: ${JSON.stringify(perNode)} per node`)
+  await ask(a, { op: 'load', on: true })
+  log('load: 32 clients on node a calling every counter by name, each answer checked')
+  await sleep(STEADY_MS)
+
+  log('--- node b stops gracefully: its counters move with their counts (no call may fail)')
+  const b = children.get('b')!
+  b.proc.kill('SIGTERM')
+  recovery.push([
+    'b stops gracefully: counters running elsewhere',
+    await until(a, { op: 'settled', without: 'b' }, 'b’s counters to move'),
+  ])
+  await exited(b)
+  await sleep(STEADY_MS / 2)
+
+  log('--- node b comes back: counters that hash to it move there, with their counts')
+  const tb = performance.now()
+  await spawnNode('b', a.url)
+  await until(a, { op: 'settled', with: 'b' }, 'counters to move to b')
+  recovery.push(['b restarts: counters moving to it again', performance.now() - tb])
+  await sleep(STEADY_MS / 2)
+
+  log('--- node c is killed (SIGKILL): its counters restart elsewhere from zero')
+  const c = children.get('c')!
+  const onC = await ask<number>(a, { op: 'expectCrash', node: 'c' })
+  log(`${onC} counters ran on c`)
+  c.proc.kill('SIGKILL')
+  recovery.push([
+    'c killed: counters running again elsewhere',
+    await until(a, { op: 'settled', without: 'c' }, 'c’s counters to restart'),
+  ])
+  await exited(c)
+  await sleep(STEADY_MS / 2)
+
+  log('--- node c comes back')
+  const tc = performance.now()
+  await spawnNode('c', a.url)
+  await until(a, { op: 'settled', with: 'c' }, 'counters to move to c')
+  recovery.push(['c restarts: counters moving to it again', performance.now() - tc])
+  await sleep(STEADY_MS)
+
+  await ask(a, { op: 'load', on: false })
+  const check = await ask<{ checked: number; wrong: number }>(a, { op: 'verify' })
+  const stats = await ask<LoadStats & { names: number }>(a, { op: 'stats' })
+  log(`every counter checked: ${check.checked - check.wrong} of ${check.checked} hold their count`)
+
+  const rows: Array<[string, string]> = [
+    ['workers', String(stats.names)],
+    ['calls sent', String(stats.sent)],
+    ['calls answered', String(stats.answered)],
+    ['calls failed: node crashed (not promised)', String(stats.crashFailed)],
+    ['counters restarted from zero after the crash', String(stats.restartedFromZero)],
+    ['lost (calls or counts the library promises)', String(stats.lost)],
+    ...recovery.map(([what, ms]): [string, string] => [`time: ${what}`, `${ms.toFixed(0)} ms`]),
+  ]
+  const width = Math.max(...rows.map(([k]) => k.length))
+  process.stdout.write('\n')
+  for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v.padStart(9)}\n`)
+  process.stdout.write('\n')
+  for (const ex of stats.lostExamples) log(`lost: ${ex}`)
+  failed = stats.lost > 0 || check.wrong > 0 || stats.names !== WORKERS
+  log(failed ? 'FAILED: something was lost' : 'OK: nothing lost where the library promises it')
+} catch (e) {
+  log(`FAILED: ${(e as Error).message}`)
+  failed = true
+} finally {
+  await Promise.all(
+    [...children.values()].map(async (c) => {
+      c.proc.kill('SIGTERM')
+      await exited(c)
     }),
   )
 }
-log(`${NODES * WORKERS_PER_NODE} workers started under ${NODES} supervisors`)
-
-/** The workers the driver can reach now, asked from each supervisor over the mesh. */
-async function refreshWorkers(): Promise<Pid[]> {
-  const out: Pid[] = []
-  for (const [i, sup] of supervisors.entries()) {
-    if (!driverNode.isUp(nodes[i]!.id) && i !== 0) continue
-    try {
-      const children = await Supervisor.whichChildren(driverNode.runtime, sup)
-      for (const c of children) if (c.pid !== undefined) out.push(c.pid)
-    } catch {
-      // That node is gone: its workers are not offered any more.
-    }
-  }
-  return out
-}
-
-let workers = await refreshWorkers()
-let next = 0
-let sent = 0
-let answered = 0
-let wrong = 0
-let crashes = 0
-let lostNode = 0
-let retries = 0
-let killedAt = 0
-let recoveredAt = 0
-
-async function runJob(job: Job): Promise<void> {
-  const expected = job.values.reduce((a, b) => a + b, 0)
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const pid = workers[next++ % workers.length]!
-    try {
-      const sum = await driverNode.runtime.call<number>(pid, job, { timeoutMs: 5000 })
-      if (sum !== expected) wrong++
-      answered++
-      if (killedAt > 0 && recoveredAt === 0) recoveredAt = performance.now()
-      return
-    } catch (e) {
-      retries++
-      if (NoConnection.is(e)) lostNode++
-      else if (Exited.is(e)) crashes++
-      else if (!NoProc.is(e)) throw e
-      workers = await refreshWorkers()
-    }
-  }
-  throw new Error(`job ${job.id} failed 20 times`)
-}
-
-let lastReport = performance.now()
-const running = new Set<Promise<void>>()
-for (let id = 0; id < JOBS; id++) {
-  const job: Job = {
-    id,
-    values: Array.from({ length: 10 }, (_, k) => id + k),
-    poison: id % POISON_EVERY === POISON_EVERY - 1,
-  }
-  sent++
-  const p = runJob(job).finally(() => running.delete(p))
-  running.add(p)
-  if (running.size >= IN_FLIGHT) await Promise.race(running)
-  if (id === KILL_AT) {
-    const victim = nodes[NODES - 1]!
-    log(`killing node ${victim.name} abruptly (as kill -9 would), with calls in flight`)
-    killedAt = performance.now()
-    await victim.kill()
-  }
-  if (performance.now() - lastReport > 500) {
-    lastReport = performance.now()
-    log(
-      `jobs sent ${sent}, answered ${answered}, worker crashes ${crashes}, calls lost with the node ${lostNode}`,
-    )
-  }
-}
-await Promise.all(running)
-const elapsed = (performance.now() - t0) / 1000
-
-for (const node of nodes) await node.stop()
-
-const rows: Array<[string, string]> = [
-  ['nodes', String(NODES)],
-  ['workers', String(NODES * WORKERS_PER_NODE)],
-  ['jobs sent', String(sent)],
-  ['jobs answered', String(answered)],
-  ['wrong answers', String(wrong)],
-  ['lost jobs', String(sent - answered)],
-  ['calls failed by a worker crash', String(crashes)],
-  ['calls cut by the killed node', String(lostNode)],
-  ['retries', String(retries)],
-  [
-    'recovery after the kill',
-    recoveredAt > 0 ? `${(recoveredAt - killedAt).toFixed(1)} ms` : 'n/a',
-  ],
-  ['jobs per second', (answered / elapsed).toFixed(0)],
-]
-const width = Math.max(...rows.map(([k]) => k.length))
-process.stdout.write('\nsummary\n')
-for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`)
-const ok = answered === sent && wrong === 0
-process.stdout.write(
-  ok ? '\nOK: every job answered correctly\n' : '\nFAILED: jobs were lost or wrong\n',
-)
-process.exit(ok ? 0 : 1)
+process.exit(failed ? 1 : 0)

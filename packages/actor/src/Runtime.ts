@@ -131,6 +131,7 @@ interface PendingCall {
 }
 
 type ExitListener = (pid: Pid, reason: ExitReason, name: string | undefined) => void
+type CallListener = (ms: number, ok: boolean) => void
 
 const DEFAULT_CALL_TIMEOUT_MS = 5000
 const DRAIN_BUDGET = 20_000
@@ -168,6 +169,7 @@ export class Runtime implements AsyncDisposable {
   private readonly remoteLinked = new Set<Proc>()
   private readonly timers = new Map<Ref, { handle: TimerHandle; owner: Proc | undefined }>()
   private readonly exitListeners = new Set<ExitListener>()
+  private readonly callListeners = new Set<CallListener>()
   private readonly localPrefix: string
   private readonly reductions: number
   private serial = 1
@@ -295,7 +297,9 @@ export class Runtime implements AsyncDisposable {
    */
   call<R = unknown>(to: Pid, msg: unknown, options?: CallOptions): Promise<R> {
     const timeoutMs = options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
-    return new Promise<R>((resolve, reject) => {
+    // Timed only while someone listens, so that an unobserved call pays one size check.
+    const start = this.callListeners.size > 0 ? this.clock.now() : -1
+    const call = new Promise<R>((resolve, reject) => {
       if (this.stopped) {
         reject(new RuntimeStopped())
         return
@@ -347,6 +351,35 @@ export class Runtime implements AsyncDisposable {
         pending.reject(e)
       }
     })
+    if (start >= 0) this.timeCall(call, start)
+    return call
+  }
+
+  private timeCall(call: Promise<unknown>, start: number): void {
+    const settled = (ok: boolean): void => {
+      const ms = this.clock.now() - start
+      for (const l of this.callListeners) {
+        try {
+          l(ms, ok)
+        } catch (e) {
+          this.logger.error({ err: e }, 'call listener threw')
+        }
+      }
+    }
+    void call.then(
+      () => settled(true),
+      () => settled(false),
+    )
+  }
+
+  /**
+   * Listens to every call this runtime makes as it settles: how long it took (on the runtime's
+   * clock, in ms) and whether it got a reply (`ok`) or rejected. For metrics; returns the
+   * unsubscribe function.
+   */
+  onCallSettled(listener: CallListener): () => void {
+    this.callListeners.add(listener)
+    return () => this.callListeners.delete(listener)
   }
 
   /** Replies to a call. Replies to calls that already ended (timed out) are dropped. */

@@ -1,6 +1,15 @@
-// What a runtime tells about itself: its processes, one process's state, counters, loop delay.
+// What a runtime tells about itself: its processes, one process's state, counters, loop delay,
+// call timings.
 import { describe, expect, it } from 'vitest'
-import { Actor, Runtime, settle, silentLogger, type ExitReason } from '@sworm/actor'
+import {
+  Actor,
+  ManualClock,
+  NoReply,
+  Runtime,
+  settle,
+  silentLogger,
+  type ExitReason,
+} from '@sworm/actor'
 import { deferred, exitOf, spawnInbox, track } from './helpers.js'
 
 describe('processes()', () => {
@@ -183,5 +192,41 @@ describe('eventLoopDelay()', () => {
       expect(v).toBeGreaterThanOrEqual(0)
     }
     expect(d.maxMs).toBeGreaterThanOrEqual(d.minMs)
+  })
+})
+
+describe('onCallSettled()', () => {
+  it('tells how long each call took on the clock, and whether it got a reply', async () => {
+    const clock = new ManualClock()
+    await using rt = new Runtime({ logger: silentLogger, clock })
+    class Echo extends Actor {
+      override handleCall(msg: unknown): unknown {
+        return msg
+      }
+    }
+    class Mute extends Actor {
+      override handleCall(): typeof NoReply {
+        return NoReply
+      }
+    }
+    const echo = await rt.start(Echo, undefined)
+    const mute = await rt.start(Mute, undefined)
+    const settled: Array<[number, boolean]> = []
+    const off = rt.onCallSettled((ms, ok) => settled.push([ms, ok]))
+
+    expect(await rt.call(echo, 'hi')).toBe('hi')
+    const late = rt.call(mute, 'hello?', { timeoutMs: 250 }).catch((e: unknown) => e)
+    await clock.advance(250)
+    await late
+    await rt.call(rt.spawn(Echo, undefined), 'x')
+    expect(settled).toEqual([
+      [0, true],
+      [250, false],
+      [0, true],
+    ])
+
+    off()
+    await rt.call(echo, 'unheard')
+    expect(settled).toHaveLength(3)
   })
 })

@@ -284,9 +284,15 @@ export class Node implements AsyncDisposable {
     this.maybeDial(u)
   }
 
-  /** Serves `handler` for requests whose path starts with `prefix` (`/metrics`, `/`). */
-  addHttpRoute(prefix: string, handler: HttpHandler): void {
+  /**
+   * Serves `handler` for requests whose path starts with `prefix` (`/metrics`, `/`); the longest
+   * matching prefix wins. Returns the function that removes the route (if it is still this one).
+   */
+  addHttpRoute(prefix: string, handler: HttpHandler): () => void {
     this.httpRoutes.set(prefix, handler)
+    return () => {
+      if (this.httpRoutes.get(prefix) === handler) this.httpRoutes.delete(prefix)
+    }
   }
 
   /**

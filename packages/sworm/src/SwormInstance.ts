@@ -22,6 +22,7 @@ import {
   type MultiCallResult,
   type Name,
 } from '@sworm/registry'
+import { observerOf } from '@sworm/observe'
 import { AlreadyStarted, DistributedSupervisor } from '@sworm/supervisor'
 import type { ResolvedSwormOptions } from './config.js'
 import {
@@ -159,8 +160,36 @@ export class SwormInstance {
     const inst = new SwormInstance(name, node, options, actors, registry, supervisor)
     box.inst = inst
     inst.router = router
+    const observer = observerOf(node)
+    if (observer !== undefined) {
+      // Conflicts are counted from the registry; a merge is worth a line in the recent events.
+      inst.on('handoff', (n, withState) =>
+        observer.note({
+          kind: 'handoff',
+          sworm: name,
+          name: describeName(n),
+          detail: withState ? 'with state' : 'without state',
+        }),
+      )
+      inst.on('conflict', (n, _loser, _winner, merged) => {
+        if (merged) {
+          observer.note({
+            kind: 'merge',
+            sworm: name,
+            name: describeName(n),
+            detail: "the loser's state went to the winner",
+          })
+        }
+      })
+    }
     instances.set(name, inst)
     return inst
+  }
+
+  /** Every sworm instance running on `node`. */
+  static all(node: Node): SwormInstance[] {
+    const map = node.runtime.services.get(SWORMS) as Map<string, SwormInstance> | undefined
+    return map === undefined ? [] : [...map.values()]
   }
 
   /** The instance of sworm `name` on `node`, if it runs there. */

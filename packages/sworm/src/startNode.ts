@@ -7,6 +7,7 @@ import {
   type Node,
   type NodeOptions,
 } from '@sworm/cluster'
+import { observe, type ObserveOptions, type Observer } from '@sworm/observe'
 import {
   checkConfigSworms,
   loadConfigFile,
@@ -23,6 +24,11 @@ export interface SwormNodeOptions extends NodeOptions {
   children?: SwormClass[]
   /** Where to look for `sworm.config.json` (default: the working directory). */
   configDir?: string
+  /**
+   * Metrics at GET /metrics and the observer page at GET / (with `page: { token }`), following
+   * every sworm of the node. Default: off. See `@sworm/observe`.
+   */
+  observe?: Pick<ObserveOptions, 'metrics' | 'page'>
 }
 
 /** A node that runs sworms. */
@@ -31,6 +37,8 @@ export interface SwormNode extends Node {
   sworm(sworm: SwormClass): SwormInstance
   /** Starts one more sworm on this node. */
   start(sworm: SwormClass): Promise<SwormInstance>
+  /** The node's observer, when `observe` was given. */
+  readonly observer: Observer | undefined
 }
 
 /**
@@ -40,7 +48,7 @@ export interface SwormNode extends Node {
  * await startNode({ port: 4001, seeds: ['ws://10.0.0.2:4001'], cookie, children: [Rooms] })
  */
 export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNode> {
-  const { children = [], configDir, ...nodeOptions } = options
+  const { children = [], configDir, observe: observeOptions, ...nodeOptions } = options
   validateNodeOptions(nodeOptions)
   const file = loadConfigFile(configDir !== undefined ? { cwd: configDir } : {})
   const names = children.map((c) => c.name)
@@ -50,7 +58,22 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
   const node = await startClusterNode(nodeOptions)
   addNode(node)
   node.onStop('sworm nodes', async () => removeNode(node))
+  let observer: Observer | undefined
+  if (observeOptions !== undefined) {
+    try {
+      observer = observe(node, {
+        ...observeOptions,
+        sworms: () => SwormInstance.all(node),
+      })
+    } catch (e) {
+      await node.stop()
+      throw e
+    }
+    const obs = observer
+    node.onStop('observer', async () => obs.close())
+  }
   const swormNode = Object.assign(node, {
+    observer,
     sworm(sworm: SwormClass): SwormInstance {
       return sworm.on(node)
     },

@@ -1,0 +1,14 @@
+// @sworm/observe: Prometheus metrics and a live observer page for a Sworm node.
+export { observe, observerOf } from './observe.js'
+export type { ObserveOptions, Observer } from './observe.js'
+export type { ObservedSworm } from './Tracker.js'
+export { RING_SIZE } from './Tracker.js'
+export type {
+  CountedKind,
+  NodeRow,
+  NodeState,
+  ObservedEvent,
+  ObserverNote,
+  ObserverState,
+  WorkerGroup,
+} from './state.js'
