@@ -349,6 +349,11 @@ export class DistributedSupervisor {
     }
   }
 
+  /** The live members that take children (not leaving), sorted: where children may go now. */
+  members(): NodeId[] {
+    return this.liveMembers()
+  }
+
   // ------------------------------------------------------------------ members and placement
 
   private childrenOf(node: NodeId): Y.Map<DocChild> | undefined {
@@ -850,7 +855,8 @@ export class DistributedSupervisor {
       await this.callServer(target, request)
     } catch (e) {
       if (AlreadyStarted.is(e)) return
-      this.node.logger.error(
+      // The whole cluster stopping at once is no fault: the target is leaving too.
+      this.node.logger[ShuttingDown.is(e) ? 'info' : 'error'](
         { supervisor: this.name, child: spec.id, err: e },
         'move failed; child lost',
       )

@@ -8,6 +8,7 @@ import {
   hasErrorCode,
   type ActorClassLike,
   type CallOptions,
+  type NodeId,
   type Pid,
 } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
@@ -93,6 +94,11 @@ export class Sworm {
   static registered(): Array<[Name, Pid]> {
     return this.bound().registered()
   }
+  /** The live nodes that run this sworm and take names now (its directory). */
+  static nodes(): NodeId[] {
+    return this.bound().nodes()
+  }
+
   static send(name: Name, msg: unknown): void {
     this.bound().send(name, msg)
   }

@@ -10,6 +10,7 @@ import {
   NotFound,
   type ActorClassLike,
   type CallOptions,
+  type NodeId,
   type Pid,
   type TimerHandle,
 } from '@sworm/actor'
@@ -293,6 +294,11 @@ export class SwormInstance {
     return this.registry.registered()
   }
 
+  /** The sworm's directory: the live nodes that run it and take names now, sorted by id. */
+  nodes(): NodeId[] {
+    return this.supervisor.members()
+  }
+
   /**
    * Where a message to `name` goes: its delegate (which passes it to the worker), or the process
    * itself for a plain registration.
@@ -522,6 +528,8 @@ export class SwormInstance {
     const timeoutMs = holdTimeoutMs(this.options)
     for (const [node, router] of this.registry.infoOf('router')) {
       if (node === this.node.id || typeof router !== 'string') continue
+      // A node that is leaving sends nothing more worth holding (and may not answer).
+      if (this.node.nodes().find((n) => n.id === node)?.status !== 'up') continue
       for (let i = 0; i < items.length; i += HOLD_BATCH) {
         const request: HoldRequest = { op: 'hold', items: items.slice(i, i + HOLD_BATCH) }
         calls.push(
@@ -529,7 +537,7 @@ export class SwormInstance {
             // A node that cannot answer (down, cut off) is not waited for: what it sends to
             // the moving names may be lost, as with any message to a node that is going.
             this.node.logger.warn(
-              { sworm: this.name, node, err },
+              { sworm: this.name, peer: node, err },
               'a node did not confirm the hold of moving names',
             )
           }),

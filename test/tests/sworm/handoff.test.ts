@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest'
 import { Actor as BaseActor, nodeOf, silentLogger, type Pid } from '@sworm/actor'
 import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
+import { encodeName } from '@sworm/registry'
+import { rendezvous } from '@sworm/supervisor'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 
@@ -220,19 +222,17 @@ describe('handoff', () => {
       seeds: [c.at(0).url],
     })
     try {
+      // Where the hash sends each name now that three nodes run the sworm.
+      await waitUntil(() => spread.nodes().length === 3, 5000, 'the new node in the directory')
+      const members = spread.nodes()
+      const there = names.filter((n) => rendezvous(encodeName(n), members) === joined.id)
+      expect(there.length).toBeGreaterThan(0)
       await waitUntil(
-        () => names.some((n) => nodeOf(spread.whereis(n) ?? ('' as Pid)) === joined.id),
+        () => there.every((n) => nodeOf(spread.whereis(n) ?? ('' as Pid)) === joined.id),
         5000,
-        'some names to move to the new node',
+        'the names that hash to the new node to move there',
       )
-      await waitUntil(
-        () => names.every((n) => Spread.on(joined).whereis(n) !== undefined),
-        5000,
-        'every name resolving on the new node',
-      )
-      // The hash now sends some names to the new node; each arrives there with its count.
-      const there = names.filter((n) => nodeOf(spread.whereis(n)!) === joined.id)
-      expect(there.length).toBeGreaterThan(3)
+      // Each arrived with its count, and the others kept theirs.
       for (const n of names) expect(await spread.call(n, 'get')).toBe(2)
     } finally {
       await joined.stop()
