@@ -1,7 +1,7 @@
 // Starts a 3-node collab-rooms cluster in this process on 127.0.0.1 and prints where
 // y-websocket clients connect. Ctrl-C stops the nodes one after the other, gracefully: each
 // node's rooms move to the nodes still running, with their documents.
-//   COLLAB_ROOMS_PORT=4100 npm start -w @sworm/example-collab-rooms   (rooms on 4100, 4101, 4102)
+//   COLLAB_ROOMS_PORT=4100 npm start -w @sworm/example-collab-rooms   (nodes on 4100, 4101, 4102)
 import { startNode, type SwormNode } from 'sworm'
 import { Rooms } from './Room.js'
 import { RoomServer } from './RoomServer.js'
@@ -22,7 +22,7 @@ for (let i = 0; i < NODES; i++) {
   const node = await startNode({
     name,
     host: '127.0.0.1',
-    port: 0,
+    port: basePort === 0 ? 0 : basePort + i,
     seeds: nodes.length > 0 ? [nodes[0]!.url] : [],
     cookie,
     children: [Rooms],
@@ -35,12 +35,12 @@ for (let i = 0; i < NODES; i++) {
     ),
   )
   nodes.push(node)
-  servers.push(await RoomServer.start(node, { port: basePort === 0 ? 0 : basePort + i }))
+  servers.push(await RoomServer.start(node))
 }
 
 log(`${NODES} nodes on 127.0.0.1, each serving every room:`)
 for (const [i, node] of nodes.entries()) {
-  log(`  ${node.name}  rooms ${servers[i]!.url}/<name>   (mesh ${node.url})`)
+  log(`  ${node.name}  rooms ${servers[i]!.url}/<name>`)
 }
 log('connect y-websocket clients to any of them, for example:')
 log(`  new WebsocketProvider('${servers[0]!.url}', 'my-doc', doc)`)

@@ -64,6 +64,8 @@ export interface NodeEvents extends Record<string, unknown[]> {
 
 /** An HTTP handler for a path prefix (`/metrics`, the observer page). */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void
+/** Takes a websocket accepted on a route added with `addWebSocketRoute`. */
+export type WebSocketHandler = (ws: WebSocket, req: IncomingMessage) => void
 
 interface DialState {
   url: string
@@ -148,6 +150,7 @@ export class Node implements AsyncDisposable {
   private readonly seedUrls = new Set<string>()
   private readonly pendingSockets = new Set<WebSocket>()
   private readonly httpRoutes = new Map<string, HttpHandler>()
+  private readonly wsRoutes = new Map<string, WebSocketHandler>()
   private readonly stopHooks: Array<{ name: string; fn: () => Promise<void> }> = []
   private readonly events: Emitter<NodeEvents>
   private readonly route: RemoteRoute
@@ -292,6 +295,22 @@ export class Node implements AsyncDisposable {
     this.httpRoutes.set(prefix, handler)
     return () => {
       if (this.httpRoutes.get(prefix) === handler) this.httpRoutes.delete(prefix)
+    }
+  }
+
+  /**
+   * Accepts websocket upgrades whose path starts with `prefix` (say `/rooms/`) on the node's own
+   * port, and hands each socket to `handler`; the longest matching prefix wins. `/cluster` and
+   * `/yjs/` stay the node's. While the node stops, upgrades are refused with 503. Returns the
+   * function that removes the route (if it is still this one).
+   */
+  addWebSocketRoute(prefix: string, handler: WebSocketHandler): () => void {
+    if (!prefix.startsWith('/') || prefix === '/cluster' || prefix.startsWith('/yjs/')) {
+      throw new BadConfig(`addWebSocketRoute: ${prefix} is not a free path prefix`)
+    }
+    this.wsRoutes.set(prefix, handler)
+    return () => {
+      if (this.wsRoutes.get(prefix) === handler) this.wsRoutes.delete(prefix)
     }
   }
 
@@ -564,7 +583,22 @@ export class Node implements AsyncDisposable {
       this.wss.handleUpgrade(req, socket, head, (ws) => yjs.accept(ws, docName))
       return
     }
-    rejectUpgrade(socket, 404, 'Not Found')
+    let best: string | undefined
+    for (const prefix of this.wsRoutes.keys()) {
+      if (path.startsWith(prefix) && (best === undefined || prefix.length > best.length))
+        best = prefix
+    }
+    const handler = best === undefined ? undefined : this.wsRoutes.get(best)
+    if (handler === undefined) return rejectUpgrade(socket, 404, 'Not Found')
+    if (this.state !== 'running') return rejectUpgrade(socket, 503, 'Service Unavailable')
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      try {
+        handler(ws, req)
+      } catch (e) {
+        this.logger.error({ err: e, path }, 'websocket route handler threw')
+        ws.close(1011)
+      }
+    })
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {

@@ -1,6 +1,6 @@
 // @sworm/cluster: nodes joined in a websocket mesh, remote processes, replicated Yjs docs.
 export { startNode, Node } from './Node.js'
-export type { NodeInfo, NodeEvents, DownReason, HttpHandler } from './Node.js'
+export type { NodeInfo, NodeEvents, DownReason, HttpHandler, WebSocketHandler } from './Node.js'
 export type { NodeOptions, TlsOptions } from './options.js'
 export { validateNodeOptions, defaults as nodeDefaults } from './options.js'
 export { DocService } from './DocService.js'
