@@ -236,16 +236,20 @@ export class SwormInstance {
         restart: this.options.restart,
       })
     } catch (e) {
-      throw this.registrationError(name, e)
+      throw await this.registrationError(name, e)
     }
     const pid = this.registry.whereis(name)
     if (pid === undefined) throw new NotFound(`${describeName(name)} (its worker ended at once)`)
     return pid
   }
 
-  private registrationError(name: Name, e: unknown): unknown {
+  private async registrationError(name: Name, e: unknown): Promise<unknown> {
     if (AlreadyStarted.is(e) || AlreadyRegistered.is(e)) {
-      const holder = this.registry.whereis(name) ?? ((e as unknown as { pid?: string }).pid as Pid)
+      // The holder is the worker: a delegate that is still starting registers it in a moment.
+      const holder =
+        this.registry.whereis(name) ??
+        (await this.nextRegistration(name)) ??
+        ((e as unknown as { pid?: string }).pid as Pid)
       return new AlreadyRegistered(describeName(name), holder)
     }
     // The worker's own init failure reaches the caller as that: the delegate's InitFailed wraps it.
@@ -256,6 +260,23 @@ export class SwormInstance {
       return inner instanceof Error ? inner : e
     }
     return e
+  }
+
+  /** The pid `name` is registered with next on this node, within `callTimeoutMs`. */
+  private nextRegistration(name: Name): Promise<Pid | undefined> {
+    const key = encodeName(name)
+    return new Promise((resolve) => {
+      const timer = this.node.clock.setTimeout(() => {
+        off()
+        resolve(undefined)
+      }, this.callTimeoutMs())
+      const off = this.registry.on('register', (n, pid) => {
+        if (encodeName(n) !== key) return
+        this.node.clock.clearTimeout(timer)
+        off()
+        resolve(pid)
+      })
+    })
   }
 
   /** The pid under `name`, or starts one: never two. */

@@ -1,0 +1,165 @@
+// A name registered on both sides of a split: after the heal one worker survives cluster-wide,
+// the earliest registration's; with handoff on it has received the loser's state through
+// `resolveConflict` before the loser stopped, with handoff off it keeps its own.
+import { describe, expect, it, vi } from 'vitest'
+import { nodeOf, type Pid } from '@sworm/actor'
+import type { Node } from '@sworm/cluster'
+import { Actor, Sworm, runSworm, type SwormInstance } from 'sworm'
+import {
+  fastFailureDetection,
+  pastMillisecond,
+  pause,
+  proxiedCluster,
+  waitUntil,
+} from '../../src/index.js'
+
+/** Every Counter started in this OS process (pid → name): which of them still run is the truth. */
+const census = new Map<Pid, string>()
+
+/** A counter whose conflict merge adds the loser's count to its own. */
+class Counter extends Actor<string> {
+  n = 0
+  override init(name: string): void {
+    census.set(this.self, name)
+  }
+  override handleCall(msg: unknown): unknown {
+    if (msg === 'inc') return ++this.n
+    return this.n
+  }
+  override beginHandoff(): unknown {
+    return this.n
+  }
+  override resolveConflict(loserCount: number): void {
+    this.n += loserCount
+  }
+}
+
+class Rooms extends Sworm {
+  static override options = { handoff: true }
+  static override actors = { Counter }
+}
+
+class PlainRooms extends Sworm {
+  static override actors = { Counter }
+}
+
+/** The Counters still running in this OS process under `name`, on any of `nodes`. */
+function running(nodes: Node[], name: string): Pid[] {
+  return [...census]
+    .filter(([pid, n]) => n === name && nodes.some((node) => node.runtime.isAlive(pid)))
+    .map(([pid]) => pid)
+}
+
+const NAMES = Array.from({ length: 10 }, (_, i) => `room:${i}`)
+
+/**
+ * Splits two nodes, registers every name on node 0 (counted up to i + 1) and then on node 1
+ * (counted up to 10), heals, and waits until each name has one worker, resolved alike by both.
+ */
+async function splitRegisterHeal(sworm: typeof Sworm): Promise<{
+  nodes: Node[]
+  instances: SwormInstance[]
+  first: Map<string, Pid>
+  second: Map<string, Pid>
+  conflicts: Array<{ name: unknown; loser: Pid; winner: Pid; merged: boolean }>
+  [Symbol.asyncDispose](): Promise<void>
+}> {
+  census.clear()
+  const cluster = await proxiedCluster(2, fastFailureDetection(150, 600))
+  const nodes = cluster.nodes
+  const instances = [await runSworm(nodes[0]!, sworm), await runSworm(nodes[1]!, sworm)]
+  const conflicts: Array<{ name: unknown; loser: Pid; winner: Pid; merged: boolean }> = []
+  for (const inst of instances) {
+    inst.on('conflict', (name, loser, winner, merged) =>
+      conflicts.push({ name, loser, winner, merged }),
+    )
+  }
+  await waitUntil(
+    () => instances.every((i) => i.supervisor.stats().members === 2),
+    5000,
+    'the sworm on both nodes',
+  )
+
+  await cluster.split([1])
+  await waitUntil(
+    () => instances.every((i) => i.supervisor.stats().members === 1),
+    5000,
+    'each side to count itself alone',
+  )
+  const first = new Map<string, Pid>()
+  const second = new Map<string, Pid>()
+  for (const [i, name] of NAMES.entries()) {
+    first.set(name, await instances[0]!.registerName(name, Counter, name))
+    for (let k = 0; k <= i; k++) await instances[0]!.call(name, 'inc')
+  }
+  // The registrations on node 1 come later: node 0's win after the heal.
+  await pastMillisecond()
+  for (const name of NAMES) {
+    second.set(name, await instances[1]!.registerName(name, Counter, name))
+    for (let k = 0; k < 10; k++) await instances[1]!.call(name, 'inc')
+  }
+  for (const name of NAMES) {
+    expect(nodeOf(first.get(name)!)).toBe(nodes[0]!.id)
+    expect(nodeOf(second.get(name)!)).toBe(nodes[1]!.id)
+    expect(running(nodes, name)).toHaveLength(2)
+  }
+
+  await cluster.heal()
+  await waitUntil(
+    () =>
+      NAMES.every(
+        (name) =>
+          running(nodes, name).length === 1 &&
+          instances.every((i) => i.whereis(name) === running(nodes, name)[0]),
+      ),
+    10_000,
+    'one worker per name, resolved alike on both nodes',
+  )
+  return {
+    nodes,
+    instances,
+    first,
+    second,
+    conflicts,
+    async [Symbol.asyncDispose]() {
+      await cluster[Symbol.asyncDispose]()
+    },
+  }
+}
+
+describe('name conflicts after a split', () => {
+  it('keeps one worker per name, which received the loser’s state (handoff on)', async () => {
+    await using s = await splitRegisterHeal(Rooms)
+    for (const [i, name] of NAMES.entries()) {
+      expect(running(s.nodes, name)).toEqual([s.first.get(name)])
+      // Its own i + 1, plus the loser's 10. The loser's node sent its state before the loser
+      // stopped, but from another node: it may still be on its way when the loser is seen gone.
+      for (const inst of s.instances) {
+        await vi.waitFor(async () => expect(await inst.call(name, 'get')).toBe(i + 1 + 10), {
+          timeout: 2000,
+          interval: 20,
+        })
+      }
+    }
+    expect(s.conflicts.sort((x, y) => String(x.name).localeCompare(String(y.name)))).toEqual(
+      [...NAMES].sort().map((name) => ({
+        name,
+        loser: s.second.get(name),
+        winner: s.first.get(name),
+        merged: true,
+      })),
+    )
+    // The losers are not restarted: still one worker per name a while later.
+    await pause(300)
+    for (const name of NAMES) expect(running(s.nodes, name)).toEqual([s.first.get(name)])
+  })
+
+  it('keeps one worker per name with its own state only (handoff off)', async () => {
+    await using s = await splitRegisterHeal(PlainRooms)
+    for (const [i, name] of NAMES.entries()) {
+      expect(running(s.nodes, name)).toEqual([s.first.get(name)])
+      for (const inst of s.instances) expect(await inst.call(name, 'get')).toBe(i + 1)
+    }
+    expect(s.conflicts.map((c) => c.merged)).toEqual(NAMES.map(() => false))
+  })
+})
