@@ -40,6 +40,8 @@ export interface Mesh extends AsyncDisposable {
 
 /** Options of {@link startMesh}. */
 export interface MeshOptions {
+  /** The node script each process runs. Default: the clusterNode fixture ({@link clusterNodeScript}). */
+  readonly script?: URL
   /** Node flags of every node, before those of `SWORM_BENCH_NODE_FLAGS`. Default none. */
   readonly execArgv?: readonly string[]
   /**
@@ -51,7 +53,8 @@ export interface MeshOptions {
 
 /**
  * Spawns one node per name (its `NODE_NAME`), has each dial every node after it, and resolves
- * once every node has seen every other one come up (`nodeUp`).
+ * once every node has seen every other one come up (`nodeUp`). Any node script works that
+ * answers `connect { url }` and prints `nodeUp` events and a ready line with `id` and `url`.
  */
 export async function startMesh(
   names: readonly string[],
@@ -60,7 +63,7 @@ export async function startMesh(
   const flags = nodeFlags()
   const graceful = options.graceful === true || flags.length > 0
   const nodes = await spawnNodes(names.length, (i) => ({
-    script: clusterNodeScript(),
+    script: options.script ?? clusterNodeScript(),
     name: names[i]!,
     env: { NODE_NAME: names[i]!, SWORM_LOG_LEVEL: 'warn' },
     execArgv: [...(options.execArgv ?? []), ...flags],

@@ -5,6 +5,7 @@ import { actorSuite } from './actor.js'
 import { clusterSuite } from './cluster.js'
 import { registrySuite } from './registry.js'
 import { supervisorSuite } from './supervisor.js'
+import { swormSuite } from './sworm.js'
 
 /** Every suite by name, in listing order. */
 export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
@@ -12,4 +13,5 @@ export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
   ['cluster', clusterSuite],
   ['registry', registrySuite],
   ['supervisor', supervisorSuite],
+  ['sworm', swormSuite],
 ])

@@ -1,0 +1,334 @@
+// A node process of the `sworm` suite: a `sworm` node running the `BenchRooms` sworm (handoff on)
+// with a `Counter` worker, started from its environment like @sworm/test's clusterNode fixture,
+// and answering the suite's JSON-line commands (see `serve` below) through @sworm/test's harness.
+//
+// Environment: NODE_NAME, SWORM_COOKIE (default 'bench-cookie'), SWORM_LOG_LEVEL (default 'warn').
+import { createLogger, nodeOf } from '@sworm/actor'
+import { emit, ready, serve, type ChildRequest } from '@sworm/test'
+import { Actor, Sworm, startNode, type SwormInstance } from 'sworm'
+
+/** `set` makes a worker's state a value of its own; `inc` adds one; anything else reads it. */
+type CounterCall = 'inc' | 'get' | { readonly set: number }
+
+/** A counter whose state is its count: handed to its next node when its name moves. */
+class Counter extends Actor<{ n: number }> {
+  n = 0
+  override init(args: { n: number }): void {
+    this.n = args.n
+  }
+  override handleCall(msg: CounterCall): number {
+    if (msg === 'inc') return ++this.n
+    if (typeof msg === 'object') this.n = msg.set
+    return this.n
+  }
+  override beginHandoff(): number {
+    return this.n
+  }
+  override endHandoff(n: number): void {
+    this.n = n
+  }
+}
+
+class BenchRooms extends Sworm {
+  static override options = { handoff: true }
+  static override actors = { Counter }
+}
+
+/**
+ * The state name `i` is given before a leave: distinct per name, and never the registration's
+ * start value 0, so that a worker restarted from its args (its state lost) shows as a mismatch.
+ */
+function stateOf(i: number): number {
+  return 1_000 + i * 7
+}
+
+const env = process.env
+const node = await startNode({
+  name: env['NODE_NAME'] ?? `sworm-${process.pid}`,
+  cookie: env['SWORM_COOKIE'] ?? 'bench-cookie',
+  host: '127.0.0.1',
+  port: 0,
+  logger: createLogger({ level: (env['SWORM_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn' }),
+  children: [BenchRooms],
+})
+const rooms: SwormInstance = BenchRooms.on(node)
+
+/** Ms since the epoch with sub-ms precision, comparable across processes of one machine. */
+const wallClock = (): number => performance.timeOrigin + performance.now()
+
+function str(r: ChildRequest, key: string): string {
+  const v = r[key]
+  if (typeof v !== 'string') throw new Error(`${key} must be a string`)
+  return v
+}
+
+function int(r: ChildRequest, key: string, fallback?: number): number {
+  const v = r[key] ?? fallback
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new Error(`${key} must be an integer >= 0`)
+  }
+  return v
+}
+
+/** Runs `fn(0..count-1)` with at most `concurrency` in flight. */
+async function pool(
+  count: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  const lane = async (): Promise<void> => {
+    while (next < count) await fn(next++)
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, lane))
+}
+
+/** The names `prefix0 ..` whose worker runs on node `on`, by index. */
+function indexesOn(prefix: string, count: number, on: string): number[] {
+  const out: number[] = []
+  for (let i = 0; i < count; i++) {
+    const pid = rooms.whereis(`${prefix}${i}`)
+    if (pid !== undefined && nodeOf(pid) === on) out.push(i)
+  }
+  return out
+}
+
+/** What `inc` calls a load sends: per name, the calls that succeeded; and what failed. */
+interface Load {
+  readonly prefix: string
+  readonly count: number
+  readonly ok: Int32Array
+  /** Names on the leaving node when the load started, by index. */
+  readonly moving: Uint8Array
+  sent: number
+  sentToMoving: number
+  failed: number
+  /** Per name, the count each successful `inc` replied with, in the order the replies came. */
+  readonly replies: number[][]
+  readonly errors: Map<string, number>
+  running: boolean
+  done: Promise<void>
+}
+
+let load: Load | undefined
+
+/** This node's handoffs (its names moving away, each once its worker answered), for the phases. */
+const handoffs = { count: 0, first: 0, last: 0 }
+rooms.on('handoff', () => {
+  const at = wallClock()
+  if (handoffs.count++ === 0) handoffs.first = at
+  handoffs.last = at
+})
+
+function loadMark(l: Load): Record<string, number> {
+  const { sent, sentToMoving, failed } = l
+  return { sent, sentToMoving, failed, at: wallClock() }
+}
+
+/**
+ * Checks each name's replies: exactly once each count from `stateOf(i) + 1` up, whatever the
+ * order. `badReplies` counts those that break it (a count seen twice, or one skipped: an
+ * increment lost or applied twice); `lateReplies` those that came after a higher one of the
+ * same name (two calls in flight to one name, the earlier answered later: not an error, since
+ * two replies from different nodes need not arrive in order).
+ */
+function checkReplies(l: Load): { badReplies: number; lateReplies: number } {
+  let badReplies = 0
+  let lateReplies = 0
+  for (const [i, replies] of l.replies.entries()) {
+    let highest = -Infinity
+    for (const n of replies) {
+      if (n < highest) lateReplies++
+      highest = Math.max(highest, n)
+    }
+    const sorted = [...replies].sort((a, b) => a - b)
+    for (const [k, n] of sorted.entries()) if (n !== stateOf(i) + k + 1) badReplies++
+  }
+  return { badReplies, lateReplies }
+}
+
+serve({
+  info: () => ({ id: node.id, name: node.name, url: node.url }),
+  connect: (r) => {
+    node.connect(str(r, 'url'))
+    return true
+  },
+  /**
+   * The nodes this node's BenchRooms counts as members and those whose router it knows (where
+   * it asks for holds before a move), itself included in both.
+   */
+  members: () => ({
+    members: rooms.supervisor.stats().members,
+    routers: rooms.registry.infoOf('router').size,
+  }),
+  /** How many names resolve here. */
+  count: () => rooms.registry.count(),
+  /** { prefix, count }: how many of the names `prefix0 ..` run on this node. */
+  localCount: (r) => indexesOn(str(r, 'prefix'), int(r, 'count'), node.id).length,
+  /**
+   * { prefix, count, concurrency }: registers the names `prefix0 ..` (each a Counter from 0), with
+   * at most `concurrency` registrations in flight; resolves with the absolute start and end.
+   */
+  register: async (r) => {
+    const prefix = str(r, 'prefix')
+    const count = int(r, 'count')
+    const start = wallClock()
+    await pool(count, int(r, 'concurrency', 256), async (i) => {
+      await rooms.registerName(`${prefix}${i}`, Counter, { n: 0 })
+    })
+    return { start, end: wallClock() }
+  },
+  /** { prefix, count, concurrency }: gives name `i` the state `stateOf(i)` (a `set` call by name). */
+  setStates: async (r) => {
+    const prefix = str(r, 'prefix')
+    await pool(int(r, 'count'), int(r, 'concurrency', 256), async (i) => {
+      await rooms.call(`${prefix}${i}`, { set: stateOf(i) } satisfies CounterCall)
+    })
+    return true
+  },
+  /**
+   * { prefix, count, notOn, timeoutMs }: resolves with the absolute time `at` at which all
+   * `count` names resolve here and none on node `notOn`, watched through the registry's
+   * `register` events (no polling loop to take a core from the other nodes), and the time
+   * `first` one of them was seen registered elsewhere. Sent before the leave.
+   */
+  awaitMoved: (r) => {
+    const prefix = str(r, 'prefix')
+    const count = int(r, 'count')
+    const notOn = str(r, 'notOn')
+    const timeoutMs = int(r, 'timeoutMs', 30_000)
+    const left = new Set(indexesOn(prefix, count, notOn).map((i) => `${prefix}${i}`))
+    const done = (): boolean => left.size === 0 && rooms.registry.count() >= count
+    let first: number | undefined
+    if (done()) return { at: wallClock(), first: wallClock() }
+    return new Promise<{ at: number; first: number }>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off()
+        reject(new Error(`${left.size} names still on ${notOn}, ${rooms.registry.count()} resolve`))
+      }, timeoutMs)
+      const off = rooms.registry.on('register', (name, pid) => {
+        if (typeof name === 'string' && nodeOf(pid) !== notOn && left.delete(name)) {
+          first ??= wallClock()
+        }
+        if (!done()) return
+        clearTimeout(timer)
+        off()
+        const at = wallClock()
+        resolve({ at, first: first ?? at })
+      })
+    })
+  },
+  /**
+   * { prefix, count, concurrency }: reads every worker's state by name and compares it with
+   * `stateOf(i)` plus the `inc` calls of the last load that succeeded on it. `missing` counts
+   * increments (or the handed-over state) that are not there, `extra` those counted twice.
+   */
+  verify: async (r) => {
+    const prefix = str(r, 'prefix')
+    const count = int(r, 'count')
+    let wrong = 0
+    let missing = 0
+    let extra = 0
+    let unreachable = 0
+    const examples: string[] = []
+    await pool(count, int(r, 'concurrency', 256), async (i) => {
+      const want = stateOf(i) + (load?.prefix === prefix ? (load.ok[i] ?? 0) : 0)
+      let got: number
+      try {
+        got = await rooms.call<number>(`${prefix}${i}`, 'get' satisfies CounterCall)
+      } catch (e) {
+        unreachable++
+        if (examples.length < 5) examples.push(`${prefix}${i}: ${String(e)}`)
+        return
+      }
+      if (got === want) return
+      wrong++
+      if (got < want) missing += want - got
+      else extra += got - want
+      if (examples.length < 5) examples.push(`${prefix}${i}: ${got}, expected ${want}`)
+    })
+    return { wrong, missing, extra, unreachable, examples }
+  },
+  /**
+   * { prefix, count, concurrency, movingFrom }: starts `concurrency` lanes that each call `inc`
+   * by name, round-robin over the names `prefix0 ..`, one call at a time, until `loadStop`.
+   */
+  loadStart: (r) => {
+    if (load?.running === true) throw new Error('a load already runs')
+    const prefix = str(r, 'prefix')
+    const count = int(r, 'count')
+    const moving = new Uint8Array(count)
+    for (const i of indexesOn(prefix, count, str(r, 'movingFrom'))) moving[i] = 1
+    const l: Load = {
+      prefix,
+      count,
+      ok: new Int32Array(count),
+      moving,
+      sent: 0,
+      sentToMoving: 0,
+      failed: 0,
+      replies: Array.from({ length: count }, () => []),
+      errors: new Map(),
+      running: true,
+      done: Promise.resolve(),
+    }
+    let next = 0
+    const lane = async (): Promise<void> => {
+      while (l.running) {
+        const i = next
+        next = (next + 1) % count
+        l.sent++
+        if (l.moving[i] === 1) l.sentToMoving++
+        try {
+          const n = await rooms.call<number>(`${prefix}${i}`, 'inc' satisfies CounterCall)
+          l.ok[i] = (l.ok[i] ?? 0) + 1
+          l.replies[i]?.push(n)
+        } catch (e) {
+          l.failed++
+          const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+          l.errors.set(what, (l.errors.get(what) ?? 0) + 1)
+        }
+      }
+    }
+    l.done = Promise.all(Array.from({ length: int(r, 'concurrency', 64) }, lane)).then(() => {})
+    load = l
+    return true
+  },
+  /** The load's counters so far, with the absolute time they were read. */
+  loadMark: () => {
+    if (load === undefined) throw new Error('no load was started')
+    return loadMark(load)
+  },
+  /** Stops the load, waits for its calls in flight, and returns its counters and errors. */
+  loadStop: async () => {
+    if (load === undefined) throw new Error('no load was started')
+    load.running = false
+    await load.done
+    return { ...loadMark(load), ...checkReplies(load), errors: Object.fromEntries(load.errors) }
+  },
+  /**
+   * Leaves gracefully (this node's names move, with their state), replies, then exits. Replies
+   * with the start and end of `node.stop()` and when the first and last of its names was handed
+   * over (absolute times).
+   */
+  stop: async () => {
+    const start = wallClock()
+    await node.stop()
+    setImmediate(() => process.exit(0))
+    return {
+      start,
+      end: wallClock(),
+      handoffs: handoffs.count,
+      firstHandoff: handoffs.first,
+      lastHandoff: handoffs.last,
+    }
+  },
+})
+
+// The harness's stop at the end of a figure (and profiling) ends nodes with SIGTERM: leave too.
+process.on('SIGTERM', () => {
+  void node.stop().then(() => process.exit(0))
+})
+
+node.on('nodeUp', (n) => emit({ event: 'nodeUp', id: n.id, name: n.name, at: Date.now() }))
+ready({ id: node.id, name: node.name, url: node.url })
