@@ -106,41 +106,35 @@ try {
   log('load: 32 clients on node a calling every counter by name, each answer checked')
   await sleep(STEADY_MS)
 
+  /** Stops `name` with `signal`; the recovery is over once none of the counters runs there. */
+  const take = async (name: string, signal: 'SIGTERM' | 'SIGKILL', what: string): Promise<void> => {
+    const child = children.get(name)!
+    if (signal === 'SIGKILL') {
+      const on = await ask<number>(a, { op: 'expectCrash', node: name })
+      log(`${on} counters ran on ${name}`)
+    }
+    child.proc.kill(signal)
+    recovery.push([what, await until(a, { op: 'settled', without: name }, `${name}’s counters`)])
+    await exited(child)
+    await sleep(STEADY_MS / 2)
+  }
+  /** Starts `name` again; the recovery is over once the counters that hash to it are there. */
+  const bringBack = async (name: string): Promise<void> => {
+    log(`--- node ${name} comes back: counters that hash to it move there, with their counts`)
+    const t = performance.now()
+    await spawnNode(name, a.url)
+    await until(a, { op: 'settled', with: name }, `counters to move to ${name}`)
+    recovery.push([`${name} restarts: counters moving to it again`, performance.now() - t])
+    await sleep(STEADY_MS / 2)
+  }
+
   log('--- node b stops gracefully: its counters move with their counts (no call may fail)')
-  const b = children.get('b')!
-  b.proc.kill('SIGTERM')
-  recovery.push([
-    'b stops gracefully: counters running elsewhere',
-    await until(a, { op: 'settled', without: 'b' }, 'b’s counters to move'),
-  ])
-  await exited(b)
-  await sleep(STEADY_MS / 2)
-
-  log('--- node b comes back: counters that hash to it move there, with their counts')
-  const tb = performance.now()
-  await spawnNode('b', a.url)
-  await until(a, { op: 'settled', with: 'b' }, 'counters to move to b')
-  recovery.push(['b restarts: counters moving to it again', performance.now() - tb])
-  await sleep(STEADY_MS / 2)
-
+  await take('b', 'SIGTERM', 'b stops gracefully: counters running elsewhere')
+  await bringBack('b')
   log('--- node c is killed (SIGKILL): its counters restart elsewhere from zero')
-  const c = children.get('c')!
-  const onC = await ask<number>(a, { op: 'expectCrash', node: 'c' })
-  log(`${onC} counters ran on c`)
-  c.proc.kill('SIGKILL')
-  recovery.push([
-    'c killed: counters running again elsewhere',
-    await until(a, { op: 'settled', without: 'c' }, 'c’s counters to restart'),
-  ])
-  await exited(c)
+  await take('c', 'SIGKILL', 'c killed: counters running again elsewhere')
+  await bringBack('c')
   await sleep(STEADY_MS / 2)
-
-  log('--- node c comes back')
-  const tc = performance.now()
-  await spawnNode('c', a.url)
-  await until(a, { op: 'settled', with: 'c' }, 'counters to move to c')
-  recovery.push(['c restarts: counters moving to it again', performance.now() - tc])
-  await sleep(STEADY_MS)
 
   await ask(a, { op: 'load', on: false })
   const check = await ask<{ checked: number; wrong: number }>(a, { op: 'verify' })

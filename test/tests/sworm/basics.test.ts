@@ -2,10 +2,11 @@
 // node its name hashes to and every node resolves it; calls, unregister, concurrency, init
 // failures, restarts and groups, through each node's instance twin (`Rooms.on(node)`).
 import { describe, expect, it } from 'vitest'
-import { AlreadyRegistered, NotFound, nodeOf, silentLogger, type Pid } from '@sworm/actor'
+import { AlreadyRegistered, NotFound, nodeOf, type Pid } from '@sworm/actor'
 import { NotSerializable } from '@sworm/cluster'
-import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
-import { TEST_COOKIE, waitUntil } from '../../src/index.js'
+import { Actor, Sworm, type SwormNode } from 'sworm'
+import { waitUntil } from '../../src/index.js'
+import { swormCluster } from './swormCluster.js'
 
 class Counter extends Actor<{ start?: number; fail?: boolean } | undefined> {
   n = 0
@@ -24,32 +25,10 @@ class Rooms extends Sworm {
   static override actors = { Counter }
 }
 
+/** `n` in-process nodes running `Rooms`, as an array (disposed with `await using`). */
 async function cluster(n: number): Promise<SwormNode[] & AsyncDisposable> {
-  const nodes: SwormNode[] = []
-  for (let i = 0; i < n; i++) {
-    nodes.push(
-      await startNode({
-        name: `s${i}`,
-        cookie: TEST_COOKIE,
-        logger: silentLogger,
-        children: [Rooms],
-        seeds: i === 0 ? [] : [nodes[0]!.url],
-      }),
-    )
-  }
-  await waitUntil(
-    () =>
-      nodes.every(
-        (x) => x.nodes().length === n - 1 && Rooms.on(x).supervisor.stats().members === n,
-      ),
-    5000,
-    'the mesh and the sworm on every node',
-  )
-  return Object.assign(nodes, {
-    async [Symbol.asyncDispose]() {
-      await Promise.all(nodes.map((x) => x.stop()))
-    },
-  })
+  const c = await swormCluster(n, [Rooms])
+  return Object.assign(c.nodes, { [Symbol.asyncDispose]: () => c[Symbol.asyncDispose]() })
 }
 
 describe('sworm basics', () => {
