@@ -231,6 +231,10 @@ describe('distributed supervisor across processes', () => {
           seenTwice.push(...duplicates(list))
       })
       for (const node of [a!, b!]) await node.request({ op: 'watch', pid: slowPid })
+      // The stop reaches C over its control pipe, not the mesh: it could overtake the monitors.
+      // A call from each watching node to the child travels behind its monitor on the same
+      // socket, so once both are answered the monitors are in place.
+      for (const node of [a!, b!]) await callChild(node, slow)
 
       const movedOn = (node: ChildNode): Promise<ChildEvent> =>
         node.waitForEvent(
