@@ -292,10 +292,7 @@ export class Node implements AsyncDisposable {
    * matching prefix wins. Returns the function that removes the route (if it is still this one).
    */
   addHttpRoute(prefix: string, handler: HttpHandler): () => void {
-    this.httpRoutes.set(prefix, handler)
-    return () => {
-      if (this.httpRoutes.get(prefix) === handler) this.httpRoutes.delete(prefix)
-    }
+    return addRoute(this.httpRoutes, prefix, handler)
   }
 
   /**
@@ -308,10 +305,7 @@ export class Node implements AsyncDisposable {
     if (!prefix.startsWith('/') || prefix === '/cluster' || prefix.startsWith('/yjs/')) {
       throw new BadConfig(`addWebSocketRoute: ${prefix} is not a free path prefix`)
     }
-    this.wsRoutes.set(prefix, handler)
-    return () => {
-      if (this.wsRoutes.get(prefix) === handler) this.wsRoutes.delete(prefix)
-    }
+    return addRoute(this.wsRoutes, prefix, handler)
   }
 
   /**
@@ -583,12 +577,7 @@ export class Node implements AsyncDisposable {
       this.wss.handleUpgrade(req, socket, head, (ws) => yjs.accept(ws, docName))
       return
     }
-    let best: string | undefined
-    for (const prefix of this.wsRoutes.keys()) {
-      if (path.startsWith(prefix) && (best === undefined || prefix.length > best.length))
-        best = prefix
-    }
-    const handler = best === undefined ? undefined : this.wsRoutes.get(best)
+    const handler = routeFor(this.wsRoutes, path)
     if (handler === undefined) return rejectUpgrade(socket, 404, 'Not Found')
     if (this.state !== 'running') return rejectUpgrade(socket, 503, 'Service Unavailable')
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -608,14 +597,10 @@ export class Node implements AsyncDisposable {
       res.end('bad request\n')
       return
     }
-    let best: string | undefined
-    for (const prefix of this.httpRoutes.keys()) {
-      if (path.startsWith(prefix) && (best === undefined || prefix.length > best.length))
-        best = prefix
-    }
-    if (best !== undefined) {
+    const handler = routeFor(this.httpRoutes, path)
+    if (handler !== undefined) {
       try {
-        this.httpRoutes.get(best)!(req, res)
+        handler(req, res)
       } catch (e) {
         this.logger.error({ err: e, path }, 'http handler threw')
         if (!res.headersSent) res.writeHead(500)
@@ -1075,4 +1060,22 @@ function normalizeUrl(url: string): string {
 
 function isIpLiteral(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':')
+}
+
+/** Adds `handler` under `prefix`; the remover takes it out only if it is still this one. */
+function addRoute<H>(routes: Map<string, H>, prefix: string, handler: H): () => void {
+  routes.set(prefix, handler)
+  return () => {
+    if (routes.get(prefix) === handler) routes.delete(prefix)
+  }
+}
+
+/** The handler of the longest prefix of `path` among `routes`. */
+function routeFor<H>(routes: Map<string, H>, path: string): H | undefined {
+  let best: string | undefined
+  for (const prefix of routes.keys()) {
+    if (path.startsWith(prefix) && (best === undefined || prefix.length > best.length))
+      best = prefix
+  }
+  return best === undefined ? undefined : routes.get(best)
 }
