@@ -261,7 +261,6 @@ export class Registry {
     return this.winners.size
   }
 
-  /** The meta a name was registered with (or last updated to). */
   /** The pid under `name` and its meta, in one lookup. */
   resolve(name: Name): { pid: Pid; meta: unknown } | undefined {
     const key = encodeName(name)
@@ -271,12 +270,9 @@ export class Registry {
     return { pid, meta: isLive(v) ? v.m : undefined }
   }
 
+  /** The meta a name was registered with (or last updated to). */
   meta(name: Name): unknown {
-    const key = encodeName(name)
-    const pid = this.winners.get(key)
-    if (pid === undefined) return undefined
-    const v = this.views.get(nodeOf(pid))?.names.get(key)
-    return isLive(v) ? v.m : undefined
+    return this.resolve(name)?.meta
   }
 
   /** Replaces a name's meta. Only the node of the holding process may: `NotOwner` elsewhere. */
