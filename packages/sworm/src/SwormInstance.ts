@@ -81,8 +81,8 @@ export class SwormInstance {
   private readonly holds = new Map<string, Hold>()
   private fenceBatch: Array<[string, Pid]> | undefined
   private fenceDone: Promise<void> | undefined
-  private unsubscribe: () => void = () => {}
-  private router: Pid | undefined
+  private readonly unsubscribe: () => void
+  private readonly router: Pid
 
   private constructor(
     name: string,
@@ -91,8 +91,10 @@ export class SwormInstance {
     actors: ActorTypes,
     registry: Registry,
     supervisor: DistributedSupervisor,
+    router: Pid,
   ) {
     this.name = name
+    this.router = router
     this.node = node
     this.options = options
     this.actors = actors
@@ -113,7 +115,7 @@ export class SwormInstance {
     options: ResolvedSwormOptions,
   ): Promise<SwormInstance> {
     const services = node.runtime.services
-    let instances = services.get(SWORMS) as Map<string, SwormInstance> | undefined
+    let instances = swormsOf(node)
     if (instances === undefined) {
       const map = new Map<string, SwormInstance>()
       instances = map
@@ -158,9 +160,8 @@ export class SwormInstance {
         'forgetAfterMs',
       ]),
     })
-    const inst = new SwormInstance(name, node, options, actors, registry, supervisor)
+    const inst = new SwormInstance(name, node, options, actors, registry, supervisor, router)
     box.inst = inst
-    inst.router = router
     const observer = observerOf(node)
     if (observer !== undefined) {
       // Conflicts are counted from the registry; a merge is worth a line in the recent events.
@@ -189,13 +190,12 @@ export class SwormInstance {
 
   /** Every sworm instance running on `node`. */
   static all(node: Node): SwormInstance[] {
-    const map = node.runtime.services.get(SWORMS) as Map<string, SwormInstance> | undefined
-    return map === undefined ? [] : [...map.values()]
+    return [...(swormsOf(node)?.values() ?? [])]
   }
 
   /** The instance of sworm `name` on `node`, if it runs there. */
   static of(node: Node, name: string): SwormInstance | undefined {
-    return (node.runtime.services.get(SWORMS) as Map<string, SwormInstance> | undefined)?.get(name)
+    return swormsOf(node)?.get(name)
   }
 
   /** The actor class registered under `typeName`. */
@@ -269,7 +269,7 @@ export class SwormInstance {
       const timer = this.node.clock.setTimeout(() => {
         off()
         resolve(undefined)
-      }, this.callTimeoutMs())
+      }, callTimeoutOf(this.options))
       const off = this.registry.on('register', (n, pid) => {
         if (encodeName(n) !== key) return
         this.node.clock.clearTimeout(timer)
@@ -297,10 +297,9 @@ export class SwormInstance {
 
   /** Stops the worker under `name` (or removes a plain registration); `NotFound` when absent. */
   async unregisterName(name: Name): Promise<void> {
-    const pid = this.registry.whereis(name)
-    if (pid === undefined) throw new NotFound(describeName(name))
-    const meta = this.registry.meta(name) as { delegate?: Pid } | undefined
-    if (meta?.delegate !== undefined) {
+    const entry = this.registry.resolve(name)
+    if (entry === undefined) throw new NotFound(describeName(name))
+    if (delegateOf(entry.meta) !== undefined) {
       await this.supervisor.terminateChild(encodeName(name))
       return
     }
@@ -327,8 +326,7 @@ export class SwormInstance {
   private target(name: Name): Pid {
     const entry = this.registry.resolve(name)
     if (entry === undefined) throw new NotFound(`no process is registered as ${describeName(name)}`)
-    const delegate = (entry.meta as { delegate?: Pid } | undefined)?.delegate
-    return delegate ?? entry.pid
+    return delegateOf(entry.meta) ?? entry.pid
   }
 
   /**
@@ -434,7 +432,7 @@ export class SwormInstance {
     if (!this.holds.has(key)) {
       // The name may already resolve to its next delegate: then the message goes there at once.
       const entry = this.registry.resolve(decodeName(key))
-      const next = (entry?.meta as { delegate?: Pid } | undefined)?.delegate ?? entry?.pid
+      const next = entry === undefined ? undefined : (delegateOf(entry.meta) ?? entry.pid)
       if (next !== undefined && next !== delegate) {
         this.deliver(next, raw)
         return
@@ -456,11 +454,9 @@ export class SwormInstance {
   }
 
   private holdMs(): number {
-    return this.options.handoffTimeoutMs + holdTimeoutMs(this.options) + this.callTimeoutMs() * 2
-  }
-
-  private callTimeoutMs(): number {
-    return this.options.callTimeoutMs ?? 5000
+    return (
+      this.options.handoffTimeoutMs + holdTimeoutMs(this.options) + callTimeoutOf(this.options) * 2
+    )
   }
 
   private onRegister(name: Name, pid: Pid, meta: unknown): void {
@@ -468,7 +464,7 @@ export class SwormInstance {
     const key = encodeName(name)
     const hold = this.holds.get(key)
     if (hold === undefined) return
-    const delegate = (meta as { delegate?: Pid } | undefined)?.delegate
+    const delegate = delegateOf(meta)
     if (delegate === hold.delegate) return
     this.holds.delete(key)
     this.node.clock.clearTimeout(hold.timer)
@@ -495,11 +491,7 @@ export class SwormInstance {
     await this.fence(key, delegate)
     let payload: HandoffPayload
     try {
-      payload = await this.node.runtime.call<HandoffPayload>(
-        delegate,
-        new PrepareMove(this.options.handoff),
-        { timeoutMs: this.options.handoffTimeoutMs + 1000 },
-      )
+      payload = await this.askDelegate(delegate, this.options.handoff)
     } catch (e) {
       this.node.logger.warn(
         { sworm: this.name, name: key.slice(1), err: e },
@@ -520,6 +512,16 @@ export class SwormInstance {
     }
     this.events.emit('handoff', decodeName(key), payload.state !== undefined)
     return payload
+  }
+
+  /**
+   * Asks a delegate of this node to stop passing messages on and (`withState`) to get its
+   * worker's state; its own bound on the worker's answer, `handoffTimeoutMs`, comes first.
+   */
+  private askDelegate(delegate: Pid, withState: boolean): Promise<HandoffPayload> {
+    return this.node.runtime.call<HandoffPayload>(delegate, new PrepareMove(withState), {
+      timeoutMs: this.options.handoffTimeoutMs + 1000,
+    })
   }
 
   /**
@@ -573,14 +575,10 @@ export class SwormInstance {
    * winner (`sworm:resolve_conflict`) before it stops.
    */
   async mergeConflict(name: Name, loser: Pid, winner: Pid, meta: unknown): Promise<void> {
-    const delegate = (meta as { delegate?: Pid } | undefined)?.delegate
+    const delegate = delegateOf(meta)
     let merged = false
     if (this.options.handoff && delegate !== undefined && this.node.runtime.isAlive(delegate)) {
-      const payload = await this.node.runtime.call<HandoffPayload>(
-        delegate,
-        new PrepareMove(true),
-        { timeoutMs: this.options.handoffTimeoutMs + 1000 },
-      )
+      const payload = await this.askDelegate(delegate, true)
       if (payload.state !== undefined) {
         assertSerializable(payload.state.value)
         this.node.runtime.send(winner, {
@@ -635,11 +633,9 @@ export class SwormInstance {
     await this.supervisor.leaveAndStop()
     this.unsubscribe()
     await this.registry.stop()
-    if (this.router !== undefined && this.node.runtime.isAlive(this.router))
+    if (this.node.runtime.isAlive(this.router))
       await this.node.runtime.stop(this.router, 'shutdown')
-    ;(this.node.runtime.services.get(SWORMS) as Map<string, SwormInstance> | undefined)?.delete(
-      this.name,
-    )
+    swormsOf(this.node)?.delete(this.name)
   }
 }
 
@@ -647,7 +643,22 @@ const SWORMS = Symbol('sworm.byName')
 
 /** How long a node waits for the others to confirm a hold before it moves names anyway. */
 function holdTimeoutMs(options: ResolvedSwormOptions): number {
-  return Math.min(options.callTimeoutMs ?? 5000, 5000)
+  return Math.min(callTimeoutOf(options), 5000)
+}
+
+/** The sworm's bound on calls to other nodes (the supervisor's and registry's default). */
+function callTimeoutOf(options: ResolvedSwormOptions): number {
+  return options.callTimeoutMs ?? 5000
+}
+
+/** The delegate a name's registration names in its meta; none for a plain registration. */
+function delegateOf(meta: unknown): Pid | undefined {
+  return (meta as { delegate?: Pid } | undefined)?.delegate
+}
+
+/** The sworm instances of `node`, by sworm name, once one has started there. */
+function swormsOf(node: Node): Map<string, SwormInstance> | undefined {
+  return node.runtime.services.get(SWORMS) as Map<string, SwormInstance> | undefined
 }
 
 /** The fields of `o` named in `keys` that are set (so that `exactOptionalPropertyTypes` holds). */
