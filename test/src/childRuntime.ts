@@ -103,3 +103,18 @@ export function serve(
     else process.exit(0)
   })
 }
+
+/**
+ * A node process's graceful end, the same on request and on SIGTERM: the node leaves (its
+ * children move), then the process exits 0. Returns the `stop` request handler.
+ */
+export function gracefulStop(node: { stop(): Promise<void> }): () => Promise<boolean> {
+  process.on('SIGTERM', () => {
+    void node.stop().then(() => process.exit(0))
+  })
+  return async () => {
+    await node.stop()
+    setImmediate(() => process.exit(0))
+    return true
+  }
+}
