@@ -2,7 +2,7 @@
 // node its name hashes to and every node resolves it; calls, unregister, concurrency, init
 // failures, restarts and groups, through each node's instance twin (`Rooms.on(node)`).
 import { describe, expect, it } from 'vitest'
-import { AlreadyRegistered, NotFound, nodeOf, type Pid } from '@sworm/actor'
+import { AlreadyRegistered, BadArgument, NotFound, nodeOf, type Pid } from '@sworm/actor'
 import { NotSerializable } from '@sworm/cluster'
 import { Actor, Sworm, type SwormNode } from 'sworm'
 import { waitUntil } from '../../src/index.js'
@@ -118,5 +118,24 @@ describe('sworm basics', () => {
       NotSerializable.is(e),
     )
     expect(await rooms.call(name, 'inc')).toBe(1)
+  })
+
+  it('refuses an actor type the sworm does not list, with a typed error naming it', async () => {
+    await using nodes = await cluster(2)
+    class Stranger extends Actor {}
+    await expect(Rooms.on(nodes[0]!).registerName('odd', Stranger as never)).rejects.toSatisfy(
+      (e: unknown) => BadArgument.is(e) && /Stranger is not one of sworm Rooms/.test(String(e)),
+    )
+    expect(Rooms.on(nodes[1]!).whereis('odd')).toBeUndefined()
+  })
+
+  it('answers a malformed hold request with false and keeps serving holds', async () => {
+    await using nodes = await cluster(2)
+    const rooms = Rooms.on(nodes[0]!)
+    const router = rooms.registry.infoOf('router').get(nodes[1]!.id) as Pid
+    for (const bad of [null, 'hold', { op: 'hold' }, { op: 'hold', items: [[1, 2]] }]) {
+      expect(await nodes[0]!.runtime.call(router, bad)).toBe(false)
+    }
+    expect(await nodes[0]!.runtime.call(router, { op: 'hold', items: [] })).toBe(true)
   })
 })
