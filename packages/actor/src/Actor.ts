@@ -11,6 +11,7 @@ import {
   ProcessContext,
   type Behavior,
   type From,
+  type StartInfo,
 } from './Process.js'
 
 /** Return it from `handleCall` to reply later with `this.reply(from, value)`. */
@@ -19,7 +20,8 @@ export type NoReply = typeof NoReply
 
 /**
  * Base class of actors. Override what you need:
- * - `init(args)`: runs before the first message; throwing fails the start.
+ * - `init(args, start)`: runs before the first message; throwing fails the start. `start.handoff`
+ *   is the state a predecessor handed over, when the process was started with one.
  * - `handleCall(msg, from)`: its return value (or resolved value) is the reply.
  * - `handleCast(msg)`, `handleInfo(msg)`: no reply. Plain `send`s, `DOWN`s and trapped `EXIT`s
  *   arrive in `handleInfo`.
@@ -35,15 +37,16 @@ export type NoReply = typeof NoReply
  * }
  */
 export abstract class Actor<Args = void> extends ProcessContext implements Behavior {
-  init?(args: Args): void | Promise<void>
+  /** What it returns (or resolves to) is the start's info: see `Runtime.startWithInfo`. */
+  init?(args: Args, start: StartInfo): unknown
   handleCall?(msg: unknown, from: From): unknown
   handleCast?(msg: unknown): void | Promise<void>
   handleInfo?(msg: unknown): void | Promise<void>
   terminate?(reason: ExitReason): void | Promise<void>
 
   /** @internal */
-  [kInit](args: unknown): unknown {
-    return this.init?.(args as Args)
+  [kInit](args: unknown, start: StartInfo): unknown {
+    return this.init?.(args as Args, start)
   }
 
   /** @internal */

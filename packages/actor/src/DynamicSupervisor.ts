@@ -1,5 +1,6 @@
 // A local dynamic supervisor: children are added at run time, each restarted alone under its
 // own policy, within a shared restart intensity and an optional `maxChildren` limit.
+import { actorDefaults } from './defaults.js'
 import { Actor } from './Actor.js'
 import { MaxChildren, NotFound, describeReason } from './errors.js'
 import { isExitMessage, type From } from './Process.js'
@@ -116,7 +117,11 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
         const child = this.children.get(msg.pid)
         if (child === undefined) throw new NotFound(`child ${msg.pid}`)
         this.children.delete(msg.pid)
-        await this.runtime.shutdownProcess(msg.pid, child.spec.shutdownMs ?? 5000, this.self)
+        await this.runtime.shutdownProcess(
+          msg.pid,
+          child.spec.shutdownMs ?? actorDefaults.shutdownMs,
+          this.self,
+        )
         return undefined
       }
       case 'which':
@@ -167,7 +172,11 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
 
   override async terminate(): Promise<void> {
     for (const c of [...this.children.values()].reverse()) {
-      await this.runtime.shutdownProcess(c.pid, c.spec.shutdownMs ?? 5000, this.self)
+      await this.runtime.shutdownProcess(
+        c.pid,
+        c.spec.shutdownMs ?? actorDefaults.shutdownMs,
+        this.self,
+      )
     }
     this.children.clear()
   }

@@ -58,10 +58,22 @@ export function isDownMessage(m: unknown): m is DownMessage {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'DOWN'
 }
 
+/**
+ * What a process starts with besides its args: today the state its predecessor handed over
+ * (a move with handoff), passed by whoever starts it (`SpawnOptions.handoff`).
+ */
+export interface StartInfo {
+  /** The state handed over by the previous process of this child, when it moved. */
+  readonly handoff?: unknown
+}
+
+/** The `StartInfo` of a process started with nothing handed over. */
+export const NO_START_INFO: StartInfo = Object.freeze({})
+
 /** What the runtime calls on a process object. */
 export interface Behavior {
   [kAttach](proc: Proc): void
-  [kInit](args: unknown): unknown
+  [kInit](args: unknown, start: StartInfo): unknown
   [kReceive](msg: unknown): unknown
   [kTerminate](reason: ExitReason): unknown
 }
@@ -97,7 +109,9 @@ export class Proc {
   /** A stop asked for from inside a handler, carried out when the handler returns. */
   stopReason: ExitReason | undefined = undefined
   initArgs: unknown = undefined
-  initWaiter: { resolve(pid: Pid): void; reject(e: unknown): void } | undefined = undefined
+  initStart: StartInfo = NO_START_INFO
+  initWaiter: { resolve(pid: Pid, info: unknown): void; reject(e: unknown): void } | undefined =
+    undefined
 
   constructor(pid: Pid, runtime: Runtime, behavior: Behavior) {
     this.pid = pid
@@ -226,7 +240,8 @@ export abstract class ProcessContext {
 }
 
 /** Anything the runtime can instantiate as a process: a class with a no-argument constructor. */
-export type ActorClassLike<A> = new () => ProcessContext & Behavior & { init?(args: A): unknown }
+export type ActorClassLike<A> = new () => ProcessContext &
+  Behavior & { init?(args: A, start: StartInfo): unknown }
 
 /** A function process: called once per message, with its context. */
 export type ProcessFn = (msg: unknown, ctx: ProcessContext) => void | Promise<void>

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { realClock, type Clock, type TimerHandle } from './clock.js'
+import { actorDefaults } from './defaults.js'
 import {
   BadArgument,
   CallTimeout,
@@ -21,6 +22,7 @@ import {
   FnProcess,
   kAttach,
   kInit,
+  NO_START_INFO,
   kReceive,
   kTerminate,
   Proc,
@@ -87,6 +89,8 @@ export interface SpawnOptions {
   name?: string
   /** Start with `trapExit` on. */
   trapExit?: boolean
+  /** State handed over by a predecessor: `init` gets it as `start.handoff`. */
+  handoff?: unknown
 }
 
 /** Options of `call`. */
@@ -133,7 +137,6 @@ interface PendingCall {
 type ExitListener = (pid: Pid, reason: ExitReason, name: string | undefined) => void
 type CallListener = (ms: number, ok: boolean) => void
 
-const DEFAULT_CALL_TIMEOUT_MS = 5000
 const DRAIN_BUDGET = 20_000
 
 /**
@@ -189,7 +192,7 @@ export class Runtime implements AsyncDisposable {
     this.clock = options.clock ?? realClock
     this.logger = options.logger ?? createLogger().child({ node: this.name })
     this.route = options.route
-    this.reductions = options.reductions ?? 64
+    this.reductions = options.reductions ?? actorDefaults.reductions
     this.localPrefix = `<${this.nodeId}.`
     this.systemPid = formatPid(this.nodeId, 0)
   }
@@ -233,9 +236,22 @@ export class Runtime implements AsyncDisposable {
    * (carrying the thrown error) if `init` throws, and the process is then gone.
    */
   start<A>(actor: ActorClassLike<A>, args: A, options?: SpawnOptions): Promise<Pid> {
-    return new Promise<Pid>((resolve, reject) => {
-      const proc = this.spawnBehavior(new actor(), args, options ?? {}, { resolve, reject })
-      if (proc.status === 'alive') resolve(proc.pid)
+    return this.startWithInfo(actor, args, options).then((started) => started.pid)
+  }
+
+  /**
+   * Like `start`, and also resolves with what `init` returned (OTP's `{ok, Pid, Info}`): a
+   * process that starts another one in its `init` can hand that pid back up the start chain.
+   */
+  startWithInfo<A>(
+    actor: ActorClassLike<A>,
+    args: A,
+    options?: SpawnOptions,
+  ): Promise<{ pid: Pid; info: unknown }> {
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve: (pid: Pid, info: unknown) => resolve({ pid, info }), reject }
+      const proc = this.spawnBehavior(new actor(), args, options ?? {}, waiter)
+      if (proc.status === 'alive') resolve({ pid: proc.pid, info: undefined })
     })
   }
 
@@ -265,6 +281,7 @@ export class Runtime implements AsyncDisposable {
     if (options.parent !== undefined) proc.parent = options.parent
     proc.status = 'initializing'
     proc.initArgs = args
+    if (options.handoff !== undefined) proc.initStart = { handoff: options.handoff }
     proc.initWaiter = waiter
     if (linkTo !== undefined) this.link(pid, linkTo)
     if (proc.status === 'initializing') this.schedule(proc)
@@ -296,7 +313,7 @@ export class Runtime implements AsyncDisposable {
    * `NoConnection` if its node goes down first.
    */
   call<R = unknown>(to: Pid, msg: unknown, options?: CallOptions): Promise<R> {
-    const timeoutMs = options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+    const timeoutMs = options?.timeoutMs ?? actorDefaults.callTimeoutMs
     // Timed only while someone listens, so that an unobserved call pays one size check.
     const start = this.callListeners.size > 0 ? this.clock.now() : -1
     const call = new Promise<R>((resolve, reject) => {
@@ -571,21 +588,21 @@ export class Runtime implements AsyncDisposable {
     proc.running = false
     if (isThenable(result)) {
       result.then(
-        () => this.initDone(proc),
+        (info) => this.initDone(proc, info),
         (e: unknown) => this.initFailed(proc, e),
       )
     } else {
-      this.initDone(proc)
+      this.initDone(proc, result)
     }
   }
 
-  private initDone(proc: Proc): void {
+  private initDone(proc: Proc, info: unknown): void {
     proc.busy = false
     if (proc.status !== 'initializing') return
     proc.status = 'alive'
     const waiter = proc.initWaiter
     proc.initWaiter = undefined
-    waiter?.resolve(proc.pid)
+    waiter?.resolve(proc.pid, info)
     if (proc.stopReason !== undefined) this.terminate(proc, proc.stopReason)
     else if (proc.head < proc.mailbox.length && !proc.scheduled) this.schedule(proc)
   }
@@ -656,7 +673,11 @@ export class Runtime implements AsyncDisposable {
    * Stops a local process with `reason`, running its `terminate`, after the message it is
    * handling now; resolves once it has ended. After `timeoutMs` (default 5000) it is killed.
    */
-  stop(pid: Pid, reason: ExitReason = 'normal', timeoutMs = 5000): Promise<void> {
+  stop(
+    pid: Pid,
+    reason: ExitReason = 'normal',
+    timeoutMs: number = actorDefaults.shutdownMs,
+  ): Promise<void> {
     const proc = this.procs.get(pid)
     if (proc === undefined) return Promise.reject(new NoProc(pid))
     return new Promise<void>((resolve) => {
@@ -1100,7 +1121,7 @@ export class Runtime implements AsyncDisposable {
    * Stops every process (newest first, each with `shutdown`, killed after `timeoutMs`), rejects
    * waiting calls, and refuses new processes.
    */
-  async shutdown(timeoutMs = 5000): Promise<void> {
+  async shutdown(timeoutMs: number = actorDefaults.shutdownMs): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     const procs = [...this.procs.values()].reverse()
@@ -1126,7 +1147,11 @@ export class Runtime implements AsyncDisposable {
 
 // What `runAs` calls: static, so that handling a message allocates no closure.
 const receive = (p: Proc, msg: unknown): unknown => p.behavior[kReceive](msg)
-const init = (p: Proc, args: unknown): unknown => p.behavior[kInit](args)
+const init = (p: Proc, args: unknown): unknown => {
+  const start = p.initStart
+  p.initStart = NO_START_INFO // handed over once, never kept for a later look
+  return p.behavior[kInit](args, start)
+}
 const stop = (p: Proc, reason: ExitReason): unknown => p.behavior[kTerminate](reason)
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -1,5 +1,6 @@
 // A local supervisor, OTP's: it starts children in order, restarts them by strategy and policy,
 // gives up (exits with `shutdown`) past its restart intensity, and stops children newest first.
+import { actorDefaults } from './defaults.js'
 import { Actor, NoReply } from './Actor.js'
 import { BadArgument, NotFound, describeReason } from './errors.js'
 import { isNormalExit, type ExitReason } from './exitReason.js'
@@ -344,7 +345,11 @@ export class Supervisor extends Actor<SupervisorOptions> {
       const pid = c.pid
       if (pid === undefined) continue
       c.pid = undefined
-      await this.runtime.shutdownProcess(pid, c.spec.shutdownMs ?? 5000, this.self)
+      await this.runtime.shutdownProcess(
+        pid,
+        c.spec.shutdownMs ?? actorDefaults.shutdownMs,
+        this.self,
+      )
     }
   }
 }

@@ -3,9 +3,15 @@
 /** An opaque timer handle from a `Clock`. */
 export type TimerHandle = object | number
 
-/** Time source and timers. `now()` is in milliseconds and never goes backwards. */
+/**
+ * Time source, timers and randomness. `now()` is in milliseconds and never goes backwards;
+ * `wallNow()` is the wall clock (milliseconds since the epoch, as `Date.now()`), for what other
+ * machines compare (hybrid logical clocks); `random()` is uniform in [0, 1), for jitter.
+ */
 export interface Clock {
   now(): number
+  wallNow(): number
+  random(): number
   setTimeout(fn: () => void, ms: number): TimerHandle
   /** Cancels a timer; `undefined` is ignored. */
   clearTimeout(handle: TimerHandle | undefined): void
@@ -19,6 +25,8 @@ const NEVER: TimerHandle = Object.freeze({})
 /** The real clock: `performance.now()` and Node's timers (unref'd so they never hold the process). */
 export const realClock: Clock = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
+  random: () => Math.random(),
   setTimeout: (fn, ms) => {
     // A delay past Node's limit (`Infinity` included) is never due, rather than due at once.
     if (!(ms <= MAX_TIMER_MS)) return NEVER
@@ -48,9 +56,30 @@ export class ManualClock implements Clock {
   private time = 0
   private seq = 0
   private timers: ManualTimer[] = []
+  private readonly epoch: number
+  private seed: number
+
+  /** `epoch`: what `wallNow()` reads at time 0. `seed`: where `random()` starts (mulberry32). */
+  constructor(options: { epoch?: number; seed?: number } = {}) {
+    this.epoch = options.epoch ?? 1_700_000_000_000
+    this.seed = (options.seed ?? 1) >>> 0
+  }
 
   now(): number {
     return this.time
+  }
+
+  wallNow(): number {
+    return this.epoch + this.time
+  }
+
+  /** Deterministic for a seed, so a test that jitters replays the same way. */
+  random(): number {
+    this.seed = (this.seed + 0x6d2b79f5) >>> 0
+    let t = this.seed
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {

@@ -1,5 +1,6 @@
 // Typed errors of @sworm/actor: each has a stable `name`, a `code`, and a static `is` guard
-// that works across copies of the package (it tests the code, not the prototype).
+// that works across copies of the package (it tests a `Symbol.for` brand and the code, not the
+// prototype, so a Node system error with a `code` such as `ENOENT` is never taken for ours).
 
 /** Every error code this package raises. */
 export const ActorErrorCode = {
@@ -19,23 +20,33 @@ export const ActorErrorCode = {
 } as const
 export type ActorErrorCode = (typeof ActorErrorCode)[keyof typeof ActorErrorCode]
 
+/** The brand every Sworm error carries: one symbol for all copies of the package. */
+const kSwormError: unique symbol = Symbol.for('sworm.error') as never
+
 /** Base class of the errors of every Sworm package: a `code` and an optional `cause`. */
 export class SwormError extends Error {
   override name = 'SwormError'
   readonly code: string
+  /** @internal The brand `is` tests. */
+  readonly [kSwormError] = true
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
   }
   /** True for any Sworm error, from any copy of the package. */
   static is(u: unknown): u is SwormError {
-    return u instanceof Error && typeof (u as { code?: unknown }).code === 'string'
+    return (
+      typeof u === 'object' &&
+      u !== null &&
+      (u as { [kSwormError]?: unknown })[kSwormError] === true &&
+      typeof (u as { code?: unknown }).code === 'string'
+    )
   }
 }
 
-/** True when `u` is an error carrying `code`: the guard behind every `is`, across package copies. */
+/** True when `u` is a Sworm error carrying `code`: the guard behind every `is`, across package copies. */
 export function hasErrorCode(u: unknown, code: string): boolean {
-  return u instanceof Error && (u as { code?: unknown }).code === code
+  return SwormError.is(u) && u.code === code
 }
 
 /** A `call` got no reply within its timeout. */

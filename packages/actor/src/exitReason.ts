@@ -74,3 +74,33 @@ export function reasonFromWire(wire: unknown): ExitReason {
   }
   return wire as ExitReason
 }
+
+/** The `x` of `{ shutdown: x }`, or undefined for any other reason. */
+export function shutdownOf(reason: unknown): unknown {
+  if (typeof reason !== 'object' || reason === null || reason instanceof Error) return undefined
+  return (reason as { shutdown?: unknown }).shutdown
+}
+
+/**
+ * The reason a registry gives the loser of a name conflict: `'name_conflict'`, or
+ * `{ name_conflict: winner }`.
+ */
+export function isNameConflictExit(reason: unknown): boolean {
+  if (reason === 'name_conflict') return true
+  return (
+    typeof reason === 'object' &&
+    reason !== null &&
+    !(reason instanceof Error) &&
+    'name_conflict' in reason
+  )
+}
+
+/**
+ * A supervised child that ended because another copy of it won (`{ shutdown: 'duplicate' }`
+ * after a split, or `{ shutdown: 'name_conflict' }` for a lost name): never restarted, whatever
+ * its policy, since a restart would only lose again.
+ */
+export function lostToACopy(reason: unknown): boolean {
+  const shutdown = shutdownOf(reason)
+  return shutdown === 'duplicate' || shutdown === 'name_conflict'
+}

@@ -43,12 +43,21 @@ export type {
   DownMessage,
   ProcessFn,
   ActorClassLike,
+  StartInfo,
 } from './Process.js'
 export { formatPid, parsePid, isPid, toPid, nodeOf, formatRef, isRef, nodeOfRef } from './Pid.js'
 export type { Pid, Ref, NodeId } from './Pid.js'
 export { realClock, ManualClock, settle, withTimeout } from './clock.js'
 export type { Clock, TimerHandle } from './clock.js'
-export { isNormalExit, reasonToWire, reasonFromWire } from './exitReason.js'
+export {
+  isNormalExit,
+  isNameConflictExit,
+  lostToACopy,
+  shutdownOf,
+  reasonToWire,
+  reasonFromWire,
+} from './exitReason.js'
+export { actorDefaults } from './defaults.js'
 export type { ExitReason } from './exitReason.js'
 export { createLogger, silentLogger } from './logger.js'
 export { Emitter } from './Emitter.js'

@@ -7,6 +7,7 @@ import {
   Exited,
   InitFailed,
   NoProc,
+  NotFound,
   RemoteError,
   SwormError,
   describeReason,
@@ -21,12 +22,23 @@ describe('typed errors', () => {
     expect(e).toBeInstanceOf(Error)
     expect(e.name).toBe('CallTimeout')
     expect(e.code).toBe(ActorErrorCode.CallTimeout)
-    // What another copy of the package would throw: same code, different prototype.
-    const foreign = Object.assign(new Error('x'), { code: ActorErrorCode.CallTimeout })
+    // What another copy of the package would throw: same brand and code, different prototype.
+    const foreign = Object.assign(new Error('x'), {
+      code: ActorErrorCode.CallTimeout,
+      [Symbol.for('sworm.error')]: true,
+    })
     expect(CallTimeout.is(foreign)).toBe(true)
     expect(NoProc.is(foreign)).toBe(false)
     expect(SwormError.is(foreign)).toBe(true)
     expect(SwormError.is({ code: 'NO_PROC' })).toBe(false)
+  })
+
+  it('never take a Node system error with a code for one of ours', () => {
+    const enoent = Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' })
+    const lookalike = Object.assign(new Error('not ours'), { code: ActorErrorCode.NotFound })
+    expect(SwormError.is(enoent)).toBe(false)
+    expect(NotFound.is(lookalike)).toBe(false)
+    expect(NotFound.is(new NotFound('x'))).toBe(true)
   })
 
   it('keep what they are about', () => {

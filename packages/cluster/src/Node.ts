@@ -441,7 +441,9 @@ export class Node implements AsyncDisposable {
       return
     }
     const backoff = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** d.attempt)
-    const delay = d.refused ? this.opts.refusedRetryMs : backoff / 2 + (Math.random() * backoff) / 2
+    const delay = d.refused
+      ? this.opts.refusedRetryMs
+      : backoff / 2 + (this.clock.random() * backoff) / 2
     d.attempt = Math.min(d.attempt + 1, 20)
     d.refused = false
     d.timer = this.clock.setTimeout(() => {

@@ -9,7 +9,8 @@ export class HybridClock {
   private last = 0
   private readonly wall: () => number
 
-  constructor(wall: () => number = Date.now) {
+  /** `wall`: the wall clock in epoch milliseconds (a node passes its clock's `wallNow`). */
+  constructor(wall: () => number) {
     this.wall = wall
   }
 

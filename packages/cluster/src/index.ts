@@ -3,8 +3,6 @@ export { startNode, Node } from './Node.js'
 export type { NodeInfo, NodeEvents, DownReason, HttpHandler, WebSocketHandler } from './Node.js'
 export type { NodeOptions, TlsOptions } from './options.js'
 export { validateNodeOptions, defaults as nodeDefaults } from './options.js'
-export { DocService } from './DocService.js'
-export type { DocEvents } from './DocService.js'
 export { encodeValue, decodeValue, assertSerializable } from './codec.js'
 export { PROTOCOL_VERSION, Frame } from './frames.js'
 export {
@@ -16,6 +14,3 @@ export {
   NodeStopped,
   ProtocolError,
 } from './errors.js'
-export { ComponentDocs } from './ComponentDocs.js'
-export type { ComponentDocsHandlers, ComponentDocsOptions } from './ComponentDocs.js'
-export { HybridClock, clockMs } from './hlc.js'

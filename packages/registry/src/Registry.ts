@@ -14,7 +14,8 @@ import {
   type NodeId,
   type Pid,
 } from '@sworm/actor'
-import { ComponentDocs, HybridClock, type Node } from '@sworm/cluster'
+import type { Node } from '@sworm/cluster'
+import { beats, ComponentDocs, HybridClock } from '@sworm/cluster/internal'
 import { NotOwner, RegistryStopped } from './errors.js'
 import { decodeName, describeName, encodeName, type Name } from './names.js'
 import { RegistryServer, type ServerHost, type ServerRequest } from './RegistryServer.js'
@@ -103,7 +104,7 @@ export class Registry {
   readonly node: Node
   private readonly prefix: string
   private readonly opts: Required<Omit<RegistryOptions, 'info' | 'beforeConflictExit'>>
-  private readonly clock = new HybridClock()
+  private readonly clock: HybridClock
   private readonly events: Emitter<RegistryEvents>
   /** Every node's doc, followed across generations. */
   private readonly cdocs: ComponentDocs
@@ -129,6 +130,7 @@ export class Registry {
   private constructor(node: Node, name: string, options: RegistryOptions) {
     this.node = node
     this.name = name
+    this.clock = new HybridClock(() => node.clock.wallNow())
     this.prefix = `registry/${name}/`
     this.opts = {
       compactMinDead: options.compactMinDead ?? 10_000,
@@ -196,8 +198,20 @@ export class Registry {
     meta?: unknown,
     options: RegisterOptions = {},
   ): Promise<void> {
+    return this.registerKey(encodeName(name), pid, meta, options)
+  }
+
+  /**
+   * `register` for a caller that already holds the name's key (`encodeName(name)`), so that a
+   * name is encoded once on its way to the doc (the sworm's delegate: its child id is the key).
+   */
+  async registerKey(
+    key: string,
+    pid: Pid,
+    meta?: unknown,
+    options: RegisterOptions = {},
+  ): Promise<void> {
     this.assertRunning()
-    const key = encodeName(name)
     const rt = this.node.runtime
     if (!rt.isLocal(pid) || !rt.isAlive(pid)) {
       throw rt.isLocal(pid)
@@ -205,7 +219,7 @@ export class Registry {
         : new BadArgument(`register takes a process of this node; ${pid} is not one`)
     }
     const holder = this.winners.get(key)
-    if (holder !== undefined) throw new AlreadyRegistered(describeName(name), holder)
+    if (holder !== undefined) throw new AlreadyRegistered(describeName(decodeName(key)), holder)
     const value: LiveValue =
       meta === undefined
         ? { p: pid, c: this.clock.now() }
@@ -458,18 +472,18 @@ export class Registry {
   /** Recomputes who holds `key` from the docs of live nodes; emits the change; settles conflicts. */
   private recompute(key: string): void {
     let bestPid: Pid | undefined
-    let bestClock = 0
-    let bestNode = ''
+    let best = { clock: 0, node: '' }
     for (const [node, d] of this.views) {
       if (!this.isLiveNode(node)) continue
       const v = d.names.get(key)
       if (!isLive(v)) continue
-      if (bestPid === undefined || v.c < bestClock || (v.c === bestClock && node < bestNode)) {
+      const contender = { clock: v.c, node }
+      if (bestPid === undefined || beats(contender, best)) {
         bestPid = v.p
-        bestClock = v.c
-        bestNode = node
+        best = contender
       }
     }
+    const bestNode = best.node
     const old = this.winners.get(key)
     if (old !== bestPid) {
       if (bestPid === undefined) this.winners.delete(key)

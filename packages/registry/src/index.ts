@@ -10,5 +10,4 @@ export type {
 } from './Registry.js'
 export { encodeName, decodeName, describeName } from './names.js'
 export type { Name } from './names.js'
-export { HybridClock, clockMs } from '@sworm/cluster'
 export { RegistryErrorCode, NotOwner, RegistryStopped } from './errors.js'

@@ -12,6 +12,7 @@ import {
   MaxChildren,
   NotFound,
   RestartIntensity,
+  lostToACopy,
   shouldRestart,
   withTimeout,
   type ActorClassLike,
@@ -20,7 +21,8 @@ import {
   type Pid,
   type TimerHandle,
 } from '@sworm/actor'
-import { ComponentDocs, HybridClock, type DownReason, type Node } from '@sworm/cluster'
+import type { DownReason, Node } from '@sworm/cluster'
+import { beats, ComponentDocs, HybridClock } from '@sworm/cluster/internal'
 import {
   AlreadyStarted,
   NoAliveNodes,
@@ -30,7 +32,14 @@ import {
   UnknownActorType,
 } from './errors.js'
 import { rendezvous } from './hash.js'
-import { fromDoc, normalize, type ChildRecord, type ChildSpec, type DocChild } from './records.js'
+import {
+  fromDoc,
+  normalize,
+  type ChildRecord,
+  type ChildSpec,
+  type DocChild,
+  type Started,
+} from './records.js'
 import { SupervisorServer, type ServerHost, type ServerRequest } from './SupervisorServer.js'
 
 /** Where a child goes: by hash, by hash with a quorum, or by a function of yours. */
@@ -136,7 +145,6 @@ export class DistributedSupervisor {
    * supervisor. By address, so that a node restarted with a new incarnation counts once.
    */
   private readonly known = new Set<string>()
-  private readonly handoffs = new Map<string, unknown>()
   private readonly adoptTimers = new Set<TimerHandle>()
   /**
    * Children of down members that no live member was seen running since: dead node → ids.
@@ -151,7 +159,7 @@ export class DistributedSupervisor {
   private readonly unsubscribe: Array<() => void> = []
   private server!: Pid
   /** Start clocks: an HLC, so that they order starts across nodes (the duplicate rule). */
-  private readonly clock = new HybridClock()
+  private readonly clock: HybridClock
   private dead = 0
   private leaving = false
   private suspended = false
@@ -160,6 +168,7 @@ export class DistributedSupervisor {
   private constructor(node: Node, name: string, options: DistributedSupervisorOptions) {
     this.node = node
     this.name = name
+    this.clock = new HybridClock(() => node.clock.wallNow())
     this.opts = {
       actors: options.actors,
       distribution: options.distribution ?? 'hash',
@@ -249,6 +258,14 @@ export class DistributedSupervisor {
    * `InitFailed` or `SupervisorTimeout`; never waits longer than `callTimeoutMs`.
    */
   async startChild(spec: ChildSpec): Promise<Pid> {
+    return (await this.startChildWithInfo(spec)).pid
+  }
+
+  /**
+   * Like `startChild`, and also resolves with what the child's `init` returned (OTP's
+   * `{ok, Pid, Info}`), carried back from the node that started it.
+   */
+  async startChildWithInfo(spec: ChildSpec): Promise<Started> {
     this.assertRunning()
     const record = normalize(spec, this.opts.shutdownMs)
     if (this.leaving) throw new ShuttingDown()
@@ -256,7 +273,7 @@ export class DistributedSupervisor {
     const running = this.locate(record.id)
     if (running !== undefined) throw new AlreadyStarted(record.id, running.pid)
     const target = this.place(record.id, record.type)
-    return this.callServer(target, { op: 'start', spec: record })
+    return this.callServer<Started>(target, { op: 'start', spec: record })
   }
 
   /** Stops a child for good (it is not restarted) wherever it runs; false if it does not run. */
@@ -330,13 +347,6 @@ export class DistributedSupervisor {
       throw new BadArgument('exec on another node needs fn registered in the `functions` option')
     }
     return this.callServer<T>(running.node, { op: 'exec', id, fn: name, args }, options.timeoutMs)
-  }
-
-  /** The hand-off state a child was started with (taken once; for the layer above). */
-  takeHandoff(id: string): unknown {
-    const state = this.handoffs.get(id)
-    this.handoffs.delete(id)
-    return state
   }
 
   /** Sizes for metrics and tests. */
@@ -414,7 +424,7 @@ export class DistributedSupervisor {
       if (!this.isLive(node)) continue
       const c = this.childrenOf(node)?.get(id)
       if (c === undefined) continue
-      if (best === undefined || c.c < best.clock || (c.c === best.clock && node < best.node)) {
+      if (best === undefined || beats({ clock: c.c, node }, best)) {
         best = { node, pid: c.p, clock: c.c }
       }
     }
@@ -475,7 +485,7 @@ export class DistributedSupervisor {
   private async startLocal(
     spec: ChildRecord,
     options: { clock?: number; handoff?: unknown; from?: string },
-  ): Promise<Pid> {
+  ): Promise<Started> {
     if (this.stopped || this.leaving) throw new ShuttingDown()
     if (this.suspended) this.assertQuorum()
     const existing = this.local.get(spec.id)
@@ -487,14 +497,12 @@ export class DistributedSupervisor {
     if (this.local.size >= this.opts.maxChildren) throw new MaxChildren(this.opts.maxChildren)
     const actor = this.opts.actors[spec.type]
     if (actor === undefined) throw new UnknownActorType(spec.type)
-    if (options.handoff !== undefined) this.handoffs.set(spec.id, options.handoff)
-    let pid: Pid
-    try {
-      pid = await this.node.runtime.start(actor, spec.args, { parent: this.server })
-    } catch (e) {
-      this.handoffs.delete(spec.id)
-      throw e
-    }
+    // The handed-over state is part of the child's start input: its `init` gets it as
+    // `start.handoff`, and nothing keeps a copy to be replayed later.
+    const { pid, info } = await this.node.runtime.startWithInfo(actor, spec.args, {
+      parent: this.server,
+      ...(options.handoff === undefined ? {} : { handoff: options.handoff }),
+    })
     const clock = options.clock ?? this.clock.now()
     const child: LocalChild = {
       spec,
@@ -508,7 +516,7 @@ export class DistributedSupervisor {
     this.record(child)
     if (options.from !== undefined) this.events.emit('moved', spec.id, pid, options.from)
     else this.events.emit('started', spec.id, pid)
-    return pid
+    return { pid, info }
   }
 
   private record(child: LocalChild): void {
@@ -913,14 +921,4 @@ export class DistributedSupervisor {
   private assertRunning(): void {
     if (this.stopped) throw new ShuttingDown()
   }
-}
-
-/**
- * A child that ended because another copy of it won (a duplicate after a split, or a lost name
- * conflict) is never restarted, whatever its policy: a restart would only lose again.
- */
-function lostToACopy(reason: ExitReason): boolean {
-  if (typeof reason !== 'object' || reason === null || reason instanceof Error) return false
-  const shutdown = (reason as { shutdown?: unknown }).shutdown
-  return shutdown === 'duplicate' || shutdown === 'name_conflict'
 }

@@ -3,14 +3,14 @@
 // handled one at a time, so two starts of one id on this node never race.
 import { Actor, isExitMessage, type ExitReason, type From, type Pid } from '@sworm/actor'
 import { answerCall } from '@sworm/actor'
-import type { ChildRecord } from './records.js'
+import type { ChildRecord, Started } from './records.js'
 
 /** What the supervisor does for its server. */
 export interface ServerHost {
   startLocal(
     spec: ChildRecord,
     options: { clock?: number; handoff?: unknown; from?: string },
-  ): Promise<Pid>
+  ): Promise<Started>
   terminateLocal(id: string): Promise<boolean>
   execLocal(id: string, fn: string, args: unknown): Promise<unknown>
   childExited(pid: Pid, reason: ExitReason): Promise<void>

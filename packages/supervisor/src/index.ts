@@ -9,7 +9,7 @@ export type {
   SupervisorEvents,
   ChildInfo,
 } from './DistributedSupervisor.js'
-export type { ChildSpec } from './records.js'
+export type { ChildSpec, Started } from './records.js'
 export { rendezvous, hash32 } from './hash.js'
 export {
   SupervisorErrorCode,

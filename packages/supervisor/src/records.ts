@@ -56,3 +56,9 @@ export function normalize(spec: ChildSpec, defaultShutdownMs: number): ChildReco
 export function fromDoc(id: string, c: DocChild): ChildRecord {
   return { id, type: c.t, args: c.a, restart: c.r, shutdownMs: c.s }
 }
+
+/** A started child: its pid, and what its `init` returned (see `Runtime.startWithInfo`). */
+export interface Started {
+  pid: Pid
+  info: unknown
+}

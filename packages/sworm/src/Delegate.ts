@@ -11,13 +11,15 @@
 import {
   Actor,
   isExitMessage,
+  isNameConflictExit,
   NoReply,
   type From,
+  type StartInfo,
   type Pid,
   type Ref,
   type TimerHandle,
 } from '@sworm/actor'
-import { encodeName, type Name } from '@sworm/registry'
+import type { Name } from '@sworm/registry'
 import { UnknownActorType } from '@sworm/supervisor'
 import { isHandoffMessage } from './handoff.js'
 import type { SwormInstance } from './SwormInstance.js'
@@ -25,7 +27,8 @@ import type { SwormInstance } from './SwormInstance.js'
 /** What a delegate is started with: it travels to the node that runs the name. */
 export interface DelegateArgs {
   sworm: string
-  name: Name
+  /** The name's key (`encodeName(name)`), made once by `registerName`; also the child id. */
+  key: string
   type: string
   args: unknown
 }
@@ -61,15 +64,16 @@ export class Delegate extends Actor<DelegateArgs> {
   private moving = false
   private asked: { ref: Ref; from: From; timer: TimerHandle } | undefined
 
-  override async init(a: DelegateArgs): Promise<void> {
+  /** Starts and registers the worker; returns its pid, which `registerName` hands its caller. */
+  override async init(a: DelegateArgs, start: StartInfo): Promise<Pid> {
     const lookup = this.runtime.services.get(INSTANCES) as InstanceLookup | undefined
     const inst = lookup?.(a.sworm)
     if (inst === undefined) throw new Error(`sworm ${a.sworm} does not run on this node`)
     this.inst = inst
-    this.key = encodeName(a.name)
+    this.key = a.key
     const Type = inst.actorType(a.type)
     if (Type === undefined) throw new UnknownActorType(a.type)
-    const handoff = inst.supervisor.takeHandoff(this.key) as HandoffPayload | undefined
+    const handoff = start.handoff as HandoffPayload | undefined
     this.trapExit = true
     const worker = await this.start(Type, a.args, { link: true })
     this.worker = worker
@@ -81,7 +85,8 @@ export class Delegate extends Actor<DelegateArgs> {
     for (const group of handoff?.groups ?? []) await inst.registry.join(group, worker)
     // Registered before this init returns, so the caller's reply travels after the
     // registration (read-your-writes on its node).
-    await inst.registry.register(a.name, worker, { delegate: this.self })
+    await inst.registry.registerKey(a.key, worker, { delegate: this.self })
+    return worker
   }
 
   override handleCall(msg: unknown, from: From): unknown {
@@ -101,12 +106,7 @@ export class Delegate extends Actor<DelegateArgs> {
       const reason = msg.reason
       // A worker that lost a name conflict must not come back: the supervisor never restarts
       // `{ shutdown: 'name_conflict' }`. Any other end is the worker's, for the policy to judge.
-      const lost =
-        typeof reason === 'object' &&
-        reason !== null &&
-        !(reason instanceof Error) &&
-        'name_conflict' in reason
-      this.stop(lost ? { shutdown: 'name_conflict' } : reason)
+      this.stop(isNameConflictExit(reason) ? { shutdown: 'name_conflict' } : reason)
       return
     }
     if (isHandoffMessage(msg) && this.asked !== undefined) {

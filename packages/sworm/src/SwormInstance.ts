@@ -24,7 +24,7 @@ import {
   type Name,
 } from '@sworm/registry'
 import { observerOf } from '@sworm/observe'
-import { AlreadyStarted, DistributedSupervisor } from '@sworm/supervisor'
+import { AlreadyStarted, DistributedSupervisor, type Started } from '@sworm/supervisor'
 import type { ResolvedSwormOptions } from './config.js'
 import {
   Delegate,
@@ -227,10 +227,12 @@ export class SwormInstance {
     }
     const holder = this.registry.whereis(name)
     if (holder !== undefined) throw new AlreadyRegistered(describeName(name), holder)
-    const delegateArgs: DelegateArgs = { sworm: this.name, name, type: typeName, args }
+    const key = encodeName(name)
+    const delegateArgs: DelegateArgs = { sworm: this.name, key, type: typeName, args }
+    let started: Started
     try {
-      await this.supervisor.startChild({
-        id: encodeName(name),
+      started = await this.supervisor.startChildWithInfo({
+        id: key,
         type: 'Delegate',
         args: delegateArgs,
         restart: this.options.restart,
@@ -238,8 +240,12 @@ export class SwormInstance {
     } catch (e) {
       throw await this.registrationError(name, e)
     }
-    const pid = this.registry.whereis(name)
-    if (pid === undefined) throw new NotFound(`${describeName(name)} (its worker ended at once)`)
+    // The delegate's init returns the worker it started and registered: the start chain's answer.
+    // Its reply travelled behind the registration, so a worker that is gone already shows here.
+    const pid = started.info as Pid
+    if (this.registry.whereis(name) !== pid) {
+      throw new NotFound(`${describeName(name)} (its worker ended at once)`)
+    }
     return pid
   }
 

@@ -1,6 +1,6 @@
 // The hand-off hooks the sworm layer builds on: before a child moves away (a graceful leave or
 // an active redistribution), its node may take its state (bounded by handoffTimeoutMs), and the
-// node that starts it next gets that state once, with takeHandoff.
+// child started next gets that state once, in its start input (`init(args, { handoff })`).
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
 import type { DistributedSupervisor } from '@sworm/supervisor'
@@ -43,8 +43,22 @@ describe('hand-off hooks', () => {
       'the child to run on another node',
     )
     expect(asked).toEqual([[id, pid]])
-    expect(next!.takeHandoff(id!)).toEqual({ counter: 4, from: id })
-    expect(next!.takeHandoff(id!)).toBeUndefined()
+    const moved = next!.whichChildren().find((c) => c.id === id)!.pid
+    expect(await next!.node.runtime.call(moved, 'handoff')).toEqual({
+      state: { counter: 4, from: id },
+    })
+    // Once: a restart of the moved child starts without it.
+    await next!.node.runtime.call(moved, 'crash').catch(() => undefined)
+    let restarted: Pid | undefined
+    await waitUntil(
+      () => {
+        restarted = next!.whichChildren().find((c) => c.id === id && c.pid !== moved)?.pid
+        return restarted !== undefined
+      },
+      SETTLE_MS,
+      'the crashed child to restart',
+    )
+    expect(await next!.node.runtime.call(restarted!, 'handoff')).toEqual({ state: undefined })
   })
 
   it('moves a child without state when beforeMove takes longer than handoffTimeoutMs', async () => {
@@ -68,7 +82,8 @@ describe('hand-off hooks', () => {
       'the child to run on another node',
     )
     const node = sups[0]!.whichChildren().find((c) => c.id === id)!.node
-    const next = sups.find((s) => s.node.id === node)!
-    expect(next.takeHandoff(id!)).toBeUndefined()
+    const moved = sups[0]!.whichChildren().find((c) => c.id === id)!.pid
+    expect(await sups[0]!.node.runtime.call(moved, 'handoff')).toEqual({ state: undefined })
+    expect(nodeOf(moved)).toBe(node)
   })
 })

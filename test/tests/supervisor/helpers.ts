@@ -1,7 +1,7 @@
 // Helpers shared by the supervisor tests: a test actor that reports where it runs, a census of the
 // children alive in this OS process (the ground truth behind "runs exactly once"), supervisors
 // started on every node of a cluster, and ids that hash to a chosen node.
-import { Actor, nodeOf, type ExitReason, type NodeId, type Pid } from '@sworm/actor'
+import { Actor, nodeOf, type ExitReason, type NodeId, type Pid, type StartInfo } from '@sworm/actor'
 import type { Node, NodeOptions } from '@sworm/cluster'
 import {
   DistributedSupervisor,
@@ -46,12 +46,14 @@ export function resetCensus(): void {
 
 /**
  * The child actor of these tests. Calls: `'whoami'` → `{ id, node }`, `'crash'` throws (the
- * child crashes), `'stop'` ends it normally.
+ * child crashes), `'stop'` ends it normally, `'handoff'` → `{ state }`, the state it started with.
  */
 export class Worker extends Actor<WorkerArgs> {
   private args: WorkerArgs = { id: '' }
-  override init(args: WorkerArgs): void {
+  private handoff: unknown
+  override init(args: WorkerArgs, start: StartInfo): void {
     this.args = args
+    this.handoff = start.handoff
     census.set(this.self, args.id)
   }
   override handleCall(msg: unknown): unknown {
@@ -60,6 +62,7 @@ export class Worker extends Actor<WorkerArgs> {
       this.stop('normal')
       return 'stopping'
     }
+    if (msg === 'handoff') return { state: this.handoff }
     return { id: this.args.id, node: this.runtime.nodeId }
   }
   override async terminate(reason: ExitReason): Promise<void> {
