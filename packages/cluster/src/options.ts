@@ -112,7 +112,8 @@ const known: Record<
 export function validateNodeOptions(options: object, extra: readonly string[] = []): void {
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined || extra.includes(key)) continue
-    const want = known[key as keyof NodeOptions]
+    // `Object.hasOwn`: a key like `toString` or `constructor` is unknown, not Object's method.
+    const want = Object.hasOwn(known, key) ? known[key as keyof NodeOptions] : undefined
     if (want === undefined) {
       throw new BadConfig(`unknown node option '${key}' (known: ${Object.keys(known).join(', ')})`)
     }
