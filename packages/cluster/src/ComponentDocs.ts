@@ -5,6 +5,7 @@
 // the docs of a node that has been down for `forgetAfterMs`.
 import type * as Y from 'yjs'
 import type { NodeId, TimerHandle } from '@sworm/actor'
+import { nodeDefaults } from './defaults.js'
 import type { Node } from './Node.js'
 
 /** What the component does when a node's current doc changes. */
@@ -58,7 +59,7 @@ export class ComponentDocs {
     this.node = node
     this.prefix = prefix
     this.handlers = handlers
-    this.forgetAfterMs = options.forgetAfterMs ?? 60_000
+    this.forgetAfterMs = options.forgetAfterMs ?? nodeDefaults.forgetAfterMs
   }
 
   /** Creates this node's doc (generation 0, its `info` filled by `init` and marked ready) and starts following the others. */

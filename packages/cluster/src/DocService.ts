@@ -7,6 +7,7 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import type { Logger, NodeId } from '@sworm/actor'
 import { Emitter } from '@sworm/actor'
+import { nodeDefaults } from './defaults.js'
 import { NotDocOwner, UnknownDoc } from './errors.js'
 import { DocKind, Frame } from './frames.js'
 import type { Peer } from './Peer.js'
@@ -30,14 +31,6 @@ interface Entry {
   /** Owned docs: the state vector as of the last flush to peers. */
   flushed?: Uint8Array
 }
-
-/**
- * Up to this many updates of one turn are merged with `Y.mergeUpdates`; past it the turn's
- * change is encoded as the diff since the last flush instead. Measured with yjs 13.6: merging
- * is quadratic (20,000 one-entry updates take ~3.7 s), the diff takes ~14 ms and is the same
- * size (it also repeats the doc's delete set, which compaction keeps small).
- */
-const MAX_MERGE = 32
 
 /** Marks updates applied from the wire, so they are not taken for local writes. */
 const REMOTE = Symbol('sworm.remote-update')
@@ -207,10 +200,13 @@ export class DocService {
     for (const [name, updates] of batches) {
       const e = this.entries.get(name)
       if (e === undefined) continue
+      // Merging is quadratic (yjs 13.6: 20,000 one-entry updates take ~3.7 s); past a few the
+      // diff since the last flush is sent instead: ~14 ms and the same size (it also repeats
+      // the doc's delete set, which compaction keeps small).
       const merged =
         updates.length === 1
           ? updates[0]!
-          : updates.length <= MAX_MERGE || e.flushed === undefined
+          : updates.length <= nodeDefaults.maxMergedUpdates || e.flushed === undefined
             ? Y.mergeUpdates(updates)
             : Y.encodeStateAsUpdate(e.doc, e.flushed)
       e.flushed = Y.encodeStateVector(e.doc)

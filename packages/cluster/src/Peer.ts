@@ -2,10 +2,8 @@
 // websocket message), and what it holds on our processes (monitors), for cleanup when it goes.
 import * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
-import type { NodeId, Pid, Ref } from '@sworm/actor'
-
-/** Flush early when a batch grows past this, so one message never nears `maxFrameBytes`. */
-const SOFT_BATCH_BYTES = 256 * 1024
+import type { Clock, NodeId, Pid, Ref } from '@sworm/actor'
+import { nodeDefaults } from './defaults.js'
 
 export class Peer {
   readonly nodeId: NodeId
@@ -14,13 +12,13 @@ export class Peer {
   public ws: WebSocket
   /** Who dialed this connection (decides which of two duplicate connections stays). */
   public dialerId: string
+  private readonly clock: Clock
   private readonly beforeWrite: () => void
   /** The peer closes the connection on a websocket message larger than this (`maxFrameBytes`). */
   private readonly maxMessageBytes: number
   /** Frames queued this turn. */
   private enc: encoding.Encoder | undefined
   private flushScheduled = false
-  lastSeen: number
   leaving = false
   /** This node's replicas of the peer's docs have caught up: the peer counts as up. */
   synced = false
@@ -42,7 +40,7 @@ export class Peer {
     url: string,
     ws: WebSocket,
     dialerId: string,
-    now: number,
+    clock: Clock,
     beforeWrite: () => void,
     maxMessageBytes = Infinity,
   ) {
@@ -51,9 +49,9 @@ export class Peer {
     this.url = url
     this.ws = ws
     this.dialerId = dialerId
+    this.clock = clock
     this.beforeWrite = beforeWrite
     this.maxMessageBytes = maxMessageBytes
-    this.lastSeen = now
   }
 
   /** Queues one frame; everything queued in this turn goes out as one message. */
@@ -75,7 +73,8 @@ export class Peer {
     writeFrame(this.enc)
     this.framesOut++
     const size = encoding.length(this.enc)
-    if (size > Math.min(SOFT_BATCH_BYTES, this.maxMessageBytes)) {
+    // Flush early when a batch grows large, so one message never nears `maxFrameBytes`.
+    if (size > Math.min(nodeDefaults.softBatchBytes, this.maxMessageBytes)) {
       // The frames queued before this one go out on their own if, together, they would be
       // larger than the peer accepts.
       this.flushBatch(size > this.maxMessageBytes ? start : 0)
@@ -106,13 +105,13 @@ export class Peer {
   /** Resolves once the socket has handed every queued byte to the OS (or closed). */
   async drain(timeoutMs: number): Promise<void> {
     this.flushBatch()
-    const deadline = Date.now() + timeoutMs
+    const deadline = this.clock.now() + timeoutMs
     while (
       this.ws.readyState === this.ws.OPEN &&
       this.ws.bufferedAmount > 0 &&
-      Date.now() < deadline
+      this.clock.now() < deadline
     ) {
-      await new Promise((r) => setTimeout(r, 5))
+      await new Promise<void>((r) => this.clock.setTimeout(r, nodeDefaults.drainPollMs))
     }
   }
 }

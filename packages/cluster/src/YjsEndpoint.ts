@@ -7,6 +7,7 @@ import * as syncProtocol from 'y-protocols/sync'
 import type { WebSocket, RawData } from 'ws'
 import type { Logger } from '@sworm/actor'
 import type { DocService } from './DocService.js'
+import { toBytes } from './sockets.js'
 
 /** y-websocket message types. */
 const MessageSync = 0
@@ -74,12 +75,7 @@ export class YjsEndpoint {
       return
     }
     try {
-      const bytes = Array.isArray(data)
-        ? Buffer.concat(data)
-        : data instanceof ArrayBuffer
-          ? new Uint8Array(data)
-          : data
-      const dec = decoding.createDecoder(bytes)
+      const dec = decoding.createDecoder(toBytes(data))
       const type = decoding.readVarUint(dec)
       if (type === MessageSync) {
         const sub = decoding.readVarUint(dec)

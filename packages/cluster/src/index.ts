@@ -1,8 +1,10 @@
 // @sworm/cluster: nodes joined in a websocket mesh, remote processes, replicated Yjs docs.
 export { startNode, Node } from './Node.js'
-export type { NodeInfo, NodeEvents, DownReason, HttpHandler, WebSocketHandler } from './Node.js'
+export type { NodeInfo, NodeEvents, DownReason } from './types.js'
+export type { HttpHandler, WebSocketHandler } from './HttpRoutes.js'
 export type { NodeOptions, TlsOptions } from './options.js'
-export { validateNodeOptions, defaults as nodeDefaults } from './options.js'
+export { validateNodeOptions } from './options.js'
+export { nodeDefaults } from './defaults.js'
 export { encodeValue, decodeValue, assertSerializable } from './codec.js'
 export { PROTOCOL_VERSION, Frame } from './frames.js'
 export {

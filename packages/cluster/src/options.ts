@@ -1,5 +1,8 @@
-// Node options, their defaults, and their validation (a typo is an error, not a silent no-op).
+// Node options, their validation (a typo is an error, not a silent no-op), and the options with
+// every default filled in (the defaults themselves are in `defaults.ts`).
+import type { WebSocket, WebSocketServer } from 'ws'
 import type { Clock, Logger } from '@sworm/actor'
+import { nodeDefaults } from './defaults.js'
 import { BadConfig } from './errors.js'
 
 /** TLS material: with it, the node serves `wss://` and peers must present a certificate of `ca`. */
@@ -63,23 +66,14 @@ export interface NodeOptions {
    * links between nodes through a fault proxy.
    */
   rewriteUrl?: (url: string) => string
+  /**
+   * The WebSocket implementation: `WebSocket` dials peers, `WebSocketServer` accepts every
+   * websocket of the node's port (peers, `/yjs/`, `addWebSocketRoute`), and the sockets it
+   * accepts are made with `WebSocket` too. Both must be the `ws` package's classes or
+   * subclasses of them (to wrap or count sockets). Default: the `ws` package's.
+   */
+  webSocket?: { WebSocket: typeof WebSocket; WebSocketServer: typeof WebSocketServer }
 }
-
-export const defaults = {
-  host: '127.0.0.1',
-  port: 0,
-  cluster: 'sworm',
-  heartbeatIntervalMs: 1000,
-  heartbeatTimeoutMs: 3000,
-  maxFrameBytes: 64 * 1024 * 1024,
-  handshakeTimeoutMs: 5000,
-  maxPendingConnections: 64,
-  reconnectMinMs: 100,
-  reconnectMaxMs: 2000,
-  refusedRetryMs: 30_000,
-  yjsEndpoint: true,
-  stopTimeoutMs: 10_000,
-} as const
 
 const known: Record<
   keyof NodeOptions,
@@ -108,6 +102,7 @@ const known: Record<
   resolveHost: 'function',
   nodeId: 'string',
   rewriteUrl: 'function',
+  webSocket: 'object',
 }
 
 /**
@@ -117,7 +112,8 @@ const known: Record<
 export function validateNodeOptions(options: object, extra: readonly string[] = []): void {
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined || extra.includes(key)) continue
-    const want = known[key as keyof NodeOptions]
+    // `Object.hasOwn`: a key like `toString` or `constructor` is unknown, not Object's method.
+    const want = Object.hasOwn(known, key) ? known[key as keyof NodeOptions] : undefined
     if (want === undefined) {
       throw new BadConfig(`unknown node option '${key}' (known: ${Object.keys(known).join(', ')})`)
     }
@@ -128,6 +124,15 @@ export function validateNodeOptions(options: object, extra: readonly string[] = 
     }
   }
   const o = options as NodeOptions
+  if (
+    o.webSocket !== undefined &&
+    (typeof o.webSocket.WebSocket !== 'function' ||
+      typeof o.webSocket.WebSocketServer !== 'function')
+  ) {
+    throw new BadConfig(
+      "node option 'webSocket' must hold the classes WebSocket and WebSocketServer",
+    )
+  }
   for (const seed of o.seeds ?? []) {
     if (typeof seed !== 'string' || !/^wss?:\/\/[^/]+/.test(seed) || !URL.canParse(seed)) {
       throw new BadConfig(`seed '${String(seed)}' is not a ws:// or wss:// URL`)
@@ -137,11 +142,47 @@ export function validateNodeOptions(options: object, extra: readonly string[] = 
     throw new BadConfig('a cookie is required to join other nodes (option `cookie`)')
   }
   // Checked here, against the defaults too, so that `startNode` fails before it listens.
-  const interval = o.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs
-  const timeout = o.heartbeatTimeoutMs ?? defaults.heartbeatTimeoutMs
+  const interval = o.heartbeatIntervalMs ?? nodeDefaults.heartbeatIntervalMs
+  const timeout = o.heartbeatTimeoutMs ?? nodeDefaults.heartbeatTimeoutMs
   if (timeout <= interval) {
     throw new BadConfig(
       `heartbeatTimeoutMs (${timeout}) must be larger than heartbeatIntervalMs (${interval})`,
     )
+  }
+}
+
+/** The tunings a node runs with: the options given, the defaults for the rest. */
+export type ResolvedOptions = Required<
+  Pick<
+    NodeOptions,
+    | 'cluster'
+    | 'heartbeatIntervalMs'
+    | 'heartbeatTimeoutMs'
+    | 'maxFrameBytes'
+    | 'handshakeTimeoutMs'
+    | 'maxPendingConnections'
+    | 'reconnectMinMs'
+    | 'reconnectMaxMs'
+    | 'refusedRetryMs'
+    | 'yjsEndpoint'
+    | 'stopTimeoutMs'
+  >
+>
+
+/** `options` with the defaults filled in (checked by `validateNodeOptions` first). */
+export function resolveOptions(options: NodeOptions): ResolvedOptions {
+  const d = nodeDefaults
+  return {
+    cluster: options.cluster ?? d.cluster,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? d.heartbeatIntervalMs,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs,
+    maxFrameBytes: options.maxFrameBytes ?? d.maxFrameBytes,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
+    maxPendingConnections: options.maxPendingConnections ?? d.maxPendingConnections,
+    reconnectMinMs: options.reconnectMinMs ?? d.reconnectMinMs,
+    reconnectMaxMs: options.reconnectMaxMs ?? d.reconnectMaxMs,
+    refusedRetryMs: options.refusedRetryMs ?? d.refusedRetryMs,
+    yjsEndpoint: options.yjsEndpoint ?? d.yjsEndpoint,
+    stopTimeoutMs: options.stopTimeoutMs ?? d.stopTimeoutMs,
   }
 }

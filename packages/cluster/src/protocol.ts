@@ -13,5 +13,5 @@ export {
   writeMembers,
 } from './frames.js'
 export type { FrameType, HelloFrame, MemberEntry, RefuseReason } from './frames.js'
-export { makeNonce, proof, proofMatches } from './handshake.js'
+export { makeNonce, proof, proofMatches } from './proof.js'
 export { readPayload, writePayload, encodeValue, decodeValue } from './codec.js'

@@ -33,6 +33,11 @@ describe('node options', () => {
     await expectBadConfig({ ...base, seed: ['ws://127.0.0.1:1'] }, /unknown node option 'seed'/)
   })
 
+  it('rejects an option named like a method of Object as unknown', async () => {
+    await expectBadConfig({ ...base, toString: 'x' }, /unknown node option 'toString'/)
+    await expectBadConfig({ ...base, constructor: 'x' }, /unknown node option 'constructor'/)
+  })
+
   it('rejects an option of the wrong type, naming it', async () => {
     await expectBadConfig({ ...base, heartbeatIntervalMs: '1000' }, /'heartbeatIntervalMs'.*number/)
     await expectBadConfig({ ...base, seeds: 'ws://127.0.0.1:1' }, /'seeds'.*array/)

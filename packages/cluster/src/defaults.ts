@@ -1,0 +1,35 @@
+// The defaults of the cluster package, written once: the node options' (documented on
+// `NodeOptions`) and the fixed tunings of its parts. The layers above import them.
+
+export const nodeDefaults = {
+  host: '127.0.0.1',
+  port: 0,
+  cluster: 'sworm',
+  heartbeatIntervalMs: 1000,
+  heartbeatTimeoutMs: 3000,
+  maxFrameBytes: 64 * 1024 * 1024,
+  handshakeTimeoutMs: 5000,
+  maxPendingConnections: 64,
+  reconnectMinMs: 100,
+  reconnectMaxMs: 2000,
+  refusedRetryMs: 30_000,
+  yjsEndpoint: true,
+  stopTimeoutMs: 10_000,
+  /** How often the seeds' host names are resolved again (new addresses are dialed). */
+  seedRefreshMs: 30_000,
+  /** The reconnect delay stops doubling after this many failed attempts in a row. */
+  maxReconnectDoublings: 20,
+  /** Room kept for a frame's header: a remote message's payload may be `maxFrameBytes` less this. */
+  frameHeadroomBytes: 1024,
+  /** A peer's batch of frames is sent early once it grows past this. */
+  softBatchBytes: 256 * 1024,
+  /** While a node stops, how often it looks whether a peer's socket has sent everything. */
+  drainPollMs: 5,
+  /** `ComponentDocs`: forget the docs of a node down this long. */
+  forgetAfterMs: 60_000,
+  /**
+   * Up to this many updates of one doc in one turn are merged with `Y.mergeUpdates`; past it
+   * the change is sent as the diff since the last flush (merging is quadratic).
+   */
+  maxMergedUpdates: 32,
+} as const

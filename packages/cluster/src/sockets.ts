@@ -1,0 +1,29 @@
+// Small helpers every part of a node uses on its sockets: a message's bytes, a peer URL's one
+// spelling, and how a socket's own error is logged.
+import type { RawData } from 'ws'
+import type { Logger } from '@sworm/actor'
+
+/** The bytes of a websocket message, however `ws` delivered them. */
+export function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return data
+}
+
+/** A node URL without trailing slashes, so that one node has one spelling. */
+export function normalizeUrl(url: string): string {
+  return url.replace(/\/+$/, '')
+}
+
+/** A socket error: one of `ws` itself (an oversized or malformed message) closed it, so say so. */
+export function logSocketError(logger: Logger, e: Error, fields: object, from: string): void {
+  if (isWsProtocolError(e)) {
+    logger.warn({ ...fields, err: e }, `bad websocket message from ${from}; closed`)
+  } else logger.debug({ ...fields, err: e }, `socket error (${from})`)
+}
+
+/** An error of `ws` itself (an oversized or malformed websocket frame): it closes the socket. */
+function isWsProtocolError(e: Error): boolean {
+  const code = (e as { code?: unknown }).code
+  return typeof code === 'string' && code.startsWith('WS_ERR_')
+}
