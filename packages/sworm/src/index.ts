@@ -2,7 +2,8 @@
 export { Sworm, currentNode } from './Sworm.js'
 export type { SwormClass } from './Sworm.js'
 export { SwormInstance } from './SwormInstance.js'
-export type { ActorTypes, SwormEvents } from './SwormInstance.js'
+export type { ActorTypes } from './SwormInstance.js'
+export type { SwormEvents } from './events.js'
 export { Actor, isHandoffMessage } from './handoff.js'
 export type {
   BeginHandoff,
