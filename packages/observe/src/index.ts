@@ -2,7 +2,7 @@
 export { observe, observerOf } from './observe.js'
 export type { ObserveOptions, Observer } from './observe.js'
 export type { ObservedSworm } from './Tracker.js'
-export { RING_SIZE } from './Tracker.js'
+export { RING_SIZE } from './EventLog.js'
 export type {
   CountedKind,
   NodeRow,
