@@ -29,6 +29,8 @@ export interface TrackerSources {
   registries?: (() => Iterable<Registry>) | undefined
   supervisors?: (() => Iterable<DistributedSupervisor>) | undefined
   sworms?: (() => Iterable<ObservedSworm>) | undefined
+  /** The sworms running on the node itself (`SwormInstance.all`). */
+  nodeSworms?: (() => Iterable<ObservedSworm>) | undefined
 }
 
 /** Sources are looked at again this often, so that registries started later are followed. */
@@ -128,7 +130,11 @@ export class Tracker {
     for (const r of this.ask('registries', this.sources.registries)) registries.set(r, '')
     for (const s of this.ask('supervisors', this.sources.supervisors)) supervisors.set(s, '')
     // A sworm's name wins over '' when one instance is given both ways.
-    for (const sw of this.ask('sworms', this.sources.sworms)) {
+    const sworms = [
+      ...this.ask('sworms', this.sources.sworms),
+      ...this.ask("the node's sworms", this.sources.nodeSworms),
+    ]
+    for (const sw of sworms) {
       registries.set(sw.registry, sw.name)
       supervisors.set(sw.supervisor, sw.name)
     }

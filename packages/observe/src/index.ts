@@ -1,5 +1,5 @@
 // @sworm/observe: Prometheus metrics and a live observer page for a Sworm node.
-export { observe, observerOf } from './observe.js'
+export { observe } from './observe.js'
 export type { ObserveOptions, Observer } from './observe.js'
 export type { ObservedSworm } from './Tracker.js'
 export { RING_SIZE } from './EventLog.js'

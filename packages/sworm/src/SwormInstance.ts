@@ -18,7 +18,6 @@ import {
   type MultiCallResult,
   type Name,
 } from '@sworm/registry'
-import { observerOf } from '@sworm/observe'
 import { DistributedSupervisor } from '@sworm/supervisor'
 import type { ResolvedSwormOptions } from './config.js'
 import { delegateClass, targetOf } from './Delegate.js'
@@ -169,28 +168,6 @@ export class SwormInstance implements AsyncDisposable {
       supervisor,
       unsubscribe,
     })
-    const observer = observerOf(node)
-    if (observer !== undefined) {
-      // Conflicts are counted from the registry; a merge is worth a line in the recent events.
-      inst.on('handoff', (n, withState) =>
-        observer.note({
-          kind: 'handoff',
-          sworm: name,
-          name: describeName(n),
-          detail: withState ? 'with state' : 'without state',
-        }),
-      )
-      inst.on('conflict', (n, _loser, _winner, merged) => {
-        if (merged) {
-          observer.note({
-            kind: 'merge',
-            sworm: name,
-            name: describeName(n),
-            detail: "the loser's state went to the winner",
-          })
-        }
-      })
-    }
     table.add(inst)
     return inst
   }
