@@ -2,6 +2,7 @@
 // sees to the driver, and on node `a` runs the load client (steady calls by name at every worker,
 // each answer checked against the count the client expects).
 import { nodeOf, silentLogger, type Pid } from '@sworm/actor'
+import { observe } from '@sworm/observe'
 import { startNode } from 'sworm'
 import { Counter, Counters, type Command, type LoadStats, type Report } from './shared.js'
 
@@ -21,8 +22,11 @@ const node = await startNode({
   // Default failure detection: a killed process is seen at once (its sockets close); a 1 s
   // heartbeat timeout would mistake a busy machine for a dead peer.
   children: [Counters],
-  // Every node serves /metrics and the observer page (the driver prints node a's address).
-  observe: { metrics: true, page: { token: process.env['DEMO_TOKEN'] ?? 'demo' } },
+})
+// Every node serves /metrics and the observer page (the driver prints node a's address).
+const observer = observe(node, {
+  metrics: true,
+  page: { token: process.env['DEMO_TOKEN'] ?? 'demo' },
 })
 const counters = Counters.on(node)
 const nameOfNode = (id: string): string => node.nodes().find((n) => n.id === id)?.name ?? name
@@ -193,4 +197,4 @@ process.on('SIGTERM', () => {
 process.on('disconnect', () => {
   void node.stop().then(() => process.exit(0))
 })
-report({ type: 'up', name, id: node.id, url: node.url, observer: node.observer?.url })
+report({ type: 'up', name, id: node.id, url: node.url, observer: observer.url })

@@ -1,11 +1,12 @@
 // Follows one node and the registries and supervisors it is given: records what happens (nodes
-// up and down, restarts, moves, conflicts, notes of the layer above) in a ring of recent events,
-// remembers every node ever seen, samples counters for rates, and builds the page's snapshot.
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+// up and down, restarts, moves, conflicts, notes of the layer above) in its event log, remembers
+// every node ever seen, samples the load, and builds the page's snapshot.
 import { describeReason, nodeOf, type NodeId, type TimerHandle } from '@sworm/actor'
 import type { Node, NodeInfo } from '@sworm/cluster'
 import { describeName, type Registry } from '@sworm/registry'
 import type { DistributedSupervisor } from '@sworm/supervisor'
+import { EventLog, type EventListener } from './EventLog.js'
+import { LoadSampler, type Delay } from './LoadSampler.js'
 import type {
   CountedKind,
   NodeRow,
@@ -28,20 +29,14 @@ export interface TrackerSources {
   registries?: (() => Iterable<Registry>) | undefined
   supervisors?: (() => Iterable<DistributedSupervisor>) | undefined
   sworms?: (() => Iterable<ObservedSworm>) | undefined
+  /** The sworms running on the node itself (`SwormInstance.all`). */
+  nodeSworms?: (() => Iterable<ObservedSworm>) | undefined
 }
 
-/** Told of every recorded event; `counted` is the counter it moves on this node, if any. */
-export type EventListener = (event: ObservedEvent, counted: CountedKind | undefined) => void
-
-/** How many recent events are kept. */
-export const RING_SIZE = 200
 /** Sources are looked at again this often, so that registries started later are followed. */
 const TICK_MS = 1000
 /** The event-loop delay is reported over windows of this many ticks. */
 const DELAY_WINDOW_TICKS = 5
-/** Rates are computed over the samples of about this long. */
-const RATE_WINDOW_MS = 5000
-const MAX_DETAIL = 300
 
 const COUNTED: ReadonlySet<string> = new Set<CountedKind>([
   'handoff',
@@ -50,13 +45,6 @@ const COUNTED: ReadonlySet<string> = new Set<CountedKind>([
   'move',
   'lost',
 ])
-
-interface Sample {
-  t: number
-  handled: number
-  in: number
-  out: number
-}
 
 interface Seen {
   id: NodeId
@@ -68,9 +56,8 @@ interface Seen {
 export class Tracker {
   readonly node: Node
   private readonly sources: TrackerSources
-  private readonly ring: ObservedEvent[] = []
-  private ringHead = 0
-  private readonly listeners = new Set<EventListener>()
+  private readonly log: EventLog
+  private readonly load: LoadSampler
   private readonly seen = new Map<NodeId, Seen>()
   private readonly registrySubs = new Map<Registry, { sworm: string; off: () => void }>()
   private readonly supervisorSubs = new Map<
@@ -79,13 +66,6 @@ export class Tracker {
   >()
   private readonly unsubscribe: Array<() => void> = []
   private readonly failedSources = new Set<string>()
-  private samples: Sample[] = []
-  /**
-   * Its own event-loop histogram rather than `runtime.eventLoopDelay({ reset })`: resetting the
-   * runtime's would change what every other reader of it sees.
-   */
-  private readonly delay: IntervalHistogram
-  private lastWindow: { mean: number; p99: number; max: number } | undefined
   private ticks = 0
   private timer: TimerHandle | undefined
   private closed = false
@@ -93,8 +73,8 @@ export class Tracker {
   constructor(node: Node, sources: TrackerSources) {
     this.node = node
     this.sources = sources
-    this.delay = monitorEventLoopDelay({ resolution: 10 })
-    this.delay.enable()
+    this.log = new EventLog(node.clock, node.logger)
+    this.load = new LoadSampler(node)
     this.unsubscribe.push(
       node.on('nodeUp', (info) => {
         this.remember(info)
@@ -106,14 +86,12 @@ export class Tracker {
       }),
     )
     this.refresh()
-    this.sample()
     this.scheduleTick()
   }
 
   /** Listens to every recorded event; returns the function that stops listening. */
   onEvent(listener: EventListener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+    return this.log.onEvent(listener)
   }
 
   /** Records a note of the layer above; the counted kinds move their counters. */
@@ -152,7 +130,11 @@ export class Tracker {
     for (const r of this.ask('registries', this.sources.registries)) registries.set(r, '')
     for (const s of this.ask('supervisors', this.sources.supervisors)) supervisors.set(s, '')
     // A sworm's name wins over '' when one instance is given both ways.
-    for (const sw of this.ask('sworms', this.sources.sworms)) {
+    const sworms = [
+      ...this.ask('sworms', this.sources.sworms),
+      ...this.ask("the node's sworms", this.sources.nodeSworms),
+    ]
+    for (const sw of sworms) {
       registries.set(sw.registry, sw.name)
       supervisors.set(sw.supervisor, sw.name)
     }
@@ -176,15 +158,11 @@ export class Tracker {
   /** What the page shows, now. */
   snapshot(): ObserverState {
     const node = this.node
-    const now = this.sampleNow()
-    const oldest = this.samples[0]
-    const dt = oldest === undefined ? 0 : (now.t - oldest.t) / 1000
-    const rate = (k: 'handled' | 'in' | 'out'): number =>
-      oldest !== undefined && dt >= 0.9 ? Math.max(0, (now[k] - oldest[k]) / dt) : 0
+    const now = this.load.now()
     const rt = node.runtime.stats()
     return {
       node: { id: node.id, name: node.name, url: node.url },
-      at: Date.now(),
+      at: node.clock.wallNow(),
       nodes: this.nodeRows(),
       workers: this.workerGroups(),
       events: this.events(),
@@ -195,8 +173,8 @@ export class Tracker {
         messagesIn: now.in,
         messagesOut: now.out,
       },
-      rates: { messagesHandled: rate('handled'), messagesIn: rate('in'), messagesOut: rate('out') },
-      eventLoopDelayMs: this.eventLoopDelay(),
+      rates: this.load.rates(now),
+      eventLoopDelayMs: this.load.eventLoopDelay(),
     }
   }
 
@@ -240,15 +218,12 @@ export class Tracker {
 
   /** The recent events, newest first. */
   events(): ObservedEvent[] {
-    const n = this.ring.length
-    const out: ObservedEvent[] = []
-    for (let i = 1; i <= n; i++) out.push({ ...this.ring[(this.ringHead - i + n) % n]! })
-    return out
+    return this.log.events()
   }
 
   /** Event-loop delay over the last completed window (since the start before the first one ends), in ms. */
-  eventLoopDelay(): { mean: number; p99: number; max: number } {
-    return this.lastWindow ?? this.readDelay()
+  eventLoopDelay(): Delay {
+    return this.load.eventLoopDelay()
   }
 
   /** Stops following everything and stops the timer. */
@@ -261,28 +236,15 @@ export class Tracker {
     for (const sub of this.supervisorSubs.values()) for (const off of sub.off) off()
     this.registrySubs.clear()
     this.supervisorSubs.clear()
-    this.listeners.clear()
-    this.delay.disable()
+    this.log.clear()
+    this.load.close()
   }
 
   // ------------------------------------------------------------------ internals
 
   private record(e: Omit<ObservedEvent, 'at'>, counted: CountedKind | undefined): void {
     if (this.closed) return
-    const event: ObservedEvent = { at: Date.now(), ...e }
-    if (event.detail !== undefined && event.detail.length > MAX_DETAIL) {
-      event.detail = `${event.detail.slice(0, MAX_DETAIL - 1)}…`
-    }
-    if (this.ring.length < RING_SIZE) this.ring.push(event)
-    else this.ring[this.ringHead] = event
-    this.ringHead = (this.ringHead + 1) % RING_SIZE
-    for (const l of this.listeners) {
-      try {
-        l(event, counted)
-      } catch (err) {
-        this.node.logger.error({ err }, 'observer event listener threw')
-      }
-    }
+    this.log.record(e, counted)
   }
 
   private followRegistry(r: Registry, sworm: string): void {
@@ -364,30 +326,6 @@ export class Tracker {
     return this.seen.get(id)?.name ?? this.node.members().find((m) => m.id === id)?.name ?? id
   }
 
-  private sampleNow(): Sample {
-    const net = this.node.stats()
-    return {
-      t: this.node.clock.now(),
-      handled: this.node.runtime.stats().messages,
-      in: net.messagesIn,
-      out: net.messagesOut,
-    }
-  }
-
-  private sample(): void {
-    const s = this.sampleNow()
-    this.samples.push(s)
-    while (this.samples.length > 2 && s.t - this.samples[0]!.t > RATE_WINDOW_MS)
-      this.samples.shift()
-  }
-
-  private readDelay(): { mean: number; p99: number; max: number } {
-    const h = this.delay
-    if (h.count === 0) return { mean: 0, p99: 0, max: 0 }
-    const ms = (ns: number): number => (Number.isFinite(ns) ? ns / 1e6 : 0)
-    return { mean: ms(h.mean), p99: ms(h.percentile(99)), max: ms(h.max) }
-  }
-
   private scheduleTick(): void {
     this.timer = this.node.clock.setTimeout(() => {
       this.timer = undefined
@@ -396,11 +334,8 @@ export class Tracker {
       if (this.node.isStopping) return
       this.ticks++
       this.refresh()
-      this.sample()
-      if (this.ticks % DELAY_WINDOW_TICKS === 0) {
-        this.lastWindow = this.readDelay()
-        this.delay.reset()
-      }
+      this.load.sample()
+      if (this.ticks % DELAY_WINDOW_TICKS === 0) this.load.endWindow()
       this.scheduleTick()
     }, TICK_MS)
   }

@@ -1,17 +1,19 @@
 // `observe(node, options)`: serves a node's Prometheus metrics at GET /metrics and, when asked
 // for with a token, a live observer page at GET / on the node's own HTTP server (the one that
-// carries the cluster's websockets).
+// carries the cluster's websockets). It follows the node's sworms on its own.
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BadArgument, type TimerHandle } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
 import type { Registry } from '@sworm/registry'
 import type { DistributedSupervisor } from '@sworm/supervisor'
+import { SwormInstance } from 'sworm'
 import type { Registry as PromRegistry } from 'prom-client'
 import { TokenCheck, tokenCookie } from './auth.js'
 import { createMetrics, type NodeMetrics } from './metrics.js'
 import { observerPage } from './page.js'
 import type { ObserverNote, ObserverState } from './state.js'
+import { SwormFollower } from './SwormFollower.js'
 import { Tracker, type ObservedSworm } from './Tracker.js'
 
 /** Options of `observe`. */
@@ -32,7 +34,11 @@ export interface ObserveOptions {
   registries?: () => Iterable<Registry>
   /** The distributed supervisors to follow (workers per node, restarts, moves). Called again every second. */
   supervisors?: () => Iterable<DistributedSupervisor>
-  /** Sworms to follow: their registry and supervisor, with the sworm's name as label. Called again every second. */
+  /**
+   * More sworms to follow: their registry and supervisor, with the sworm's name as label. Called
+   * again every second. The sworms running on the node (`SwormInstance.all(node)`) are followed
+   * without it, with their handoffs and merges.
+   */
   sworms?: () => Iterable<ObservedSworm>
 }
 
@@ -42,8 +48,8 @@ export interface Observer extends Disposable {
    * Reports an event of the layer above: it goes into the recent events, and the kinds
    * `handoff`, `conflict`, `restart`, `move` and `lost` move their counter
    * (`sworm_handoffs_total` ...), labelled with `sworm`. Report here only what the observed
-   * registries and supervisors do not already tell (a registry's conflicts and a supervisor's
-   * restarts and moves are counted without a note).
+   * registries, supervisors and sworms do not already tell (a registry's conflicts, a
+   * supervisor's restarts and moves, a node's sworms' handoffs are counted without a note).
    */
   note(note: ObserverNote): void
   /** The snapshot the page shows, now. */
@@ -64,24 +70,22 @@ const PUSH_MS = 500
 /** A page that reads slower than this much backlog is cut off (it reconnects and starts afresh). */
 const MAX_BACKLOG_BYTES = 1 << 20
 const OPTION_KEYS = new Set(['metrics', 'page', 'registries', 'supervisors', 'sworms'])
-/** Where a node keeps its observer in `runtime.services`: one per node. */
+/** Where a node marks that it is observed, in `runtime.services`: one observer per node. */
 const SERVICE_KEY = Symbol.for('sworm.observe')
 
 /**
  * Observes `node`: Prometheus metrics at GET /metrics, and with `page: { token }` a live page
- * at GET / showing the nodes, the workers per node, message rates and recent events. The page
+ * at GET / showing the nodes, the workers per node, message rates and recent events. It follows
+ * the sworms the node runs, those started later included (their names, workers, handoffs and
+ * conflicts), and the registries and supervisors `options` add. The page
  * follows a Server-Sent Events stream (GET /observer/events: a JSON snapshot every 500 ms and
  * at once on an event); GET /observer/state returns the same snapshot once.
  * Throws `BadArgument` for a bad option (the page without a token among them), or when the node
  * is already observed.
  * @example
- * const obs = observe(node, {
- *   page: { token: process.env.OBSERVER_TOKEN! },
- *   registries: () => [rooms],
- *   supervisors: () => [sup],
- * })
+ * const node = await startNode({ port: 4001, cookie, children: [Rooms] }) // from 'sworm'
+ * const obs = observe(node, { metrics: true, page: { token: process.env.OBSERVER_TOKEN! } })
  * console.log(`observer: ${obs.url}`)
- * obs.note({ kind: 'handoff', sworm: 'Rooms', name: 'room:42' })
  */
 export function observe(node: Node, options: ObserveOptions = {}): Observer {
   validate(options)
@@ -92,7 +96,9 @@ export function observe(node: Node, options: ObserveOptions = {}): Observer {
     registries: options.registries,
     supervisors: options.supervisors,
     sworms: options.sworms,
+    nodeSworms: () => SwormInstance.all(node),
   })
+  const follower = new SwormFollower(node, tracker)
   const metrics: NodeMetrics | undefined =
     options.metrics === false ? undefined : createMetrics(node, tracker)
   const removeRoutes: Array<() => void> = []
@@ -121,6 +127,7 @@ export function observe(node: Node, options: ObserveOptions = {}): Observer {
       for (const remove of removeRoutes) remove()
       stream?.close()
       metrics?.close()
+      follower.close()
       tracker.close()
       if (services.get(SERVICE_KEY) === observer) services.delete(SERVICE_KEY)
     },
@@ -130,11 +137,6 @@ export function observe(node: Node, options: ObserveOptions = {}): Observer {
   }
   services.set(SERVICE_KEY, observer)
   return observer
-}
-
-/** The observer of `node`, if it is observed (for the layers above to `note` their events). */
-export function observerOf(node: Node): Observer | undefined {
-  return node.runtime.services.get(SERVICE_KEY) as Observer | undefined
 }
 
 function validate(options: ObserveOptions): void {

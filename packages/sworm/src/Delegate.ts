@@ -3,7 +3,7 @@
 // (with itself in the meta), and passes on everything sent to the name: messages sent by name
 // reach the delegate, which forwards them to the worker unchanged (a call's reply goes from the
 // worker straight to the caller). That one door is what lets a move lose nothing: once the name
-// is held on every node (see `SwormInstance.fence`), the delegate asks the worker for its state
+// is held on every node (see `moves/Fence.ts`), the delegate asks the worker for its state
 // after everything sent before the hold, and whatever still reaches it goes back to be held.
 //
 // It ends with the worker (and the worker with it: they are linked): a crash is the supervisor's
@@ -13,20 +13,19 @@ import {
   isExitMessage,
   isNameConflictExit,
   NoReply,
+  type ActorClassLike,
   type From,
   type StartInfo,
   type Pid,
   type Ref,
   type TimerHandle,
 } from '@sworm/actor'
-import type { Name } from '@sworm/registry'
+import type { Name, Registry } from '@sworm/registry'
 import { UnknownActorType } from '@sworm/supervisor'
 import { isHandoffMessage } from './handoff.js'
-import type { SwormInstance } from './SwormInstance.js'
 
 /** What a delegate is started with: it travels to the node that runs the name. */
 export interface DelegateArgs {
-  sworm: string
   /** The name's key (`encodeName(name)`), made once by `registerName`; also the child id. */
   key: string
   type: string
@@ -40,10 +39,44 @@ export interface HandoffPayload {
   groups: Name[]
 }
 
-/** Finds the node's instance of a sworm (set by `SwormInstance`). */
-export type InstanceLookup = (sworm: string) => SwormInstance | undefined
+/** What a delegate needs of its sworm instance, given when the delegate is made. */
+export interface DelegateHost {
+  /** The sworm's name, for logs. */
+  readonly sworm: string
+  /** Where the delegate registers its worker and its groups. */
+  readonly registry: Pick<Registry, 'join' | 'registerKey' | 'groupsOf'>
+  /** The sworm's actor type of that name (its own `actors` only). */
+  actorType(typeName: string): ActorClassLike<never> | undefined
+  /** Sends a message that arrived during a move back to be held (`Holds.holdLate`). */
+  holdLate(key: string, delegate: Pid, raw: unknown): void
+  /** How long the worker may take to answer `sworm:begin_handoff`. */
+  readonly handoffTimeoutMs: number
+}
 
-export const INSTANCES = Symbol('sworm.instances')
+/**
+ * The delegate class of one sworm instance, for its supervisor's `actors`: the supervisor
+ * makes actors with no argument, so the class closes over the host.
+ */
+export function delegateClass(host: DelegateHost): ActorClassLike<DelegateArgs> {
+  return class extends Delegate {
+    constructor() {
+      super(host)
+    }
+  }
+}
+
+/** The delegate a name's registration names in its meta; none for a plain registration. */
+export function delegateOf(meta: unknown): Pid | undefined {
+  return (meta as { delegate?: Pid } | undefined)?.delegate
+}
+
+/**
+ * Where a message to a registered name goes: its delegate (which passes it to the worker), or
+ * the process itself for a plain registration.
+ */
+export function targetOf(entry: { pid: Pid; meta: unknown }): Pid {
+  return delegateOf(entry.meta) ?? entry.pid
+}
 
 /**
  * A local request to a delegate (never crosses the wire): ask the worker for its state
@@ -57,21 +90,23 @@ export class PrepareMove {
 }
 
 export class Delegate extends Actor<DelegateArgs> {
+  private readonly host: DelegateHost
   private worker: Pid | undefined
-  private inst!: SwormInstance
   private key = ''
   /** Set once the name is held everywhere: what arrives now goes back to be held. */
   private moving = false
   private asked: { ref: Ref; from: From; timer: TimerHandle } | undefined
 
+  constructor(host: DelegateHost) {
+    super()
+    this.host = host
+  }
+
   /** Starts and registers the worker; returns its pid, which `registerName` hands its caller. */
   override async init(a: DelegateArgs, start: StartInfo): Promise<Pid> {
-    const lookup = this.runtime.services.get(INSTANCES) as InstanceLookup | undefined
-    const inst = lookup?.(a.sworm)
-    if (inst === undefined) throw new Error(`sworm ${a.sworm} does not run on this node`)
-    this.inst = inst
+    const host = this.host
     this.key = a.key
-    const Type = inst.actorType(a.type)
+    const Type = host.actorType(a.type)
     if (Type === undefined) throw new UnknownActorType(a.type)
     const handoff = start.handoff as HandoffPayload | undefined
     this.trapExit = true
@@ -82,10 +117,10 @@ export class Delegate extends Actor<DelegateArgs> {
     if (handoff?.state !== undefined) {
       this.send(worker, { type: 'sworm:end_handoff', state: handoff.state.value })
     }
-    for (const group of handoff?.groups ?? []) await inst.registry.join(group, worker)
+    for (const group of handoff?.groups ?? []) await host.registry.join(group, worker)
     // Registered before this init returns, so the caller's reply travels after the
     // registration (read-your-writes on its node).
-    await inst.registry.registerKey(a.key, worker, { delegate: this.self })
+    await host.registry.registerKey(a.key, worker, { delegate: this.self })
     return worker
   }
 
@@ -124,7 +159,7 @@ export class Delegate extends Actor<DelegateArgs> {
 
   /** Passes a message sent to the name on to the worker, or, during a move, back to be held. */
   private pass(raw: unknown): void {
-    if (this.moving) this.inst.holdLate(this.key, this.self, raw)
+    if (this.moving) this.host.holdLate(this.key, this.self, raw)
     else if (this.worker !== undefined) this.runtime.send(this.worker, raw)
   }
 
@@ -138,10 +173,10 @@ export class Delegate extends Actor<DelegateArgs> {
       return NoReply
     }
     const ref = this.runtime.makeRef()
-    const timeoutMs = this.inst.options.handoffTimeoutMs
+    const timeoutMs = this.host.handoffTimeoutMs
     const timer = this.runtime.clock.setTimeout(() => {
       this.runtime.logger.warn(
-        { sworm: this.inst.name, name: this.key.slice(1), worker, timeoutMs },
+        { sworm: this.host.sworm, name: this.key.slice(1), worker, timeoutMs },
         'the worker did not answer sworm:begin_handoff in time; it moves without its state',
       )
       this.answerMove(undefined)
@@ -160,7 +195,7 @@ export class Delegate extends Actor<DelegateArgs> {
   }
 
   private payload(state: { value: unknown } | undefined): HandoffPayload {
-    const groups = this.worker === undefined ? [] : this.inst.registry.groupsOf(this.worker)
+    const groups = this.worker === undefined ? [] : this.host.registry.groupsOf(this.worker)
     return state === undefined ? { groups } : { state, groups }
   }
 }

@@ -3,9 +3,7 @@
 // the one node started in this OS process. `Rooms.on(node)` is the instance twin for code that
 // holds several nodes (tests).
 import {
-  SwormError,
   currentProcess,
-  hasErrorCode,
   type ActorClassLike,
   type CallOptions,
   type NodeId,
@@ -14,33 +12,9 @@ import {
 import type { Node } from '@sworm/cluster'
 import type { MultiCallResult, Name } from '@sworm/registry'
 import type { SwormOptions } from './config.js'
+import { NoNodeContext, SwormNotRunning } from './errors.js'
 import { nodeOfRuntime, startedNodes } from './nodes.js'
 import { SwormInstance, type ActorTypes } from './SwormInstance.js'
-
-/** No node to bind a static call to, or several and no process context to choose. */
-export class NoNodeContext extends SwormError {
-  override name = 'NoNodeContext'
-  constructor(detail: string) {
-    super('NO_NODE_CONTEXT', detail)
-  }
-  static override is(u: unknown): u is NoNodeContext {
-    return hasErrorCode(u, 'NO_NODE_CONTEXT')
-  }
-}
-
-/** The sworm does not run on the node the call is bound to. */
-export class SwormNotRunning extends SwormError {
-  override name = 'SwormNotRunning'
-  constructor(sworm: string, node: string) {
-    super(
-      'SWORM_NOT_RUNNING',
-      `sworm ${sworm} does not run on node ${node}: start it there (children: [${sworm}])`,
-    )
-  }
-  static override is(u: unknown): u is SwormNotRunning {
-    return hasErrorCode(u, 'SWORM_NOT_RUNNING')
-  }
-}
 
 /**
  * Base class of sworms. Declare one per kind of named process, list the worker types in

@@ -1,9 +1,10 @@
-// Per-sworm options: what a sworm's `static options` and `sworm.config.json` may set, their
-// defaults, and the checks that turn a typo, a wrong type or an unknown sworm into a startup error.
+// Per-sworm options: what a sworm's `static options` and `sworm.config.json` may set (their
+// defaults are in `defaults.ts`), and the checks that turn a typo, a wrong type or an unknown sworm into a startup error.
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { RestartPolicy } from '@sworm/actor'
 import type { Distribution } from '@sworm/supervisor'
+import { swormDefaults } from './defaults.js'
 import { ConfigError } from './errors.js'
 
 /** The config file looked for in the working directory when `SWORM_CONFIG` is not set. */
@@ -97,23 +98,6 @@ export interface SwormOptions {
  */
 export type ResolvedSwormOptions = Required<Omit<SwormOptions, 'quorumSize'>> &
   Pick<SwormOptions, 'quorumSize'>
-
-/** The default of every option (`quorumSize` has none: a majority of the members ever seen). */
-export const swormDefaults = {
-  restart: 'transient',
-  handoff: false,
-  handoffTimeoutMs: 5000,
-  distribution: 'hash',
-  redistribution: 'passive',
-  maxRestarts: 3,
-  maxSeconds: 5,
-  maxChildren: Infinity,
-  shutdownMs: 5000,
-  callTimeoutMs: 5000,
-  quorumAdoptDelayMs: 10_000,
-  compactMinDead: 10_000,
-  forgetAfterMs: 60_000,
-} as const satisfies Omit<ResolvedSwormOptions, 'quorumSize'>
 
 /** What a value must be, in words for the error message, and the test. */
 interface Rule {

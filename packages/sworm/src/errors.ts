@@ -4,6 +4,8 @@ import { hasErrorCode, SwormError } from '@sworm/actor'
 /** Every error code this package raises. */
 export const SwormErrorCode = {
   ConfigError: 'CONFIG_ERROR',
+  NoNodeContext: 'NO_NODE_CONTEXT',
+  SwormNotRunning: 'SWORM_NOT_RUNNING',
 } as const
 export type SwormErrorCode = (typeof SwormErrorCode)[keyof typeof SwormErrorCode]
 
@@ -19,5 +21,30 @@ export class ConfigError extends SwormError {
   }
   static override is(u: unknown): u is ConfigError {
     return hasErrorCode(u, SwormErrorCode.ConfigError)
+  }
+}
+
+/** No node to bind a static call to, or several and no process context to choose. */
+export class NoNodeContext extends SwormError {
+  override name = 'NoNodeContext'
+  constructor(detail: string) {
+    super(SwormErrorCode.NoNodeContext, detail)
+  }
+  static override is(u: unknown): u is NoNodeContext {
+    return hasErrorCode(u, SwormErrorCode.NoNodeContext)
+  }
+}
+
+/** The sworm does not run on the node the call is bound to. */
+export class SwormNotRunning extends SwormError {
+  override name = 'SwormNotRunning'
+  constructor(sworm: string, node: string) {
+    super(
+      SwormErrorCode.SwormNotRunning,
+      `sworm ${sworm} does not run on node ${node}: start it there (children: [${sworm}])`,
+    )
+  }
+  static override is(u: unknown): u is SwormNotRunning {
+    return hasErrorCode(u, SwormErrorCode.SwormNotRunning)
   }
 }

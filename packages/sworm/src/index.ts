@@ -1,8 +1,9 @@
 // sworm: one named, stateful process per name across a cluster of Node.js machines.
-export { Sworm, NoNodeContext, SwormNotRunning, currentNode } from './Sworm.js'
+export { Sworm, currentNode } from './Sworm.js'
 export type { SwormClass } from './Sworm.js'
 export { SwormInstance } from './SwormInstance.js'
-export type { ActorTypes, SwormEvents } from './SwormInstance.js'
+export type { ActorTypes } from './SwormInstance.js'
+export type { SwormEvents } from './events.js'
 export { Actor, isHandoffMessage } from './handoff.js'
 export type {
   BeginHandoff,
@@ -15,14 +16,10 @@ export type {
 export type { HandoffPayload } from './Delegate.js'
 export { startNode, runSworm } from './startNode.js'
 export type { SwormNodeOptions, SwormNode } from './startNode.js'
-export {
-  swormDefaults,
-  validateSwormOptions,
-  loadConfigFile,
-  resolveSwormOptions,
-} from './config.js'
+export { validateSwormOptions, loadConfigFile, resolveSwormOptions } from './config.js'
+export { swormDefaults } from './defaults.js'
 export type { SwormOptions, ResolvedSwormOptions } from './config.js'
-export { ConfigError, SwormErrorCode } from './errors.js'
+export { ConfigError, NoNodeContext, SwormNotRunning, SwormErrorCode } from './errors.js'
 // What a user needs next to a sworm, from the layers below.
 export { NoReply, AlreadyRegistered, NotFound, CallTimeout, NoProc } from '@sworm/actor'
 export type { Pid, From, ExitReason } from '@sworm/actor'

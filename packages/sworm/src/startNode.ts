@@ -7,7 +7,6 @@ import {
   type Node,
   type NodeOptions,
 } from '@sworm/cluster'
-import { observe, type ObserveOptions, type Observer } from '@sworm/observe'
 import {
   checkConfigSworms,
   loadConfigFile,
@@ -24,11 +23,6 @@ export interface SwormNodeOptions extends NodeOptions {
   children?: SwormClass[]
   /** Where to look for `sworm.config.json` (default: the working directory). */
   configDir?: string
-  /**
-   * Metrics at GET /metrics and the observer page at GET / (with `page: { token }`), following
-   * every sworm of the node. Default: off. See `@sworm/observe`.
-   */
-  observe?: Pick<ObserveOptions, 'metrics' | 'page'>
 }
 
 /** A node that runs sworms. */
@@ -37,8 +31,6 @@ export interface SwormNode extends Node {
   sworm(sworm: SwormClass): SwormInstance
   /** Starts one more sworm on this node. */
   start(sworm: SwormClass): Promise<SwormInstance>
-  /** The node's observer, when `observe` was given. */
-  readonly observer: Observer | undefined
 }
 
 /**
@@ -48,7 +40,7 @@ export interface SwormNode extends Node {
  * await startNode({ port: 4001, seeds: ['ws://10.0.0.2:4001'], cookie, children: [Rooms] })
  */
 export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNode> {
-  const { children = [], configDir, observe: observeOptions, ...nodeOptions } = options
+  const { children = [], configDir, ...nodeOptions } = options
   validateNodeOptions(nodeOptions)
   const file = loadConfigFile(configDir !== undefined ? { cwd: configDir } : {})
   const names = children.map((c) => c.name)
@@ -58,22 +50,7 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
   const node = await startClusterNode(nodeOptions)
   addNode(node)
   node.onStop('sworm nodes', async () => removeNode(node))
-  let observer: Observer | undefined
-  if (observeOptions !== undefined) {
-    try {
-      observer = observe(node, {
-        ...observeOptions,
-        sworms: () => SwormInstance.all(node),
-      })
-    } catch (e) {
-      await node.stop()
-      throw e
-    }
-    const obs = observer
-    node.onStop('observer', async () => obs.close())
-  }
   const swormNode = Object.assign(node, {
-    observer,
     sworm(sworm: SwormClass): SwormInstance {
       return sworm.on(node)
     },

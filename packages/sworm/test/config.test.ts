@@ -9,10 +9,10 @@ import {
   checkConfigSworms,
   loadConfigFile,
   resolveSwormOptions,
-  swormDefaults,
   validateSwormOptions,
   type SwormOptions,
 } from '../src/config.js'
+import { swormDefaults } from '../src/defaults.js'
 import { ConfigError, SwormErrorCode } from '../src/errors.js'
 
 let cwd: string

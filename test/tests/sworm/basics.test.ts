@@ -2,9 +2,18 @@
 // node its name hashes to and every node resolves it; calls, unregister, concurrency, init
 // failures, restarts and groups, through each node's instance twin (`Rooms.on(node)`).
 import { describe, expect, it } from 'vitest'
-import { AlreadyRegistered, BadArgument, NotFound, nodeOf, type Pid } from '@sworm/actor'
+import {
+  AlreadyRegistered,
+  BadArgument,
+  InitFailed,
+  NotFound,
+  nodeOf,
+  type Pid,
+} from '@sworm/actor'
 import { NotSerializable } from '@sworm/cluster'
-import { Actor, Sworm, type SwormNode } from 'sworm'
+import { encodeName } from '@sworm/registry'
+import { UnknownActorType } from '@sworm/supervisor'
+import { Actor, Sworm, SwormInstance, SwormNotRunning, runSworm, type SwormNode } from 'sworm'
 import { waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 
@@ -22,6 +31,10 @@ class Counter extends Actor<{ start?: number; fail?: boolean } | undefined> {
 }
 
 class Rooms extends Sworm {
+  static override actors = { Counter }
+}
+
+class Lobby extends Sworm {
   static override actors = { Counter }
 }
 
@@ -137,5 +150,52 @@ describe('sworm basics', () => {
       expect(await nodes[0]!.runtime.call(router, bad)).toBe(false)
     }
     expect(await nodes[0]!.runtime.call(router, { op: 'hold', items: [] })).toBe(true)
+  })
+
+  it('takes only its own actor types by name: constructor and toString are unknown types', async () => {
+    await using nodes = await cluster(1)
+    const rooms = Rooms.on(nodes[0]!)
+    expect(rooms.actorType('Counter')).toBe(Counter)
+    for (const type of ['constructor', 'toString', '__proto__']) {
+      expect(rooms.actorType(type)).toBeUndefined()
+      // A delegate asked for such a type (as a forged start would) fails naming it.
+      const key = encodeName(`forged:${type}`)
+      await expect(
+        rooms.supervisor.startChild({ id: key, type: 'Delegate', args: { key, type, args: 1 } }),
+      ).rejects.toSatisfy(
+        (e: unknown) => InitFailed.is(e) && UnknownActorType.is(e.reason) && e.reason.type === type,
+      )
+      expect(rooms.whereis(`forged:${type}`)).toBeUndefined()
+    }
+  })
+
+  it('lists and announces the sworms of a node, and stops one with await using', async () => {
+    await using nodes = await cluster(2)
+    const [a, b] = [nodes[0]!, nodes[1]!]
+    const started: string[] = []
+    const off = SwormInstance.onStart(a, (sworm) => started.push(sworm.name))
+    const onB = await runSworm(b, Lobby)
+    const names = Array.from({ length: 12 }, (_, i) => `lobby:${i}`)
+    let stopped = 0
+    {
+      await using lobby = await runSworm(a, Lobby)
+      expect(started).toEqual(['Lobby'])
+      expect(SwormInstance.all(a).map((s) => s.name)).toEqual(['Rooms', 'Lobby'])
+      expect(SwormInstance.of(a, 'Lobby')).toBe(lobby)
+      lobby.on('stop', () => stopped++)
+      await waitUntil(() => lobby.nodes().length === 2, 2000, 'Lobby on both nodes')
+      for (const name of names) await lobby.registerName(name, Counter)
+      expect(names.some((name) => nodeOf(lobby.whereis(name)!) === a.id)).toBe(true)
+    }
+    // Disposed: Lobby left node a, and its names moved to b.
+    expect(stopped).toBe(1)
+    expect(SwormInstance.all(a).map((s) => s.name)).toEqual(['Rooms'])
+    expect(() => Lobby.on(a)).toThrow(SwormNotRunning)
+    await waitUntil(
+      () => names.every((name) => nodeOf(onB.whereis(name) ?? ('' as Pid)) === b.id),
+      3000,
+      'every name on b',
+    )
+    off()
   })
 })

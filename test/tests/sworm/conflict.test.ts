@@ -1,9 +1,11 @@
 // A name registered on both sides of a split: after the heal one worker survives cluster-wide,
 // the earliest registration's; with handoff on it has received the loser's state through
-// `resolveConflict` before the loser stopped, with handoff off it keeps its own.
+// `resolveConflict` before the loser stopped, with handoff off it keeps its own. The observer
+// of the loser's node lists each merge among its recent events.
 import { describe, expect, it, vi } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
+import { observe, type Observer } from '@sworm/observe'
 import { Actor, Sworm, runSworm, type SwormInstance } from 'sworm'
 import {
   fastFailureDetection,
@@ -62,11 +64,14 @@ async function splitRegisterHeal(sworm: typeof Sworm): Promise<{
   first: Map<string, Pid>
   second: Map<string, Pid>
   conflicts: Array<{ name: unknown; loser: Pid; winner: Pid; merged: boolean }>
+  /** Each node's observer, started before the sworm (it follows the sworm once it starts). */
+  observers: Observer[]
   [Symbol.asyncDispose](): Promise<void>
 }> {
   census.clear()
   const cluster = await proxiedCluster(2, fastFailureDetection(150, 600))
   const nodes = cluster.nodes
+  const observers = nodes.map((node) => observe(node, { metrics: false }))
   const instances = [await runSworm(nodes[0]!, sworm), await runSworm(nodes[1]!, sworm)]
   const conflicts: Array<{ name: unknown; loser: Pid; winner: Pid; merged: boolean }> = []
   for (const inst of instances) {
@@ -121,7 +126,9 @@ async function splitRegisterHeal(sworm: typeof Sworm): Promise<{
     first,
     second,
     conflicts,
+    observers,
     async [Symbol.asyncDispose]() {
+      for (const o of observers) o.close()
       await cluster[Symbol.asyncDispose]()
     },
   }
@@ -149,6 +156,9 @@ describe('name conflicts after a split', () => {
         merged: true,
       })),
     )
+    const merges = s.observers[1]!.state().events.filter((e) => e.kind === 'merge')
+    expect(merges.map((e) => e.name).sort()).toEqual([...NAMES].sort())
+    expect(merges.every((e) => e.sworm === 'Rooms')).toBe(true)
     // The losers are not restarted: still one worker per name a while later.
     await pause(300)
     for (const name of NAMES) expect(running(s.nodes, name)).toEqual([s.first.get(name)])
@@ -161,5 +171,7 @@ describe('name conflicts after a split', () => {
       for (const inst of s.instances) expect(await inst.call(name, 'get')).toBe(i + 1)
     }
     expect(s.conflicts.map((c) => c.merged)).toEqual(NAMES.map(() => false))
+    for (const o of s.observers)
+      expect(o.state().events.some((e) => e.kind === 'merge')).toBe(false)
   })
 })
