@@ -8,8 +8,9 @@ export type {
   SupervisorHooks,
   SupervisorEvents,
   ChildInfo,
-} from './DistributedSupervisor.js'
+} from './types.js'
 export type { ChildSpec, Started } from './records.js'
+export { supervisorDefaults } from './defaults.js'
 export { rendezvous, hash32 } from './hash.js'
 export {
   SupervisorErrorCode,
