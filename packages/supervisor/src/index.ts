@@ -11,7 +11,7 @@ export type {
 } from './types.js'
 export type { ChildSpec, Started } from './records.js'
 export { supervisorDefaults } from './defaults.js'
-export { rendezvous, hash32 } from './hash.js'
+export { hash32 } from './hash.js'
 export {
   SupervisorErrorCode,
   AlreadyStarted,
