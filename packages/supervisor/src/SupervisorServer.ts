@@ -3,21 +3,18 @@
 // handled one at a time, so two starts of one id on this node never race.
 import { Actor, isExitMessage, type ExitReason, type From, type Pid } from '@sworm/actor'
 import { answerCall } from '@sworm/actor'
-import type { ChildRecord, Started } from './records.js'
+import type { ChildRecord, StartOptions, Started } from './records.js'
 
 /** What the supervisor does for its server. */
 export interface ServerHost {
-  startLocal(
-    spec: ChildRecord,
-    options: { clock?: number; handoff?: unknown; from?: string },
-  ): Promise<Started>
+  startLocal(spec: ChildRecord, options: StartOptions): Promise<Started>
   terminateLocal(id: string): Promise<boolean>
   execLocal(id: string, fn: string, args: unknown): Promise<unknown>
   childExited(pid: Pid, reason: ExitReason): Promise<void>
 }
 
 export type ServerRequest =
-  | { op: 'start'; spec: ChildRecord; clock?: number; handoff?: unknown; from?: string }
+  | ({ op: 'start'; spec: ChildRecord } & StartOptions)
   | { op: 'terminate'; id: string }
   | { op: 'exec'; id: string; fn: string; args: unknown }
 
@@ -33,7 +30,7 @@ export class SupervisorServer extends Actor<ServerHost> {
     return answerCall(this, from, () => {
       switch (msg.op) {
         case 'start': {
-          const options: { clock?: number; handoff?: unknown; from?: string } = {}
+          const options: StartOptions = {}
           if (msg.clock !== undefined) options.clock = msg.clock
           if (msg.handoff !== undefined) options.handoff = msg.handoff
           if (msg.from !== undefined) options.from = msg.from

@@ -8,9 +8,10 @@ export type {
   SupervisorHooks,
   SupervisorEvents,
   ChildInfo,
-} from './DistributedSupervisor.js'
+} from './types.js'
 export type { ChildSpec, Started } from './records.js'
-export { rendezvous, hash32 } from './hash.js'
+export { supervisorDefaults } from './defaults.js'
+export { hash32 } from './hash.js'
 export {
   SupervisorErrorCode,
   AlreadyStarted,

@@ -57,6 +57,13 @@ export function fromDoc(id: string, c: DocChild): ChildRecord {
   return { id, type: c.t, args: c.a, restart: c.r, shutdownMs: c.s }
 }
 
+/** How a child comes to start on a node: moved or adopted `from` a node, with its start clock and handed-over state. */
+export interface StartOptions {
+  clock?: number
+  handoff?: unknown
+  from?: string
+}
+
 /** A started child: its pid, and what its `init` returned (see `Runtime.startWithInfo`). */
 export interface Started {
   pid: Pid

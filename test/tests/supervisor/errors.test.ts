@@ -36,6 +36,44 @@ describe('typed errors', () => {
     expect(sups[1]!.whichChildren()).toEqual([])
   })
 
+  it('takes constructor, toString and __proto__ for unknown actor types, not for Object’s own', async () => {
+    await using cluster = await testCluster(2)
+    const sups = await startSupervisors(cluster.nodes)
+    const types = ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']
+    for (const [i, type] of types.entries()) {
+      for (const sup of sups) {
+        const e = await rejectionOf(sup.startChild({ id: `proto-${i}`, type }))
+        expect(UnknownActorType.is(e), type).toBe(true)
+        expect((e as UnknownActorType).type).toBe(type)
+      }
+      // A start request that reaches a node's server directly (as a member that runs the type
+      // would send it) is refused the same way, and starts nothing.
+      const server = cluster.node(1).runtime.whereis('sworm.supervisor.s')!
+      const spec = { id: `raw-${i}`, type, args: {}, restart: 'permanent', shutdownMs: 100 }
+      const raw = await rejectionOf(
+        cluster.node(0).runtime.call(server, { op: 'start', spec }, { timeoutMs: 2000 }),
+      )
+      expect(UnknownActorType.is(raw), type).toBe(true)
+    }
+    for (const sup of sups) {
+      expect(sup.whichChildren()).toEqual([])
+      expect(sup.stats().local).toBe(0)
+    }
+    // The supervisors still run children.
+    await sups[0]!.startChild(worker('after-proto'))
+    expect(copiesOf(cluster.nodes, 'after-proto')).toHaveLength(1)
+  })
+
+  it('runs an actor type a node lists under the name constructor, only there', async () => {
+    await using cluster = await testCluster(2)
+    const sups = await startSupervisors(cluster.nodes, (i) =>
+      i === 0 ? { actors: { ...ACTORS, constructor: Worker } } : {},
+    )
+    const pid = await sups[1]!.startChild({ id: 'ctor', type: 'constructor', args: { id: 'ctor' } })
+    expect(nodeOf(pid)).toBe(cluster.node(0).id)
+    expect(copiesOf(cluster.nodes, 'ctor')).toEqual([pid])
+  })
+
   it('places a type known only by some nodes only there', async () => {
     await using cluster = await testCluster(3)
     // Only node 0 runs 'Special'.

@@ -115,6 +115,26 @@ describe('find and exec', () => {
     expect(ran).toBe(false)
   })
 
+  it('rejects a function name the owner node lacks with BadArgument, even one Object has (toString)', async () => {
+    await using cluster = await testCluster(2)
+    let ran = false
+    const fn: ExecFn = () => {
+      ran = true
+      return 'ran'
+    }
+    // Only node 0 registers it, and under a name every object inherits.
+    const sups = await startSupervisors(cluster.nodes, (i) =>
+      i === 0 ? { functions: { toString: fn } } : {},
+    )
+    const [id] = idsPlacedOn(sups[0]!, cluster.node(1).id, 1, 'proto')
+    await sups[0]!.startChild(worker(id!))
+    await waitUntil(() => childrenById(sups[0]!).has(id!), SETTLE_MS, 'replication')
+    const e = await rejectionOf(sups[0]!.exec(id!, fn))
+    expect(BadArgument.is(e)).toBe(true)
+    expect((e as Error).message).toContain("'toString'")
+    expect(ran).toBe(false)
+  })
+
   it('rejects exec of a child that does not run with NotFound', async () => {
     await using cluster = await testCluster(2)
     const sups = await startSupervisors(cluster.nodes)

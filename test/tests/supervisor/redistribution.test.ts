@@ -4,7 +4,8 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
 import type { NodeOptions } from '@sworm/cluster'
-import { DistributedSupervisor, rendezvous } from '@sworm/supervisor'
+import { DistributedSupervisor } from '@sworm/supervisor'
+import { rendezvous } from '@sworm/supervisor/internal'
 import { pause, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
 import {
   ACTORS,

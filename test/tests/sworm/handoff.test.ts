@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { Actor as BaseActor, nodeOf, silentLogger, type Pid } from '@sworm/actor'
 import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
 import { encodeName } from '@sworm/registry'
-import { rendezvous } from '@sworm/supervisor'
+import { rendezvous } from '@sworm/supervisor/internal'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 

@@ -2,7 +2,7 @@
 // of @sworm/test): how fast the children of a crashed or leaving node run again elsewhere, how
 // many children a startChild storm places per second, and how many move when a node joins.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { rendezvous } from '@sworm/supervisor'
+import { rendezvous } from '@sworm/supervisor/internal'
 import type { ChildEvent, ChildNode } from '@sworm/test'
 import {
   EVENT_TIMEOUT_MS,

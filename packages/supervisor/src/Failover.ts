@@ -1,0 +1,216 @@
+// A member seen down: its children are orphans until the live member their hash now picks adopts
+// them. Without a quorum this node parks its own children and starts them again when it returns.
+import type { Emitter, NodeId, TimerHandle } from '@sworm/actor'
+import type { Node } from '@sworm/cluster'
+import { AlreadyStarted, QuorumNotMet, ShuttingDown } from './errors.js'
+import type { LocalChildren } from './LocalChildren.js'
+import type { Placement } from './Placement.js'
+import { fromDoc, type ChildRecord } from './records.js'
+import type { ServerRequest } from './SupervisorServer.js'
+import type { SupervisorEvents } from './types.js'
+
+/** What failover needs from its supervisor. */
+export interface FailoverHost {
+  /** The supervisor's name, for logs. */
+  readonly name: string
+  readonly node: Pick<Node, 'id' | 'clock' | 'logger'>
+  readonly placement: Pick<Placement, 'childrenOf' | 'isLive' | 'locate' | 'place' | 'hasQuorum'>
+  readonly children: Pick<LocalChildren, 'all' | 'stop'>
+  readonly events: Pick<Emitter<SupervisorEvents>, 'emit'>
+  /** Asks the supervisor's server on `node`. */
+  call(node: NodeId, request: ServerRequest): Promise<unknown>
+  /** True once this node stops or leaves: it adopts nothing then. */
+  closing(): boolean
+}
+
+export class Failover {
+  private readonly host: FailoverHost
+  /** How long orphans wait after their node went down (parked ones, after resuming): 0 but with `quorum`. */
+  private readonly adoptDelayMs: number
+  private readonly adoptTimers = new Set<TimerHandle>()
+  /**
+   * Children of down members that no live member was seen running since: dead node → ids.
+   * Kept until adopted, because the member their hash picked may die before it adopts them.
+   */
+  private readonly orphans = new Map<NodeId, { ids: Set<string>; since: number }>()
+  /** Children this node stopped for want of a quorum: started again when it returns, unless adopted. */
+  private readonly parked = new Map<string, ChildRecord>()
+  /** When this node last got the quorum back: parked children wait `adoptDelayMs` from then. */
+  private resumedAt = 0
+  private suspendedNow = false
+
+  constructor(host: FailoverHost, adoptDelayMs: number) {
+    this.host = host
+    this.adoptDelayMs = adoptDelayMs
+  }
+
+  /** True while this node has lost the quorum: it runs no children and takes none. */
+  get suspended(): boolean {
+    return this.suspendedNow
+  }
+
+  /** True while some child waits to be adopted or restarted. */
+  get waiting(): boolean {
+    return this.orphans.size > 0 || this.parked.size > 0
+  }
+
+  /** A member went down: note its orphans, then adopt them, or suspend without a quorum. */
+  nodeDown(node: NodeId): void {
+    this.noteOrphans(node)
+    if (!this.host.placement.hasQuorum()) {
+      this.suspend()
+      return
+    }
+    this.scheduleAdoption()
+  }
+
+  /** A member is up: its children are no orphans, and the quorum may be back. */
+  nodeUp(node: NodeId): void {
+    this.orphans.delete(node)
+    if (this.suspendedNow && this.host.placement.hasQuorum()) {
+      this.suspendedNow = false
+      this.host.node.logger.warn(
+        { supervisor: this.host.name },
+        'quorum is back; starting children again',
+      )
+      this.resumedAt = this.host.node.clock.now()
+      if (this.waiting) this.scheduleAdoption()
+    }
+  }
+
+  /** `id` runs elsewhere: it is no orphan (and must not come back if stopped later). */
+  adopted(id: string): void {
+    this.parked.delete(id)
+    for (const [dead, { ids }] of this.orphans) {
+      if (ids.delete(id) && ids.size === 0) this.orphans.delete(dead)
+    }
+  }
+
+  /** Cancels the pending adoptions. */
+  stop(): void {
+    for (const t of this.adoptTimers) this.host.node.clock.clearTimeout(t)
+  }
+
+  /** No quorum: stop every child here (the majority side adopts them) and refuse starts. */
+  private suspend(): void {
+    if (this.suspendedNow) return
+    this.suspendedNow = true
+    const { node, name, children } = this.host
+    node.logger.warn({ supervisor: name }, 'quorum lost; stopping this node’s children')
+    for (const child of children.all()) {
+      // If no side has a quorum, nobody adopts them: this node starts them again when it returns.
+      if (!child.stopping && child.spec.restart !== 'temporary') {
+        this.parked.set(child.spec.id, child.spec)
+      }
+      void children.stop(child, { shutdown: 'quorum' })
+    }
+  }
+
+  /** Notes the children of a node seen down as orphans (temporary ones are not adopted). */
+  private noteOrphans(dead: NodeId): void {
+    const children = this.host.placement.childrenOf(dead)
+    if (children === undefined) return
+    const ids = new Set<string>()
+    for (const [id, c] of children) if (c.r !== 'temporary') ids.add(id)
+    if (ids.size > 0) this.orphans.set(dead, { ids, since: this.host.node.clock.now() })
+    else this.orphans.delete(dead)
+  }
+
+  /** Adopts the orphans: at once, or with `quorum` after `quorumAdoptDelayMs`. */
+  private scheduleAdoption(delayMs = this.adoptDelayMs): void {
+    if (delayMs <= 0) {
+      this.adoptOrphans()
+      return
+    }
+    const timer = this.host.node.clock.setTimeout(() => {
+      this.adoptTimers.delete(timer)
+      if (!this.host.closing() && this.host.placement.hasQuorum()) this.adoptOrphans()
+    }, delayMs)
+    this.adoptTimers.add(timer)
+  }
+
+  /**
+   * The orphans of every dead node: each is started by the live member its hash now picks.
+   * One picked for another member stays an orphan until seen running, so that it is adopted
+   * again if that member dies first (a split seen one node at a time).
+   */
+  private adoptOrphans(): void {
+    const { node, name, placement, events } = this.host
+    const mine: Array<{ spec: ChildRecord; from: NodeId }> = []
+    const now = node.clock.now()
+    // A timer set for one down node may fire just after another went down: each waits its delay.
+    let wait = Infinity
+    for (const [dead, { ids, since }] of this.orphans) {
+      const children = placement.childrenOf(dead)
+      if (children === undefined || placement.isLive(dead)) {
+        this.orphans.delete(dead)
+        continue
+      }
+      if (now - since < this.adoptDelayMs) {
+        wait = Math.min(wait, since + this.adoptDelayMs - now)
+        continue
+      }
+      for (const id of ids) {
+        const c = children.get(id)
+        if (c === undefined || placement.locate(id) !== undefined) {
+          ids.delete(id)
+          continue
+        }
+        let target: NodeId
+        try {
+          target = placement.place(id, c.t)
+        } catch {
+          ids.delete(id)
+          events.emit('lost', id, 'no node can run it')
+          continue
+        }
+        if (target === node.id) {
+          ids.delete(id)
+          mine.push({ spec: fromDoc(id, c), from: dead })
+        }
+      }
+      if (ids.size === 0) this.orphans.delete(dead)
+    }
+    for (const { spec, from } of mine) {
+      this.host.call(node.id, { op: 'start', spec, from }).catch((e: unknown) => {
+        if (!AlreadyStarted.is(e) && !ShuttingDown.is(e)) {
+          node.logger.error({ supervisor: name, child: spec.id, err: e }, 'adoption failed')
+          events.emit('lost', spec.id, 'adoption failed')
+        }
+      })
+    }
+    if (this.parked.size > 0 && now - this.resumedAt < this.adoptDelayMs) {
+      wait = Math.min(wait, this.resumedAt + this.adoptDelayMs - now)
+    }
+    if (wait !== Infinity) this.scheduleAdoption(Math.max(1, wait))
+    if (this.suspendedNow || now - this.resumedAt < this.adoptDelayMs) return
+    this.restartParked()
+  }
+
+  /** Children parked for want of a quorum that no majority adopted meanwhile. */
+  private restartParked(): void {
+    const { node, name, placement, events } = this.host
+    for (const [id, spec] of [...this.parked]) {
+      this.parked.delete(id)
+      if (placement.locate(id) !== undefined) continue
+      let target: NodeId
+      try {
+        target = placement.place(id, spec.type)
+      } catch {
+        events.emit('lost', id, 'no node can run it')
+        continue
+      }
+      this.host.call(target, { op: 'start', spec }).catch((e: unknown) => {
+        if (AlreadyStarted.is(e)) return
+        if (QuorumNotMet.is(e) || ShuttingDown.is(e)) {
+          // The target has not got the quorum back yet (or is leaving): try again later.
+          this.parked.set(id, spec)
+          this.scheduleAdoption()
+          return
+        }
+        node.logger.error({ supervisor: name, child: id, err: e }, 'restart failed')
+        events.emit('lost', id, 'restart after the quorum failed')
+      })
+    }
+  }
+}

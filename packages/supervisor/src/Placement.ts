@@ -1,0 +1,186 @@
+// Where children go and where they run, read from the members' docs: the live members and the
+// actor types each runs, the quorum over the members ever seen, the distribution, `place`, `locate`.
+import type * as Y from 'yjs'
+import type { NodeId, Pid } from '@sworm/actor'
+import { beats } from '@sworm/cluster/internal'
+import { NoAliveNodes, QuorumNotMet, UnknownActorType } from './errors.js'
+import { rendezvous } from './hash.js'
+import type { ChildInfo, Distribution } from './types.js'
+import type { DocChild } from './records.js'
+
+/** What placement reads from its supervisor: this node, the members' docs, and its own state. */
+export interface PlacementHost {
+  /** The supervisor's name, for errors. */
+  readonly name: string
+  /** This node. */
+  readonly self: NodeId
+  isUp(node: NodeId): boolean
+  /** Members with a doc of this supervisor. */
+  owners(): NodeId[]
+  docOf(node: NodeId): Y.Doc | undefined
+  /** False while this node leaves or has no quorum: it is placed nothing then. */
+  takesChildren(): boolean
+}
+
+/** A child seen running on a live member, with its start clock. */
+export interface Located {
+  node: NodeId
+  pid: Pid
+  clock: number
+}
+
+export class Placement {
+  private readonly host: PlacementHost
+  private readonly distribution: Distribution
+  private readonly quorumSize: number | undefined
+  /**
+   * Members ever seen, by address (for quorum), less those that left or stopped their
+   * supervisor. By address, so that a node restarted with a new incarnation counts once.
+   */
+  private readonly known = new Set<string>()
+
+  constructor(host: PlacementHost, distribution: Distribution, quorumSize: number | undefined) {
+    this.host = host
+    this.distribution = distribution
+    this.quorumSize = quorumSize
+  }
+
+  // ------------------------------------------------------------------ members
+
+  /** A member's doc arrived: it counts for the quorum from now on. */
+  noteMember(doc: Y.Doc): void {
+    const url = urlOf(doc)
+    if (url !== undefined) this.known.add(url)
+  }
+
+  /** A member left: it no longer counts for the quorum. */
+  memberLeft(node: NodeId): void {
+    const url = urlOf(this.host.docOf(node))
+    if (url !== undefined) this.known.delete(url)
+  }
+
+  /** A member's doc went: `dropped` (it stopped its supervisor) or `forgotten` (down for long). */
+  memberDetached(doc: Y.Doc, why: 'dropped' | 'forgotten'): void {
+    // A member that stopped its supervisor is no longer one; a forgotten one (down for long)
+    // still counts against the quorum: it may be on the other side of a split.
+    const url = urlOf(doc)
+    if (why === 'dropped' && url !== undefined) this.known.delete(url)
+  }
+
+  childrenOf(node: NodeId): Y.Map<DocChild> | undefined {
+    return this.host.docOf(node)?.getMap<DocChild>('children')
+  }
+
+  isLive(node: NodeId): boolean {
+    return node === this.host.self || this.host.isUp(node)
+  }
+
+  /**
+   * Live members whose children count as running: leaving or suspended ones included (their
+   * children run until they have stopped), unlike placement's `liveMembers`.
+   */
+  runningMembers(): NodeId[] {
+    return this.host.owners().filter((node) => this.isLive(node))
+  }
+
+  /** Live members, not leaving, sorted (those that run `type` if given). */
+  liveMembers(type?: string): NodeId[] {
+    const out: NodeId[] = []
+    for (const node of this.host.owners()) {
+      if (!this.isLive(node)) continue
+      const info = this.host.docOf(node)?.getMap<unknown>('info')
+      if (info === undefined || info.get('leaving') === true) continue
+      if (node === this.host.self && !this.host.takesChildren()) continue
+      if (type !== undefined && !this.knowsType(node, type)) continue
+      out.push(node)
+    }
+    return out.sort()
+  }
+
+  /** Whether member `node` runs actor type `type` (its `info.actors`). */
+  private knowsType(node: NodeId, type: string): boolean {
+    const actors = this.host.docOf(node)?.getMap<unknown>('info').get('actors')
+    return Array.isArray(actors) && actors.includes(type)
+  }
+
+  /** The server of member `node`, which starts, stops and reaches its children. */
+  serverOf(node: NodeId): Pid {
+    const server = this.host.docOf(node)?.getMap<unknown>('info').get('server')
+    if (typeof server !== 'string') {
+      throw new NoAliveNodes(`node ${node} runs no server of ${this.host.name}`)
+    }
+    return server as Pid
+  }
+
+  // ------------------------------------------------------------------ children
+
+  /** The live member that takes child `id`: throws `UnknownActorType` or `NoAliveNodes`. */
+  place(id: string, type?: string): NodeId {
+    const members = this.liveMembers(type)
+    if (members.length === 0) {
+      const anyKnows = type === undefined || this.host.owners().some((n) => this.knowsType(n, type))
+      if (!anyKnows) throw new UnknownActorType(type ?? '')
+      throw new NoAliveNodes(`no live member runs actor type ${type}`)
+    }
+    const d = this.distribution
+    const target = typeof d === 'function' ? d(id, members) : rendezvous(id, members)
+    if (target === undefined || !members.includes(target)) {
+      throw new NoAliveNodes(`the distribution gave no live member for ${id}`)
+    }
+    return target
+  }
+
+  /** Where `id` runs now on a live member (the earliest start if two copies are seen). */
+  locate(id: string): Located | undefined {
+    let best: Located | undefined
+    for (const node of this.host.owners()) {
+      if (!this.isLive(node)) continue
+      const c = this.childrenOf(node)?.get(id)
+      if (c === undefined) continue
+      if (best === undefined || beats({ clock: c.c, node }, best)) {
+        best = { node, pid: c.p, clock: c.c }
+      }
+    }
+    return best
+  }
+
+  /** Every child running on a live member. */
+  running(): ChildInfo[] {
+    const out: ChildInfo[] = []
+    for (const node of this.runningMembers()) {
+      const children = this.childrenOf(node)
+      if (children === undefined) continue
+      for (const [id, c] of children) out.push({ id, pid: c.p, node, type: c.t, restart: c.r })
+    }
+    return out
+  }
+
+  // ------------------------------------------------------------------ quorum
+
+  /** Known member addresses with a live member behind them. */
+  private liveKnown(): number {
+    const live = new Set<string>()
+    for (const node of this.host.owners()) {
+      if (!this.isLive(node)) continue
+      const url = urlOf(this.host.docOf(node))
+      if (url !== undefined && this.known.has(url)) live.add(url)
+    }
+    return live.size
+  }
+
+  hasQuorum(): boolean {
+    if (this.distribution !== 'quorum') return true
+    const needed = this.quorumSize ?? Math.floor(this.known.size / 2) + 1
+    return this.liveKnown() >= needed
+  }
+
+  assertQuorum(): void {
+    if (!this.hasQuorum()) throw new QuorumNotMet(this.liveKnown(), this.known.size)
+  }
+}
+
+/** The address a member's doc gives. */
+function urlOf(doc: Y.Doc | undefined): string | undefined {
+  const url = doc?.getMap<unknown>('info').get('url')
+  return typeof url === 'string' ? url : undefined
+}

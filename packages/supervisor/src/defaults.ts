@@ -1,0 +1,30 @@
+// The defaults of the distributed supervisor, written once (the options' TSDoc says them): the
+// layers above import them instead of repeating the numbers. Call and shutdown times are actor's.
+import { actorDefaults } from '@sworm/actor'
+
+export const supervisorDefaults = {
+  /** Where a child goes. */
+  distribution: 'hash',
+  /** Children stay on their node until it leaves or dies. */
+  redistribution: 'passive',
+  /** Restarts of one child allowed in `maxSeconds` before it is given up. */
+  maxRestarts: 3,
+  /** The window of `maxRestarts`, in seconds. */
+  maxSeconds: 5,
+  /** Children one node runs at most: no limit. */
+  maxChildren: Infinity,
+  /** How long a child may take to stop before it is killed. */
+  shutdownMs: actorDefaults.shutdownMs,
+  /** Timeout of calls to other nodes (start, terminate, exec). */
+  callTimeoutMs: actorDefaults.callTimeoutMs,
+  /** `quorum`: how long the children of a node seen down wait before they are adopted. */
+  quorumAdoptDelayMs: 10_000,
+  /** How long the `beforeMove` hook may take. */
+  handoffTimeoutMs: 5000,
+  /** Forget the doc of a node down this long. */
+  forgetAfterMs: 60_000,
+  /** Compact this node's doc once this many removals piled up (or more than live children). */
+  compactMinDead: 10_000,
+  /** Two copies of one child after a split heals: the earliest start stays. */
+  duplicates: 'earliest',
+} as const

@@ -1,0 +1,78 @@
+// The supervisor's public types: its options, its events, a child as `whichChildren` reports it.
+// The parts import them from here, not from the facade, so that no import runs back to it.
+import type { ActorClassLike, ExitReason, NodeId, Pid } from '@sworm/actor'
+import type { ChildRecord } from './records.js'
+
+/** Where a child goes: by hash, by hash with a quorum, or by a function of yours. */
+export type Distribution =
+  'hash' | 'quorum' | ((childId: string, members: readonly NodeId[]) => NodeId | undefined)
+
+/** A function `exec` can run on a child's node: it must be registered under the same name everywhere. */
+export type ExecFn = (child: { id: string; pid: Pid }, args: unknown) => unknown
+
+/** Hooks for the layer above (sworm): hand-off before a child moves, state to its next start. */
+export interface SupervisorHooks {
+  /** Before a child moves away (leave, redistribution): its state, or undefined. Bounded by `handoffTimeoutMs`. */
+  beforeMove?(id: string, pid: Pid): Promise<unknown>
+}
+
+/** Options of a distributed supervisor (the same on every node that runs it, but `actors` may differ). */
+export interface DistributedSupervisorOptions {
+  /** The actor types this node can run, by stable name. */
+  actors: Record<string, ActorClassLike<never>>
+  /** Default `hash`. */
+  distribution?: Distribution
+  /** `passive` (default): children stay until their node leaves or dies. `active`: they move to a node that joins and now wins them. */
+  redistribution?: 'passive' | 'active'
+  /** Restarts of one child allowed in `maxSeconds` before it is given up. Default 3. */
+  maxRestarts?: number
+  /** Default 5. */
+  maxSeconds?: number
+  /** Children this node runs at most. Default: no limit. */
+  maxChildren?: number
+  /** Default `shutdownMs` of children. Default 5000. */
+  shutdownMs?: number
+  /** Timeout of calls to other nodes (start, terminate, exec). Default 5000. */
+  callTimeoutMs?: number
+  /**
+   * `quorum`: wait this long before adopting the children of a node seen down, so that a
+   * minority side has noticed the split (a heartbeat timeout, 3 s by default) and stopped its
+   * children (their `shutdownMs`, 5 s by default). Default 10,000.
+   */
+  quorumAdoptDelayMs?: number
+  /** `quorum`: members needed; default a majority of the members ever seen (less those that left). */
+  quorumSize?: number
+  /** Functions `exec` may run on another node, by name. */
+  functions?: Record<string, ExecFn>
+  /** How long `beforeMove` may take. Default 5000. */
+  handoffTimeoutMs?: number
+  hooks?: SupervisorHooks
+  /** Forget the doc of a node down this long. Default 60,000. */
+  forgetAfterMs?: number
+  /** Compact this node's doc once this many removals piled up (or more than live children). Default 10,000. */
+  compactMinDead?: number
+  /**
+   * Two copies of one child seen after a split heals: `earliest` (default) stops the later
+   * start; `keep` leaves both to the layer above (sworm: the registry's verdict on the name
+   * counts, and the loser ends with `{ shutdown: 'name_conflict' }`).
+   */
+  duplicates?: 'earliest' | 'keep'
+}
+
+/** A child as `whichChildren` reports it. */
+export interface ChildInfo {
+  id: string
+  pid: Pid
+  node: NodeId
+  type: string
+  restart: ChildRecord['restart']
+}
+
+export interface SupervisorEvents extends Record<string, unknown[]> {
+  started: [id: string, pid: Pid]
+  restarted: [id: string, pid: Pid, reason: ExitReason]
+  /** Started here after it ran on `from` (adopted from a dead node, moved by a leave or a redistribution). */
+  moved: [id: string, pid: Pid, from: string]
+  /** Given up: too many restarts, or no node could run it. */
+  lost: [id: string, reason: string]
+}
