@@ -1,6 +1,7 @@
 // The defaults of the distributed supervisor, written once (the options' TSDoc says them): the
 // layers above import them instead of repeating the numbers. Call and shutdown times are actor's.
 import { actorDefaults } from '@sworm/actor'
+import { nodeDefaults } from '@sworm/cluster'
 
 export const supervisorDefaults = {
   /** Where a child goes. */
@@ -22,7 +23,7 @@ export const supervisorDefaults = {
   /** How long the `beforeMove` hook may take. */
   handoffTimeoutMs: 5000,
   /** Forget the doc of a node down this long. */
-  forgetAfterMs: 60_000,
+  forgetAfterMs: nodeDefaults.forgetAfterMs,
   /** Compact this node's doc once this many removals piled up (or more than live children). */
   compactMinDead: 10_000,
   /** Two copies of one child after a split heals: the earliest start stays. */
