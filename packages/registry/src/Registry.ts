@@ -4,6 +4,7 @@
 // docs/INTERNALS.md ("The registry") gives the layout, the rule and why it converges.
 import type * as Y from 'yjs'
 import {
+  actorDefaults,
   AlreadyRegistered,
   BadArgument,
   Emitter,
@@ -16,6 +17,7 @@ import {
 } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
 import { beats, ComponentDocs, HybridClock } from '@sworm/cluster/internal'
+import { registryDefaults } from './defaults.js'
 import { NotOwner, RegistryStopped } from './errors.js'
 import { decodeName, describeName, encodeName, type Name } from './names.js'
 import { RegistryServer, type ServerHost, type ServerRequest } from './RegistryServer.js'
@@ -133,10 +135,10 @@ export class Registry {
     this.clock = new HybridClock(() => node.clock.wallNow())
     this.prefix = `registry/${name}/`
     this.opts = {
-      compactMinDead: options.compactMinDead ?? 10_000,
-      compactRatio: options.compactRatio ?? 1,
-      forgetAfterMs: options.forgetAfterMs ?? 60_000,
-      callTimeoutMs: options.callTimeoutMs ?? 5000,
+      compactMinDead: options.compactMinDead ?? registryDefaults.compactMinDead,
+      compactRatio: options.compactRatio ?? registryDefaults.compactRatio,
+      forgetAfterMs: options.forgetAfterMs ?? registryDefaults.forgetAfterMs,
+      callTimeoutMs: options.callTimeoutMs ?? registryDefaults.callTimeoutMs,
     }
     this.info = options.info ?? {}
     this.beforeConflictExit = options.beforeConflictExit
@@ -407,14 +409,14 @@ export class Registry {
     return members.length
   }
 
-  /** Calls every member of `group` at once; each member's reply or failure, none dropped. */
+  /** Calls every member of `group` at once; each member's reply or failure, none dropped. Default timeout 5000. */
   async multiCall(
     group: Name,
     msg: unknown,
     options: { timeoutMs?: number } = {},
   ): Promise<MultiCallResult[]> {
     const members = this.members(group)
-    const timeoutMs = options.timeoutMs ?? 5000
+    const timeoutMs = options.timeoutMs ?? actorDefaults.callTimeoutMs
     return Promise.all(
       members.map((pid) =>
         this.node.runtime.call(pid, msg, { timeoutMs }).then(

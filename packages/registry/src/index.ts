@@ -8,6 +8,7 @@ export type {
   Entry,
   MultiCallResult,
 } from './Registry.js'
+export { registryDefaults } from './defaults.js'
 export { encodeName, decodeName, describeName } from './names.js'
 export type { Name } from './names.js'
 export { RegistryErrorCode, NotOwner, RegistryStopped } from './errors.js'
