@@ -7,7 +7,7 @@ export type {
   UnregisterReason,
   Entry,
   MultiCallResult,
-} from './Registry.js'
+} from './types.js'
 export { registryDefaults } from './defaults.js'
 export { encodeName, decodeName, describeName } from './names.js'
 export type { Name } from './names.js'
