@@ -36,13 +36,14 @@ import type {
 
 /**
  * A registry instance on one node. Start one per node with `Registry.start(node, 'Rooms')`;
- * instances of the same name on different nodes form one registry.
+ * instances of the same name on different nodes form one registry. Stop it with `stop()`, or
+ * let `await using` do it.
  * @example
  * const rooms = await Registry.start(node, 'rooms')
  * await rooms.register('room:42', pid, { topic: 'tea' })
  * rooms.whereis('room:42') // pid, on every node
  */
-export class Registry {
+export class Registry implements AsyncDisposable {
   readonly name: string
   readonly node: Node
   private readonly callTimeoutMs: number
@@ -383,6 +384,11 @@ export class Registry {
     this.cdocs.stop(true)
     if (this.node.runtime.isAlive(this.server))
       await this.node.runtime.stop(this.server, 'shutdown')
+  }
+
+  /** `stop()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
   }
 
   private assertRunning(): void {
