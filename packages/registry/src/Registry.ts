@@ -310,7 +310,10 @@ export class Registry implements AsyncDisposable {
     return this.groups.publish(encodeName(group), msg)
   }
 
-  /** Calls every member of `group` at once; each member's reply or failure, none dropped. Default timeout 5000. */
+  /**
+   * Calls every member of `group` at once; each member's reply or failure, none dropped.
+   * `timeoutMs` bounds each call. Default 5000.
+   */
   async multiCall(
     group: Name,
     msg: unknown,
@@ -320,7 +323,7 @@ export class Registry implements AsyncDisposable {
     return this.groups.multiCall(encodeName(group), msg, timeoutMs)
   }
 
-  // ------------------------------------------------------------------ this node's doc
+  // ------------------------------------------------------------------ this node's doc, lifecycle
 
   /**
    * Publishes this node's entries as a new generation holding only live ones, then drops the
@@ -370,8 +373,6 @@ export class Registry implements AsyncDisposable {
     }
     await Promise.all(calls)
   }
-
-  // ------------------------------------------------------------------ lifecycle
 
   /** Stops this node's part of the registry: its names and memberships go, everywhere. */
   async stop(): Promise<void> {
