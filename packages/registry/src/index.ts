@@ -7,7 +7,8 @@ export type {
   UnregisterReason,
   Entry,
   MultiCallResult,
-} from './Registry.js'
+} from './types.js'
+export { registryDefaults } from './defaults.js'
 export { encodeName, decodeName, describeName } from './names.js'
 export type { Name } from './names.js'
 export { RegistryErrorCode, NotOwner, RegistryStopped } from './errors.js'

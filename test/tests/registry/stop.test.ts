@@ -1,7 +1,7 @@
 // Stopping: a registry stopped on one node takes its names and memberships away from the others
 // and refuses further calls; a node that leaves takes its names along too.
 import { describe, expect, it } from 'vitest'
-import { RegistryStopped } from '@sworm/registry'
+import { Registry, RegistryStopped } from '@sworm/registry'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, FAST, idle, recordEvents, startRegistries, thrownBy } from './helpers.js'
 
@@ -65,6 +65,33 @@ describe('stopping', () => {
     const q = idle(cluster.node(1))
     await b!.register('z', q, undefined, { awaitReplication: true })
     expect(b!.whereis('z')).toBe(q)
+  })
+
+  it('stops a registry at the end of its `await using` block', async () => {
+    await using cluster = await testCluster(2)
+    await using b = await Registry.start(cluster.node(1), 'r')
+    const pid = idle(cluster.node(0))
+    let disposed: Registry | undefined
+    {
+      await using a = await Registry.start(cluster.node(0), 'r')
+      disposed = a
+      await waitUntil(
+        () => a.stats().nodes === 2 && b.stats().nodes === 2,
+        CONVERGE_MS,
+        'the registries to see each other',
+      )
+      await a.register('scoped', pid, undefined, { awaitReplication: true })
+      expect(b.whereis('scoped')).toBe(pid)
+    }
+    await waitUntil(
+      () => b.whereis('scoped') === undefined,
+      CONVERGE_MS,
+      "the disposed registry's name to go",
+    )
+    expect(b.stats().nodes).toBe(1)
+    expect(RegistryStopped.is(thrownBy(() => disposed.updateMeta('scoped', 1)))).toBe(true)
+    // The process keeps running; only its registration went.
+    expect(cluster.node(0).runtime.isAlive(pid)).toBe(true)
   })
 
   it('drops the names of a node that leaves gracefully', async () => {

@@ -1,0 +1,202 @@
+// This node's own doc, the only one it writes: its entries and memberships, the count of its live
+// and dead entries, and compaction into a new generation once the dead outweigh the live.
+import type * as Y from 'yjs'
+import type { Logger, Pid } from '@sworm/actor'
+import type { ComponentDocs } from '@sworm/cluster/internal'
+import { RegistryStopped } from './errors.js'
+import {
+  isLive,
+  type LiveValue,
+  type Tombstone,
+  type UnregisterReason,
+  type Value,
+} from './types.js'
+
+/** What the own doc needs from its registry. */
+export interface OwnDocHost {
+  /** The registry's name, for errors and logs. */
+  readonly registry: string
+  readonly logger: Logger
+  /** The component docs, through which this node's doc is written and compacted. */
+  readonly docs: Pick<ComponentDocs, 'write' | 'compact' | 'generation'>
+  /** Compact once the dead entries pass `max(compactMinDead, live × compactRatio)`. */
+  readonly compactMinDead: number
+  readonly compactRatio: number
+}
+
+/** The maps of this node's current doc. */
+interface OwnMaps {
+  names: Y.Map<Value>
+  groups: Y.Map<number>
+}
+
+export class OwnDoc {
+  private readonly host: OwnDocHost
+  /** The current generation's maps; undefined once the registry stopped. */
+  private maps: OwnMaps | undefined
+  /** Keys held by each local process (for cleanup on exit). */
+  private readonly localKeys = new Map<Pid, Set<string>>()
+  private live = 0
+  private dead = 0
+  private compactScheduled = false
+
+  constructor(host: OwnDocHost) {
+    this.host = host
+  }
+
+  /** `doc` is now this node's current doc (the first one, or a newer generation). */
+  attach(doc: Y.Doc): void {
+    this.maps = { names: doc.getMap<Value>('names'), groups: doc.getMap<number>('groups') }
+  }
+
+  /** The registry stopped: every further write throws `RegistryStopped`. */
+  detach(): void {
+    this.maps = undefined
+  }
+
+  /** This node's live entry for `key`. */
+  entry(key: string): LiveValue | undefined {
+    const v = this.maps?.names.get(key)
+    return isLive(v) ? v : undefined
+  }
+
+  /** True while this node's entry for `key` is live and held by `pid`. */
+  holds(key: string, pid: Pid): boolean {
+    return this.entry(key)?.p === pid
+  }
+
+  /** The keys the local process `pid` registered (some may have been lost or removed since). */
+  keysOf(pid: Pid): ReadonlySet<string> | undefined {
+    return this.localKeys.get(pid)
+  }
+
+  /** Writes `value` (a live entry of a local process) under `key`. */
+  register(key: string, value: LiveValue): void {
+    this.write((names) => {
+      if (names.has(key)) this.dead++
+      names.set(key, value)
+    })
+    this.live++
+    let keys = this.localKeys.get(value.p)
+    if (keys === undefined) {
+      keys = new Set()
+      this.localKeys.set(value.p, keys)
+    }
+    keys.add(key)
+    // Registering over a tombstone adds dead weight too.
+    this.scheduleCompaction()
+  }
+
+  /** Replaces the meta of `key`'s live entry (nothing when it is not live). */
+  updateMeta(key: string, meta: unknown): void {
+    this.write((names) => {
+      const v = names.get(key)
+      if (!isLive(v)) return
+      names.set(key, meta === undefined ? { p: v.p, c: v.c } : { p: v.p, c: v.c, m: meta })
+      this.dead++
+    })
+    this.scheduleCompaction()
+  }
+
+  /**
+   * Replaces `key`'s live entry by a tombstone saying why (and, for a conflict, who won).
+   * Returns the entry removed; undefined, and nothing written, when none was live.
+   */
+  remove(key: string, reason: UnregisterReason, winner?: Pid): LiveValue | undefined {
+    const v = this.entry(key)
+    if (v === undefined) return undefined
+    const tombstone: Tombstone =
+      winner === undefined ? { x: reason, p: v.p } : { x: reason, p: v.p, w: winner }
+    this.write((names) => names.set(key, tombstone))
+    this.live--
+    this.dead++
+    this.localKeys.get(v.p)?.delete(key)
+    this.scheduleCompaction()
+    return v
+  }
+
+  /** Writes a membership (`memberKey` of `Groups`) of a local process. */
+  join(memberKey: string): void {
+    this.write((_names, groups) => groups.set(memberKey, 1))
+  }
+
+  /** Deletes a membership of a local process. */
+  leave(memberKey: string): void {
+    this.write((_names, groups) => groups.delete(memberKey))
+    this.dead++
+    this.scheduleCompaction()
+  }
+
+  /** Forgets the keys of `pid`, a local process that exited, and returns them. */
+  takeKeys(pid: Pid): Set<string> | undefined {
+    const keys = this.localKeys.get(pid)
+    this.localKeys.delete(pid)
+    return keys
+  }
+
+  /**
+   * `pid` exited: tombstones the `keys` it still held and deletes its `memberKeys`, in one
+   * transaction. Returns the keys it held.
+   */
+  exited(pid: Pid, keys: Iterable<string>, memberKeys: readonly string[]): string[] {
+    const removed: string[] = []
+    this.write((names, groups) => {
+      for (const key of keys) {
+        const v = names.get(key)
+        if (!isLive(v) || v.p !== pid) continue
+        names.set(key, { x: 'exit', p: pid })
+        removed.push(key)
+      }
+      for (const mk of memberKeys) groups.delete(mk)
+    })
+    this.live -= removed.length
+    this.dead += removed.length + memberKeys.length
+    this.scheduleCompaction()
+    return removed
+  }
+
+  /**
+   * Publishes this node's entries as a new generation holding only live ones, then drops the
+   * old: memory stays proportional to live names however many came and went.
+   */
+  compact(): void {
+    const own = this.maps
+    if (own === undefined) return
+    const live: Array<[string, LiveValue]> = []
+    for (const [key, v] of own.names) if (isLive(v)) live.push([key, v])
+    const groupKeys = [...own.groups.keys()]
+    this.host.docs.compact((d) => {
+      const names = d.getMap<Value>('names')
+      const groups = d.getMap<number>('groups')
+      for (const [key, v] of live) names.set(key, v)
+      for (const gk of groupKeys) groups.set(gk, 1)
+    })
+    this.live = live.length
+    this.dead = 0
+    this.host.logger.debug(
+      { registry: this.host.registry, gen: this.host.docs.generation, live: live.length },
+      'registry doc compacted',
+    )
+  }
+
+  /** Live entries, dead weight and generation of this node's doc. */
+  stats(): { ownLive: number; ownDead: number; generation: number } {
+    return { ownLive: this.live, ownDead: this.dead, generation: this.host.docs.generation }
+  }
+
+  private write(fn: (names: Y.Map<Value>, groups: Y.Map<number>) => void): void {
+    const own = this.maps
+    if (own === undefined) throw new RegistryStopped(this.host.registry)
+    this.host.docs.write(() => fn(own.names, own.groups))
+  }
+
+  private scheduleCompaction(): void {
+    if (this.compactScheduled) return
+    if (this.dead <= Math.max(this.host.compactMinDead, this.live * this.host.compactRatio)) return
+    this.compactScheduled = true
+    setImmediate(() => {
+      this.compactScheduled = false
+      this.compact()
+    })
+  }
+}

@@ -1,0 +1,242 @@
+// What this node reads of every node's doc, its own included: a view per node, switched to each
+// newer generation, and the `winners` table (name key → pid) recomputed from the views of the
+// live nodes by the winner rule (`beats`: earliest registration by HLC, then node id).
+import type * as Y from 'yjs'
+import { nodeOf, type Emitter, type NodeId, type Pid } from '@sworm/actor'
+import { beats } from '@sworm/cluster/internal'
+import { decodeName, type Name } from './names.js'
+import {
+  isLive,
+  type Entry,
+  type RegistryEvents,
+  type UnregisterReason,
+  type Value,
+} from './types.js'
+
+/** What the replicas need from their registry. */
+export interface ReplicasHost {
+  readonly self: NodeId
+  isUp(node: NodeId): boolean
+  /** Emits `register` and `unregister` when a name's winner changes. */
+  readonly events: Pick<Emitter<RegistryEvents>, 'emit'>
+  /** A registration clock seen in another node's doc: this node's HLC moves past it. */
+  observe(clock: number): void
+  /** A membership (`memberKey` of `Groups`) is in, or gone from, the doc of a live node. */
+  applyMember(memberKey: string, present: boolean): void
+  /** This node's live entry for `key`, held by `loser`, does not win: `winner` holds the name. */
+  lost(key: string, loser: Pid, winner: Pid): void
+}
+
+/** What this node reads of one node's current doc. */
+interface View {
+  names: Y.Map<Value>
+  groups: Y.Map<number>
+  info: Y.Map<unknown>
+  detach: () => void
+}
+
+export class Replicas {
+  private readonly host: ReplicasHost
+  /** The current doc of every node that runs this registry, this node's included. */
+  private readonly views = new Map<NodeId, View>()
+  /** Name key → the pid it resolves to now (live nodes only). */
+  private readonly winners = new Map<string, Pid>()
+
+  constructor(host: ReplicasHost) {
+    this.host = host
+  }
+
+  /** The pid `key` resolves to now. */
+  winner(key: string): Pid | undefined {
+    return this.winners.get(key)
+  }
+
+  /** Every name that resolves, with its pid. */
+  registered(): Array<[Name, Pid]> {
+    const out: Array<[Name, Pid]> = []
+    for (const [key, pid] of this.winners) out.push([decodeName(key), pid])
+    return out
+  }
+
+  /** Every name with its pid and meta for which `predicate` holds. */
+  select(predicate: (name: Name, pid: Pid, meta: unknown) => boolean): Entry[] {
+    const out: Entry[] = []
+    for (const [key, pid] of this.winners) {
+      const meta = this.metaOf(key, pid)
+      const name = decodeName(key)
+      if (predicate(name, pid, meta)) out.push({ name, pid, meta })
+    }
+    return out
+  }
+
+  /**
+   * The names `pid` holds. For a local process, `local` (the keys it registered) is checked
+   * against the winners instead of walking them all.
+   */
+  namesOf(pid: Pid, local: Iterable<string> | undefined): Name[] {
+    if (local !== undefined)
+      return [...local].filter((k) => this.winners.get(k) === pid).map(decodeName)
+    const out: Name[] = []
+    for (const [key, holder] of this.winners) if (holder === pid) out.push(decodeName(key))
+    return out
+  }
+
+  /** How many names resolve now. */
+  get count(): number {
+    return this.winners.size
+  }
+
+  /** How many nodes' docs this node follows, its own included. */
+  get nodes(): number {
+    return this.views.size
+  }
+
+  /** The meta of `key`'s entry held by `pid`, read in the doc of `pid`'s node. */
+  metaOf(key: string, pid: Pid): unknown {
+    const v = this.views.get(nodeOf(pid))?.names.get(key)
+    return isLive(v) ? v.m : undefined
+  }
+
+  /** `info[key]` of every live node that runs this registry (this one included), by node. */
+  infoOf(key: string): Map<NodeId, unknown> {
+    const out = new Map<NodeId, unknown>()
+    for (const [node, view] of this.views) {
+      if (!this.isLiveNode(node)) continue
+      const v = view.info.get(key)
+      if (v !== undefined) out.set(node, v)
+    }
+    return out
+  }
+
+  /** The registry server of `node`, while it is live and runs this registry. */
+  serverOf(node: NodeId): Pid | undefined {
+    if (!this.isLiveNode(node)) return undefined
+    const server = this.views.get(node)?.info.get('server')
+    return typeof server === 'string' ? (server as Pid) : undefined
+  }
+
+  /** Every other node whose doc this node follows (up or not). */
+  others(): NodeId[] {
+    return [...this.views.keys()].filter((node) => node !== this.host.self)
+  }
+
+  /** `doc` is now `owner`'s current doc (a first one, or a newer generation). */
+  attach(owner: NodeId, doc: Y.Doc): void {
+    const names = doc.getMap<Value>('names')
+    const groups = doc.getMap<number>('groups')
+    const info = doc.getMap<unknown>('info')
+    const previous = this.views.get(owner)
+    let detach = (): void => {}
+    if (owner !== this.host.self) {
+      const onNames = (event: Y.YMapEvent<Value>): void => {
+        if (this.views.get(owner)?.names !== names) return
+        for (const key of event.keysChanged as Set<string>) {
+          const v = names.get(key)
+          if (isLive(v)) this.host.observe(v.c)
+          this.recompute(key)
+        }
+      }
+      const onGroups = (event: Y.YMapEvent<number>): void => {
+        if (this.views.get(owner)?.groups !== groups || !this.isLiveNode(owner)) return
+        for (const mk of event.keysChanged as Set<string>) this.host.applyMember(mk, groups.has(mk))
+      }
+      names.observe(onNames)
+      groups.observe(onGroups)
+      detach = () => {
+        names.unobserve(onNames)
+        groups.unobserve(onGroups)
+      }
+    }
+    this.views.set(owner, { names, groups, info, detach })
+    previous?.detach()
+    // Names and members as they now stand; only real changes emit events.
+    const keys = new Set<string>(names.keys())
+    if (previous !== undefined) for (const k of previous.names.keys()) keys.add(k)
+    for (const key of keys) {
+      const v = names.get(key)
+      if (isLive(v)) this.host.observe(v.c)
+      this.recompute(key)
+    }
+    if (owner !== this.host.self && this.isLiveNode(owner)) {
+      if (previous !== undefined)
+        for (const mk of previous.groups.keys()) this.host.applyMember(mk, groups.has(mk))
+      for (const mk of groups.keys()) this.host.applyMember(mk, true)
+    }
+  }
+
+  /** `node`'s doc is gone (its registry stopped, or it was down too long): its names go. */
+  forget(node: NodeId): void {
+    const v = this.views.get(node)
+    if (v === undefined) return
+    this.views.delete(node)
+    v.detach()
+    this.refresh(v, false)
+  }
+
+  nodeDown(node: NodeId): void {
+    const v = this.views.get(node)
+    if (v !== undefined) this.refresh(v, false)
+  }
+
+  nodeUp(node: NodeId): void {
+    const v = this.views.get(node)
+    if (v !== undefined) this.refresh(v, true)
+  }
+
+  /** Recomputes who holds `key` from the docs of live nodes; emits the change; reports a loss. */
+  recompute(key: string): void {
+    let bestPid: Pid | undefined
+    let best = { clock: 0, node: '' }
+    for (const [node, d] of this.views) {
+      if (!this.isLiveNode(node)) continue
+      const v = d.names.get(key)
+      if (!isLive(v)) continue
+      const contender = { clock: v.c, node }
+      if (bestPid === undefined || beats(contender, best)) {
+        bestPid = v.p
+        best = contender
+      }
+    }
+    const old = this.winners.get(key)
+    if (old !== bestPid) {
+      if (bestPid === undefined) this.winners.delete(key)
+      else this.winners.set(key, bestPid)
+      if (old !== undefined)
+        this.host.events.emit('unregister', decodeName(key), old, this.whyGone(key, old, bestPid))
+      if (bestPid !== undefined) {
+        const v = this.views.get(best.node as NodeId)?.names.get(key)
+        this.host.events.emit('register', decodeName(key), bestPid, isLive(v) ? v.m : undefined)
+      }
+    }
+    // A live entry of ours that is not the winner lost a conflict: this node settles it.
+    const mine = this.views.get(this.host.self)?.names.get(key)
+    if (bestPid !== undefined && isLive(mine) && mine.p !== bestPid)
+      this.host.lost(key, mine.p, bestPid)
+  }
+
+  /** The registry stopped: no view, no name. */
+  clear(): void {
+    for (const v of this.views.values()) v.detach()
+    this.views.clear()
+    this.winners.clear()
+  }
+
+  private whyGone(key: string, old: Pid, next: Pid | undefined): UnregisterReason {
+    const owner = nodeOf(old)
+    if (!this.isLiveNode(owner)) return 'nodedown'
+    const v = this.views.get(owner)?.names.get(key)
+    if (v !== undefined && !isLive(v) && v.p === old) return v.x
+    if (next !== undefined) return 'name_conflict'
+    return 'unregister'
+  }
+
+  /** Recomputes every name of a node's doc, and adds (or removes) its group members. */
+  private refresh(v: View, members: boolean): void {
+    for (const key of v.names.keys()) this.recompute(key)
+    for (const mk of v.groups.keys()) this.host.applyMember(mk, members)
+  }
+
+  private isLiveNode(node: NodeId): boolean {
+    return node === this.host.self || this.host.isUp(node)
+  }
+}

@@ -1,0 +1,65 @@
+// The registry's public types (options, events, results) and the layout of the entries of a
+// node's doc, shared by the parts of the registry.
+import type { Pid } from '@sworm/actor'
+import type { Name } from './names.js'
+
+/** Why a name stopped resolving to a process. */
+export type UnregisterReason = 'exit' | 'unregister' | 'nodedown' | 'name_conflict'
+
+/** Options of a registry. */
+export interface RegistryOptions {
+  /** Compact this node's doc once its dead entries pass `max(compactMinDead, live × compactRatio)`. Default 10,000. */
+  compactMinDead?: number
+  /** Default 1. */
+  compactRatio?: number
+  /** Drop the replicas of a node that has been down this long (its names are hidden at once). Default 60,000. */
+  forgetAfterMs?: number
+  /** Timeout of calls to other nodes' registries (remote unregister, `awaitReplication`). Default 5000. */
+  callTimeoutMs?: number
+  /** Extra entries of this node's `info` for the layers above (say, the pid of a router process), read with `infoOf`. */
+  info?: Record<string, unknown>
+  /**
+   * Runs on the loser's node when a name conflict is settled, after the name resolves to the
+   * winner and before the loser is made to exit (sworm hands the loser's state to the winner
+   * here). Bounded by `callTimeoutMs`; a failure is logged and the loser exits all the same.
+   */
+  beforeConflictExit?: (name: Name, loser: Pid, winner: Pid, meta: unknown) => Promise<void>
+}
+
+/** Options of `register`. */
+export interface RegisterOptions {
+  /** Resolve only once every live member that runs this registry has the name. Default false. */
+  awaitReplication?: boolean
+}
+
+/** One registered name, as `select` returns it. */
+export interface Entry {
+  name: Name
+  pid: Pid
+  meta: unknown
+}
+
+/** What a member of a group answered to `multiCall`. */
+export type MultiCallResult =
+  { pid: Pid; ok: true; value: unknown } | { pid: Pid; ok: false; error: unknown }
+
+export interface RegistryEvents extends Record<string, unknown[]> {
+  register: [name: Name, pid: Pid, meta: unknown]
+  unregister: [name: Name, pid: Pid, reason: UnregisterReason]
+}
+
+/** A live entry in a node's doc: the holder, its registration clock (HLC), its meta. */
+export interface LiveValue {
+  p: Pid
+  c: number
+  m?: unknown
+}
+/** A removed entry: why, who, and for conflicts the winner. Kept until compaction. */
+export interface Tombstone {
+  x: UnregisterReason
+  p: Pid
+  w?: Pid
+}
+export type Value = LiveValue | Tombstone
+
+export const isLive = (v: Value | undefined): v is LiveValue => v !== undefined && !('x' in v)
