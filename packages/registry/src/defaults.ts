@@ -1,5 +1,7 @@
-// The defaults of the registry, written once; the call timeout is the actor runtime's own.
+// The defaults of the registry, written once; the call timeout is the actor runtime's own, and
+// forgetting a down node's docs is the node's.
 import { actorDefaults } from '@sworm/actor'
+import { nodeDefaults } from '@sworm/cluster'
 
 export const registryDefaults = {
   /** Compact this node's doc once its dead entries pass `max(compactMinDead, live × compactRatio)`. */
@@ -7,7 +9,7 @@ export const registryDefaults = {
   /** See `compactMinDead`. */
   compactRatio: 1,
   /** Drop the replicas of a node that has been down this long. */
-  forgetAfterMs: 60_000,
+  forgetAfterMs: nodeDefaults.forgetAfterMs,
   /** Timeout of calls to other nodes' registries (remote unregister, `awaitReplication`, the conflict check). */
   callTimeoutMs: actorDefaults.callTimeoutMs,
 } as const
