@@ -5,7 +5,8 @@ import { Actor } from './Actor.js'
 import { MaxChildren, NotFound, describeReason } from './errors.js'
 import { isExitMessage, type From } from './Process.js'
 import type { Pid } from './Pid.js'
-import type { Runtime, SpawnOptions } from './Runtime.js'
+import type { SpawnOptions } from './options.js'
+import type { Runtime } from './Runtime.js'
 import {
   answerCall,
   RestartIntensity,

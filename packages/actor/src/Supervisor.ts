@@ -6,7 +6,8 @@ import { BadArgument, NotFound, describeReason } from './errors.js'
 import { isNormalExit, type ExitReason } from './exitReason.js'
 import { isExitMessage, type ActorClassLike, type From, type ProcessContext } from './Process.js'
 import type { Pid } from './Pid.js'
-import type { Runtime, SpawnOptions } from './Runtime.js'
+import type { SpawnOptions } from './options.js'
+import type { Runtime } from './Runtime.js'
 
 /** When a child is restarted: always, only after an abnormal exit, or never. */
 export type RestartPolicy = 'permanent' | 'transient' | 'temporary'

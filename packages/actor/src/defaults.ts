@@ -8,4 +8,6 @@ export const actorDefaults = {
   shutdownMs: 5000,
   /** Messages handled per process before it yields to the next runnable one. */
   reductions: 64,
+  /** Messages the scheduler handles in one turn before it lets I/O and timers run. */
+  drainBudget: 20_000,
 } as const

@@ -1,13 +1,8 @@
 // @sworm/actor: processes, mailboxes, links, monitors, actors and supervisors, with no network.
 export { Runtime } from './Runtime.js'
-export type {
-  Route,
-  RuntimeOptions,
-  SpawnOptions,
-  CallOptions,
-  ProcessInfo,
-  EventLoopDelay,
-} from './Runtime.js'
+export type { Route } from './Route.js'
+export type { RuntimeOptions, SpawnOptions, CallOptions } from './options.js'
+export type { ProcessInfo, EventLoopDelay } from './introspection.js'
 export { Actor, NoReply } from './Actor.js'
 export {
   Supervisor,
