@@ -23,8 +23,6 @@ export { DynamicSupervisor } from './DynamicSupervisor.js'
 export type { DynamicSupervisorOptions, DynamicChildSpec } from './DynamicSupervisor.js'
 export {
   ProcessContext,
-  /** @internal For layers that extend `Actor`'s dispatch (the sworm handoff messages). */
-  kReceive,
   isCallEnvelope,
   isCastEnvelope,
   isExitMessage,
