@@ -10,4 +10,8 @@ export const actorDefaults = {
   reductions: 64,
   /** Messages the scheduler handles in one turn before it lets I/O and timers run. */
   drainBudget: 20_000,
+  /** Restarts a supervisor allows within `maxSeconds` before it gives up. */
+  maxRestarts: 3,
+  /** The window, in seconds, over which a supervisor counts restarts. */
+  maxSeconds: 5,
 } as const
