@@ -23,8 +23,8 @@ export interface RuntimeParts {
 
 /** What the runtime keeps for itself and its parts read: its route and whether it has stopped. */
 export interface RuntimeState {
-  route(): Route | undefined
-  stopped(): boolean
+  readonly route: () => Route | undefined
+  readonly stopped: () => boolean
 }
 
 type Host = ProcessTableHost & SchedulerHost & CallsHost & ExitSignalsHost & LinksHost & TimersHost
@@ -41,8 +41,8 @@ export function assembleParts(
     nodeId: runtime.nodeId,
     clock: runtime.clock,
     logger: runtime.logger,
-    route: () => state.route(),
-    stopped: () => state.stopped(),
+    route: state.route,
+    stopped: state.stopped,
     makeRef: () => runtime.makeRef(),
     send: (to, msg) => runtime.send(to, msg),
     proc: (pid) => table.get(pid),
