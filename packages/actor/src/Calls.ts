@@ -8,6 +8,7 @@ import type { Logger } from './logger.js'
 import type { CallOptions } from './options.js'
 import { isPid, nodeOfRef, type NodeId, type Pid, type Ref } from './Pid.js'
 import type { CallEnvelope, Proc, Watcher } from './Process.js'
+import type { ProcLookup } from './ProcessTable.js'
 import { routeTo, type Route } from './Route.js'
 
 /** What calls need from their runtime. */
@@ -18,14 +19,21 @@ export interface CallsHost {
   route(): Route | undefined
   /** The runtime has shut down: a new call rejects at once. */
   stopped(): boolean
-  proc(pid: Pid): Proc | undefined
-  isLocal(pid: Pid): boolean
   makeRef(): Ref
-  enqueue(proc: Proc, msg: unknown): void
-  /** The watches a call puts on its target, owned by the links and monitors. */
+  readonly procs: ProcLookup
+  /** Where a local call's envelope goes. */
+  readonly scheduler: { enqueue(proc: Proc, msg: unknown): void }
+  /** The watch a call puts on its target, kept by the links and monitors. */
+  readonly watches: CallWatches
+}
+
+/** The watches on a call's target: on a local process, or through the route on a remote one. */
+export interface CallWatches {
   watch(proc: Proc, ref: Ref, watcher: Watcher): void
   watchRemote(ref: Ref, target: Pid, watcher: Watcher): void
+  /** Forgets a remote watch without telling the remote node; false if there was none. */
   unwatchRemote(ref: Ref): boolean
+  /** Removes a watch, local or remote (then the remote node is told). */
   unwatch(ref: Ref, target: Pid): void
 }
 
@@ -68,8 +76,8 @@ export class Calls {
       const ref = host.makeRef()
       const envelope: CallEnvelope =
         options?.from === undefined ? { $call: ref, msg } : { $call: ref, from: options.from, msg }
-      const local = host.proc(to)
-      if (local === undefined && (host.isLocal(to) || !isPid(to))) {
+      const local = host.procs.get(to)
+      if (local === undefined && (host.procs.isLocal(to) || !isPid(to))) {
         reject(isPid(to) ? new NoProc(to) : new BadArgument(`call: not a pid: ${String(to)}`))
         return
       }
@@ -87,27 +95,27 @@ export class Calls {
       }
       pending.timer = host.clock.setTimeout(() => {
         if (this.pending.delete(ref)) {
-          host.unwatch(ref, to)
+          host.watches.unwatch(ref, to)
           reject(new CallTimeout(to, timeoutMs))
         }
       }, timeoutMs)
       this.pending.set(ref, pending)
       if (local !== undefined) {
-        host.watch(local, ref, pending.onDown)
-        host.enqueue(local, envelope)
+        host.watches.watch(local, ref, pending.onDown)
+        host.scheduler.enqueue(local, envelope)
         return
       }
       try {
         const route = routeTo(host.route(), to)
-        host.watchRemote(ref, to, pending.onDown)
+        host.watches.watchRemote(ref, to, pending.onDown)
         if (!route.monitor(to, ref)) {
-          host.unwatchRemote(ref)
+          host.watches.unwatchRemote(ref)
           pending.onDown('noconnection')
           return
         }
         route.send(to, envelope)
       } catch (e) {
-        host.unwatchRemote(ref)
+        host.watches.unwatchRemote(ref)
         if (this.pending.delete(ref)) host.clock.clearTimeout(pending.timer)
         pending.reject(e)
       }
@@ -150,7 +158,7 @@ export class Calls {
     if (p === undefined) return
     this.pending.delete(ref)
     this.host.clock.clearTimeout(p.timer)
-    this.host.unwatch(ref, p.target)
+    this.host.watches.unwatch(ref, p.target)
     if (ok) p.resolve(value)
     else p.reject(value)
   }

@@ -7,6 +7,7 @@ import { isNormalExit, type ExitReason } from './exitReason.js'
 import type { Logger } from './logger.js'
 import type { Pid, Ref } from './Pid.js'
 import { isThenable, kTerminate, type Proc, type Watcher } from './Process.js'
+import type { ProcLookup } from './ProcessTable.js'
 import { routeTo, type Route } from './Route.js'
 
 /** What exit signals need from their runtime. */
@@ -14,8 +15,7 @@ export interface ExitSignalsHost {
   readonly clock: Clock
   readonly logger: Logger
   route(): Route | undefined
-  proc(pid: Pid): Proc | undefined
-  isLocal(pid: Pid): boolean
+  readonly procs: ProcLookup
   makeRef(): Ref
   enqueue(proc: Proc, msg: unknown): void
   watch(proc: Proc, ref: Ref, watcher: Watcher): void
@@ -47,17 +47,17 @@ export class ExitSignals {
 
   /** An exit signal from `sender` to `pid`, local or remote. */
   exit(pid: Pid, reason: ExitReason, sender: Pid): void {
-    const proc = this.host.proc(pid)
+    const proc = this.host.procs.get(pid)
     if (proc !== undefined) {
       this.signal(proc, sender, reason, false)
       return
     }
-    if (this.host.isLocal(pid)) return
+    if (this.host.procs.isLocal(pid)) return
     routeTo(this.host.route(), pid).exit(pid, sender, reason, false)
   }
 
   deliverExit(to: Pid, from: Pid, reason: ExitReason, viaLink: boolean): void {
-    const proc = this.host.proc(to)
+    const proc = this.host.procs.get(to)
     if (proc === undefined) return
     // A link that was already gone sends no signal.
     if (viaLink && !this.host.dropRemoteLink(proc, from)) return
@@ -88,7 +88,7 @@ export class ExitSignals {
   }
 
   stop(pid: Pid, reason: ExitReason, timeoutMs: number): Promise<void> {
-    const proc = this.host.proc(pid)
+    const proc = this.host.procs.get(pid)
     if (proc === undefined) return Promise.reject(new NoProc(pid))
     const { clock } = this.host
     return new Promise<void>((resolve) => {
@@ -108,7 +108,7 @@ export class ExitSignals {
     from: Pid | undefined,
     reason: ExitReason,
   ): Promise<ExitReason> {
-    const proc = this.host.proc(pid)
+    const proc = this.host.procs.get(pid)
     if (proc === undefined) return Promise.resolve('noproc')
     const { clock } = this.host
     return new Promise<ExitReason>((resolve) => {

@@ -4,13 +4,13 @@ import { NoProc } from './errors.js'
 import type { ExitReason } from './exitReason.js'
 import { isPid, type NodeId, type Pid, type Ref } from './Pid.js'
 import type { Proc, Watcher } from './Process.js'
+import type { ProcLookup } from './ProcessTable.js'
 import { routeTo, type Route } from './Route.js'
 
 /** What links and monitors need from their runtime. */
 export interface LinksHost {
   route(): Route | undefined
-  proc(pid: Pid): Proc | undefined
-  isLocal(pid: Pid): boolean
+  readonly procs: ProcLookup
   makeRef(): Ref
   enqueue(proc: Proc, msg: unknown): void
   /** Delivers an exit signal to a local process (Erlang's rules: it may trap it or end). */
@@ -34,16 +34,16 @@ export class Links {
   // ---------------------------------------------------------------- links
 
   link(a: Pid, b: Pid): void {
-    const pa = this.host.proc(a)
+    const pa = this.host.procs.get(a)
     if (pa === undefined) throw new NoProc(a)
     if (a === b || pa.links?.has(b)) return
-    const pb = this.host.proc(b)
+    const pb = this.host.procs.get(b)
     if (pb !== undefined) {
       ;(pa.links ??= new Set()).add(b)
       ;(pb.links ??= new Set()).add(a)
       return
     }
-    if (this.host.isLocal(b) || !isPid(b)) {
+    if (this.host.procs.isLocal(b) || !isPid(b)) {
       this.host.signal(pa, b, 'noproc', true)
       return
     }
@@ -63,18 +63,18 @@ export class Links {
   }
 
   unlink(a: Pid, b: Pid): void {
-    const pa = this.host.proc(a)
+    const pa = this.host.procs.get(a)
     if (pa === undefined || !pa.links?.delete(b)) return
-    const pb = this.host.proc(b)
+    const pb = this.host.procs.get(b)
     if (pb !== undefined) pb.links?.delete(a)
-    else if (!this.host.isLocal(b)) {
+    else if (!this.host.procs.isLocal(b)) {
       this.noteRemoteLinks(pa)
       this.host.route()?.unlink(a, b)
     }
   }
 
   linkFromRemote(local: Pid, remote: Pid): boolean {
-    const p = this.host.proc(local)
+    const p = this.host.procs.get(local)
     if (p === undefined || p.status === 'exiting') return false
     ;(p.links ??= new Set()).add(remote)
     this.remoteLinked.add(p)
@@ -90,7 +90,7 @@ export class Links {
 
   private noteRemoteLinks(p: Proc): void {
     if (p.links === undefined) return
-    for (const l of p.links) if (!this.host.isLocal(l)) return
+    for (const l of p.links) if (!this.host.procs.isLocal(l)) return
     this.remoteLinked.delete(p)
   }
 
@@ -98,17 +98,17 @@ export class Links {
 
   monitor(watcher: Watcher, target: Pid): Ref {
     const ref = this.host.makeRef()
-    const wp = typeof watcher === 'string' ? this.host.proc(watcher) : undefined
+    const wp = typeof watcher === 'string' ? this.host.procs.get(watcher) : undefined
     if (typeof watcher === 'string' && wp === undefined) throw new NoProc(watcher)
     if (wp !== undefined) (wp.monitoring ??= new Map()).set(ref, target)
     this.monitors.set(ref, { target, watcher })
-    const tp = this.host.proc(target)
+    const tp = this.host.procs.get(target)
     if (tp !== undefined) {
       // An exiting target is still in the table: the monitor fires when it has ended.
       this.watch(tp, ref, watcher)
       return ref
     }
-    if (this.host.isLocal(target) || !isPid(target)) {
+    if (this.host.procs.isLocal(target) || !isPid(target)) {
       queueMicrotask(() => {
         if (this.monitors.has(ref)) this.fireWatcher(watcher, ref, target, 'noproc')
       })
@@ -129,7 +129,7 @@ export class Links {
     const m = this.monitors.get(ref)
     if (m === undefined) return
     this.monitors.delete(ref)
-    if (typeof m.watcher === 'string') this.host.proc(m.watcher)?.monitoring?.delete(ref)
+    if (typeof m.watcher === 'string') this.host.procs.get(m.watcher)?.monitoring?.delete(ref)
     this.dropMonitor(ref, m.target)
   }
 
@@ -139,14 +139,14 @@ export class Links {
   }
 
   monitorFromRemote(target: Pid, ref: Ref, onDown: (reason: ExitReason) => void): boolean {
-    const p = this.host.proc(target)
+    const p = this.host.procs.get(target)
     if (p === undefined || p.status === 'exiting') return false
     this.watch(p, ref, onDown)
     return true
   }
 
   demonitorFromRemote(target: Pid, ref: Ref): void {
-    this.host.proc(target)?.monitoredBy?.delete(ref)
+    this.host.procs.get(target)?.monitoredBy?.delete(ref)
   }
 
   deliverDown(ref: Ref, reason: ExitReason): void {
@@ -192,7 +192,7 @@ export class Links {
 
   /** Removes the watch `ref` on `target`, local or remote (then the remote node is told). */
   unwatch(ref: Ref, target: Pid): void {
-    const tp = this.host.proc(target)
+    const tp = this.host.procs.get(target)
     if (tp !== undefined) {
       tp.monitoredBy?.delete(ref)
       return
@@ -206,7 +206,7 @@ export class Links {
       watcher(reason, pid)
       return
     }
-    const w = this.host.proc(watcher)
+    const w = this.host.procs.get(watcher)
     if (w === undefined) return
     w.monitoring?.delete(ref)
     this.host.enqueue(w, { type: 'DOWN', ref, pid, reason })
@@ -221,11 +221,11 @@ export class Links {
     if (proc.links !== undefined) {
       for (const other of proc.links) {
         observed = true
-        const target = this.host.proc(other)
+        const target = this.host.procs.get(other)
         if (target !== undefined) {
           target.links?.delete(proc.pid)
           this.host.signal(target, proc.pid, reason, true)
-        } else if (!this.host.isLocal(other)) {
+        } else if (!this.host.procs.isLocal(other)) {
           this.host.route()?.exit(other, proc.pid, reason, true)
         }
       }

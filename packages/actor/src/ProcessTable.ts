@@ -18,8 +18,16 @@ export interface ProcessTableHost {
   schedule(proc: Proc): void
 }
 
+/** Where the other parts look a process up. */
+export interface ProcLookup {
+  /** The live (or exiting) local process of `pid`. */
+  get(pid: Pid): Proc | undefined
+  /** True when `pid` belongs to this node incarnation, alive or not. */
+  isLocal(pid: Pid): boolean
+}
+
 /** Every local process of one runtime. */
-export class ProcessTable {
+export class ProcessTable implements ProcLookup {
   private readonly host: ProcessTableHost
   private readonly nodeId: NodeId
   private readonly procs = new Map<Pid, Proc>()
