@@ -1,15 +1,17 @@
 // A local dynamic supervisor: children are added at run time, each restarted alone under its
 // own policy, within a shared restart intensity and an optional `maxChildren` limit.
-import { actorDefaults } from './defaults.js'
 import { Actor } from './Actor.js'
 import { MaxChildren, NotFound, describeReason } from './errors.js'
 import { isExitMessage, type From } from './Process.js'
 import type { Pid } from './Pid.js'
-import type { Runtime, SpawnOptions } from './Runtime.js'
+import type { SpawnOptions } from './options.js'
+import type { Runtime } from './Runtime.js'
 import {
   answerCall,
-  RestartIntensity,
+  type RestartIntensity,
+  restartIntensityOf,
   shouldRestart,
+  shutdownChild,
   startChildProcess,
   validateChildSpec,
   type ChildInfo,
@@ -97,7 +99,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
 
   override init(options: DynamicSupervisorOptions): void {
     this.trapExit = true
-    this.intensity = new RestartIntensity(options.maxRestarts ?? 3, options.maxSeconds ?? 5)
+    this.intensity = restartIntensityOf(options)
     this.maxChildren = options.maxChildren ?? Infinity
   }
 
@@ -117,11 +119,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
         const child = this.children.get(msg.pid)
         if (child === undefined) throw new NotFound(`child ${msg.pid}`)
         this.children.delete(msg.pid)
-        await this.runtime.shutdownProcess(
-          msg.pid,
-          child.spec.shutdownMs ?? actorDefaults.shutdownMs,
-          this.self,
-        )
+        await shutdownChild(this.runtime, this.self, msg.pid, child.spec.shutdownMs)
         return undefined
       }
       case 'which':
@@ -172,11 +170,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
 
   override async terminate(): Promise<void> {
     for (const c of [...this.children.values()].reverse()) {
-      await this.runtime.shutdownProcess(
-        c.pid,
-        c.spec.shutdownMs ?? actorDefaults.shutdownMs,
-        this.self,
-      )
+      await shutdownChild(this.runtime, this.self, c.pid, c.spec.shutdownMs)
     }
     this.children.clear()
   }

@@ -3,7 +3,8 @@
 import type { TimerHandle } from './clock.js'
 import type { ExitReason } from './exitReason.js'
 import type { Pid, Ref } from './Pid.js'
-import type { CallOptions, Runtime, SpawnOptions } from './Runtime.js'
+import type { CallOptions, SpawnOptions } from './options.js'
+import type { Runtime } from './Runtime.js'
 
 /** Internal method names the runtime calls on a behaviour; symbols keep user classes free. */
 export const kInit: unique symbol = Symbol('sworm.init')
@@ -56,6 +57,15 @@ export function isExitMessage(m: unknown): m is ExitMessage {
 }
 export function isDownMessage(m: unknown): m is DownMessage {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'DOWN'
+}
+
+/** True for what a handler returns when it goes on asynchronously (a promise or any thenable). */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  )
 }
 
 /**
@@ -242,6 +252,15 @@ export abstract class ProcessContext {
 /** Anything the runtime can instantiate as a process: a class with a no-argument constructor. */
 export type ActorClassLike<A> = new () => ProcessContext &
   Behavior & { init?(args: A, start: StartInfo): unknown }
+
+/** True for an actor class (its prototype dispatches messages), false for a function process. */
+export function isActorClass(f: unknown): boolean {
+  return (
+    typeof f === 'function' &&
+    typeof (f as { prototype?: unknown }).prototype === 'object' &&
+    kReceive in ((f as { prototype: object }).prototype ?? {})
+  )
+}
 
 /** A function process: called once per message, with its context. */
 export type ProcessFn = (msg: unknown, ctx: ProcessContext) => void | Promise<void>

@@ -6,7 +6,8 @@ import { BadArgument, NotFound, describeReason } from './errors.js'
 import { isNormalExit, type ExitReason } from './exitReason.js'
 import { isExitMessage, type ActorClassLike, type From, type ProcessContext } from './Process.js'
 import type { Pid } from './Pid.js'
-import type { Runtime, SpawnOptions } from './Runtime.js'
+import type { SpawnOptions } from './options.js'
+import type { Runtime } from './Runtime.js'
 
 /** When a child is restarted: always, only after an abnormal exit, or never. */
 export type RestartPolicy = 'permanent' | 'transient' | 'temporary'
@@ -119,6 +120,27 @@ export class RestartIntensity {
   }
 }
 
+/** The restart intensity of a supervisor's options, with the defaults of `actorDefaults`. */
+export function restartIntensityOf(options: {
+  maxRestarts?: number
+  maxSeconds?: number
+}): RestartIntensity {
+  return new RestartIntensity(
+    options.maxRestarts ?? actorDefaults.maxRestarts,
+    options.maxSeconds ?? actorDefaults.maxSeconds,
+  )
+}
+
+/** Ends a supervisor's child within its own shutdown time (default `actorDefaults.shutdownMs`). */
+export function shutdownChild(
+  runtime: Runtime,
+  parent: Pid,
+  pid: Pid,
+  shutdownMs: Shutdown | undefined,
+): Promise<ExitReason> {
+  return runtime.shutdownProcess(pid, shutdownMs ?? actorDefaults.shutdownMs, parent)
+}
+
 /** Whether `policy` restarts a child that ended with `reason`. */
 export function shouldRestart(policy: RestartPolicy, reason: ExitReason): boolean {
   if (policy === 'permanent') return true
@@ -194,7 +216,7 @@ export class Supervisor extends Actor<SupervisorOptions> {
   override async init(options: SupervisorOptions): Promise<void> {
     this.trapExit = true
     this.strategy = options.strategy ?? 'one_for_one'
-    this.intensity = new RestartIntensity(options.maxRestarts ?? 3, options.maxSeconds ?? 5)
+    this.intensity = restartIntensityOf(options)
     const ids = new Set<string>()
     for (const spec of options.children) {
       validateChildSpec(spec)
@@ -345,11 +367,7 @@ export class Supervisor extends Actor<SupervisorOptions> {
       const pid = c.pid
       if (pid === undefined) continue
       c.pid = undefined
-      await this.runtime.shutdownProcess(
-        pid,
-        c.spec.shutdownMs ?? actorDefaults.shutdownMs,
-        this.self,
-      )
+      await shutdownChild(this.runtime, this.self, pid, c.spec.shutdownMs)
     }
   }
 }

@@ -8,4 +8,10 @@ export const actorDefaults = {
   shutdownMs: 5000,
   /** Messages handled per process before it yields to the next runnable one. */
   reductions: 64,
+  /** Messages the scheduler handles in one turn before it lets I/O and timers run. */
+  drainBudget: 20_000,
+  /** Restarts a supervisor allows within `maxSeconds` before it gives up. */
+  maxRestarts: 3,
+  /** The window, in seconds, over which a supervisor counts restarts. */
+  maxSeconds: 5,
 } as const

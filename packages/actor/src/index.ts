@@ -1,13 +1,8 @@
 // @sworm/actor: processes, mailboxes, links, monitors, actors and supervisors, with no network.
 export { Runtime } from './Runtime.js'
-export type {
-  Route,
-  RuntimeOptions,
-  SpawnOptions,
-  CallOptions,
-  ProcessInfo,
-  EventLoopDelay,
-} from './Runtime.js'
+export type { Route } from './Route.js'
+export type { RuntimeOptions, SpawnOptions, CallOptions } from './options.js'
+export type { ProcessInfo, EventLoopDelay } from './introspection.js'
 export { Actor, NoReply } from './Actor.js'
 export {
   Supervisor,
@@ -28,8 +23,6 @@ export { DynamicSupervisor } from './DynamicSupervisor.js'
 export type { DynamicSupervisorOptions, DynamicChildSpec } from './DynamicSupervisor.js'
 export {
   ProcessContext,
-  /** @internal For layers that extend `Actor`'s dispatch (the sworm handoff messages). */
-  kReceive,
   isCallEnvelope,
   isCastEnvelope,
   isExitMessage,

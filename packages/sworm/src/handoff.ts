@@ -1,6 +1,7 @@
 // The handoff messages between a delegate and its worker, and `Actor`, the base class that turns
 // them into methods (`beginHandoff`, `endHandoff`, `resolveConflict`).
-import { Actor as BaseActor, kReceive, type Pid, type Ref } from '@sworm/actor'
+import { Actor as BaseActor, type Pid, type Ref } from '@sworm/actor'
+import { kReceive } from '@sworm/actor/internal'
 
 /** To the worker, when its name is about to move (or it lost a conflict): answer the delegate. */
 export interface BeginHandoff {

@@ -1,0 +1,180 @@
+// Calls and replies: each call waits under a fresh ref for its reply, its timeout, or the end of
+// its target (a watch on it, local or through the route), whichever comes first.
+import type { Clock, TimerHandle } from './clock.js'
+import { actorDefaults } from './defaults.js'
+import { BadArgument, CallTimeout, Exited, NoConnection, NoProc, RuntimeStopped } from './errors.js'
+import type { ExitReason } from './exitReason.js'
+import type { Logger } from './logger.js'
+import type { CallOptions } from './options.js'
+import { isPid, nodeOfRef, type NodeId, type Pid, type Ref } from './Pid.js'
+import type { CallEnvelope, Proc, Watcher } from './Process.js'
+import type { ProcLookup } from './ProcessTable.js'
+import { routeTo, type Route } from './Route.js'
+
+/** What calls need from their runtime. */
+export interface CallsHost {
+  readonly nodeId: NodeId
+  readonly clock: Clock
+  readonly logger: Logger
+  route(): Route | undefined
+  /** The runtime has shut down: a new call rejects at once. */
+  stopped(): boolean
+  makeRef(): Ref
+  readonly procs: ProcLookup
+  /** Where a local call's envelope goes. */
+  readonly scheduler: { enqueue(proc: Proc, msg: unknown): void }
+  /** The watch a call puts on its target, kept by the links and monitors. */
+  readonly watches: CallWatches
+}
+
+/** The watches on a call's target: on a local process, or through the route on a remote one. */
+export interface CallWatches {
+  watch(proc: Proc, ref: Ref, watcher: Watcher): void
+  watchRemote(ref: Ref, target: Pid, watcher: Watcher): void
+  /** Forgets a remote watch without telling the remote node; false if there was none. */
+  unwatchRemote(ref: Ref): boolean
+  /** Removes a watch, local or remote (then the remote node is told). */
+  unwatch(ref: Ref, target: Pid): void
+}
+
+export type CallListener = (ms: number, ok: boolean) => void
+
+interface PendingCall {
+  resolve(value: unknown): void
+  reject(error: unknown): void
+  timer: TimerHandle | undefined
+  target: Pid
+  /** The watcher registered on the target (local) or via the route (remote). */
+  onDown: (reason: ExitReason) => void
+}
+
+/** The calls one runtime waits on. */
+export class Calls {
+  private readonly host: CallsHost
+  private readonly pending = new Map<Ref, PendingCall>()
+  private readonly listeners = new Set<CallListener>()
+
+  constructor(host: CallsHost) {
+    this.host = host
+  }
+
+  /** Calls waiting for a reply. */
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  call<R>(to: Pid, msg: unknown, options: CallOptions | undefined): Promise<R> {
+    const host = this.host
+    const timeoutMs = options?.timeoutMs ?? actorDefaults.callTimeoutMs
+    // Timed only while someone listens, so that an unobserved call pays one size check.
+    const start = this.listeners.size > 0 ? host.clock.now() : -1
+    const call = new Promise<R>((resolve, reject) => {
+      if (host.stopped()) {
+        reject(new RuntimeStopped())
+        return
+      }
+      const ref = host.makeRef()
+      const envelope: CallEnvelope =
+        options?.from === undefined ? { $call: ref, msg } : { $call: ref, from: options.from, msg }
+      const local = host.procs.get(to)
+      if (local === undefined && (host.procs.isLocal(to) || !isPid(to))) {
+        reject(isPid(to) ? new NoProc(to) : new BadArgument(`call: not a pid: ${String(to)}`))
+        return
+      }
+      const pending: PendingCall = {
+        resolve,
+        reject,
+        target: to,
+        timer: undefined,
+        onDown: (reason) => {
+          if (this.pending.delete(ref)) {
+            host.clock.clearTimeout(pending.timer)
+            reject(callError(to, reason))
+          }
+        },
+      }
+      pending.timer = host.clock.setTimeout(() => {
+        if (this.pending.delete(ref)) {
+          host.watches.unwatch(ref, to)
+          reject(new CallTimeout(to, timeoutMs))
+        }
+      }, timeoutMs)
+      this.pending.set(ref, pending)
+      if (local !== undefined) {
+        host.watches.watch(local, ref, pending.onDown)
+        host.scheduler.enqueue(local, envelope)
+        return
+      }
+      try {
+        const route = routeTo(host.route(), to)
+        host.watches.watchRemote(ref, to, pending.onDown)
+        if (!route.monitor(to, ref)) {
+          host.watches.unwatchRemote(ref)
+          pending.onDown('noconnection')
+          return
+        }
+        route.send(to, envelope)
+      } catch (e) {
+        host.watches.unwatchRemote(ref)
+        if (this.pending.delete(ref)) host.clock.clearTimeout(pending.timer)
+        pending.reject(e)
+      }
+    })
+    if (start >= 0) this.timeCall(call, start)
+    return call
+  }
+
+  private timeCall(call: Promise<unknown>, start: number): void {
+    const settled = (ok: boolean): void => {
+      const ms = this.host.clock.now() - start
+      for (const l of this.listeners) {
+        try {
+          l(ms, ok)
+        } catch (e) {
+          this.host.logger.error({ err: e }, 'call listener threw')
+        }
+      }
+    }
+    void call.then(
+      () => settled(true),
+      () => settled(false),
+    )
+  }
+
+  onCallSettled(listener: CallListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Sends a call's result to its caller: here, or through the route to the caller's node. */
+  reply(ref: Ref, ok: boolean, value: unknown): void {
+    const node = nodeOfRef(ref)
+    if (node === this.host.nodeId) this.deliverReply(ref, ok, value)
+    else this.host.route()?.reply(ref, ok, value)
+  }
+
+  deliverReply(ref: Ref, ok: boolean, value: unknown): void {
+    const p = this.pending.get(ref)
+    if (p === undefined) return
+    this.pending.delete(ref)
+    this.host.clock.clearTimeout(p.timer)
+    this.host.watches.unwatch(ref, p.target)
+    if (ok) p.resolve(value)
+    else p.reject(value)
+  }
+
+  /** Rejects every waiting call with `RuntimeStopped` (the runtime shut down). */
+  rejectAll(): void {
+    for (const [ref, p] of this.pending) {
+      this.pending.delete(ref)
+      this.host.clock.clearTimeout(p.timer)
+      p.reject(new RuntimeStopped())
+    }
+  }
+}
+
+function callError(target: Pid, reason: ExitReason): Error {
+  if (reason === 'noproc') return new NoProc(target)
+  if (reason === 'noconnection') return new NoConnection(target)
+  return new Exited(target, reason)
+}

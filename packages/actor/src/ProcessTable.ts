@@ -1,0 +1,108 @@
+// The process table of one runtime: every local process by pid, from its spawn until it has
+// ended, and the pid serial that names the next one.
+import { RuntimeStopped } from './errors.js'
+import type { SpawnOptions } from './options.js'
+import { formatPid, type NodeId, type Pid } from './Pid.js'
+import { kAttach, Proc, type Behavior } from './Process.js'
+
+/** What a spawn needs from the rest of the runtime. */
+export interface ProcessTableHost {
+  /** The runtime the new processes belong to (what their handle's `runtime` gives). */
+  readonly runtime: Proc['runtime']
+  /** The runtime has shut down: a spawn throws `RuntimeStopped`. */
+  stopped(): boolean
+  /** Throws `AlreadyRegistered` if `name` is taken. */
+  assertNameFree(name: string): void
+  claimName(name: string, proc: Proc): void
+  link(a: Pid, b: Pid): void
+  schedule(proc: Proc): void
+}
+
+/** Where the other parts look a process up. */
+export interface ProcLookup {
+  /** The live (or exiting) local process of `pid`. */
+  get(pid: Pid): Proc | undefined
+  /** True when `pid` belongs to this node incarnation, alive or not. */
+  isLocal(pid: Pid): boolean
+}
+
+/** Every local process of one runtime. */
+export class ProcessTable implements ProcLookup {
+  private readonly host: ProcessTableHost
+  private readonly nodeId: NodeId
+  private readonly procs = new Map<Pid, Proc>()
+  private readonly localPrefix: string
+  private serial = 1
+  private spawnedTotal = 0
+
+  constructor(host: ProcessTableHost, nodeId: NodeId) {
+    this.host = host
+    this.nodeId = nodeId
+    this.localPrefix = `<${nodeId}.`
+  }
+
+  /** The live (or exiting) local process of `pid`. */
+  get(pid: Pid): Proc | undefined {
+    return this.procs.get(pid)
+  }
+
+  has(pid: Pid): boolean {
+    return this.procs.has(pid)
+  }
+
+  /** True when `pid` belongs to this node incarnation, alive or not. */
+  isLocal(pid: Pid): boolean {
+    return pid.startsWith(this.localPrefix)
+  }
+
+  get size(): number {
+    return this.procs.size
+  }
+
+  /** Processes spawned since start. */
+  get spawned(): number {
+    return this.spawnedTotal
+  }
+
+  pids(): Pid[] {
+    return [...this.procs.keys()]
+  }
+
+  /** Every process, the newest first (the order a shutdown stops them in). */
+  newestFirst(): Proc[] {
+    return [...this.procs.values()].reverse()
+  }
+
+  /** Takes an ended process out of the table. */
+  remove(proc: Proc): void {
+    this.procs.delete(proc.pid)
+  }
+
+  /** Makes a process of `behavior` and queues its `init(args)`; `waiter` hears how it went. */
+  spawn(
+    behavior: Behavior,
+    args: unknown,
+    options: SpawnOptions,
+    waiter?: Proc['initWaiter'],
+  ): Proc {
+    if (this.host.stopped()) throw new RuntimeStopped()
+    // A taken name refuses the spawn before any pid is made or counted.
+    if (options.name !== undefined) this.host.assertNameFree(options.name)
+    const pid = formatPid(this.nodeId, this.serial++)
+    const proc = new Proc(pid, this.host.runtime, behavior)
+    behavior[kAttach](proc)
+    this.procs.set(pid, proc)
+    this.spawnedTotal++
+    if (options.trapExit) proc.trapExit = true
+    if (options.name !== undefined) this.host.claimName(options.name, proc)
+    const linkTo = options.parent ?? options.link
+    if (options.parent !== undefined) proc.parent = options.parent
+    proc.status = 'initializing'
+    proc.initArgs = args
+    if (options.handoff !== undefined) proc.initStart = { handoff: options.handoff }
+    proc.initWaiter = waiter
+    if (linkTo !== undefined) this.host.link(pid, linkTo)
+    if (proc.status === 'initializing') this.host.schedule(proc)
+    return proc
+  }
+}
