@@ -9,9 +9,9 @@ export const supervisorDefaults = {
   /** Children stay on their node until it leaves or dies. */
   redistribution: 'passive',
   /** Restarts of one child allowed in `maxSeconds` before it is given up. */
-  maxRestarts: 3,
+  maxRestarts: actorDefaults.maxRestarts,
   /** The window of `maxRestarts`, in seconds. */
-  maxSeconds: 5,
+  maxSeconds: actorDefaults.maxSeconds,
   /** Children one node runs at most: no limit. */
   maxChildren: Infinity,
   /** How long a child may take to stop before it is killed. */
