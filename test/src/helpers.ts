@@ -8,7 +8,11 @@ import { waitUntil } from './testCluster.js'
 
 /**
  * Node options for tests that wait on failure detection: heartbeats every `heartbeatIntervalMs`,
- * a silent peer down after `heartbeatTimeoutMs`, and redials within 20–300 ms.
+ * a silent peer down about `heartbeatTimeoutMs` after its last beat, and redials within
+ * 20–300 ms. The timeout is the node's deprecated single bound, which sets the detector so that
+ * unreachable and down together take about that long (down as soon as unreachable): tests of
+ * something else that wait for a timeout-down. Tests of the unreachable state give the
+ * detector's own options.
  */
 export function fastFailureDetection(
   heartbeatIntervalMs: number,

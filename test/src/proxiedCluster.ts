@@ -32,7 +32,7 @@ export interface ProxiedCluster extends AsyncDisposable {
  * cut), and waits for the full mesh. The logger is silent unless given.
  *
  * @example
- * await using cluster = await proxiedCluster(3, { heartbeatTimeoutMs: 400 })
+ * await using cluster = await proxiedCluster(3, fastFailureDetection(100, 400))
  * await cluster.split([2])
  * await cluster.heal()
  */

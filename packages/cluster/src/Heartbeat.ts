@@ -1,34 +1,77 @@
-// Failure detection by heartbeat: every `heartbeatIntervalMs` each watched peer gets a beat,
-// and a peer this node has heard nothing from for `heartbeatTimeoutMs` is reported silent.
-// The host tells it of each peer that joins, each message it sends, and each that goes.
+// Failure detection by heartbeat: every `heartbeatIntervalMs` each watched peer gets a beat, and
+// each peer's silence is judged by a phi accrual detector over its own heartbeat history. A
+// suspected peer is reported unreachable (nothing is done about it); one that stays unreachable
+// for `downAfterUnreachableMs` is reported silent (the node takes it down). A node whose own
+// event loop stalled reads its sockets before it judges anyone, and forgives the silence it caused.
 import * as encoding from 'lib0/encoding'
 import type { Clock, TimerHandle } from '@sworm/actor'
+import { nodeDefaults } from './defaults.js'
 import { Frame } from './frames.js'
-import type { Peer } from './Peer.js'
+import { PhiAccrual, type PhiAccrualOptions } from './PhiAccrual.js'
+
+/** What the detector needs of a peer: a way to send it a frame. */
+export interface Beating {
+  write(writeFrame: (enc: encoding.Encoder) => void): void
+}
+
+/** Why a peer is suspected: how long it has been silent, and how surprising that is. */
+export interface Suspicion {
+  silentMs: number
+  phi: number
+}
 
 /** What the detector needs of its node. */
-export interface HeartbeatHost {
+export interface HeartbeatHost<P> {
   readonly clock: Clock
-  /** `peer` has been silent too long: take it down. */
-  silent(peer: Peer): void
+  /** `peer` is suspected: say so, and do nothing about it. */
+  unreachable(peer: P, why: Suspicion): void
+  /** `peer`, unreachable for `afterMs`, was heard from again. */
+  reachable(peer: P, afterMs: number): void
+  /** `peer` stayed unreachable for the downing bound: take it down. */
+  silent(peer: P): void
+  /** This node's own event loop ran `lateMs` behind its heartbeat timer: nobody was judged. */
+  stalled(lateMs: number): void
 }
 
 export interface HeartbeatOptions {
   heartbeatIntervalMs: number
-  heartbeatTimeoutMs: number
+  acceptableHeartbeatPauseMs: number
+  phiThreshold: number
+  minHeartbeatStdDeviationMs: number
+  downAfterUnreachableMs: number
 }
 
-export class Heartbeat {
-  private readonly host: HeartbeatHost
+/** One watched peer: its detector, and since when it is unreachable (if it is). */
+interface Watch {
+  readonly detector: PhiAccrual
+  unreachableSince: number | undefined
+}
+
+const writeBeat = (enc: encoding.Encoder): void => encoding.writeVarUint(enc, Frame.Heartbeat)
+
+export class Heartbeat<P extends Beating> {
+  private readonly host: HeartbeatHost<P>
   private readonly opts: HeartbeatOptions
-  /** Each watched peer, and when this node last heard from it (`clock.now()`). */
-  private readonly lastHeard = new Map<Peer, number>()
+  private readonly detectorOpts: PhiAccrualOptions
+  private readonly watched = new Map<P, Watch>()
   private timer: TimerHandle | undefined
   private stopped = false
+  /**
+   * From a stall until the sockets were read: the heartbeats that waited in them arrive in a
+   * burst, so they say the peer lives but nothing of its rhythm.
+   */
+  private catchingUp = false
 
-  constructor(host: HeartbeatHost, options: HeartbeatOptions) {
+  constructor(host: HeartbeatHost<P>, options: HeartbeatOptions) {
     this.host = host
     this.opts = options
+    this.detectorOpts = {
+      threshold: options.phiThreshold,
+      maxSampleSize: nodeDefaults.heartbeatSamples,
+      minStdDeviationMs: options.minHeartbeatStdDeviationMs,
+      acceptablePauseMs: options.acceptableHeartbeatPauseMs,
+      firstIntervalMs: options.heartbeatIntervalMs,
+    }
   }
 
   /** Starts beating and watching. */
@@ -37,40 +80,120 @@ export class Heartbeat {
   }
 
   /** `peer` joined: watch it, as just heard from. */
-  watch(peer: Peer): void {
-    this.lastHeard.set(peer, this.host.clock.now())
+  watch(peer: P): void {
+    const now = this.host.clock.now()
+    this.watched.set(peer, {
+      detector: new PhiAccrual(this.detectorOpts, now),
+      unreachableSince: undefined,
+    })
   }
 
-  /** A message came from `peer`. */
-  heard(peer: Peer): void {
-    if (this.lastHeard.has(peer)) this.lastHeard.set(peer, this.host.clock.now())
+  /** A heartbeat came from `peer`. */
+  beat(peer: P): void {
+    const w = this.watched.get(peer)
+    if (w === undefined) return
+    const now = this.host.clock.now()
+    if (this.catchingUp) w.detector.heard(now)
+    else w.detector.heartbeat(now)
+    this.heardFrom(peer, w, now)
+  }
+
+  /** Some other frame came from `peer`. */
+  heard(peer: P): void {
+    const w = this.watched.get(peer)
+    if (w === undefined) return
+    const now = this.host.clock.now()
+    w.detector.heard(now)
+    this.heardFrom(peer, w, now)
   }
 
   /** `peer` is gone: stop watching it. */
-  forget(peer: Peer): void {
-    this.lastHeard.delete(peer)
+  forget(peer: P): void {
+    this.watched.delete(peer)
   }
 
   /** Stops for good (the node stops). */
   stop(): void {
     this.stopped = true
     this.host.clock.clearTimeout(this.timer)
-    this.lastHeard.clear()
+    this.watched.clear()
+  }
+
+  private heardFrom(peer: P, w: Watch, now: number): void {
+    if (w.unreachableSince === undefined) return
+    const since = w.unreachableSince
+    w.unreachableSince = undefined
+    this.host.reachable(peer, now - since)
   }
 
   private schedule(): void {
-    this.timer = this.host.clock.setTimeout(() => {
-      this.timer = undefined
+    const due = this.host.clock.now() + this.opts.heartbeatIntervalMs
+    this.timer = this.host.clock.setTimeout(() => this.tick(due), this.opts.heartbeatIntervalMs)
+  }
+
+  private tick(due: number): void {
+    this.timer = undefined
+    if (this.stopped) return
+    for (const peer of this.watched.keys()) peer.write(writeBeat)
+    this.schedule()
+    // The frames that came meanwhile wait in the sockets until the poll phase of this turn reads
+    // them; an immediate runs after it. So every judgement waits for one.
+    if (this.stalledSince(due)) {
+      this.catchUp(due)
+      return
+    }
+    setImmediate(() => {
+      if (this.stopped) return
+      // The turn itself may have run long (a big batch read): what came meanwhile is unread.
+      if (this.stalledSince(due)) this.catchUp(due)
+      else this.judge(this.host.clock.now())
+    })
+  }
+
+  /**
+   * True when this node runs more than half an interval behind the tick due at `due`: its own
+   * event loop was stalled, so the silence of its peers is, so far, its own.
+   */
+  private stalledSince(due: number): boolean {
+    return this.host.clock.now() - due > this.opts.heartbeatIntervalMs / 2
+  }
+
+  /**
+   * Lets the sockets be read (one I/O turn), then restarts every detector: the stall is not
+   * counted against anyone, and nobody is judged this round. An unreachable peer stays so, but
+   * its downing bound starts again: this node could not watch it meanwhile.
+   */
+  private catchUp(due: number): void {
+    this.host.stalled(this.host.clock.now() - due)
+    this.catchingUp = true
+    setImmediate(() => {
+      this.catchingUp = false
       if (this.stopped) return
       const now = this.host.clock.now()
-      for (const [peer, last] of [...this.lastHeard]) {
-        if (now - last > this.opts.heartbeatTimeoutMs) {
-          this.host.silent(peer)
-          continue
-        }
-        peer.write((enc) => encoding.writeVarUint(enc, Frame.Heartbeat))
+      for (const w of this.watched.values()) {
+        w.detector.restart(now)
+        if (w.unreachableSince !== undefined) w.unreachableSince = now
       }
-      this.schedule()
-    }, this.opts.heartbeatIntervalMs)
+    })
+  }
+
+  private judge(now: number): void {
+    const { downAfterUnreachableMs, heartbeatIntervalMs } = this.opts
+    for (const [peer, w] of [...this.watched]) {
+      if (this.watched.get(peer) !== w) continue
+      if (w.unreachableSince === undefined) {
+        if (w.detector.isAvailable(now)) continue
+        w.unreachableSince = now
+        this.host.unreachable(peer, {
+          silentMs: w.detector.silentFor(now),
+          phi: w.detector.phi(now),
+        })
+      }
+      // Judgements come once an interval, a little early or late: with half an interval of
+      // slack, a bound of five intervals means the fifth judgement after, not the sixth.
+      if (now - w.unreachableSince >= downAfterUnreachableMs - heartbeatIntervalMs / 2) {
+        this.host.silent(peer)
+      }
+    }
   }
 }

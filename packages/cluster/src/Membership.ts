@@ -1,6 +1,7 @@
 // The peer table and the members: the peers connected now (one per node, the other of two
 // duplicate connections dropped), every node heard of with its status, the gossip of members,
-// and a peer's way from connected through caught up (`nodeUp`) to down (`nodeDown`).
+// and a peer's way from connected through caught up (`nodeUp`), perhaps unreachable for a while
+// (`unreachable`, `reachable`), to down (`nodeDown`).
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { RawData, WebSocket } from 'ws'
@@ -31,8 +32,16 @@ export interface MembershipHost {
   }
   /** The runtime hears of a node gone (its links and monitors fire). */
   nodeDown(node: NodeId): void
-  /** Failure detection: told of each peer that joins, each message it sends, and each that goes. */
-  readonly detector: { watch(peer: Peer): void; heard(peer: Peer): void; forget(peer: Peer): void }
+  /**
+   * Failure detection: told of each peer that joins, each heartbeat and each other message it
+   * sends, and each peer that goes.
+   */
+  readonly detector: {
+    watch(peer: Peer): void
+    beat(peer: Peer): void
+    heard(peer: Peer): void
+    forget(peer: Peer): void
+  }
   /** Dials a member heard of through gossip. */
   dial(url: string): void
   /** A peer is up at these URLs (their dials stop). */
@@ -52,6 +61,8 @@ export class Membership {
     this.host = host
     this.maxFrameBytes = options.maxFrameBytes
     this.frames = {
+      heartbeat: (peer) => host.detector.beat(peer),
+      heard: (peer) => host.detector.heard(peer),
       route: host.route,
       docs: host.docs,
       leaving: (peer) => this.leaving(peer),
@@ -70,7 +81,7 @@ export class Membership {
     return this.peers.values()
   }
 
-  /** The members that are up now (connected and caught up). */
+  /** The members that are up now (connected and caught up), unreachable ones included. */
   nodes(): NodeInfo[] {
     const out: NodeInfo[] = []
     for (const [id, peer] of this.peers) {
@@ -191,6 +202,38 @@ export class Membership {
     if (reason !== 'leave') this.host.lost([peer.url, peer.dialedUrl])
   }
 
+  /**
+   * `peer` is suspected (`why` says how silent it is): it is marked, logged and reported, and
+   * nothing else: it stays connected and up, its names and children stay where they are.
+   */
+  unreachable(peer: Peer, why: { silentMs: number; phi: number }): void {
+    if (this.peers.get(peer.nodeId) !== peer) return
+    const m = this.known.get(peer.nodeId)
+    if (m?.status === 'up') m.status = 'unreachable'
+    this.host.logger.warn(
+      {
+        peer: peer.name,
+        url: peer.url,
+        silentMs: Math.round(why.silentMs),
+        phi: Math.round(why.phi * 10) / 10,
+      },
+      'node unreachable: suspected, not down yet',
+    )
+    if (peer.synced) this.host.events.emit('unreachable', { ...(m ?? infoOf(peer, 'unreachable')) })
+  }
+
+  /** `peer`, unreachable for `afterMs`, was heard from again: as if nothing happened. */
+  reachable(peer: Peer, afterMs: number): void {
+    if (this.peers.get(peer.nodeId) !== peer) return
+    const m = this.known.get(peer.nodeId)
+    if (m?.status === 'unreachable') m.status = 'up'
+    this.host.logger.warn(
+      { peer: peer.name, url: peer.url, afterMs: Math.round(afterMs) },
+      'node reachable again',
+    )
+    if (peer.synced) this.host.events.emit('reachable', { ...(m ?? infoOf(peer, 'up')) })
+  }
+
   /** Tells every peer this node is leaving, at once. */
   sayLeaving(): void {
     for (const p of this.peers.values()) p.write((enc) => encoding.writeVarUint(enc, Frame.Leaving))
@@ -237,7 +280,6 @@ export class Membership {
   private received(peer: Peer, ws: WebSocket, data: RawData): void {
     if (this.peers.get(peer.nodeId) !== peer) return
     const bytes = toBytes(data)
-    this.host.detector.heard(peer)
     peer.bytesIn += bytes.length
     try {
       dispatchFrames(peer, decoding.createDecoder(bytes), this.frames)
@@ -291,6 +333,6 @@ export class Membership {
   }
 }
 
-function infoOf(peer: Peer): NodeInfo {
-  return { id: peer.nodeId, name: peer.name, url: peer.url, status: 'down' }
+function infoOf(peer: Peer, status: NodeInfo['status'] = 'down'): NodeInfo {
+  return { id: peer.nodeId, name: peer.name, url: peer.url, status }
 }

@@ -24,6 +24,7 @@ import { Handshake } from './Handshake.js'
 import { Heartbeat } from './Heartbeat.js'
 import { HttpRoutes, type HttpHandler, type WebSocketHandler } from './HttpRoutes.js'
 import { Membership } from './Membership.js'
+import type { Peer } from './Peer.js'
 import {
   resolveOptions,
   validateNodeOptions,
@@ -80,7 +81,7 @@ export class Node implements AsyncDisposable {
   private readonly events: Emitter<NodeEvents>
   private readonly route: RemoteRoute
   private readonly yjs: YjsEndpoint | undefined
-  private readonly heartbeat: Heartbeat
+  private readonly heartbeat: Heartbeat<Peer>
   private readonly membership: Membership
   private readonly handshake: Handshake
   private readonly dialer: Dialer
@@ -131,8 +132,18 @@ export class Node implements AsyncDisposable {
     this.runtime.setRoute(this.route)
     this.docs = new DocService(this.id, () => this.membership.connectedPeers(), this.logger)
     this.yjs = opts.yjsEndpoint ? new YjsEndpoint(this.docs, this.logger) : undefined
-    this.heartbeat = new Heartbeat(
-      { clock: this.clock, silent: (peer) => this.membership.down(peer, 'timeout') },
+    this.heartbeat = new Heartbeat<Peer>(
+      {
+        clock: this.clock,
+        unreachable: (peer, why) => this.membership.unreachable(peer, why),
+        reachable: (peer, afterMs) => this.membership.reachable(peer, afterMs),
+        silent: (peer) => this.membership.down(peer, 'timeout'),
+        stalled: (lateMs) =>
+          this.logger.warn(
+            { lateMs: Math.round(lateMs) },
+            "this node's event loop stalled; peers are judged again once its sockets are read",
+          ),
+      },
       opts,
     )
     this.membership = new Membership(
@@ -192,12 +203,15 @@ export class Node implements AsyncDisposable {
 
   // ------------------------------------------------------------------ public API
 
-  /** Listens to `nodeUp` / `nodeDown`; returns the function that stops listening. */
+  /**
+   * Listens to `nodeUp` / `nodeDown`, and to `unreachable` / `reachable` (a peer suspected, then
+   * heard from again, with nothing done meanwhile); returns the function that stops listening.
+   */
   on<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): () => void {
     return this.events.on(event, listener)
   }
 
-  /** The other nodes that are up now. */
+  /** The other nodes that are up now, unreachable ones (suspected, not down) included. */
   nodes(): NodeInfo[] {
     return this.membership.nodes()
   }
@@ -207,7 +221,7 @@ export class Node implements AsyncDisposable {
     return [this.selfInfo(), ...this.membership.members()]
   }
 
-  /** True while `node` is connected. */
+  /** True while `node` is connected and caught up (unreachable or not). */
   isUp(node: NodeId): boolean {
     return this.membership.isUp(node)
   }

@@ -131,3 +131,19 @@ export function phiOf(elapsed: number, mean: number, deviation: number): number 
   // Two forms of the same value, each exact where the other loses precision.
   return elapsed > mean ? -Math.log10(e / (1 + e)) : -Math.log10(1 - 1 / (1 + e))
 }
+
+/**
+ * How many deviations past the mean a silence must last for phi to reach `threshold` (about 5.2
+ * for 8): phi grows with the silence, so the answer is found by halving an interval.
+ */
+export function deviationsAt(threshold: number): number {
+  let low = 0
+  let high = 1
+  while (phiOf(high, 0, 1) < threshold) high *= 2
+  for (let i = 0; i < 50; i++) {
+    const mid = (low + high) / 2
+    if (phiOf(mid, 0, 1) < threshold) low = mid
+    else high = mid
+  }
+  return high
+}

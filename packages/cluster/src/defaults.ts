@@ -6,7 +6,10 @@ export const nodeDefaults = {
   port: 0,
   cluster: 'sworm',
   heartbeatIntervalMs: 1000,
-  heartbeatTimeoutMs: 3000,
+  acceptableHeartbeatPauseMs: 3000,
+  phiThreshold: 8,
+  minHeartbeatStdDeviationMs: 100,
+  downAfterUnreachableMs: 5000,
   maxFrameBytes: 64 * 1024 * 1024,
   handshakeTimeoutMs: 5000,
   maxPendingConnections: 64,
@@ -17,6 +20,8 @@ export const nodeDefaults = {
   stopTimeoutMs: 10_000,
   /** How often the seeds' host names are resolved again (new addresses are dialed). */
   seedRefreshMs: 30_000,
+  /** Heartbeat intervals each peer's detector remembers (Akka's and Cassandra's window). */
+  heartbeatSamples: 1000,
   /** The reconnect delay stops doubling after this many failed attempts in a row. */
   maxReconnectDoublings: 20,
   /** Room kept for a frame's header: a remote message's payload may be `maxFrameBytes` less this. */

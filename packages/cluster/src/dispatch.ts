@@ -8,6 +8,10 @@ import type { Peer } from './Peer.js'
 
 /** Where the frames of a peer go. */
 export interface FrameTargets {
+  /** A heartbeat came: the failure detector learns the peer's rhythm from these. */
+  heartbeat(peer: Peer): void
+  /** Some other frame came (told once per message): a sign of life, not of rhythm. */
+  heard(peer: Peer): void
   /** Remote processes (send, reply, exit, link, monitor, down): true when it took the frame. */
   readonly route: { handle(peer: Peer, type: number, dec: decoding.Decoder): boolean }
   readonly docs: {
@@ -24,13 +28,20 @@ export interface FrameTargets {
 
 /** Hands every frame of `dec` to its target. Throws on a malformed or unknown frame. */
 export function dispatchFrames(peer: Peer, dec: decoding.Decoder, to: FrameTargets): void {
+  let heard = false
   while (decoding.hasContent(dec)) {
     const type = decoding.readVarUint(dec)
     peer.framesIn++
+    if (type === Frame.Heartbeat) {
+      to.heartbeat(peer)
+      continue
+    }
+    if (!heard) {
+      heard = true
+      to.heard(peer)
+    }
     if (to.route.handle(peer, type, dec)) continue
     switch (type) {
-      case Frame.Heartbeat:
-        break
       case Frame.Leaving:
         to.leaving(peer)
         break

@@ -4,6 +4,7 @@ import type { WebSocket, WebSocketServer } from 'ws'
 import type { Clock, Logger } from '@sworm/actor'
 import { nodeDefaults } from './defaults.js'
 import { BadConfig } from './errors.js'
+import { deviationsAt } from './PhiAccrual.js'
 
 /** TLS material: with it, the node serves `wss://` and peers must present a certificate of `ca`. */
 export interface TlsOptions {
@@ -31,9 +32,51 @@ export interface NodeOptions {
   cookie?: string
   /** Nodes of different clusters refuse each other. Default `'sworm'`. */
   cluster?: string
-  /** Default 1000. */
+  /**
+   * How often each peer gets a heartbeat, and how often this node judges the silence of its
+   * peers. Default 1000: a second is short against the pauses the detector must tell apart from
+   * a failure (seconds), and costs one small frame per peer per second.
+   */
   heartbeatIntervalMs?: number
-  /** A peer silent this long is down. Default 3000. */
+  /**
+   * How much longer than its usual rhythm a peer's heartbeat may be late before its silence
+   * starts to count against it: a garbage collection, a busy event loop, a lost beat. Default
+   * 3000 (Akka's): three beats may go missing. At least `heartbeatIntervalMs`, so that a peer may
+   * always miss one beat.
+   */
+  acceptableHeartbeatPauseMs?: number
+  /**
+   * The suspicion at which a silent peer becomes *unreachable*. Phi is -log10 of the chance that
+   * a heartbeat still comes this late, judged by the peer's own heartbeat history (phi accrual, as
+   * in Akka and Cassandra). Default 8 (Akka's): a 1 in 10^8 chance of suspecting a peer that
+   * beats as it has been beating. Lower suspects sooner and more often wrongly.
+   */
+  phiThreshold?: number
+  /**
+   * The spread of a peer's heartbeat intervals is taken as at least this much. Default 100
+   * (Akka's): beats that came like clockwork on an idle machine must not make a hair trigger;
+   * with it, a regular peer is unreachable about `heartbeatIntervalMs` +
+   * `acceptableHeartbeatPauseMs` + 520 ms after its last beat (4.5 s by default).
+   */
+  minHeartbeatStdDeviationMs?: number
+  /**
+   * How long a peer stays unreachable before it is *down*: until then nothing is done about it
+   * (its names stay, its children are not adopted, its socket stays open), and a word from it
+   * makes it reachable again as if nothing happened. Default 5000: a regular peer that falls
+   * silent is down about 10 s after its last beat, long enough for a node stalled by a burst of
+   * work (seconds, on a loaded machine) to speak again. A crashed or killed node does not wait
+   * for it: its closed socket marks it down at once. (Akka's split-brain resolver waits 20 s,
+   * Erlang 60 s.)
+   */
+  downAfterUnreachableMs?: number
+  /**
+   * @deprecated Use `acceptableHeartbeatPauseMs` and `downAfterUnreachableMs`. The former single
+   * bound, kept so that existing configurations keep their meaning: a silent peer is down about
+   * this long after its last beat (later if its beats come irregularly), as soon as it is
+   * unreachable (`downAfterUnreachableMs` 0); the acceptable pause and the minimum deviation (a
+   * quarter of the interval) are derived from it. Must be larger than `heartbeatIntervalMs`; not
+   * with the options it replaces.
+   */
   heartbeatTimeoutMs?: number
   /** Largest websocket message accepted (and payload sent). Default 64 MiB. */
   maxFrameBytes?: number
@@ -87,6 +130,10 @@ const known: Record<
   cookie: 'string',
   cluster: 'string',
   heartbeatIntervalMs: 'number',
+  acceptableHeartbeatPauseMs: 'number',
+  phiThreshold: 'number',
+  minHeartbeatStdDeviationMs: 'number',
+  downAfterUnreachableMs: 'number',
   heartbeatTimeoutMs: 'number',
   maxFrameBytes: 'number',
   handshakeTimeoutMs: 'number',
@@ -141,12 +188,45 @@ export function validateNodeOptions(options: object, extra: readonly string[] = 
   if ((o.seeds?.length ?? 0) > 0 && (o.cookie === undefined || o.cookie === '')) {
     throw new BadConfig('a cookie is required to join other nodes (option `cookie`)')
   }
-  // Checked here, against the defaults too, so that `startNode` fails before it listens.
+  validateDetector(o)
+}
+
+/** The options the deprecated `heartbeatTimeoutMs` stands for, which cannot be given with it. */
+const replacedByTimeout = [
+  'acceptableHeartbeatPauseMs',
+  'minHeartbeatStdDeviationMs',
+  'downAfterUnreachableMs',
+] as const
+
+/** The failure detector's options, checked against the defaults too, before the node listens. */
+function validateDetector(o: NodeOptions): void {
+  for (const key of [
+    'heartbeatIntervalMs',
+    'phiThreshold',
+    'minHeartbeatStdDeviationMs',
+  ] as const) {
+    if (o[key] === 0) throw new BadConfig(`node option '${key}' must be larger than 0`)
+  }
   const interval = o.heartbeatIntervalMs ?? nodeDefaults.heartbeatIntervalMs
-  const timeout = o.heartbeatTimeoutMs ?? nodeDefaults.heartbeatTimeoutMs
-  if (timeout <= interval) {
+  if (o.heartbeatTimeoutMs !== undefined) {
+    const both = replacedByTimeout.filter((key) => o[key] !== undefined)
+    if (both.length > 0) {
+      throw new BadConfig(
+        `node option 'heartbeatTimeoutMs' (deprecated) cannot be given with ${both.map((k) => `'${k}'`).join(', ')}, which replace it`,
+      )
+    }
+    if (o.heartbeatTimeoutMs <= interval) {
+      throw new BadConfig(
+        `heartbeatTimeoutMs (${o.heartbeatTimeoutMs}) must be larger than heartbeatIntervalMs (${interval})`,
+      )
+    }
+    return
+  }
+  const pause = o.acceptableHeartbeatPauseMs ?? nodeDefaults.acceptableHeartbeatPauseMs
+  if (pause < interval) {
     throw new BadConfig(
-      `heartbeatTimeoutMs (${timeout}) must be larger than heartbeatIntervalMs (${interval})`,
+      `acceptableHeartbeatPauseMs (${pause}) must be at least heartbeatIntervalMs (${interval}): ` +
+        'a peer may always miss one beat',
     )
   }
 }
@@ -157,7 +237,10 @@ export type ResolvedOptions = Required<
     NodeOptions,
     | 'cluster'
     | 'heartbeatIntervalMs'
-    | 'heartbeatTimeoutMs'
+    | 'acceptableHeartbeatPauseMs'
+    | 'phiThreshold'
+    | 'minHeartbeatStdDeviationMs'
+    | 'downAfterUnreachableMs'
     | 'maxFrameBytes'
     | 'handshakeTimeoutMs'
     | 'maxPendingConnections'
@@ -172,10 +255,21 @@ export type ResolvedOptions = Required<
 /** `options` with the defaults filled in (checked by `validateNodeOptions` first). */
 export function resolveOptions(options: NodeOptions): ResolvedOptions {
   const d = nodeDefaults
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? d.heartbeatIntervalMs
+  const phiThreshold = options.phiThreshold ?? d.phiThreshold
   return {
     cluster: options.cluster ?? d.cluster,
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? d.heartbeatIntervalMs,
-    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? d.heartbeatTimeoutMs,
+    heartbeatIntervalMs,
+    phiThreshold,
+    ...(options.heartbeatTimeoutMs !== undefined
+      ? detectorOfTimeout(heartbeatIntervalMs, options.heartbeatTimeoutMs, phiThreshold)
+      : {
+          acceptableHeartbeatPauseMs:
+            options.acceptableHeartbeatPauseMs ?? d.acceptableHeartbeatPauseMs,
+          minHeartbeatStdDeviationMs:
+            options.minHeartbeatStdDeviationMs ?? d.minHeartbeatStdDeviationMs,
+          downAfterUnreachableMs: options.downAfterUnreachableMs ?? d.downAfterUnreachableMs,
+        }),
     maxFrameBytes: options.maxFrameBytes ?? d.maxFrameBytes,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
     maxPendingConnections: options.maxPendingConnections ?? d.maxPendingConnections,
@@ -184,5 +278,30 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     refusedRetryMs: options.refusedRetryMs ?? d.refusedRetryMs,
     yjsEndpoint: options.yjsEndpoint ?? d.yjsEndpoint,
     stopTimeoutMs: options.stopTimeoutMs ?? d.stopTimeoutMs,
+  }
+}
+
+/**
+ * What the deprecated `heartbeatTimeoutMs` stands for. It used to mark a peer down at the first
+ * heartbeat tick after that much silence. A peer reaches the phi threshold after its mean
+ * interval, the acceptable pause and `deviationsAt(threshold)` deviations; with the deviation
+ * taken as at least a quarter of the interval (what a fresh detector starts from), that sum is
+ * the timeout unless the peer's beats come more irregularly, and the peer is down once
+ * unreachable.
+ */
+function detectorOfTimeout(
+  intervalMs: number,
+  timeoutMs: number,
+  threshold: number,
+): Pick<
+  ResolvedOptions,
+  'acceptableHeartbeatPauseMs' | 'minHeartbeatStdDeviationMs' | 'downAfterUnreachableMs'
+> {
+  const minHeartbeatStdDeviationMs = intervalMs / 4
+  const margin = deviationsAt(threshold) * minHeartbeatStdDeviationMs
+  return {
+    acceptableHeartbeatPauseMs: Math.max(0, timeoutMs - intervalMs - margin),
+    minHeartbeatStdDeviationMs,
+    downAfterUnreachableMs: 0,
   }
 }

@@ -6,8 +6,12 @@ export interface NodeInfo {
   id: NodeId
   name: string
   url: string
-  /** `known`: heard of through gossip, not connected yet. */
-  status: 'up' | 'leaving' | 'down' | 'left' | 'known'
+  /**
+   * `known`: heard of through gossip, not connected yet. `unreachable`: connected and up, but
+   * silent for longer than its heartbeats make likely; suspected only, nothing is done about it
+   * until it is `down` (or speaks again and is `up`).
+   */
+  status: 'up' | 'unreachable' | 'leaving' | 'down' | 'left' | 'known'
 }
 
 /** Why a peer was marked down. */
@@ -16,4 +20,8 @@ export type DownReason = 'closed' | 'timeout' | 'leave' | 'protocol'
 export interface NodeEvents extends Record<string, unknown[]> {
   nodeUp: [node: NodeInfo]
   nodeDown: [node: NodeInfo, reason: DownReason]
+  /** A node that is up went silent: it is suspected, and still counts as up. */
+  unreachable: [node: NodeInfo]
+  /** An unreachable node was heard from again before it was down. */
+  reachable: [node: NodeInfo]
 }

@@ -1,6 +1,6 @@
 // The phi accrual detector: silence is judged against the peer's own heartbeat history.
 import { describe, expect, it } from 'vitest'
-import { PhiAccrual, phiOf, type PhiAccrualOptions } from '../src/PhiAccrual.js'
+import { PhiAccrual, deviationsAt, phiOf, type PhiAccrualOptions } from '../src/PhiAccrual.js'
 
 const OPTS: PhiAccrualOptions = {
   threshold: 8,
@@ -80,5 +80,12 @@ describe('phi accrual', () => {
     // Three deviations past the mean the tail is about 0.00135: phi about 2.87.
     expect(phiOf(1300, 1000, 100)).toBeCloseTo(2.87, 1)
     expect(phiOf(0, 1000, 100)).toBeGreaterThanOrEqual(0)
+  })
+
+  it('finds how many deviations past the mean a silence reaches a threshold', () => {
+    expect(deviationsAt(8)).toBeCloseTo(5.22, 1)
+    for (const threshold of [1, 8, 16]) {
+      expect(phiOf(deviationsAt(threshold), 0, 1)).toBeCloseTo(threshold, 6)
+    }
   })
 })

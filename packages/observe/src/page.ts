@@ -23,7 +23,7 @@ export function observerPage(nodeName: string, nonce: string): string {
   .state { font-weight: 600; }
   .state-up { color: var(--ok); }
   .state-down { color: var(--bad); }
-  .state-leaving, .state-known { color: var(--warn); }
+  .state-unreachable, .state-leaving, .state-known { color: var(--warn); }
   .state-left { color: var(--dim); }
   #conn[data-connection="live"] { color: var(--ok); }
   #conn[data-connection="reconnecting"], #conn[data-connection="connecting"] { color: var(--warn); }
@@ -131,7 +131,7 @@ function render(s) {
   )
   $('workers').tBodies[0].replaceChildren(
     ...s.nodes
-      .filter((n) => n.state === 'up' || n.state === 'leaving' || groups.some((g) => g.byNode[n.id]))
+      .filter((n) => n.state === 'up' || n.state === 'unreachable' || n.state === 'leaving' || groups.some((g) => g.byNode[n.id]))
       .map((n) =>
         el('tr', { 'data-node': n.name },
           el('td', {}, n.name),

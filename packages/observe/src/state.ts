@@ -34,10 +34,11 @@ export interface ObservedEvent {
 }
 
 /**
- * A node's state as the page shows it: `up`, `leaving` (said it is going), `down` (lost: a
- * crash, a cut, a timeout), `left` (went gracefully), `known` (heard of, not connected yet).
+ * A node's state as the page shows it: `up`, `unreachable` (silent: suspected, not acted on),
+ * `leaving` (said it is going), `down` (lost: a crash, a cut, a timeout), `left` (went
+ * gracefully), `known` (heard of, not connected yet).
  */
-export type NodeState = 'up' | 'leaving' | 'down' | 'left' | 'known'
+export type NodeState = 'up' | 'unreachable' | 'leaving' | 'down' | 'left' | 'known'
 
 /** One row of the nodes table: every node this node has ever seen, itself included. */
 export interface NodeRow {

@@ -36,8 +36,8 @@ export interface DistributedSupervisorOptions {
   callTimeoutMs?: number
   /**
    * `quorum`: wait this long before adopting the children of a node seen down, so that a
-   * minority side has noticed the split (a heartbeat timeout, 3 s by default) and stopped its
-   * children (their `shutdownMs`, 5 s by default). Default 10,000.
+   * minority side has noticed the split too (it runs the same failure detector, so within a few
+   * seconds) and stopped its children (their `shutdownMs`, 5 s by default). Default 10,000.
    */
   quorumAdoptDelayMs?: number
   /** `quorum`: members needed; default a majority of the members ever seen (less those that left). */

@@ -331,8 +331,10 @@ function otherRouters(node: Node, registry: Registry): Array<[NodeId, Pid]> {
   const out: Array<[NodeId, Pid]> = []
   for (const [id, router] of registry.infoOf('router')) {
     if (id === node.id || typeof router !== 'string') continue
-    // A node that is leaving sends nothing more worth holding (and may not answer).
-    if (node.nodes().find((n) => n.id === id)?.status !== 'up') continue
+    // A node that is leaving sends nothing more worth holding (and may not answer). One that is
+    // unreachable is only suspected: it may still send, so it is asked like any node up.
+    const status = node.nodes().find((n) => n.id === id)?.status
+    if (status !== 'up' && status !== 'unreachable') continue
     out.push([id, router as Pid])
   }
   return out

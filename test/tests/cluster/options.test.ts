@@ -65,7 +65,35 @@ describe('node options', () => {
     )
     // Against the default interval (1000) too.
     await expectBadConfig({ ...base, heartbeatTimeoutMs: 800 }, /heartbeatTimeoutMs/)
-    await expectBadConfig({ ...base, heartbeatIntervalMs: 5000 }, /heartbeatTimeoutMs/)
+    // A lone interval is checked against the default of what replaced the timeout.
+    await expectBadConfig({ ...base, heartbeatIntervalMs: 5000 }, /acceptableHeartbeatPauseMs/)
+  })
+
+  it('rejects failure detection that cannot work, naming the key', async () => {
+    await expectBadConfig(
+      { ...base, acceptableHeartbeatPauseMs: 500 },
+      /acceptableHeartbeatPauseMs \(500\) must be at least heartbeatIntervalMs \(1000\)/,
+    )
+    await expectBadConfig(
+      { ...base, heartbeatIntervalMs: 200, acceptableHeartbeatPauseMs: 100 },
+      /acceptableHeartbeatPauseMs/,
+    )
+    await expectBadConfig(
+      { ...base, heartbeatIntervalMs: 0 },
+      /'heartbeatIntervalMs'.*larger than 0/,
+    )
+    await expectBadConfig({ ...base, phiThreshold: 0 }, /'phiThreshold'.*larger than 0/)
+    await expectBadConfig({ ...base, phiThreshold: '8' }, /'phiThreshold'.*number/)
+    await expectBadConfig(
+      { ...base, minHeartbeatStdDeviationMs: 0 },
+      /'minHeartbeatStdDeviationMs'.*larger than 0/,
+    )
+    await expectBadConfig({ ...base, downAfterUnreachableMs: -1 }, /'downAfterUnreachableMs'/)
+    // The deprecated timeout stands for the options that replace it: not both.
+    await expectBadConfig(
+      { ...base, heartbeatTimeoutMs: 3000, downAfterUnreachableMs: 5000 },
+      /'heartbeatTimeoutMs'.*'downAfterUnreachableMs'/,
+    )
   })
 
   it('dials a seed host name at the address resolveHost gives', async () => {

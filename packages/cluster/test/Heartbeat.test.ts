@@ -1,0 +1,200 @@
+// The heartbeat judge on a clock the test drives: a silent peer is unreachable before it is down,
+// one heard again is reachable, and a node whose own timer fired late judges nobody.
+import { describe, expect, it } from 'vitest'
+import { ManualClock, type Clock, type TimerHandle } from '@sworm/actor'
+import { Heartbeat, type HeartbeatOptions } from '../src/Heartbeat.js'
+
+const OPTS: HeartbeatOptions = {
+  heartbeatIntervalMs: 1000,
+  acceptableHeartbeatPauseMs: 3000,
+  phiThreshold: 8,
+  minHeartbeatStdDeviationMs: 100,
+  downAfterUnreachableMs: 5000,
+}
+
+/**
+ * A manual clock whose event loop can stall: `stall(ms)` moves time on while no timer fires,
+ * so the next timer fires that much late, as after a long synchronous step.
+ */
+class StallingClock implements Clock {
+  private readonly manual = new ManualClock()
+  private stalledMs = 0
+
+  now(): number {
+    return this.manual.now() + this.stalledMs
+  }
+  wallNow(): number {
+    return this.manual.wallNow() + this.stalledMs
+  }
+  random(): number {
+    return this.manual.random()
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.manual.setTimeout(fn, ms)
+  }
+  clearTimeout(handle: TimerHandle | undefined): void {
+    this.manual.clearTimeout(handle)
+  }
+  stall(ms: number): void {
+    this.stalledMs += ms
+  }
+  advance(ms: number): Promise<void> {
+    return this.manual.advance(ms)
+  }
+}
+
+/** A peer as the detector sees it: something to send beats to. */
+class FakePeer {
+  readonly name: string
+  beatsSent = 0
+  constructor(name: string) {
+    this.name = name
+  }
+  write(): void {
+    this.beatsSent++
+  }
+}
+
+type Report = [kind: 'unreachable' | 'reachable' | 'silent' | 'stalled', peer: string, at: number]
+
+function setUp(options: HeartbeatOptions = OPTS): {
+  clock: StallingClock
+  heartbeat: Heartbeat<FakePeer>
+  reports: Report[]
+} {
+  const clock = new StallingClock()
+  const reports: Report[] = []
+  const heartbeat = new Heartbeat<FakePeer>(
+    {
+      clock,
+      unreachable: (peer) => reports.push(['unreachable', peer.name, clock.now()]),
+      reachable: (peer) => reports.push(['reachable', peer.name, clock.now()]),
+      silent: (peer) => {
+        reports.push(['silent', peer.name, clock.now()])
+        heartbeat.forget(peer)
+      },
+      stalled: () => reports.push(['stalled', '', clock.now()]),
+    },
+    options,
+  )
+  heartbeat.start()
+  return { clock, heartbeat, reports }
+}
+
+/** `rounds` heartbeat intervals, in each of which every peer of `beating` sends one beat. */
+async function beatFor(
+  clock: StallingClock,
+  heartbeat: Heartbeat<FakePeer>,
+  beating: readonly FakePeer[],
+  rounds: number,
+): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await clock.advance(OPTS.heartbeatIntervalMs)
+    for (const peer of beating) heartbeat.beat(peer)
+  }
+}
+
+describe('Heartbeat', () => {
+  it('beats every interval to every watched peer', async () => {
+    const { clock, heartbeat } = setUp()
+    const p = new FakePeer('p')
+    heartbeat.watch(p)
+    await clock.advance(5 * OPTS.heartbeatIntervalMs)
+    expect(p.beatsSent).toBe(5)
+    heartbeat.stop()
+  })
+
+  it('reports a silent peer unreachable first, and silent only after downAfterUnreachableMs', async () => {
+    const { clock, heartbeat, reports } = setUp()
+    const p = new FakePeer('p')
+    const q = new FakePeer('q')
+    heartbeat.watch(p)
+    heartbeat.watch(q)
+    await beatFor(clock, heartbeat, [p, q], 30)
+    const lastBeat = clock.now()
+    await beatFor(clock, heartbeat, [q], 20)
+    const ofP = reports.filter(([, peer]) => peer === 'p')
+    expect(ofP.map(([kind]) => kind)).toEqual(['unreachable', 'silent'])
+    const [[, , unreachableAt], [, , silentAt]] = ofP as [Report, Report]
+    // interval + pause = 4 s, plus five deviations of at least 100 ms, judged once a second.
+    expect(unreachableAt - lastBeat).toBeGreaterThanOrEqual(4500)
+    expect(unreachableAt - lastBeat).toBeLessThanOrEqual(6000)
+    expect(silentAt - unreachableAt).toBe(OPTS.downAfterUnreachableMs)
+    expect(reports.filter(([, peer]) => peer === 'q')).toEqual([])
+    heartbeat.stop()
+  })
+
+  it('reports an unreachable peer reachable when it is heard again, and never silent', async () => {
+    const { clock, heartbeat, reports } = setUp()
+    const p = new FakePeer('p')
+    heartbeat.watch(p)
+    await beatFor(clock, heartbeat, [p], 30)
+    while (reports.length === 0) await clock.advance(OPTS.heartbeatIntervalMs)
+    expect(reports.map(([kind]) => kind)).toEqual(['unreachable'])
+    heartbeat.heard(p)
+    expect(reports.map(([kind]) => kind)).toEqual(['unreachable', 'reachable'])
+    await beatFor(clock, heartbeat, [p], 20)
+    expect(reports.map(([kind]) => kind)).toEqual(['unreachable', 'reachable'])
+    heartbeat.stop()
+  })
+
+  it('judges nobody when its own timer fired late: the silence was its own', async () => {
+    const { clock, heartbeat, reports } = setUp()
+    const p = new FakePeer('p')
+    const q = new FakePeer('q')
+    heartbeat.watch(p)
+    heartbeat.watch(q)
+    await beatFor(clock, heartbeat, [p, q], 30)
+    // The event loop is stuck for 20 s (a long synchronous step): no timer fires, no socket is
+    // read. Then the overdue tick fires, 20 s late, before what waits in the sockets is read.
+    clock.stall(20_000)
+    await clock.advance(OPTS.heartbeatIntervalMs)
+    const ofPeers = (): Report[] => reports.filter(([kind]) => kind !== 'stalled')
+    expect(ofPeers()).toEqual([])
+    expect(reports.map(([kind]) => kind)).toEqual(['stalled'])
+    // What waited in their sockets is read now; from then on they beat as before.
+    await beatFor(clock, heartbeat, [p, q], 30)
+    expect(ofPeers()).toEqual([])
+    heartbeat.stop()
+  })
+
+  it('counts the silence of a peer only from the end of its own stall', async () => {
+    const { clock, heartbeat, reports } = setUp()
+    const p = new FakePeer('p')
+    const q = new FakePeer('q')
+    heartbeat.watch(p)
+    heartbeat.watch(q)
+    await beatFor(clock, heartbeat, [p, q], 30)
+    clock.stall(20_000)
+    await clock.advance(OPTS.heartbeatIntervalMs)
+    const resumedAt = clock.now()
+    // p speaks again, q stays silent: q is judged from the end of the stall, with the full bound.
+    await beatFor(clock, heartbeat, [p], 20)
+    const ofQ = reports.filter(([, peer]) => peer === 'q')
+    expect(ofQ.map(([kind]) => kind)).toEqual(['unreachable', 'silent'])
+    expect(ofQ[0]![2] - resumedAt).toBeGreaterThanOrEqual(4500)
+    expect(ofQ[1]![2] - ofQ[0]![2]).toBe(OPTS.downAfterUnreachableMs)
+    expect(reports.filter(([, peer]) => peer === 'p')).toEqual([])
+    heartbeat.stop()
+  })
+
+  it('restarts the downing bound of a peer that was unreachable when the stall began', async () => {
+    const { clock, heartbeat, reports } = setUp()
+    const p = new FakePeer('p')
+    heartbeat.watch(p)
+    await beatFor(clock, heartbeat, [p], 30)
+    while (reports.length === 0) await clock.advance(OPTS.heartbeatIntervalMs)
+    const unreachableAt = reports[0]![2]
+    clock.stall(20_000)
+    await clock.advance(OPTS.heartbeatIntervalMs)
+    const resumedAt = clock.now()
+    while (!reports.some(([kind]) => kind === 'silent')) {
+      await clock.advance(OPTS.heartbeatIntervalMs)
+    }
+    expect(reports.map(([kind]) => kind)).toEqual(['unreachable', 'stalled', 'silent'])
+    // Not down at the first judgement after the stall, although unreachable for 20 s by then.
+    expect(reports[2]![2] - unreachableAt).toBeGreaterThan(20_000 + OPTS.heartbeatIntervalMs)
+    expect(reports[2]![2] - resumedAt).toBeGreaterThanOrEqual(OPTS.downAfterUnreachableMs - 500)
+    heartbeat.stop()
+  })
+})
