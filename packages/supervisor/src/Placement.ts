@@ -1,5 +1,5 @@
 // Where children go and where they run, read from the members' docs: the live members and the
-// actor types each runs, the quorum over the members ever seen, the distribution, `place`, `locate`.
+// actor types each runs, the quorum over the known members, the distribution, `place`, `locate`.
 import type * as Y from 'yjs'
 import type { NodeId, Pid } from '@sworm/actor'
 import { beats } from '@sworm/cluster/internal'
@@ -35,9 +35,15 @@ export class Placement {
   private readonly quorumSize: number | undefined
   /**
    * Members ever seen, by address (for quorum), less those that left or stopped their
-   * supervisor. By address, so that a node restarted with a new incarnation counts once.
+   * supervisor and those forgotten while this side had a quorum. By address, so that a node
+   * restarted with a new incarnation counts once.
    */
   private readonly known = new Set<string>()
+  /**
+   * Addresses of members forgotten (down for `forgetAfterMs`) while this side had no quorum:
+   * they still count, and leave `known` once this side has a quorum again.
+   */
+  private readonly forgotten = new Set<string>()
 
   constructor(host: PlacementHost, distribution: Distribution, quorumSize: number | undefined) {
     this.host = host
@@ -50,21 +56,36 @@ export class Placement {
   /** A member's doc arrived: it counts for the quorum from now on. */
   noteMember(doc: Y.Doc): void {
     const url = urlOf(doc)
-    if (url !== undefined) this.known.add(url)
+    if (url === undefined) return
+    this.known.add(url)
+    this.forgotten.delete(url)
   }
 
   /** A member left: it no longer counts for the quorum. */
   memberLeft(node: NodeId): void {
     const url = urlOf(this.host.docOf(node))
-    if (url !== undefined) this.known.delete(url)
+    if (url === undefined) return
+    this.known.delete(url)
+    this.forgotten.delete(url)
   }
 
-  /** A member's doc went: `dropped` (it stopped its supervisor) or `forgotten` (down for long). */
+  /**
+   * A member's doc went: `dropped` (it stopped its supervisor) or `forgotten` (down for
+   * `forgetAfterMs`). A member that stopped its supervisor is no longer one. A forgotten one
+   * leaves the count too, as every node that saw it down forgets it after the same bound, but
+   * only while this side has a quorum without it: a minority side of a long split keeps
+   * counting the other side, so forgetting it never gives the minority a quorum.
+   */
   memberDetached(doc: Y.Doc, why: 'dropped' | 'forgotten'): void {
-    // A member that stopped its supervisor is no longer one; a forgotten one (down for long)
-    // still counts against the quorum: it may be on the other side of a split.
     const url = urlOf(doc)
-    if (why === 'dropped' && url !== undefined) this.known.delete(url)
+    if (url === undefined) return
+    if (why === 'dropped') {
+      this.known.delete(url)
+      this.forgotten.delete(url)
+      return
+    }
+    this.forgotten.add(url)
+    this.settleForgotten()
   }
 
   childrenOf(node: NodeId): Y.Map<DocChild> | undefined {
@@ -170,8 +191,29 @@ export class Placement {
 
   hasQuorum(): boolean {
     if (this.distribution !== 'quorum') return true
+    this.settleForgotten()
+    return this.quorumOverKnown()
+  }
+
+  private quorumOverKnown(): boolean {
     const needed = this.quorumSize ?? Math.floor(this.known.size / 2) + 1
     return this.liveKnown() >= needed
+  }
+
+  /**
+   * Takes the forgotten members out of `known` once this side has a quorum with them still
+   * counted, so that forgetting never turns a side without a quorum into one with it. An
+   * address a live member has again (a restart at the same address) stays.
+   */
+  private settleForgotten(): void {
+    if (this.forgotten.size === 0 || !this.quorumOverKnown()) return
+    const current = new Set<string>()
+    for (const node of this.host.owners()) {
+      const url = urlOf(this.host.docOf(node))
+      if (url !== undefined) current.add(url)
+    }
+    for (const url of this.forgotten) if (!current.has(url)) this.known.delete(url)
+    this.forgotten.clear()
   }
 
   assertQuorum(): void {

@@ -40,14 +40,24 @@ export interface DistributedSupervisorOptions {
    * seconds) and stopped its children (their `shutdownMs`, 5 s by default). Default 10,000.
    */
   quorumAdoptDelayMs?: number
-  /** `quorum`: members needed; default a majority of the members ever seen (less those that left). */
+  /**
+   * `quorum`: members needed. Default: a majority of the known members, counted by address:
+   * every member seen, less those that left or stopped their supervisor, and less those
+   * forgotten (down for `forgetAfterMs`) while this side had a quorum. So a node that crashed and
+   * was replaced at a new address stops counting `forgetAfterMs` after the crash, on every node
+   * alike, while a minority side of a split that outlasts `forgetAfterMs` keeps counting the
+   * other side and stays without a quorum. See "Quorum" in docs/INTERNALS.md.
+   */
   quorumSize?: number
   /** Functions `exec` may run on another node, by name. */
   functions?: Record<string, ExecFn>
   /** How long `beforeMove` may take. Default 5000. */
   handoffTimeoutMs?: number
   hooks?: SupervisorHooks
-  /** Forget the doc of a node down this long. Default 60,000. */
+  /**
+   * Forget the doc of a node down this long. With `quorum`, a forgotten member then leaves the
+   * count of known members, once this side has a quorum (see `quorumSize`). Default 60,000.
+   */
   forgetAfterMs?: number
   /** Compact this node's doc once this many removals piled up (or more than live children). Default 10,000. */
   compactMinDead?: number

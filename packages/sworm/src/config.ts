@@ -78,7 +78,10 @@ export interface SwormOptions {
    * See `DistributedSupervisorOptions.quorumAdoptDelayMs`.
    */
   quorumAdoptDelayMs?: number
-  /** `quorum`: members needed. Default: a majority of the members ever seen (less those that left). */
+  /**
+   * `quorum`: members needed. Default: a majority of the known members (less those that left,
+   * and those forgotten after `forgetAfterMs` down). See `DistributedSupervisorOptions.quorumSize`.
+   */
   quorumSize?: number
   /**
    * Compact this node's replicated doc once this many removals piled up. Default 10,000.

@@ -3,9 +3,11 @@
 // ever runs on two nodes at once; after the heal the minority takes children again.
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf } from '@sworm/actor'
-import { QuorumNotMet } from '@sworm/supervisor'
+import type { Node } from '@sworm/cluster'
+import { DistributedSupervisor, QuorumNotMet } from '@sworm/supervisor'
 import { pause, proxiedCluster, rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
+  ACTORS,
   FAST,
   SETTLE_MS,
   copiesOf,
@@ -16,6 +18,7 @@ import {
   recordEvents,
   resetCensus,
   startSupervisors,
+  terminations,
   viewsAgree,
   worker,
 } from './helpers.js'
@@ -205,6 +208,113 @@ describe('quorum', () => {
       () => eachRunsOnce(cluster.nodes, orphans) && viewsAgree(sups.slice(0, 2)),
       SETTLE_MS,
       'the children of the dead node to run again',
+    )
+  })
+
+  it('keeps the quorum on every node through three crash-and-replace cycles at new addresses', async () => {
+    await using cluster = await testCluster(3, FAST)
+    const options = {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: 100,
+      forgetAfterMs: 600,
+    } as const
+    const sups = await startSupervisors(cluster.nodes, options)
+    const ids = Array.from({ length: 30 }, (_, i) => `cycle-${i}`)
+    await Promise.all(ids.map((id, i) => sups[i % 3]!.startChild(worker(id))))
+    // The live members, oldest first: the last one is crashed and replaced each time, as a
+    // Deployment replaces a pod, so the first two see every cycle.
+    const live: Array<{ node: Node; sup: DistributedSupervisor }> = cluster.nodes.map(
+      (node, i) => ({ node, sup: sups[i]! }),
+    )
+    const liveNodes = (): Node[] => live.map((m) => m.node)
+    await waitUntil(() => eachRunsOnce(liveNodes(), ids), SETTLE_MS, 'every child to start')
+
+    for (let cycle = 1; cycle <= 3; cycle++) {
+      const victim = live.pop()!
+      const urls = new Set(cluster.nodes.map((n) => n.url))
+      await victim.node.kill()
+      await waitUntil(
+        () => live.every((m) => !m.node.isUp(victim.node.id)),
+        SETTLE_MS,
+        `cycle ${cycle}: the survivors to see the crash`,
+      )
+      for (const m of live) expect(m.sup.stats().quorum, `cycle ${cycle}`).toBe(true)
+      await waitUntil(
+        () => eachRunsOnce(liveNodes(), ids),
+        SETTLE_MS,
+        `cycle ${cycle}: the survivors to adopt the crashed node's children`,
+      )
+
+      const node = await cluster.add(FAST)
+      expect(urls.has(node.url)).toBe(false)
+      const sup = await DistributedSupervisor.start(node, 's', { actors: ACTORS, ...options })
+      live.push({ node, sup })
+      // The crashed node's doc is forgotten everywhere after `forgetAfterMs`.
+      const prefix = `supervisor/s/${victim.node.id}/`
+      await waitUntil(
+        () =>
+          live.every(
+            (m) =>
+              m.sup.stats().members === 3 &&
+              m.node.docs.names().every((name) => !name.startsWith(prefix)),
+          ),
+        SETTLE_MS,
+        `cycle ${cycle}: the replacement to join and the crashed node to be forgotten`,
+      )
+    }
+
+    // Every node agrees it has the quorum, no child was stopped for want of it, and starts work
+    // on the old nodes and the new one alike.
+    await waitUntil(
+      () => live.every((m) => m.sup.stats().quorum),
+      SETTLE_MS,
+      'every node to report the quorum',
+    )
+    expect(live.map((m) => m.sup.stats().quorum)).toEqual([true, true, true])
+    const stoppedForQuorum = terminations.filter(
+      (t) =>
+        typeof t.reason === 'object' && 'shutdown' in t.reason && t.reason.shutdown === 'quorum',
+    )
+    expect(stoppedForQuorum.map((t) => t.id)).toEqual([])
+    expect(eachRunsOnce(liveNodes(), ids)).toBe(true)
+    for (const [i, m] of live.entries()) {
+      const pid = await m.sup.startChild(worker(`after-${i}`))
+      expect(copiesOf(liveNodes(), `after-${i}`)).toEqual([pid])
+    }
+  })
+
+  it('leaves a minority without the quorum when a split outlasts forgetAfterMs', async () => {
+    await using cluster = await proxiedCluster(3, FAST)
+    const sups = await startSupervisors(cluster.nodes, {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: 100,
+      forgetAfterMs: 300,
+    })
+    const [a, b, minority] = [cluster.node(0), cluster.node(1), cluster.node(2)]
+    const holds = (node: Node, owner: Node): boolean =>
+      node.docs.names().some((name) => name.startsWith(`supervisor/s/${owner.id}/`))
+
+    await cluster.split([2])
+    // Each side forgets the other: the majority drops the minority from its count, the minority
+    // keeps counting the majority and stays without a quorum.
+    await waitUntil(
+      () =>
+        !holds(minority, a) && !holds(minority, b) && !holds(a, minority) && !holds(b, minority),
+      SETTLE_MS,
+      'each side to forget the other',
+    )
+    expect(sups.map((s) => s.stats().quorum)).toEqual([true, true, false])
+    const e = await rejectionOf(sups[2]!.startChild(worker('minority-new')))
+    expect(QuorumNotMet.is(e)).toBe(true)
+    expect((e as QuorumNotMet).known).toBe(3)
+    const started = await sups[0]!.startChild(worker('majority-new'))
+    expect(copiesOf(cluster.nodes, 'majority-new')).toEqual([started])
+
+    await cluster.heal()
+    await waitUntil(
+      () => sups.every((s) => s.stats().quorum && s.stats().members === 3),
+      SETTLE_MS,
+      'every node to count the three again',
     )
   })
 })
