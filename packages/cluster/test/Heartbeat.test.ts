@@ -94,6 +94,25 @@ async function beatFor(
   }
 }
 
+/**
+ * Two peers beating regularly, then this node's event loop stuck for 20 s (a long synchronous
+ * step: no timer fires, no socket is read), then the overdue tick, 20 s late, before what waits in
+ * the sockets is read.
+ */
+async function stalledAfterBeats(): Promise<
+  ReturnType<typeof setUp> & { p: FakePeer; q: FakePeer }
+> {
+  const parts = setUp()
+  const p = new FakePeer('p')
+  const q = new FakePeer('q')
+  parts.heartbeat.watch(p)
+  parts.heartbeat.watch(q)
+  await beatFor(parts.clock, parts.heartbeat, [p, q], 30)
+  parts.clock.stall(20_000)
+  await parts.clock.advance(OPTS.heartbeatIntervalMs)
+  return { ...parts, p, q }
+}
+
 describe('Heartbeat', () => {
   it('beats every interval to every watched peer', async () => {
     const { clock, heartbeat } = setUp()
@@ -139,16 +158,7 @@ describe('Heartbeat', () => {
   })
 
   it('judges nobody when its own timer fired late: the silence was its own', async () => {
-    const { clock, heartbeat, reports } = setUp()
-    const p = new FakePeer('p')
-    const q = new FakePeer('q')
-    heartbeat.watch(p)
-    heartbeat.watch(q)
-    await beatFor(clock, heartbeat, [p, q], 30)
-    // The event loop is stuck for 20 s (a long synchronous step): no timer fires, no socket is
-    // read. Then the overdue tick fires, 20 s late, before what waits in the sockets is read.
-    clock.stall(20_000)
-    await clock.advance(OPTS.heartbeatIntervalMs)
+    const { clock, heartbeat, reports, p, q } = await stalledAfterBeats()
     const ofPeers = (): Report[] => reports.filter(([kind]) => kind !== 'stalled')
     expect(ofPeers()).toEqual([])
     expect(reports.map(([kind]) => kind)).toEqual(['stalled'])
@@ -159,14 +169,7 @@ describe('Heartbeat', () => {
   })
 
   it('counts the silence of a peer only from the end of its own stall', async () => {
-    const { clock, heartbeat, reports } = setUp()
-    const p = new FakePeer('p')
-    const q = new FakePeer('q')
-    heartbeat.watch(p)
-    heartbeat.watch(q)
-    await beatFor(clock, heartbeat, [p, q], 30)
-    clock.stall(20_000)
-    await clock.advance(OPTS.heartbeatIntervalMs)
+    const { clock, heartbeat, reports, p } = await stalledAfterBeats()
     const resumedAt = clock.now()
     // p speaks again, q stays silent: q is judged from the end of the stall, with the full bound.
     await beatFor(clock, heartbeat, [p], 20)
