@@ -223,7 +223,7 @@ export function createMetrics(node: Node, tracker: Tracker): NodeMetrics {
 
   new Gauge({
     name: 'sworm_doc_bytes',
-    help: 'Encoded size of the replicated docs this node owns, per component (registry/<name>, supervisor/<name>): what a peer catching up receives.',
+    help: 'Bytes of the updates written to the replicated docs this node owns since their last compaction, per component (registry/<name>, supervisor/<name>): an upper bound of what a peer catching up receives, which a compaction brings down to the live content.',
     labelNames: ['doc'] as const,
     registers,
     collect() {
@@ -231,7 +231,7 @@ export function createMetrics(node: Node, tracker: Tracker): NodeMetrics {
       const sizes = new Map<string, number>()
       for (const name of node.docs.names(node.id)) {
         const doc = componentOf(name, node.id)
-        sizes.set(doc, (sizes.get(doc) ?? 0) + node.docs.encodedSize(name))
+        sizes.set(doc, (sizes.get(doc) ?? 0) + node.docs.updateBytes(name))
       }
       for (const [doc, bytes] of sizes) this.set({ doc }, bytes)
     },

@@ -79,6 +79,44 @@ describe('GET /metrics', () => {
     expect(delay).toBeLessThan(10)
   })
 
+  it('reports doc bytes that grow with the names, close to the encoded size, without encoding', async () => {
+    const node = nodes[0]!
+    const regDocs = () => node.docs.names(node.id).filter((d) => d.startsWith('registry/r/'))
+    const bytes = async () =>
+      valueOf(await scrape(node), 'sworm_doc_bytes', { node: 'n0', doc: 'registry/r' })
+    let last = await bytes()
+    for (const count of [10, 100, 1000]) {
+      for (let i = 0; i < count; i++) await regs[0]!.register(`grow:${count}:${i}`, idle(node))
+      const now = await bytes()
+      const encoded = regDocs().reduce((sum, d) => sum + node.docs.encodedSize(d), 0)
+      expect(now).toBeGreaterThan(last)
+      expect(now).toBeGreaterThanOrEqual(encoded)
+      expect(now).toBeLessThanOrEqual(3 * encoded)
+      last = now
+    }
+
+    // A scrape never reads a doc's store, which encoding the doc does: the collect runs
+    // synchronously inside the call, so counting the reads around the call sees all of it.
+    let reads = 0
+    const docs = node.docs.names(node.id).map((d) => node.docs.get(d)!)
+    const stores = docs.map((doc) => doc.store)
+    docs.forEach((doc, i) =>
+      Object.defineProperty(doc, 'store', {
+        configurable: true,
+        get: () => {
+          reads++
+          return stores[i]
+        },
+      }),
+    )
+    const text = observers[0]!.promRegistry!.getSingleMetricAsString('sworm_doc_bytes')
+    const readsDuringScrape = reads
+    node.docs.encodedSize(regDocs()[0]!)
+    expect(reads).toBeGreaterThan(readsDuringScrape)
+    expect(readsDuringScrape).toBe(0)
+    expect(await text).toContain('sworm_doc_bytes{')
+  })
+
   it('times the calls a node makes', async () => {
     const pid = await sups[0]!.startChild({ id: 'timed', type: 'Worker' })
     const before = valueOf(await scrape(nodes[2]!), 'sworm_call_duration_seconds_count', {

@@ -309,4 +309,26 @@ describe('replicated docs', () => {
     await waitUntil(() => valueOf(b.docs.get(name), 'key-9999') === 9999, 15_000, 'the doc')
     expect(b.docs.get(name)!.getMap('m').size).toBe(10_000)
   })
+
+  it('counts the update bytes of a doc on its owner and on a replica that joined late', async () => {
+    await using cluster = await testCluster(1)
+    const a = cluster.node(0)
+    const name = `big/${a.id}/0`
+    a.docs.create(name)
+    for (let i = 0; i < 1000; i++) a.docs.write(name, (d) => d.getMap('m').set(`key-${i}`, i))
+    const b = await cluster.add()
+    await waitUntil(() => valueOf(b.docs.get(name), 'key-999') === 999, 15_000, 'the catch-up')
+    // The replica caught up with one diff; later writes come as the owner's updates.
+    for (let i = 1000; i < 1100; i++) a.docs.write(name, (d) => d.getMap('m').set(`key-${i}`, i))
+    await waitUntil(() => valueOf(b.docs.get(name), 'key-1099') === 1099, 15_000, 'the updates')
+    for (const n of [a, b]) {
+      const encoded = n.docs.encodedSize(name)
+      expect(n.docs.updateBytes(name)).toBeGreaterThanOrEqual(encoded)
+      expect(n.docs.updateBytes(name)).toBeLessThanOrEqual(3 * encoded)
+    }
+    a.docs.drop(name)
+    await waitUntil(() => b.docs.get(name) === undefined, 15_000, 'the drop')
+    expect(a.docs.updateBytes(name)).toBe(0)
+    expect(b.docs.updateBytes(name)).toBe(0)
+  })
 })
