@@ -110,7 +110,13 @@ export class Runtime implements AsyncDisposable {
    * (carrying the thrown error) if `init` throws, and the process is then gone.
    */
   start<A>(actor: ActorClassLike<A>, args: A, options?: SpawnOptions): Promise<Pid> {
-    return this.startWithInfo(actor, args, options).then((started) => started.pid)
+    // Resolved straight from the init's end, with no extra promise hop: what the starter does
+    // next (a delegate's first message to its worker) runs in the same turn as before.
+    return new Promise<Pid>((resolve, reject) => {
+      const waiter = { resolve: (pid: Pid) => resolve(pid), reject }
+      const proc = this.table.spawn(new actor(), args, options ?? {}, waiter)
+      if (proc.status === 'alive') resolve(proc.pid)
+    })
   }
 
   /**
