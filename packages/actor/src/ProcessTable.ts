@@ -78,6 +78,24 @@ export class ProcessTable implements ProcLookup {
     this.procs.delete(proc.pid)
   }
 
+  /**
+   * Spawns and resolves with `done(pid, info)` straight from the init's end, with no promise hop
+   * in between, so what the starter does next runs in the same turn (an extra hop here made the
+   * demo double-count increments across moves). Rejects as `spawn`'s waiter does.
+   */
+  start<T>(
+    behavior: Behavior,
+    args: unknown,
+    options: SpawnOptions,
+    done: (pid: Pid, info: unknown) => T,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiter = { resolve: (pid: Pid, info: unknown) => resolve(done(pid, info)), reject }
+      const proc = this.spawn(behavior, args, options, waiter)
+      if (proc.status === 'alive') resolve(done(proc.pid, undefined))
+    })
+  }
+
   /** Makes a process of `behavior` and queues its `init(args)`; `waiter` hears how it went. */
   spawn(
     behavior: Behavior,

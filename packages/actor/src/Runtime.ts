@@ -110,13 +110,7 @@ export class Runtime implements AsyncDisposable {
    * (carrying the thrown error) if `init` throws, and the process is then gone.
    */
   start<A>(actor: ActorClassLike<A>, args: A, options?: SpawnOptions): Promise<Pid> {
-    // Resolved straight from the init's end, with no extra promise hop: what the starter does
-    // next (a delegate's first message to its worker) runs in the same turn as before.
-    return new Promise<Pid>((resolve, reject) => {
-      const waiter = { resolve: (pid: Pid) => resolve(pid), reject }
-      const proc = this.table.spawn(new actor(), args, options ?? {}, waiter)
-      if (proc.status === 'alive') resolve(proc.pid)
-    })
+    return this.table.start(new actor(), args, options ?? {}, (pid) => pid)
   }
 
   /**
@@ -128,11 +122,7 @@ export class Runtime implements AsyncDisposable {
     args: A,
     options?: SpawnOptions,
   ): Promise<{ pid: Pid; info: unknown }> {
-    return new Promise((resolve, reject) => {
-      const waiter = { resolve: (pid: Pid, info: unknown) => resolve({ pid, info }), reject }
-      const proc = this.table.spawn(new actor(), args, options ?? {}, waiter)
-      if (proc.status === 'alive') resolve({ pid: proc.pid, info: undefined })
-    })
+    return this.table.start(new actor(), args, options ?? {}, (pid, info) => ({ pid, info }))
   }
 
   // ---------------------------------------------------------------- messages
