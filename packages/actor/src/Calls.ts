@@ -64,64 +64,80 @@ export class Calls {
   }
 
   call<R>(to: Pid, msg: unknown, options: CallOptions | undefined): Promise<R> {
-    const host = this.host
-    const timeoutMs = options?.timeoutMs ?? actorDefaults.callTimeoutMs
     // Timed only while someone listens, so that an unobserved call pays one size check.
-    const start = this.listeners.size > 0 ? host.clock.now() : -1
+    const start = this.listeners.size > 0 ? this.host.clock.now() : -1
     const call = new Promise<R>((resolve, reject) => {
-      if (host.stopped()) {
-        reject(new RuntimeStopped())
-        return
-      }
-      const ref = host.makeRef()
-      const envelope: CallEnvelope =
-        options?.from === undefined ? { $call: ref, msg } : { $call: ref, from: options.from, msg }
-      const local = host.procs.get(to)
-      if (local === undefined && (host.procs.isLocal(to) || !isPid(to))) {
-        reject(isPid(to) ? new NoProc(to) : new BadArgument(`call: not a pid: ${String(to)}`))
-        return
-      }
-      const pending: PendingCall = {
-        resolve,
-        reject,
-        target: to,
-        timer: undefined,
-        onDown: (reason) => {
-          if (this.pending.delete(ref)) {
-            host.clock.clearTimeout(pending.timer)
-            reject(callError(to, reason))
-          }
-        },
-      }
-      pending.timer = host.clock.setTimeout(() => {
-        if (this.pending.delete(ref)) {
-          host.watches.unwatch(ref, to)
-          reject(new CallTimeout(to, timeoutMs))
-        }
-      }, timeoutMs)
-      this.pending.set(ref, pending)
-      if (local !== undefined) {
-        host.watches.watch(local, ref, pending.onDown)
-        host.scheduler.enqueue(local, envelope)
-        return
-      }
-      try {
-        const route = routeTo(host.route(), to)
-        host.watches.watchRemote(ref, to, pending.onDown)
-        if (!route.monitor(to, ref)) {
-          host.watches.unwatchRemote(ref)
-          pending.onDown('noconnection')
-          return
-        }
-        route.send(to, envelope)
-      } catch (e) {
-        host.watches.unwatchRemote(ref)
-        if (this.pending.delete(ref)) host.clock.clearTimeout(pending.timer)
-        pending.reject(e)
-      }
+      this.callInto(to, msg, options, resolve as (v: unknown) => void, reject)
     })
     if (start >= 0) this.timeCall(call, start)
     return call
+  }
+
+  /**
+   * A call whose result settles `resolve` or `reject` in the very turn its reply arrives: for a
+   * layer that already handed its caller a promise (a call held during a move), so that it
+   * settles no later than a call made directly, and answers given in order are seen in order.
+   * Not timed for `onCallSettled`.
+   */
+  callInto(
+    to: Pid,
+    msg: unknown,
+    options: CallOptions | undefined,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+  ): void {
+    const host = this.host
+    const timeoutMs = options?.timeoutMs ?? actorDefaults.callTimeoutMs
+    if (host.stopped()) {
+      reject(new RuntimeStopped())
+      return
+    }
+    const ref = host.makeRef()
+    const envelope: CallEnvelope =
+      options?.from === undefined ? { $call: ref, msg } : { $call: ref, from: options.from, msg }
+    const local = host.procs.get(to)
+    if (local === undefined && (host.procs.isLocal(to) || !isPid(to))) {
+      reject(isPid(to) ? new NoProc(to) : new BadArgument(`call: not a pid: ${String(to)}`))
+      return
+    }
+    const pending: PendingCall = {
+      resolve,
+      reject,
+      target: to,
+      timer: undefined,
+      onDown: (reason) => {
+        if (this.pending.delete(ref)) {
+          host.clock.clearTimeout(pending.timer)
+          reject(callError(to, reason))
+        }
+      },
+    }
+    pending.timer = host.clock.setTimeout(() => {
+      if (this.pending.delete(ref)) {
+        host.watches.unwatch(ref, to)
+        reject(new CallTimeout(to, timeoutMs))
+      }
+    }, timeoutMs)
+    this.pending.set(ref, pending)
+    if (local !== undefined) {
+      host.watches.watch(local, ref, pending.onDown)
+      host.scheduler.enqueue(local, envelope)
+      return
+    }
+    try {
+      const route = routeTo(host.route(), to)
+      host.watches.watchRemote(ref, to, pending.onDown)
+      if (!route.monitor(to, ref)) {
+        host.watches.unwatchRemote(ref)
+        pending.onDown('noconnection')
+        return
+      }
+      route.send(to, envelope)
+    } catch (e) {
+      host.watches.unwatchRemote(ref)
+      if (this.pending.delete(ref)) host.clock.clearTimeout(pending.timer)
+      pending.reject(e)
+    }
   }
 
   private timeCall(call: Promise<unknown>, start: number): void {

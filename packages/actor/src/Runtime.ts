@@ -154,6 +154,26 @@ export class Runtime implements AsyncDisposable {
   }
 
   /**
+   * Calls `to` and settles `resolve` or `reject` in the very turn the reply arrives, for a layer
+   * that already handed its caller a promise (a sworm call held while its name moves). Chaining
+   * `call(...).then(resolve)` would settle one microtask later than a direct call answered in the
+   * same frame, so a caller could see a later answer first.
+   */
+  callInto(
+    to: Pid,
+    msg: unknown,
+    options: CallOptions | undefined,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+  ): void {
+    try {
+      this.calls.callInto(to, msg, options, resolve, reject)
+    } catch (e) {
+      reject(e)
+    }
+  }
+
+  /**
    * Listens to every call this runtime makes as it settles: how long it took (on the runtime's
    * clock, in ms) and whether it got a reply (`ok`) or rejected. For metrics; returns the
    * unsubscribe function.

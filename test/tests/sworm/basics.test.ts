@@ -152,6 +152,36 @@ describe('sworm basics', () => {
     expect(await nodes[0]!.runtime.call(router, { op: 'hold', items: [] })).toBe(true)
   })
 
+  it('answers a call held during a move before a call made just after it, as the worker did', async () => {
+    // Two callers on one node call the same counter: the first while the name is held, the
+    // second in the very turn the hold ends. The worker answers the first with 1 and the second
+    // with 2, and the callers must see the answers in that order too.
+    await using nodes = await cluster(2)
+    const rooms = Rooms.on(nodes[0]!)
+    let name = ''
+    for (let i = 0; i < 100 && name === ''; i++) {
+      const pid = await rooms.registerName(`held${i}`, Counter)
+      if (nodeOf(pid) === nodes[1]!.id) name = `held${i}`
+    }
+    const delegate = rooms.registry.resolve(name)!.meta as { delegate: Pid }
+    const router = rooms.registry.infoOf('router').get(nodes[0]!.id) as Pid
+    const items = [[encodeName(name), delegate.delegate]]
+    expect(await nodes[0]!.runtime.call(router, { op: 'hold', items })).toBe(true)
+    const seen: number[] = []
+    const first = rooms.call<number>(name, 'inc').then((n) => seen.push(n))
+    let second: Promise<number> | undefined
+    const off = rooms.registry.on('register', (n) => {
+      if (n !== name || second !== undefined) return
+      second = rooms.call<number>(name, 'inc').then((v) => seen.push(v))
+    })
+    await rooms.unregisterName(name)
+    await rooms.registerName(name, Counter)
+    await waitUntil(() => second !== undefined, 2000, 'the name registered again')
+    await Promise.all([first, second])
+    off()
+    expect(seen).toEqual([1, 2])
+  })
+
   it('takes only its own actor types by name: constructor and toString are unknown types', async () => {
     await using nodes = await cluster(1)
     const rooms = Rooms.on(nodes[0]!)

@@ -140,7 +140,9 @@ export class Holds implements RouterHost {
       }
       runtime.clock.clearTimeout(held.timer)
       const timeoutMs = Math.max(1, held.deadline - now)
-      runtime.call(to, held.call, { ...held.options, timeoutMs }).then(held.resolve, held.reject)
+      // Settled in the turn the reply arrives, as a direct call is: a call made just after the
+      // release and answered in the same frame is never seen before this one.
+      runtime.callInto(to, held.call, { ...held.options, timeoutMs }, held.resolve, held.reject)
     }
   }
 
