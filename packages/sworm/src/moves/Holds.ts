@@ -139,7 +139,14 @@ export class Holds implements RouterHost {
         continue
       }
       runtime.clock.clearTimeout(held.timer)
-      const timeoutMs = Math.max(1, held.deadline - now)
+      // A call whose time ran out while held (its timer is late on a busy node) is not sent:
+      // it fails as its timer would have, rather than act after its caller was told it failed.
+      if (held.deadline <= now) {
+        const full = held.options?.timeoutMs ?? actorDefaults.callTimeoutMs
+        held.reject(new CallTimeout(describeName(name), full))
+        continue
+      }
+      const timeoutMs = held.deadline - now
       // Settled in the turn the reply arrives, as a direct call is: a call made just after the
       // release and answered in the same frame is never seen before this one.
       runtime.callInto(to, held.call, { ...held.options, timeoutMs }, held.resolve, held.reject)
