@@ -34,9 +34,9 @@ describe('Holds', () => {
     const rt = fakeRuntime()
     const holds = new Holds({ sworm: 'Rooms', runtime: rt.runtime, holdMs: 10_000 })
     holds.hold(encodeName('x'), 'old-delegate' as Pid)
-    const late = holds.call<number>('x', 'late', { timeoutMs: 100 })
+    const late = holds.call<number>('x', 'late', { timeoutMs: 100 })!
     rt.advance(60)
-    const onTime = holds.call<number>('x', 'on-time', { timeoutMs: 100 })
+    const onTime = holds.call<number>('x', 'on-time', { timeoutMs: 100 })!
     holds.send('x', 'raw')
     // The node was busy: 150 ms passed and the late call's timer has not run yet.
     rt.advance(90)
@@ -52,7 +52,7 @@ describe('Holds', () => {
     const rt = fakeRuntime()
     const holds = new Holds({ sworm: 'Rooms', runtime: rt.runtime, holdMs: 10_000 })
     holds.hold(encodeName('x'), 'old-delegate' as Pid)
-    void holds.call('x', 'inc', undefined).catch(() => {})
+    void holds.call('x', 'inc', undefined)!.catch(() => {})
     holds.release('x', 'worker' as Pid, { delegate: 'old-delegate' })
     expect(rt.calls).toEqual([])
     holds.release('x', 'worker2' as Pid, { delegate: 'next-delegate' })
