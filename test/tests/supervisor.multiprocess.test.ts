@@ -1,7 +1,8 @@
 // The distributed supervisor across real node processes: a kill -9ed node's children run again on
 // the survivors within 2 s, each once; a gracefully stopped node hands its children over within
 // 2 s, a slow one included; with `quorum` distribution a minority side stops its children and
-// refuses starts while the majority adopts them, and no child ever runs twice.
+// refuses starts while the majority adopts them, and no child ever runs twice; a node paused
+// long enough to be taken down kills its children before it serves them again (self-fencing).
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import {
   ChildRequestError,
@@ -390,6 +391,54 @@ describe('distributed supervisor across processes', () => {
         const lost = node.events.filter((e) => e.event === 'supEvent' && e['kind'] === 'lost')
         expect(lost, `lost children on ${node.name}`).toEqual([])
       }
+    },
+  )
+
+  it(
+    'fences a node paused long enough to be taken down: its copies serve nothing after the pause, and each child runs once',
+    { timeout: 120_000 },
+    async () => {
+      await using cluster = await proxiedCluster(['A', 'B', 'C'], FAST_HEARTBEAT)
+      const { nodes, infos } = cluster
+      const [a, b, c] = nodes
+      const ia = infos[0]!
+      await startSupervisors(nodes, { distribution: 'quorum', quorumAdoptDelayMs: 1500 })
+      await b!.request({ op: 'supStartMany', sup: SUP, count: 60, prefix: 'f' }, SLOW_MS)
+      const before = await waitForChildren(nodes, 60)
+      const onA = before.filter((x) => x.node === ia.id)
+      expect(onA.length, 'children placed on A').toBeGreaterThan(0)
+
+      // A freezes, and its links go silent without closing: when it wakes up, nothing it reads
+      // tells it that B and C took it down. Only its own clock does.
+      process.kill(a!.pid, 'SIGSTOP')
+      let calls: Array<Promise<unknown>> = []
+      try {
+        cluster.setLink(0, 1, 'blackhole')
+        cluster.setLink(0, 2, 'blackhole')
+        await b!.request(
+          { op: 'supAwaitCount', sup: SUP, count: 60, notOn: ia.id, timeoutMs: SLOW_MS },
+          SLOW_MS + 5000,
+        )
+        // Calls made on A to its own children wait in its IPC channel until it wakes up.
+        calls = onA.map((x) => callChild(a!, x.id).catch((e: unknown) => e))
+      } finally {
+        process.kill(a!.pid, 'SIGCONT')
+      }
+      const answers = await Promise.all(calls)
+      const servedByA = answers.filter((r) => (r as { node?: string } | undefined)?.node === ia.id)
+      expect(servedByA, 'calls answered by the copies on the paused node').toEqual([])
+      expect(a!.events.some((e) => e.event === 'paused')).toBe(true)
+      for (const x of onA) expect(await a!.request({ op: 'alive', pid: x.pid })).toBe(false)
+
+      // After the heal, every child runs once, on B or C where it was adopted.
+      cluster.setLink(0, 1, 'pass')
+      cluster.setLink(0, 2, 'pass')
+      await waitForMesh(nodes, infos)
+      const healed = await waitForChildren(nodes, 60)
+      expect(duplicates(healed)).toEqual([])
+      expect(healed.filter((x) => x.node === ia.id)).toEqual([])
+      expect(healed.map((x) => x.id).sort()).toEqual(before.map((x) => x.id).sort())
+      expect(c!.events.some((e) => e.event === 'nodeDown' && e['id'] === ia.id)).toBe(true)
     },
   )
 })

@@ -71,6 +71,14 @@ export class Runtime implements AsyncDisposable {
     this.timers = parts.timers
   }
 
+  /**
+   * Installs (or removes) a check that runs before the runtime handles any message: a node uses
+   * it to notice that it was paused, and fence itself, before it serves anything again.
+   */
+  setBeforeRun(check: (() => void) | undefined): void {
+    this.scheduler.beforeRun = check
+  }
+
   /** Installs (or removes) the route to other nodes. */
   setRoute(route: Route | undefined): void {
     this.route = route

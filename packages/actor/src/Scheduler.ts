@@ -22,6 +22,8 @@ export class Scheduler {
   private runHead = 0
   private drainScheduled = false
   private messagesTotal = 0
+  /** Runs before each drain (see `Runtime.setBeforeRun`). */
+  beforeRun: (() => void) | undefined = undefined
 
   constructor(host: SchedulerHost, reductions: number) {
     this.host = host
@@ -54,6 +56,7 @@ export class Scheduler {
 
   private readonly drain = (): void => {
     this.drainScheduled = false
+    this.beforeRun?.()
     let budget = actorDefaults.drainBudget
     while (this.runHead < this.runQueue.length) {
       const proc = this.runQueue[this.runHead++]!

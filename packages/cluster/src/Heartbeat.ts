@@ -31,6 +31,11 @@ export interface HeartbeatHost<P> {
   silent(peer: P): void
   /** This node's own event loop ran `lateMs` behind its heartbeat timer: nobody was judged. */
   stalled(lateMs: number): void
+  /**
+   * This node was silent for `silentMs`, at least the downing bound: its peers may have taken it
+   * down meanwhile. Told once per pause, before anything else is judged or served.
+   */
+  paused(silentMs: number): void
 }
 
 export interface HeartbeatOptions {
@@ -55,6 +60,17 @@ export class Heartbeat<P extends Beating> {
   private readonly detectorOpts: PhiAccrualOptions
   private readonly watched = new Map<P, Watch>()
   private timer: TimerHandle | undefined
+  /** When the next tick is due: a node far past it was paused (see `checkPause`). */
+  private nextDue = 0
+  /** The tick whose lateness was already told as a pause. */
+  private pauseTold = -1
+  /**
+   * How late a tick must be for a peer to have taken this node down meanwhile. A peer suspects a
+   * silence of its mean interval plus the acceptable pause (and some deviations), and takes the
+   * node down `downAfterUnreachableMs` later; a tick this late means a silence of the lateness
+   * plus at most one interval. Never under two intervals (the deprecated timeout's settings).
+   */
+  private readonly pauseBoundMs: number
   private stopped = false
   /**
    * From a stall until the sockets were read: the heartbeats that waited in them arrive in a
@@ -65,6 +81,10 @@ export class Heartbeat<P extends Beating> {
   constructor(host: HeartbeatHost<P>, options: HeartbeatOptions) {
     this.host = host
     this.opts = options
+    this.pauseBoundMs = Math.max(
+      2 * options.heartbeatIntervalMs,
+      options.acceptableHeartbeatPauseMs + options.downAfterUnreachableMs,
+    )
     this.detectorOpts = {
       threshold: options.phiThreshold,
       maxSampleSize: nodeDefaults.heartbeatSamples,
@@ -107,6 +127,20 @@ export class Heartbeat<P extends Beating> {
     this.heardFrom(peer, w, now)
   }
 
+  /**
+   * Tells the host once if this node is now so far past its due tick that its peers may have
+   * taken it down (`pauseBoundMs`): it was paused (a SIGSTOP, a VM freeze, a synchronous step
+   * that long) and silent to its peers all that time. Cheap enough to run before every batch
+   * of work.
+   */
+  checkPause(): void {
+    if (this.timer === undefined || this.pauseTold === this.nextDue) return
+    const late = this.host.clock.now() - this.nextDue
+    if (late < this.pauseBoundMs) return
+    this.pauseTold = this.nextDue
+    this.host.paused(late + this.opts.heartbeatIntervalMs)
+  }
+
   /** `peer` is gone: stop watching it. */
   forget(peer: P): void {
     this.watched.delete(peer)
@@ -116,6 +150,7 @@ export class Heartbeat<P extends Beating> {
   stop(): void {
     this.stopped = true
     this.host.clock.clearTimeout(this.timer)
+    this.timer = undefined
     this.watched.clear()
   }
 
@@ -128,10 +163,12 @@ export class Heartbeat<P extends Beating> {
 
   private schedule(): void {
     const due = this.host.clock.now() + this.opts.heartbeatIntervalMs
+    this.nextDue = due
     this.timer = this.host.clock.setTimeout(() => this.tick(due), this.opts.heartbeatIntervalMs)
   }
 
   private tick(due: number): void {
+    this.checkPause()
     this.timer = undefined
     if (this.stopped) return
     for (const peer of this.watched.keys()) peer.write(writeBeat)

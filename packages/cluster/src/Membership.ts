@@ -41,6 +41,8 @@ export interface MembershipHost {
     beat(peer: Peer): void
     heard(peer: Peer): void
     forget(peer: Peer): void
+    /** Tells a pause of this node, if it was paused, before anything it reads is acted on. */
+    checkPause(): void
   }
   /** Dials a member heard of through gossip. */
   dial(url: string): void
@@ -272,6 +274,8 @@ export class Membership {
   private attach(peer: Peer, ws: WebSocket): void {
     ws.on('message', (data: RawData) => this.received(peer, ws, data))
     ws.on('close', () => {
+      // After a pause, the pause is told before the peers it lost are.
+      this.host.detector.checkPause()
       if (peer.ws === ws) this.down(peer, peer.leaving ? 'leave' : 'closed')
     })
     ws.on('error', (e) => logSocketError(this.host.logger, e, { peer: peer.name }, 'peer'))
@@ -279,6 +283,7 @@ export class Membership {
 
   private received(peer: Peer, ws: WebSocket, data: RawData): void {
     if (this.peers.get(peer.nodeId) !== peer) return
+    this.host.detector.checkPause()
     const bytes = toBytes(data)
     peer.bytesIn += bytes.length
     try {

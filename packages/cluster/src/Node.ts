@@ -143,6 +143,13 @@ export class Node implements AsyncDisposable {
             { lateMs: Math.round(lateMs) },
             "this node's event loop stalled; peers are judged again once its sockets are read",
           ),
+        paused: (silentMs) => {
+          this.logger.warn(
+            { silentMs: Math.round(silentMs) },
+            'this node was paused for longer than the downing bound; its peers may have taken it down',
+          )
+          this.events.emit('paused', silentMs)
+        },
       },
       opts,
     )
@@ -199,6 +206,8 @@ export class Node implements AsyncDisposable {
       { maxFrameBytes: opts.maxFrameBytes, webSocket },
     )
     this.heartbeat.start()
+    // A pause is told before any process handles a message after it (see `paused`).
+    this.runtime.setBeforeRun(() => this.heartbeat.checkPause())
   }
 
   // ------------------------------------------------------------------ public API

@@ -24,4 +24,11 @@ export interface NodeEvents extends Record<string, unknown[]> {
   unreachable: [node: NodeInfo]
   /** An unreachable node was heard from again before it was down. */
   reachable: [node: NodeInfo]
+  /**
+   * This node itself was paused (its event loop did not run) for `silentMs`: long enough
+   * (`acceptableHeartbeatPauseMs` + `downAfterUnreachableMs`) for its peers to have taken it
+   * down meanwhile. Emitted before the node handles any message after the pause; a `quorum`
+   * supervisor fences itself on it.
+   */
+  paused: [silentMs: number]
 }

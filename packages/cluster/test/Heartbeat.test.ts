@@ -61,9 +61,12 @@ function setUp(options: HeartbeatOptions = OPTS): {
   clock: StallingClock
   heartbeat: Heartbeat<FakePeer>
   reports: Report[]
+  /** The pauses told, by how long this node was silent. */
+  pauses: number[]
 } {
   const clock = new StallingClock()
   const reports: Report[] = []
+  const pauses: number[] = []
   const heartbeat = new Heartbeat<FakePeer>(
     {
       clock,
@@ -74,11 +77,12 @@ function setUp(options: HeartbeatOptions = OPTS): {
         heartbeat.forget(peer)
       },
       stalled: () => reports.push(['stalled', '', clock.now()]),
+      paused: (silentMs) => pauses.push(silentMs),
     },
     options,
   )
   heartbeat.start()
-  return { clock, heartbeat, reports }
+  return { clock, heartbeat, reports, pauses }
 }
 
 /** `rounds` heartbeat intervals, in each of which every peer of `beating` sends one beat. */
@@ -198,6 +202,38 @@ describe('Heartbeat', () => {
     // Not down at the first judgement after the stall, although unreachable for 20 s by then.
     expect(reports[2]![2] - unreachableAt).toBeGreaterThan(20_000 + OPTS.heartbeatIntervalMs)
     expect(reports[2]![2] - resumedAt).toBeGreaterThanOrEqual(OPTS.downAfterUnreachableMs - 500)
+    heartbeat.stop()
+  })
+
+  it('tells a pause past the acceptable pause plus the downing bound once, before the overdue tick', async () => {
+    const { clock, heartbeat, pauses } = setUp()
+    const p = new FakePeer('p')
+    heartbeat.watch(p)
+    await beatFor(clock, heartbeat, [p], 5)
+    clock.stall(20_000)
+    // The runtime asks before it runs anything: the pause is told then, with the silence so far.
+    heartbeat.checkPause()
+    expect(pauses).toHaveLength(1)
+    expect(pauses[0]).toBeGreaterThanOrEqual(20_000)
+    heartbeat.checkPause()
+    await clock.advance(OPTS.heartbeatIntervalMs)
+    await beatFor(clock, heartbeat, [p], 5)
+    expect(pauses).toHaveLength(1)
+    heartbeat.stop()
+  })
+
+  it('tells no pause shorter than a peer needs to take this node down', async () => {
+    const { clock, heartbeat, pauses } = setUp()
+    const bound = OPTS.acceptableHeartbeatPauseMs + OPTS.downAfterUnreachableMs
+    // The overdue tick fires `bound - 100` late.
+    clock.stall(bound - 100)
+    heartbeat.checkPause()
+    await clock.advance(OPTS.heartbeatIntervalMs)
+    expect(pauses).toEqual([])
+    // The next tick is due an interval after that one: asked `bound + 100` past it.
+    clock.stall(bound + 100 + OPTS.heartbeatIntervalMs)
+    heartbeat.checkPause()
+    expect(pauses).toHaveLength(1)
     heartbeat.stop()
   })
 })

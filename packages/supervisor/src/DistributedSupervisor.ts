@@ -36,6 +36,8 @@ export class DistributedSupervisor implements AsyncDisposable {
   private readonly failover: Failover
   private readonly moves: Moves
   private readonly unsubscribe: Array<() => void> = []
+  /** `distribution: 'quorum'`: a pause of this node fences it (see `Failover.fence`). */
+  private readonly fencesOnPause: boolean
   private server!: Pid
   private stopped = false
 
@@ -46,6 +48,7 @@ export class DistributedSupervisor implements AsyncDisposable {
     this.shutdownMs = options.shutdownMs ?? d.shutdownMs
     this.callTimeoutMs = options.callTimeoutMs ?? d.callTimeoutMs
     const distribution = options.distribution ?? d.distribution
+    this.fencesOnPause = distribution === 'quorum'
     this.events = new Emitter<SupervisorEvents>((e, ev) =>
       node.logger.error({ err: e, event: ev, supervisor: name }, 'supervisor listener threw'),
     )
@@ -161,6 +164,12 @@ export class DistributedSupervisor implements AsyncDisposable {
     this.unsubscribe.push(
       this.node.on('nodeDown', (info, reason) => this.onNodeDown(info.id, reason)),
       this.node.on('nodeUp', (info) => this.onNodeUp(info.id)),
+      this.node.on('paused', (silentMs) => {
+        // Only `quorum` promises never two at once; `hash` lets the merge settle a pause.
+        if (this.fencesOnPause && !this.stopped) {
+          this.failover.fence(silentMs, supervisorDefaults.fenceConfirmMs)
+        }
+      }),
     )
     this.node.onStop(`supervisor ${this.name}`, () => this.moves.leave())
   }

@@ -67,15 +67,19 @@ export class Failover {
   /** A member is up: its children are no orphans, and the quorum may be back. */
   nodeUp(node: NodeId): void {
     this.orphans.delete(node)
-    if (this.suspendedNow && this.host.placement.hasQuorum()) {
-      this.suspendedNow = false
-      this.host.node.logger.warn(
-        { supervisor: this.host.name },
-        'quorum is back; starting children again',
-      )
-      this.resumedAt = this.host.node.clock.now()
-      if (this.waiting) this.scheduleAdoption()
-    }
+    if (this.suspendedNow && this.host.placement.hasQuorum()) this.resume()
+  }
+
+  /** The quorum is back: take starts again, and restart the parked children nobody adopted. */
+  private resume(): void {
+    if (!this.suspendedNow) return
+    this.suspendedNow = false
+    this.host.node.logger.warn(
+      { supervisor: this.host.name },
+      'quorum is back; starting children again',
+    )
+    this.resumedAt = this.host.node.clock.now()
+    if (this.waiting) this.scheduleAdoption()
   }
 
   /** `id` runs elsewhere: it is no orphan (and must not come back if stopped later). */
@@ -91,18 +95,43 @@ export class Failover {
     for (const t of this.adoptTimers) this.host.node.clock.clearTimeout(t)
   }
 
+  /**
+   * This node was paused for `silentMs`, long enough for the others to take it down and adopt
+   * its children: it kills them at once, before it handles anything else, and refuses starts
+   * (self-fencing, as an Orleans silo declared dead does). Whether or not it was taken down, it
+   * then waits `confirmMs` for its view to catch up (the closes of the peers that took it down
+   * arrive first) and resumes if it has the quorum; its children come back, as after a quorum
+   * loss, only where no live member adopted them.
+   */
+  fence(silentMs: number, confirmMs: number): void {
+    const { node, name } = this.host
+    node.logger.warn(
+      { supervisor: name, silentMs: Math.round(silentMs) },
+      'this node was paused long enough to be taken down; killing its children (self-fencing)',
+    )
+    this.suspendedNow = false
+    this.suspend('brutal_kill')
+    const timer = node.clock.setTimeout(() => {
+      this.adoptTimers.delete(timer)
+      if (!this.host.closing() && this.host.placement.hasQuorum()) this.resume()
+    }, confirmMs)
+    this.adoptTimers.add(timer)
+  }
+
   /** No quorum: stop every child here (the majority side adopts them) and refuse starts. */
-  private suspend(): void {
+  private suspend(shutdownMs?: 'brutal_kill'): void {
     if (this.suspendedNow) return
     this.suspendedNow = true
     const { node, name, children } = this.host
-    node.logger.warn({ supervisor: name }, 'quorum lost; stopping this node’s children')
+    if (shutdownMs === undefined) {
+      node.logger.warn({ supervisor: name }, 'quorum lost; stopping this node’s children')
+    }
     for (const child of children.all()) {
       // If no side has a quorum, nobody adopts them: this node starts them again when it returns.
       if (!child.stopping && child.spec.restart !== 'temporary') {
         this.parked.set(child.spec.id, child.spec)
       }
-      void children.stop(child, { shutdown: 'quorum' })
+      void children.stop(child, { shutdown: 'quorum' }, shutdownMs)
     }
   }
 

@@ -133,10 +133,15 @@ export class LocalChildren {
   }
 
   /** Stops a child (it is not restarted) and forgets it. */
-  async stop(child: LocalChild, reason: ExitReason): Promise<void> {
+  /** Stops `child` with `reason`, within its `shutdownMs` (or at once: `brutal_kill`). */
+  async stop(
+    child: LocalChild,
+    reason: ExitReason,
+    shutdownMs: number | 'brutal_kill' = child.spec.shutdownMs,
+  ): Promise<void> {
     child.stopping = true
     const { runtime } = this.host.node
-    await runtime.shutdownProcess(child.pid, child.spec.shutdownMs, this.host.server(), reason)
+    await runtime.shutdownProcess(child.pid, shutdownMs, this.host.server(), reason)
     this.byPid.delete(child.pid)
     if (this.local.get(child.spec.id) === child) {
       this.local.delete(child.spec.id)

@@ -20,6 +20,12 @@ export const supervisorDefaults = {
   callTimeoutMs: actorDefaults.callTimeoutMs,
   /** `quorum`: how long the children of a node seen down wait before they are adopted. */
   quorumAdoptDelayMs: 10_000,
+  /**
+   * `quorum`: how long a node that fenced itself after a pause waits before it trusts its view
+   * of the quorum again. The peers that took it down closed their sockets during the pause, so
+   * their closes arrive in its first turns after it: two heartbeat intervals cover them.
+   */
+  fenceConfirmMs: 2 * nodeDefaults.heartbeatIntervalMs,
   /** How long the `beforeMove` hook may take. */
   handoffTimeoutMs: 5000,
   /** Forget the doc of a node down this long. */
