@@ -3,7 +3,7 @@
 import { silentLogger } from '@sworm/actor'
 import { startNode, type Node, type NodeOptions } from '@sworm/cluster'
 
-export const TEST_COOKIE = 'test-cookie'
+export const TEST_COOKIE = 'test-cookie-of-the-sworm-suite'
 
 /** A set of in-process nodes. */
 export interface TestCluster extends AsyncDisposable {

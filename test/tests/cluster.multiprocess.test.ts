@@ -1,7 +1,13 @@
 // The cluster across real OS processes: mesh by gossip, remote calls, monitors and links, a
 // kill -9, and a node with the wrong cookie. Links cut by a proxy: cluster.partition.multiprocess.
 import { afterAll, describe, expect, it } from 'vitest'
-import { FaultProxy, killAllChildren, spawnNode, type ChildNode } from '../src/index.js'
+import {
+  FaultProxy,
+  TEST_COOKIE,
+  killAllChildren,
+  spawnNode,
+  type ChildNode,
+} from '../src/index.js'
 import {
   SLOW_MS,
   at,
@@ -103,7 +109,7 @@ describe('cluster across processes', () => {
       await using good = spawnNode({
         script: clusterNodeScript,
         name: 'good',
-        env: { NODE_NAME: 'good', SWORM_COOKIE: 'test-cookie' },
+        env: { NODE_NAME: 'good', SWORM_COOKIE: TEST_COOKIE },
         readyTimeoutMs: SLOW_MS,
       })
       const goodInfo = await info(good)
@@ -113,7 +119,7 @@ describe('cluster across processes', () => {
         name: 'intruder',
         env: {
           NODE_NAME: 'intruder',
-          SWORM_COOKIE: 'another-cookie',
+          SWORM_COOKIE: 'another-cookie-entirely',
           SEEDS: JSON.stringify([proxy.wsUrl]),
         },
         readyTimeoutMs: SLOW_MS,

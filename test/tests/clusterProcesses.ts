@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { expect, vi } from 'vitest'
 import {
   FaultProxy,
+  TEST_COOKIE,
   spawnNodes,
   type ChildEvent,
   type ChildNode,
@@ -92,7 +93,7 @@ export function spawnCluster(
   return spawnNodes(names.length, (i) => ({
     script: clusterNodeScript,
     name: names[i]!,
-    env: { NODE_NAME: names[i]!, SWORM_COOKIE: 'test-cookie', ...env(i) },
+    env: { NODE_NAME: names[i]!, SWORM_COOKIE: TEST_COOKIE, ...env(i) },
     readyTimeoutMs: SLOW_MS,
   }))
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { nodeOf } from '@sworm/actor'
-import { spawnNode, type ChildNode } from '../src/index.js'
+import { TEST_COOKIE, spawnNode, type ChildNode } from '../src/index.js'
 
 const script = fileURLToPath(new URL('../dist/fixtures/swormNode.js', import.meta.url))
 if (!existsSync(script)) {
@@ -41,7 +41,7 @@ function spawn(name: string, env: Record<string, string>): ChildNode {
   return spawnNode({
     script,
     name,
-    env: { NODE_NAME: name, SWORM_COOKIE: 'test-cookie', ...env },
+    env: { NODE_NAME: name, SWORM_COOKIE: TEST_COOKIE, ...env },
     readyTimeoutMs: SLOW_MS,
     requestTimeoutMs: 30_000,
   })

@@ -54,7 +54,7 @@ export async function main(log: (line: string) => void = console.log): Promise<C
   const nodes: SwormNode[] = []
   for (const name of ['a', 'b', 'c']) {
     const seeds = nodes.length > 0 ? [nodes[0]!.url] : []
-    nodes.push(await startNode({ name, seeds, cookie: 'chat-example', children: [Rooms] }))
+    nodes.push(await startNode({ name, seeds, cookie: 'chat-example-cookie', children: [Rooms] }))
   }
   const hostOf = (pid: Pid | undefined): SwormNode | undefined =>
     nodes.find((node) => pid !== undefined && node.id === nodeOf(pid))

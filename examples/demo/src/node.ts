@@ -16,7 +16,7 @@ const node = await startNode({
   name,
   host: '127.0.0.1',
   port: 0,
-  cookie: process.env['DEMO_COOKIE'] ?? 'demo-cookie',
+  cookie: process.env['DEMO_COOKIE'] ?? 'demo-cookie-of-the-sworm-demo',
   seeds: seed === '' ? [] : [seed],
   logger: silentLogger,
   // Default failure detection: a killed process is seen at once (its sockets close); a 1 s

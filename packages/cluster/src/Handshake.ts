@@ -1,6 +1,8 @@
 // The cookie handshake of a new connection, in both roles: the acceptor (a socket upgraded on
-// `/cluster`) and the dialer. It owns the incoming connections still in their handshake (their
-// slots) and every handshake's timeout; a connection that passes goes to the host as a peer.
+// `/cluster`) and the dialer. The dialer proves it knows the cookie first; the acceptor proves it
+// only to a dialer that has, so a stranger gets no proof to crack offline. It owns the incoming
+// connections still in their handshake (their slots) and every handshake's timeout; a connection
+// that passes goes to the host as a peer.
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import type { RawData, WebSocket } from 'ws'
@@ -16,7 +18,8 @@ import {
   type HelloFrame,
   type RefuseReason,
 } from './frames.js'
-import { makeNonce, proof, proofMatches } from './proof.js'
+import { clip, HandshakeSlots, SourceLog } from './HandshakeGuard.js'
+import { makeNonce, proof, proofMatches, type Session } from './proof.js'
 import { logSocketError, toBytes } from './sockets.js'
 
 /** What the handshake needs of its node. */
@@ -30,6 +33,8 @@ export interface HandshakeHost {
   running(): boolean
   /** True while this node's own dial of `url` is in its handshake (of two crossing dials, one stays). */
   dialing(url: string): boolean
+  /** True for a node this one has met: its handshake is never pushed out by strangers'. */
+  isMember(id: string): boolean
   /** The handshake is done: `ws` joins this node to `peer`; `dialerId` dialed it, at `dialedUrl`. */
   peerUp(ws: WebSocket, peer: HelloFrame, dialerId: string, dialedUrl?: string): void
 }
@@ -51,42 +56,52 @@ export interface HandshakeOptions {
   maxPendingConnections: number
 }
 
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
 export class Handshake {
   private readonly host: HandshakeHost
   private readonly opts: HandshakeOptions
   /** Incoming connections still in their handshake. */
-  private readonly pending = new Set<WebSocket>()
+  private readonly slots: HandshakeSlots
+  private readonly log: SourceLog
+  /**
+   * The nonces this node's acceptor sent and still waits on: a dialer that gets one of them back
+   * in a challenge has reached this very node (a node's own id alone could be echoed by anyone).
+   */
+  private readonly issued = new Set<string>()
 
   constructor(host: HandshakeHost, options: HandshakeOptions) {
     this.host = host
     this.opts = options
+    this.slots = new HandshakeSlots(options.maxPendingConnections, host.clock)
+    this.log = new SourceLog(host.logger, host.clock)
   }
 
   /** Whether one more incoming connection may begin its handshake (says so when not). */
   slotFree(): boolean {
-    if (this.pending.size < this.opts.maxPendingConnections) return true
+    if (this.slots.admit()) return true
     this.host.logger.warn(
-      { pending: this.pending.size },
-      'too many connections in handshake; refusing',
+      { pending: this.slots.size },
+      'every handshake slot is held by a known member; refusing',
     )
     return false
   }
 
   /** Cuts every incoming connection still in its handshake (the node stops). */
   stop(): void {
-    for (const ws of this.pending) ws.terminate()
+    for (const ws of this.slots.all()) ws.terminate()
   }
 
-  /** The acceptor's side: hello in, challenge out, auth in, welcome out. */
-  accept(ws: WebSocket): void {
+  /** The acceptor's side: hello in, challenge out, auth in, welcome (with its proof) out. */
+  accept(ws: WebSocket, source = 'unknown'): void {
     const { host } = this
-    this.pending.add(ws)
+    this.slots.add(ws, source)
     let stage: 'hello' | 'auth' | 'done' = 'hello'
     let hello: HelloFrame | undefined
     const nonce = makeNonce()
     const timer = host.clock.setTimeout(() => {
       if (stage !== 'done') {
-        host.logger.warn({}, 'incoming connection did not finish its handshake in time; closed')
+        this.log.log('warn', source, {}, 'incoming connection did not finish its handshake in time')
         ws.terminate()
       }
     }, this.opts.handshakeTimeoutMs)
@@ -95,59 +110,63 @@ export class Handshake {
         const dec = decoding.createDecoder(toBytes(data))
         const type = decoding.readVarUint(dec)
         if (type === Frame.Refuse) {
-          const reason = decoding.readVarString(dec)
-          const detail = decoding.readVarString(dec)
-          host.logger.error(
-            { peer: hello?.name, url: hello?.url, reason },
-            `${hello?.name ?? 'a peer'} refused the handshake: ${detail}`,
-          )
           ws.close(1000)
           return
         }
         if (stage === 'hello') {
           if (type !== Frame.Hello) throw new ProtocolError(`expected hello, got frame ${type}`)
           hello = readIdentity(dec)
-          const refuse = this.checkIdentity(hello)
+          this.slots.hello(ws, host.isMember(hello.nodeId))
+          const refuse = this.checkHello(hello)
           if (refuse !== undefined) {
-            this.refuse(ws, refuse, hello, 'acceptor')
+            this.refuse(ws, refuse, hello, source)
             return
           }
           // Both nodes are dialing each other: the connection the smaller id dials is the one
           // that stays, so refuse the other before either side sends anything on it.
           if (host.id < hello.nodeId && host.dialing(hello.url)) {
-            this.refuse(ws, 'busy', hello, 'acceptor')
+            this.refuse(ws, 'busy', hello, source)
             return
           }
           stage = 'auth'
-          const mine = this.proofAs('acceptor', hello.nonce, hello.nodeId)
-          ws.send(frame((enc) => writeChallenge(enc, { ...this.identity(), nonce, proof: mine })))
+          this.issued.add(hex(nonce))
+          // The challenge names no cluster: a stranger learns nothing it could not guess.
+          ws.send(frame((enc) => writeChallenge(enc, { ...this.identity(''), nonce })))
           return
         }
         if (stage === 'auth' && hello !== undefined) {
           if (type !== Frame.Auth) throw new ProtocolError(`expected auth, got frame ${type}`)
           const got = decoding.readVarUint8Array(dec)
-          if (!this.peerProved('dialer', nonce, hello.nodeId, got)) {
-            this.refuse(ws, 'cookie', hello, 'acceptor')
+          const session = this.session(hello.nodeId, host.id, hello.nonce, nonce)
+          if (!proofMatches(proof(this.cookie(), 'dialer', session), got)) {
+            this.refuse(ws, 'cookie', hello, source)
             return
           }
           stage = 'done'
-          host.clock.clearTimeout(timer)
-          this.pending.delete(ws)
+          this.finished(ws, timer, nonce)
           ws.off('message', onMessage)
-          ws.send(frame((enc) => encoding.writeVarUint(enc, Frame.Welcome)))
+          if (hello.nodeId === host.id) {
+            // It is this node (through another address): the dialer sees its own nonce and stops.
+            ws.close(1000)
+            return
+          }
+          const mine = proof(this.cookie(), 'acceptor', session)
+          ws.send(
+            frame((enc) => {
+              encoding.writeVarUint(enc, Frame.Welcome)
+              encoding.writeVarUint8Array(enc, mine)
+            }),
+          )
           host.peerUp(ws, hello, hello.nodeId)
         }
       } catch (e) {
-        host.logger.warn({ err: e }, 'bad handshake frame from an incoming connection; closed')
+        this.log.log('warn', source, { err: clip(String(e), 200) }, 'bad handshake frame; closed')
         ws.terminate()
       }
     }
     ws.on('message', onMessage)
     ws.on('error', (e) => logSocketError(host.logger, e, {}, 'an incoming connection'))
-    ws.on('close', () => {
-      host.clock.clearTimeout(timer)
-      this.pending.delete(ws)
-    })
+    ws.on('close', () => this.finished(ws, timer, nonce))
   }
 
   /** The dialer's side on `ws`, a socket to `url`: hello out, challenge in, auth out, welcome in. */
@@ -155,7 +174,7 @@ export class Handshake {
     const { host } = this
     const nonce = makeNonce()
     let stage: 'challenge' | 'welcome' | 'up' = 'challenge'
-    let peerIdent: HelloFrame | undefined
+    let peer: HelloFrame | undefined
     const timer = host.clock.setTimeout(() => {
       if (stage !== 'up') {
         host.logger.warn({ url }, 'handshake timed out')
@@ -163,42 +182,46 @@ export class Handshake {
       }
     }, this.opts.handshakeTimeoutMs)
     ws.on('open', () => {
-      ws.send(frame((enc) => writeHello(enc, { ...this.identity(), nonce })))
+      ws.send(frame((enc) => writeHello(enc, { ...this.identity(this.opts.cluster), nonce })))
     })
+    const fail = (why: 'self' | 'refused'): void => {
+      outcome.refused(why)
+      ws.close(1000)
+    }
     const onMessage = (data: RawData): void => {
       try {
         const dec = decoding.createDecoder(toBytes(data))
         const type = decoding.readVarUint(dec)
         if (type === Frame.Refuse) {
-          const reason = decoding.readVarString(dec) as RefuseReason
-          const detail = decoding.readVarString(dec)
-          if (reason === 'self') outcome.refused('self')
-          else if (reason !== 'stopping' && reason !== 'busy') {
-            outcome.refused('refused')
-            host.logger.error({ url, reason, detail }, `connection refused by peer: ${detail}`)
+          // Nobody has proved anything yet: a refusal only makes this node wait longer (never
+          // stop dialing), and it is logged as the peer's word, clipped.
+          const reason = clip(decoding.readVarString(dec), 16) as RefuseReason
+          const detail = clip(decoding.readVarString(dec))
+          if (reason === 'stopping' || reason === 'busy') ws.close(1000)
+          else {
+            this.log.log('error', url, { url, reason }, `connection refused by peer: ${detail}`)
+            fail('refused')
           }
-          ws.close(1000)
           return
         }
         if (stage === 'challenge') {
           if (type !== Frame.Challenge)
             throw new ProtocolError(`expected challenge, got frame ${type}`)
           const ident = readIdentity(dec)
-          const got = decoding.readVarUint8Array(dec)
-          const refuse = this.checkIdentity(ident)
-          if (refuse !== undefined) {
-            outcome.refused(refuse === 'self' ? 'self' : 'refused')
-            this.refuse(ws, refuse, ident, 'dialer')
+          if (ident.nodeId === host.id && this.issued.has(hex(ident.nonce))) {
+            host.logger.debug({ url }, 'dialed itself; this address is not dialed again')
+            fail('self')
             return
           }
-          if (!this.peerProved('acceptor', nonce, ident.nodeId, got)) {
-            outcome.refused('refused')
-            this.refuse(ws, 'cookie', ident, 'dialer')
+          if (ident.version !== PROTOCOL_VERSION) {
+            this.log.log('error', url, { url }, versionMismatch(ident.version))
+            fail('refused')
             return
           }
-          peerIdent = ident
+          peer = ident
           stage = 'welcome'
-          const mine = this.proofAs('dialer', ident.nonce, ident.nodeId)
+          const session = this.session(host.id, ident.nodeId, nonce, ident.nonce)
+          const mine = proof(this.cookie(), 'dialer', session)
           ws.send(
             frame((enc) => {
               encoding.writeVarUint(enc, Frame.Auth)
@@ -207,18 +230,23 @@ export class Handshake {
           )
           return
         }
-        if (stage === 'welcome') {
-          if (type !== Frame.Welcome || peerIdent === undefined) {
-            throw new ProtocolError(`expected welcome, got frame ${type}`)
+        if (stage === 'welcome' && peer !== undefined) {
+          if (type !== Frame.Welcome) throw new ProtocolError(`expected welcome, got frame ${type}`)
+          const got = decoding.readVarUint8Array(dec)
+          const session = this.session(host.id, peer.nodeId, nonce, peer.nonce)
+          if (!proofMatches(proof(this.cookie(), 'acceptor', session), got)) {
+            this.log.log('error', url, { url }, 'the peer did not prove the cookie; closed')
+            fail('refused')
+            return
           }
           stage = 'up'
           host.clock.clearTimeout(timer)
           ws.off('message', onMessage)
           outcome.done()
-          host.peerUp(ws, peerIdent, host.id, url)
+          host.peerUp(ws, { ...peer, cluster: this.opts.cluster }, host.id, url)
         }
       } catch (e) {
-        host.logger.warn({ url, err: e }, 'bad handshake frame; closing')
+        host.logger.warn({ url, err: clip(String(e), 200) }, 'bad handshake frame; closing')
         ws.terminate()
       }
     }
@@ -230,68 +258,66 @@ export class Handshake {
     })
   }
 
-  /** This node's proof, in `role`, that it knows the cookie: bound to the peer's nonce and id. */
-  private proofAs(role: 'acceptor' | 'dialer', peerNonce: Uint8Array, peerId: string): Uint8Array {
-    return proof(this.opts.cookie ?? '', role, peerNonce, this.host.id, peerId, this.opts.cluster)
+  private finished(ws: WebSocket, timer: ReturnType<Clock['setTimeout']>, nonce: Uint8Array): void {
+    this.host.clock.clearTimeout(timer)
+    this.slots.remove(ws)
+    this.issued.delete(hex(nonce))
   }
 
-  /** Whether `got` is the proof a peer in `role` owes over this node's `nonce`. */
-  private peerProved(
-    role: 'acceptor' | 'dialer',
-    nonce: Uint8Array,
-    peerId: string,
-    got: Uint8Array,
-  ): boolean {
-    const { cookie, cluster } = this.opts
-    const expected = proof(cookie ?? '', role, nonce, peerId, this.host.id, cluster)
-    return proofMatches(expected, got)
+  private cookie(): string {
+    return this.opts.cookie ?? ''
   }
 
-  private identity(): Omit<HelloFrame, 'nonce'> {
+  private session(
+    dialerId: string,
+    acceptorId: string,
+    dialerNonce: Uint8Array,
+    acceptorNonce: Uint8Array,
+  ): Session {
+    return { cluster: this.opts.cluster, dialerId, acceptorId, dialerNonce, acceptorNonce }
+  }
+
+  private identity(cluster: string): Omit<HelloFrame, 'nonce'> {
     return {
       version: PROTOCOL_VERSION,
-      cluster: this.opts.cluster,
+      cluster,
       nodeId: this.host.id,
       name: this.host.name,
       url: this.host.url,
     }
   }
 
-  private checkIdentity(peer: HelloFrame): RefuseReason | undefined {
+  /** Why a dialer's hello is refused before any proof, if it is. */
+  private checkHello(peer: HelloFrame): RefuseReason | undefined {
     if (peer.version !== PROTOCOL_VERSION) return 'version'
     if (peer.cluster !== this.opts.cluster) return 'cluster'
-    if (peer.nodeId === this.host.id) return 'self'
     if (!this.host.running()) return 'stopping'
     if (this.opts.cookie === undefined || this.opts.cookie === '') return 'cookie'
     return undefined
   }
 
-  private refuse(
-    ws: WebSocket,
-    reason: RefuseReason,
-    peer: HelloFrame,
-    side: 'acceptor' | 'dialer',
-  ): void {
+  /** Refuses a dialer: the reason, and a detail that names nothing of this cluster. */
+  private refuse(ws: WebSocket, reason: RefuseReason, peer: HelloFrame, source: string): void {
     const detail =
       reason === 'cookie'
         ? this.opts.cookie
           ? 'cookie mismatch'
           : 'this node has no cookie'
         : reason === 'cluster'
-          ? `cluster mismatch (${peer.cluster} vs ${this.opts.cluster})`
+          ? 'cluster mismatch'
           : reason === 'version'
-            ? `protocol version mismatch (${peer.version} vs ${PROTOCOL_VERSION})`
-            : reason === 'self'
-              ? 'connected to itself'
-              : reason === 'busy'
-                ? 'already dialing this node'
-                : reason
-    if (reason === 'self' || reason === 'stopping' || reason === 'busy') {
-      this.host.logger.debug({ peer: peer.name, url: peer.url, reason }, 'handshake refused')
+            ? versionMismatch(peer.version)
+            : reason === 'busy'
+              ? 'already dialing this node'
+              : reason
+    if (reason === 'stopping' || reason === 'busy') {
+      this.host.logger.debug({ peer: clip(peer.name), reason }, 'handshake refused')
     } else {
-      this.host.logger.error(
-        { peer: peer.name, url: peer.url, reason, side },
-        `refusing connection with ${peer.name} (${peer.url}): ${detail}`,
+      this.log.log(
+        'error',
+        source,
+        { peer: clip(peer.name), url: clip(peer.url), reason },
+        `refusing connection with ${clip(peer.name)}: ${detail}`,
       )
     }
     ws.send(
@@ -303,4 +329,8 @@ export class Handshake {
     )
     ws.close(1000)
   }
+}
+
+function versionMismatch(theirs: number): string {
+  return `protocol version mismatch (${theirs} vs ${PROTOCOL_VERSION})`
 }

@@ -19,7 +19,7 @@ export interface RoutesHost {
   /** Whether one more peer connection may begin its handshake now (logs why not). */
   handshakeSlotFree(): boolean
   /** Takes a socket upgraded on `/cluster`: a peer's handshake begins. */
-  acceptPeer(ws: WebSocket): void
+  acceptPeer(ws: WebSocket, source: string): void
   /** The read-only Yjs endpoint served at `/yjs/<doc>`, if it is served. */
   readonly yjs: { accept(ws: WebSocket, docName: string): void } | undefined
 }
@@ -80,7 +80,8 @@ export class HttpRoutes {
     if (path === '/cluster') {
       if (!this.host.running()) return rejectUpgrade(socket, 503, 'Service Unavailable')
       if (!this.host.handshakeSlotFree()) return rejectUpgrade(socket, 503, 'Service Unavailable')
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.host.acceptPeer(ws))
+      const source = req.socket.remoteAddress ?? 'unknown'
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.host.acceptPeer(ws, source))
       return
     }
     const yjs = this.host.yjs

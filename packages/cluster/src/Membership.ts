@@ -93,6 +93,11 @@ export class Membership {
     return out
   }
 
+  /** True for a node this one has met or heard of from a member. */
+  isMember(id: string): boolean {
+    return this.known.has(id as NodeId)
+  }
+
   /** Every member heard of, with its status. */
   members(): NodeInfo[] {
     return [...this.known.values()].map((m) => ({ ...m }))

@@ -171,6 +171,7 @@ export class Node implements AsyncDisposable {
       {
         ...self,
         dialing: (url) => this.dialer.dialing(url),
+        isMember: (id) => this.membership.isMember(id),
         peerUp: (ws, peer, dialerId, dialedUrl) =>
           this.membership.up(ws, peer, dialerId, dialedUrl),
       },
@@ -200,7 +201,7 @@ export class Node implements AsyncDisposable {
         logger: this.logger,
         running: self.running,
         handshakeSlotFree: () => this.handshake.slotFree(),
-        acceptPeer: (ws) => this.handshake.accept(ws),
+        acceptPeer: (ws, source) => this.handshake.accept(ws, source),
         yjs: this.yjs,
       },
       { maxFrameBytes: opts.maxFrameBytes, webSocket },

@@ -28,6 +28,12 @@ export const nodeDefaults = {
   frameHeadroomBytes: 1024,
   /** A peer's batch of frames is sent early once it grows past this. */
   softBatchBytes: 256 * 1024,
+  /** Longest string a stranger chose (a name, a URL, a refusal's detail) that a log line keeps. */
+  logStringChars: 64,
+  /** A failed handshake is logged once per source address per this interval, then counted. */
+  handshakeLogIntervalMs: 10_000,
+  /** Source addresses the handshake log remembers before it forgets them all. */
+  handshakeLogSources: 1024,
   /** While a node stops, how often it looks whether a peer's socket has sent everything. */
   drainPollMs: 5,
   /** `ComponentDocs`: forget the docs of a node down this long. */

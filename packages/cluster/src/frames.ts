@@ -4,7 +4,7 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 
 /** The protocol version both sides of a handshake must speak. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 export const Frame = {
   Hello: 1,
@@ -64,10 +64,10 @@ export function writeHello(enc: encoding.Encoder, f: HelloFrame): void {
   writeIdentity(enc, f)
 }
 
-export function writeChallenge(enc: encoding.Encoder, f: HelloFrame & { proof: Uint8Array }): void {
+/** The acceptor's answer to a hello: its identity (with an empty cluster) and its nonce, no proof. */
+export function writeChallenge(enc: encoding.Encoder, f: HelloFrame): void {
   encoding.writeVarUint(enc, Frame.Challenge)
   writeIdentity(enc, f)
-  encoding.writeVarUint8Array(enc, f.proof)
 }
 
 function writeIdentity(enc: encoding.Encoder, f: HelloFrame): void {

@@ -5,6 +5,7 @@ import type { Clock, Logger } from '@sworm/actor'
 import { nodeDefaults } from './defaults.js'
 import { BadConfig } from './errors.js'
 import { deviationsAt } from './PhiAccrual.js'
+import { weakCookie } from './proof.js'
 
 /** TLS material: with it, the node serves `wss://` and peers must present a certificate of `ca`. */
 export interface TlsOptions {
@@ -28,7 +29,10 @@ export interface NodeOptions {
    * several addresses (a Kubernetes headless service) is dialed at every address.
    */
   seeds?: string[]
-  /** The shared secret every node of the cluster knows. Required to talk to any other node. */
+  /**
+   * The shared secret every node of the cluster knows. Required to talk to any other node; at
+   * least 16 characters with 8 distinct ones (a weaker one is a `BadConfig` at start).
+   */
   cookie?: string
   /** Nodes of different clusters refuse each other. Default `'sworm'`. */
   cluster?: string
@@ -187,6 +191,15 @@ export function validateNodeOptions(options: object, extra: readonly string[] = 
   }
   if ((o.seeds?.length ?? 0) > 0 && (o.cookie === undefined || o.cookie === '')) {
     throw new BadConfig('a cookie is required to join other nodes (option `cookie`)')
+  }
+  if (o.cookie !== undefined && o.cookie !== '') {
+    const weak = weakCookie(o.cookie)
+    if (weak !== undefined) {
+      throw new BadConfig(
+        `the cookie is too weak to guard a cluster: ${weak} (option \`cookie\`; ` +
+          'use a long random string, e.g. from `openssl rand -base64 24`)',
+      )
+    }
   }
   validateDetector(o)
 }

@@ -25,6 +25,7 @@ import {
   PROTOCOL_VERSION,
   readIdentity,
   writeChallenge,
+  type HelloFrame,
 } from '@sworm/cluster/protocol'
 import { writePayload } from '@sworm/cluster/protocol'
 import { makeNonce, proof } from '@sworm/cluster/protocol'
@@ -146,6 +147,22 @@ function peerCorpus(sink: Pid, fake: string): Uint8Array[] {
   ]
 }
 
+/** The proof an acceptor `acceptorId` owes dialer `dialerId` in the session of these nonces. */
+function proofFor(
+  dialerId: string,
+  acceptorId: string,
+  dialerNonce: Uint8Array,
+  acceptorNonce: Uint8Array,
+): Uint8Array {
+  return proof(TEST_COOKIE, 'acceptor', {
+    cluster: 'sworm',
+    dialerId,
+    acceptorId,
+    dialerNonce,
+    acceptorNonce,
+  })
+}
+
 /** Real frames of a handshake (as a dialer or an acceptor sends them). */
 function handshakeCorpus(target: Node): Uint8Array[] {
   const fake = lowNodeId(999_999)
@@ -159,14 +176,16 @@ function handshakeCorpus(target: Node): Uint8Array[] {
         name: 'fuzz',
         url: 'ws://127.0.0.1:1',
         nonce: makeNonce(),
-        proof: proof(TEST_COOKIE, 'acceptor', makeNonce(), fake, target.id, 'sworm'),
       }),
     ),
     frame((enc) => {
       encoding.writeVarUint(enc, Frame.Auth)
       encoding.writeVarUint8Array(enc, makeNonce())
     }),
-    frame((enc) => encoding.writeVarUint(enc, Frame.Welcome)),
+    frame((enc) => {
+      encoding.writeVarUint(enc, Frame.Welcome)
+      encoding.writeVarUint8Array(enc, proofFor(target.id, fake, makeNonce(), makeNonce()))
+    }),
   ]
 }
 
@@ -331,30 +350,35 @@ describe(`fuzzing the node's wire (FUZZ_SEED=${SEED})`, () => {
       }
       let stage: 'hello' | 'auth' | 'up' = 'hello'
       let nonce = makeNonce()
+      let hello: HelloFrame | undefined
       ws.on('message', (data: RawData) => {
         const bytes = data as Buffer
         const dec = decoding.createDecoder(bytes)
         const type = decoding.readVarUint(dec)
         if (stage === 'hello' && type === Frame.Hello) {
-          const hello = readIdentity(dec)
+          hello = readIdentity(dec)
           nonce = makeNonce()
           const challenge = frame((enc) =>
             writeChallenge(enc, {
               version: PROTOCOL_VERSION,
-              cluster: 'sworm',
+              cluster: '',
               nodeId: fake,
               name: `fuzz-${i}`,
               url,
               nonce,
-              proof: proof(TEST_COOKIE, 'acceptor', hello.nonce, fake, hello.nodeId, 'sworm'),
             }),
           )
           stage = 'auth'
           sendMaybeMutated(challenge, handshakeCorpus(a))
         } else if (stage === 'auth' && type === Frame.Auth) {
           stage = 'up'
+          const dialerNonce = hello?.nonce ?? makeNonce()
+          const dialerId = hello?.nodeId ?? ''
           sendMaybeMutated(
-            frame((enc) => encoding.writeVarUint(enc, Frame.Welcome)),
+            frame((enc) => {
+              encoding.writeVarUint(enc, Frame.Welcome)
+              encoding.writeVarUint8Array(enc, proofFor(dialerId, fake, dialerNonce, nonce))
+            }),
             [
               ...handshakeCorpus(a),
               ...peerCorpus(

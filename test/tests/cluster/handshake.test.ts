@@ -4,10 +4,25 @@
 import * as net from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '@sworm/actor'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { WebSocketServer } from 'ws'
 import { FaultProxy, pause, recordingLogger, waitUntil } from '../../src/index.js'
+import {
+  Frame,
+  PROTOCOL_VERSION,
+  frame,
+  makeNonce,
+  readIdentity,
+  writeChallenge,
+  writeHello,
+} from '@sworm/cluster/protocol'
+import { helloFrame, lowNodeId, openRaw } from './rawPeer.js'
 import { BadConfig, startNode, type NodeOptions } from '@sworm/cluster'
 
 const fast: NodeOptions = { reconnectMinMs: 10, reconnectMaxMs: 50 }
+const RIGHT = 'the-right-cookie-for-this-test'
+const WRONG = 'a-wrong-cookie-for-this-test'
 
 /** Errors logged, as `msg` lines. */
 const errors = (lines: Array<Record<string, unknown>>): string[] =>
@@ -60,11 +75,11 @@ describe('the handshake', () => {
   it('refuses a node with a wrong cookie, with an error logged on both sides', async () => {
     const logA = recordingLogger()
     const logB = recordingLogger()
-    await using a = await startNode({ ...fast, name: 'a', cookie: 'right', logger: logA.logger })
+    await using a = await startNode({ ...fast, name: 'a', cookie: RIGHT, logger: logA.logger })
     await using b = await startNode({
       ...fast,
       name: 'b',
-      cookie: 'wrong',
+      cookie: WRONG,
       seeds: [a.url],
       logger: logB.logger,
     })
@@ -87,10 +102,10 @@ describe('the handshake', () => {
   it('waits refusedRetryMs before dialing again after a refusal', async () => {
     const refusedRetryMs = 300
     const dials: number[] = []
-    await using a = await startNode({ ...fast, cookie: 'right', logger: silentLogger })
+    await using a = await startNode({ ...fast, cookie: RIGHT, logger: silentLogger })
     await using b = await startNode({
       ...fast,
-      cookie: 'wrong',
+      cookie: WRONG,
       seeds: [a.url],
       logger: silentLogger,
       refusedRetryMs,
@@ -112,14 +127,14 @@ describe('the handshake', () => {
     await using a = await startNode({
       ...fast,
       name: 'a',
-      cookie: 'same',
+      cookie: RIGHT,
       cluster: 'alpha',
       logger: logA.logger,
     })
     await using b = await startNode({
       ...fast,
       name: 'b',
-      cookie: 'same',
+      cookie: RIGHT,
       cluster: 'beta',
       seeds: [a.url],
       logger: logB.logger,
@@ -137,7 +152,7 @@ describe('the handshake', () => {
   })
 
   it('does not start a node that has seeds but no cookie', async () => {
-    await using a = await startNode({ cookie: 'c', logger: silentLogger })
+    await using a = await startNode({ cookie: RIGHT, logger: silentLogger })
     await expect(startNode({ seeds: [a.url], logger: silentLogger })).rejects.toSatisfy(
       (e: unknown) => BadConfig.is(e) && /cookie/.test((e as Error).message),
     )
@@ -149,7 +164,7 @@ describe('the handshake', () => {
   it('keeps a node without a cookie out when another node dials it', async () => {
     const logLoner = recordingLogger()
     await using loner = await startNode({ ...fast, name: 'loner', logger: logLoner.logger })
-    await using a = await startNode({ ...fast, name: 'a', cookie: 'c', logger: silentLogger })
+    await using a = await startNode({ ...fast, name: 'a', cookie: RIGHT, logger: silentLogger })
     a.connect(loner.url)
     await waitUntil(() => errors(logLoner.lines).length > 0, 5000, 'the refusal')
     expect(errors(logLoner.lines).join('\n')).toMatch(/no cookie/)
@@ -160,10 +175,10 @@ describe('the handshake', () => {
 
   it('never dials its own URL given as a seed', async () => {
     const dials: string[] = []
-    await using a = await startNode({ cookie: 'c', logger: silentLogger })
+    await using a = await startNode({ cookie: RIGHT, logger: silentLogger })
     await using self = await startNode({
       ...fast,
-      cookie: 'c',
+      cookie: RIGHT,
       port: 0,
       seeds: [a.url],
       logger: silentLogger,
@@ -181,7 +196,7 @@ describe('the handshake', () => {
 
   it('detects that it has dialed itself under another address, and does not retry', async () => {
     const log = recordingLogger()
-    await using node = await startNode({ ...fast, cookie: 'c', logger: log.logger })
+    await using node = await startNode({ ...fast, cookie: RIGHT, logger: log.logger })
     await using mirror = await FaultProxy.start({ target: { port: node.port } })
     node.connect(mirror.wsUrl)
     await waitUntil(() => mirror.stats().accepted === 1, 5000, 'the dial')
@@ -224,5 +239,124 @@ describe('the handshake', () => {
     } finally {
       await relay.close()
     }
+  })
+
+  it('proves nothing to a dialer that has not proved the cookie, and names no cluster', async () => {
+    const log = recordingLogger()
+    await using a = await startNode({
+      cookie: RIGHT,
+      cluster: 'alpha-private-name',
+      name: 'a',
+      logger: log.logger,
+    })
+    const raw = await openRaw(`${a.url}/cluster`)
+    try {
+      raw.send(helloFrame(lowNodeId(7), 'alpha-private-name'))
+      await waitUntil(() => raw.received.length === 1, 5000, 'a challenge')
+      const dec = decoding.createDecoder(raw.received[0]!)
+      expect(decoding.readVarUint(dec)).toBe(Frame.Challenge)
+      const challenge = readIdentity(dec)
+      // Its identity and nonce, and nothing after them: no proof to crack offline.
+      expect(decoding.hasContent(dec)).toBe(false)
+      expect(challenge.cluster).toBe('')
+      // A wrong proof gets a refusal, not the acceptor's proof.
+      raw.send(
+        frame((enc) => {
+          encoding.writeVarUint(enc, Frame.Auth)
+          encoding.writeVarUint8Array(enc, new Uint8Array(32))
+        }),
+      )
+      await raw.closed
+      const frames = raw.received.map((b) => b[0])
+      expect(frames).toEqual([Frame.Challenge, Frame.Refuse])
+      const wire = Buffer.concat(raw.received.map((b) => Buffer.from(b)))
+      expect(wire.includes('alpha-private-name')).toBe(false)
+    } finally {
+      raw.ws.terminate()
+    }
+    // A dialer of another cluster hears "cluster mismatch", not which cluster this is.
+    const other = await openRaw(`${a.url}/cluster`)
+    other.send(helloFrame(lowNodeId(8), 'beta'))
+    await other.closed
+    const refusal = Buffer.from(other.received[0]!)
+    expect(refusal[0]).toBe(Frame.Refuse)
+    expect(refusal.includes('cluster mismatch')).toBe(true)
+    expect(refusal.includes('alpha')).toBe(false)
+  })
+
+  it('refuses a weak cookie at start, naming the option', async () => {
+    for (const weak of ['s3cret', 'short-cookie', 'aaaaaaaaaaaaaaaaaaaa', 'passwordpassword']) {
+      await expect(startNode({ cookie: weak, logger: silentLogger })).rejects.toSatisfy(
+        (e: unknown) => BadConfig.is(e) && /cookie.*too weak/.test((e as Error).message),
+      )
+    }
+  })
+
+  it('keeps dialing a peer that answers with an unproved refusal, or echoes its own id', async () => {
+    // A stranger at a seed's address: it refuses with `self`, or claims to be the dialer.
+    for (const answer of ['refuse-self', 'echo-id'] as const) {
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+      await new Promise<void>((r) => server.once('listening', () => r()))
+      let dials = 0
+      server.on('connection', (ws) => {
+        dials++
+        ws.on('message', (data: Buffer) => {
+          const dec = decoding.createDecoder(data)
+          if (decoding.readVarUint(dec) !== Frame.Hello) return
+          const hello = readIdentity(dec)
+          ws.send(
+            answer === 'refuse-self'
+              ? frame((enc) => {
+                  encoding.writeVarUint(enc, Frame.Refuse)
+                  encoding.writeVarString(enc, 'self')
+                  encoding.writeVarString(enc, 'connected to itself')
+                })
+              : frame((enc) => writeChallenge(enc, { ...hello, cluster: '', nonce: makeNonce() })),
+          )
+          ws.close()
+        })
+      })
+      const port = (server.address() as net.AddressInfo).port
+      try {
+        await using node = await startNode({
+          ...fast,
+          cookie: RIGHT,
+          refusedRetryMs: 50,
+          seeds: [`ws://127.0.0.1:${port}`],
+          logger: silentLogger,
+        })
+        await waitUntil(() => dials >= 3, 5000, `three dials (${answer})`)
+        expect(node.nodes()).toEqual([])
+      } finally {
+        for (const c of server.clients) c.terminate()
+        await new Promise<void>((r) => server.close(() => r()))
+      }
+    }
+  })
+
+  it('clips what a stranger sends in its log, and logs one line per source per interval', async () => {
+    const log = recordingLogger()
+    await using a = await startNode({ cookie: RIGHT, name: 'a', logger: log.logger })
+    const huge = 'x'.repeat(1_000_000)
+    for (let i = 0; i < 20; i++) {
+      const raw = await openRaw(`${a.url}/cluster`)
+      raw.send(
+        frame((enc) =>
+          writeHello(enc, {
+            version: PROTOCOL_VERSION,
+            cluster: huge,
+            nodeId: lowNodeId(i),
+            name: huge,
+            url: huge,
+            nonce: makeNonce(),
+          }),
+        ),
+      )
+      await raw.closed
+    }
+    const refusals = log.find('a', 'refusing connection')
+    expect(refusals).toHaveLength(1)
+    const bytes = log.lines.reduce((n, l) => n + JSON.stringify(l).length, 0)
+    expect(bytes).toBeLessThan(4096)
   })
 })

@@ -7,7 +7,14 @@ import { WebSocket, type RawData } from 'ws'
 import { isCallEnvelope, type Pid } from '@sworm/actor'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import type { Node } from '@sworm/cluster'
-import { Frame, frame, PROTOCOL_VERSION, readIdentity, writeHello } from '@sworm/cluster/protocol'
+import {
+  Frame,
+  frame,
+  PROTOCOL_VERSION,
+  readIdentity,
+  writeHello,
+  type HelloFrame,
+} from '@sworm/cluster/protocol'
 import { makeNonce, proof } from '@sworm/cluster/protocol'
 
 /** A websocket to a node that keeps what it receives and how it ended. */
@@ -63,18 +70,21 @@ export function lowNodeId(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`
 }
 
+/** The hello a dialer `nodeId` sends, with a fresh nonce. */
+export function helloOf(nodeId: string, cluster = 'sworm'): HelloFrame {
+  return {
+    version: PROTOCOL_VERSION,
+    cluster,
+    nodeId,
+    name: `raw-${nodeId.slice(-4)}`,
+    url: 'ws://127.0.0.1:1',
+    nonce: makeNonce(),
+  }
+}
+
 /** A hello frame as a dialer sends it. */
 export function helloFrame(nodeId: string, cluster = 'sworm'): Uint8Array {
-  return frame((enc) =>
-    writeHello(enc, {
-      version: PROTOCOL_VERSION,
-      cluster,
-      nodeId,
-      name: `raw-${nodeId.slice(-4)}`,
-      url: 'ws://127.0.0.1:1',
-      nonce: makeNonce(),
-    }),
-  )
+  return frame((enc) => writeHello(enc, helloOf(nodeId, cluster)))
 }
 
 /**
@@ -87,7 +97,8 @@ export async function handshakeByHand(
   cookie = TEST_COOKIE,
 ): Promise<RawSocket> {
   const raw = await openRaw(`${node.url}/cluster`)
-  raw.send(helloFrame(nodeId))
+  const hello = helloOf(nodeId)
+  raw.send(frame((enc) => writeHello(enc, hello)))
   await waitUntil(
     () => raw.received.length >= 1 || raw.closeCode() !== undefined,
     5000,
@@ -96,7 +107,13 @@ export async function handshakeByHand(
   const dec = decoding.createDecoder(raw.received[0]!)
   if (decoding.readVarUint(dec) !== Frame.Challenge) throw new Error('expected a challenge')
   const acceptor = readIdentity(dec)
-  const mine = proof(cookie, 'dialer', acceptor.nonce, nodeId, acceptor.nodeId, acceptor.cluster)
+  const mine = proof(cookie, 'dialer', {
+    cluster: 'sworm',
+    dialerId: nodeId,
+    acceptorId: acceptor.nodeId,
+    dialerNonce: hello.nonce,
+    acceptorNonce: acceptor.nonce,
+  })
   raw.send(
     frame((enc) => {
       encoding.writeVarUint(enc, Frame.Auth)

@@ -45,7 +45,7 @@ function stateOf(i: number): number {
 const env = process.env
 const node = await startNode({
   name: env['NODE_NAME'] ?? `sworm-${process.pid}`,
-  cookie: env['SWORM_COOKIE'] ?? 'bench-cookie',
+  cookie: env['SWORM_COOKIE'] ?? 'bench-cookie-of-the-sworm-suite',
   host: '127.0.0.1',
   port: 0,
   logger: createLogger({ level: (env['SWORM_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn' }),
