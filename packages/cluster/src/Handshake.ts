@@ -199,7 +199,13 @@ export class Handshake {
           const detail = clip(decoding.readVarString(dec))
           if (reason === 'stopping' || reason === 'busy') ws.close(1000)
           else {
-            this.log.log('error', url, { url, reason }, `connection refused by peer: ${detail}`)
+            const named = peer === undefined ? {} : { peer: clip(peer.name) }
+            this.log.log(
+              'error',
+              url,
+              { url, reason, ...named },
+              `connection refused by peer: ${detail}`,
+            )
             fail('refused')
           }
           return

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from '@sworm/actor'
 import { BadConfig } from './errors.js'
+import { rejectUpgrade } from './sockets.js'
 
 /** An HTTP handler for a path prefix (`/metrics`, the observer page). */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void
@@ -21,7 +22,9 @@ export interface RoutesHost {
   /** Takes a socket upgraded on `/cluster`: a peer's handshake begins. */
   acceptPeer(ws: WebSocket, source: string): void
   /** The read-only Yjs endpoint served at `/yjs/<doc>`, if it is served. */
-  readonly yjs: { accept(ws: WebSocket, docName: string): void } | undefined
+  readonly yjs:
+    | { upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, docName: string): void }
+    | undefined
 }
 
 export class HttpRoutes {
@@ -92,7 +95,7 @@ export class HttpRoutes {
       } catch {
         return rejectUpgrade(socket, 400, 'Bad Request')
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => yjs.accept(ws, docName))
+      yjs.upgrade(req, socket, head, docName)
       return
     }
     const handler = routeFor(this.wsRoutes, path)
@@ -129,11 +132,6 @@ export class HttpRoutes {
     res.writeHead(404, { 'content-type': 'text/plain' })
     res.end('not found\n')
   }
-}
-
-function rejectUpgrade(socket: Duplex, code: number, text: string): void {
-  socket.write(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-  socket.destroy()
 }
 
 /** The request's path, or undefined when its target is not a valid URL path (`//`). */

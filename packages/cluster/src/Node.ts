@@ -131,7 +131,16 @@ export class Node implements AsyncDisposable {
     )
     this.runtime.setRoute(this.route)
     this.docs = new DocService(this.id, () => this.membership.connectedPeers(), this.logger)
-    this.yjs = opts.yjsEndpoint ? new YjsEndpoint(this.docs, this.logger) : undefined
+    this.yjs =
+      opts.yjsEndpoint !== undefined
+        ? new YjsEndpoint(
+            this.docs,
+            this.logger,
+            this.clock,
+            opts.yjsEndpoint,
+            webSocket.WebSocketServer,
+          )
+        : undefined
     this.heartbeat = new Heartbeat<Peer>(
       {
         clock: this.clock,

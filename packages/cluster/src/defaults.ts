@@ -16,7 +16,15 @@ export const nodeDefaults = {
   reconnectMinMs: 100,
   reconnectMaxMs: 2000,
   refusedRetryMs: 30_000,
-  yjsEndpoint: true,
+  /** `/yjs/<doc>` is not served unless given its options (a token at least). */
+  yjsEndpoint: false,
+  /** Bounds of `/yjs/` clients (see `YjsEndpointOptions`). */
+  yjs: {
+    maxConnections: 64,
+    idleTimeoutMs: 60_000,
+    maxMessageBytes: 64 * 1024,
+    maxBufferedBytes: 8 * 1024 * 1024,
+  },
   stopTimeoutMs: 10_000,
   /** How often the seeds' host names are resolved again (new addresses are dialed). */
   seedRefreshMs: 30_000,

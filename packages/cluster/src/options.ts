@@ -6,6 +6,7 @@ import { nodeDefaults } from './defaults.js'
 import { BadConfig } from './errors.js'
 import { deviationsAt } from './PhiAccrual.js'
 import { weakCookie } from './proof.js'
+import { resolveYjsOptions, type YjsEndpointOptions } from './YjsEndpoint.js'
 
 /** TLS material: with it, the node serves `wss://` and peers must present a certificate of `ca`. */
 export interface TlsOptions {
@@ -96,8 +97,11 @@ export interface NodeOptions {
   refusedRetryMs?: number
   /** Serve `wss://` with mutual TLS. */
   tls?: TlsOptions
-  /** Serve docs read-only at `/yjs/<doc>` for y-websocket clients. Default true. */
-  yjsEndpoint?: boolean
+  /**
+   * Serve docs read-only at `/yjs/<doc>` for y-websocket clients, to those with `token`.
+   * Default false (not served): it hands out every doc, names and init args included.
+   */
+  yjsEndpoint?: false | YjsEndpointOptions
   /** How long `stop()` waits for hand-offs and replication to flush. Default 10000. */
   stopTimeoutMs?: number
   /** Default: JSON lines on stderr, `warn` and up, with the node name on every line. */
@@ -146,7 +150,7 @@ const known: Record<
   reconnectMaxMs: 'number',
   refusedRetryMs: 'number',
   tls: 'object',
-  yjsEndpoint: 'boolean',
+  yjsEndpoint: 'object',
   stopTimeoutMs: 'number',
   logger: 'object',
   clock: 'object',
@@ -167,6 +171,10 @@ export function validateNodeOptions(options: object, extra: readonly string[] = 
     const want = Object.hasOwn(known, key) ? known[key as keyof NodeOptions] : undefined
     if (want === undefined) {
       throw new BadConfig(`unknown node option '${key}' (known: ${Object.keys(known).join(', ')})`)
+    }
+    if (key === 'yjsEndpoint') {
+      resolveYjsOptions(value)
+      continue
     }
     const got = Array.isArray(value) ? 'array' : typeof value
     if (got !== want) throw new BadConfig(`node option '${key}' must be a ${want}, got ${got}`)
@@ -260,10 +268,12 @@ export type ResolvedOptions = Required<
     | 'reconnectMinMs'
     | 'reconnectMaxMs'
     | 'refusedRetryMs'
-    | 'yjsEndpoint'
     | 'stopTimeoutMs'
   >
->
+> & {
+  /** The `/yjs/` endpoint's options filled in; undefined when it is off. */
+  yjsEndpoint: ReturnType<typeof resolveYjsOptions>
+}
 
 /** `options` with the defaults filled in (checked by `validateNodeOptions` first). */
 export function resolveOptions(options: NodeOptions): ResolvedOptions {
@@ -289,7 +299,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     reconnectMinMs: options.reconnectMinMs ?? d.reconnectMinMs,
     reconnectMaxMs: options.reconnectMaxMs ?? d.reconnectMaxMs,
     refusedRetryMs: options.refusedRetryMs ?? d.refusedRetryMs,
-    yjsEndpoint: options.yjsEndpoint ?? d.yjsEndpoint,
+    yjsEndpoint: resolveYjsOptions(options.yjsEndpoint ?? d.yjsEndpoint),
     stopTimeoutMs: options.stopTimeoutMs ?? d.stopTimeoutMs,
   }
 }

@@ -1,5 +1,6 @@
 // Small helpers every part of a node uses on its sockets: a message's bytes, a peer URL's one
 // spelling, and how a socket's own error is logged.
+import type { Duplex } from 'node:stream'
 import type { RawData } from 'ws'
 import type { Logger } from '@sworm/actor'
 
@@ -26,4 +27,10 @@ export function logSocketError(logger: Logger, e: Error, fields: object, from: s
 function isWsProtocolError(e: Error): boolean {
   const code = (e as { code?: unknown }).code
   return typeof code === 'string' && code.startsWith('WS_ERR_')
+}
+
+/** Answers an upgrade request with an HTTP error and drops the socket. */
+export function rejectUpgrade(socket: Duplex, code: number, text: string): void {
+  socket.write(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  socket.destroy()
 }

@@ -56,6 +56,7 @@ async function setup(): Promise<Setup> {
     maxFrameBytes: MAX_FRAME,
     handshakeTimeoutMs: HANDSHAKE_MS,
     maxPendingConnections: MAX_PENDING,
+    yjsEndpoint: { token: 'a-token-for-the-bad-input-tests' },
   })
   const [a, b] = [cluster.node(0), cluster.node(1)]
   const downs: string[] = []
