@@ -20,7 +20,8 @@ import {
 } from './frames.js'
 import { clip, HandshakeSlots, SourceLog } from './HandshakeGuard.js'
 import { makeNonce, proof, proofMatches, type Session } from './proof.js'
-import { logSocketError, toBytes } from './sockets.js'
+import { logSocketError, tlsBinding, toBytes } from './sockets.js'
+import { TLSSocket } from 'node:tls'
 
 /** What the handshake needs of its node. */
 export interface HandshakeHost {
@@ -93,7 +94,7 @@ export class Handshake {
   }
 
   /** The acceptor's side: hello in, challenge out, auth in, welcome (with its proof) out. */
-  accept(ws: WebSocket, source = 'unknown'): void {
+  accept(ws: WebSocket, source = 'unknown', binding?: Uint8Array): void {
     const { host } = this
     this.slots.add(ws, source)
     let stage: 'hello' | 'auth' | 'done' = 'hello'
@@ -137,7 +138,7 @@ export class Handshake {
         if (stage === 'auth' && hello !== undefined) {
           if (type !== Frame.Auth) throw new ProtocolError(`expected auth, got frame ${type}`)
           const got = decoding.readVarUint8Array(dec)
-          const session = this.session(hello.nodeId, host.id, hello.nonce, nonce)
+          const session = this.session(hello.nodeId, host.id, hello.nonce, nonce, binding)
           if (!proofMatches(proof(this.cookie(), 'dialer', session), got)) {
             this.refuse(ws, 'cookie', hello, source)
             return
@@ -181,6 +182,11 @@ export class Handshake {
         ws.terminate()
       }
     }, this.opts.handshakeTimeoutMs)
+    // Over TLS, the proofs are bound to this TLS session (see `tlsBinding`).
+    let binding: Uint8Array | undefined
+    ws.on('upgrade', (res) => {
+      if (res.socket instanceof TLSSocket) binding = tlsBinding(res.socket)
+    })
     ws.on('open', () => {
       ws.send(frame((enc) => writeHello(enc, { ...this.identity(this.opts.cluster), nonce })))
     })
@@ -226,7 +232,7 @@ export class Handshake {
           }
           peer = ident
           stage = 'welcome'
-          const session = this.session(host.id, ident.nodeId, nonce, ident.nonce)
+          const session = this.session(host.id, ident.nodeId, nonce, ident.nonce, binding)
           const mine = proof(this.cookie(), 'dialer', session)
           ws.send(
             frame((enc) => {
@@ -239,7 +245,7 @@ export class Handshake {
         if (stage === 'welcome' && peer !== undefined) {
           if (type !== Frame.Welcome) throw new ProtocolError(`expected welcome, got frame ${type}`)
           const got = decoding.readVarUint8Array(dec)
-          const session = this.session(host.id, peer.nodeId, nonce, peer.nonce)
+          const session = this.session(host.id, peer.nodeId, nonce, peer.nonce, binding)
           if (!proofMatches(proof(this.cookie(), 'acceptor', session), got)) {
             this.log.log('error', url, { url }, 'the peer did not prove the cookie; closed')
             fail('refused')
@@ -279,8 +285,9 @@ export class Handshake {
     acceptorId: string,
     dialerNonce: Uint8Array,
     acceptorNonce: Uint8Array,
+    binding: Uint8Array | undefined,
   ): Session {
-    return { cluster: this.opts.cluster, dialerId, acceptorId, dialerNonce, acceptorNonce }
+    return { cluster: this.opts.cluster, dialerId, acceptorId, dialerNonce, acceptorNonce, binding }
   }
 
   private identity(cluster: string): Omit<HelloFrame, 'nonce'> {

@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from '@sworm/actor'
 import { BadConfig } from './errors.js'
-import { rejectUpgrade } from './sockets.js'
+import { rejectUpgrade, tlsBinding } from './sockets.js'
+import { TLSSocket } from 'node:tls'
 
 /** An HTTP handler for a path prefix (`/metrics`, the observer page). */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void
@@ -19,8 +20,11 @@ export interface RoutesHost {
   running(): boolean
   /** Whether one more peer connection may begin its handshake now (logs why not). */
   handshakeSlotFree(): boolean
-  /** Takes a socket upgraded on `/cluster`: a peer's handshake begins. */
-  acceptPeer(ws: WebSocket, source: string): void
+  /**
+   * Takes a socket upgraded on `/cluster`: a peer's handshake begins, bound to the TLS session
+   * (`binding`) when there is one.
+   */
+  acceptPeer(ws: WebSocket, source: string, binding: Uint8Array | undefined): void
   /** The read-only Yjs endpoint served at `/yjs/<doc>`, if it is served. */
   readonly yjs:
     | { upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, docName: string): void }
@@ -83,8 +87,14 @@ export class HttpRoutes {
     if (path === '/cluster') {
       if (!this.host.running()) return rejectUpgrade(socket, 503, 'Service Unavailable')
       if (!this.host.handshakeSlotFree()) return rejectUpgrade(socket, 503, 'Service Unavailable')
+      const tls = req.socket instanceof TLSSocket ? req.socket : undefined
+      // Over TLS, only a peer whose certificate `ca` signed may begin a handshake.
+      if (tls !== undefined && !tls.authorized) {
+        return rejectUpgrade(socket, 401, 'Unauthorized')
+      }
       const source = req.socket.remoteAddress ?? 'unknown'
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.host.acceptPeer(ws, source))
+      const binding = tls === undefined ? undefined : tlsBinding(tls)
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.host.acceptPeer(ws, source, binding))
       return
     }
     const yjs = this.host.yjs

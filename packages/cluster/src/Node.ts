@@ -44,8 +44,11 @@ export async function startNode(options: NodeOptions = {}): Promise<Node> {
         key: options.tls.key,
         cert: options.tls.cert,
         ca: options.tls.ca,
+        // A certificate is asked of every client and checked per path: `/cluster` demands one
+        // signed by `ca`; `/metrics`, the observer, `/yjs` and the application's routes take
+        // their own credentials (browsers have no client certificate).
         requestCert: true,
-        rejectUnauthorized: true,
+        rejectUnauthorized: false,
       })
     : createHttpServer()
   const host = options.host ?? nodeDefaults.host
@@ -210,7 +213,7 @@ export class Node implements AsyncDisposable {
         logger: this.logger,
         running: self.running,
         handshakeSlotFree: () => this.handshake.slotFree(),
-        acceptPeer: (ws, source) => this.handshake.accept(ws, source),
+        acceptPeer: (ws, source, binding) => this.handshake.accept(ws, source, binding),
         yjs: this.yjs,
       },
       { maxFrameBytes: opts.maxFrameBytes, webSocket },

@@ -15,6 +15,8 @@ export interface Session {
   acceptorId: string
   dialerNonce: Uint8Array
   acceptorNonce: Uint8Array
+  /** Over TLS: keying material exported from the session, so the proofs fit that session only. */
+  binding?: Uint8Array | undefined
 }
 
 /** The proof that `role` knows `cookie`, in this session. */
@@ -23,6 +25,7 @@ export function proof(cookie: string, role: 'acceptor' | 'dialer', s: Session): 
     .update(`sworm/2|${role}|${s.cluster}|${s.dialerId}|${s.acceptorId}|`)
     .update(s.dialerNonce)
     .update(s.acceptorNonce)
+    .update(s.binding ?? new Uint8Array(0))
     .digest()
 }
 

@@ -1,6 +1,7 @@
 // Small helpers every part of a node uses on its sockets: a message's bytes, a peer URL's one
 // spelling, and how a socket's own error is logged.
 import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
 import type { RawData } from 'ws'
 import type { Logger } from '@sworm/actor'
 
@@ -33,4 +34,17 @@ function isWsProtocolError(e: Error): boolean {
 export function rejectUpgrade(socket: Duplex, code: number, text: string): void {
   socket.write(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
   socket.destroy()
+}
+
+/**
+ * What binds a handshake to its TLS session: keying material exported from it (RFC 5705). Both
+ * ends of one TLS session get the same bytes; a relay that ends TLS on each side gets two
+ * different ones, so proofs made over one do not pass over the other.
+ */
+export function tlsBinding(socket: TLSSocket): Uint8Array | undefined {
+  try {
+    return socket.exportKeyingMaterial(32, 'EXPORTER-sworm-handshake', Buffer.alloc(0))
+  } catch {
+    return undefined
+  }
 }
