@@ -19,10 +19,12 @@ import { Tracker, type ObservedSworm } from './Tracker.js'
 /** Options of `observe`. */
 export interface ObserveOptions {
   /**
-   * Serve GET /metrics in the Prometheus text format. Default true. It needs no token, as
-   * Prometheus scrapers expect: put the node's port behind your network rules.
+   * Serve GET /metrics in the Prometheus text format. Default true: open, as Prometheus scrapers
+   * expect, so put the node's port behind your network rules. `{ token }` asks every scrape for
+   * it (`Authorization: Bearer <token>`, Prometheus's `authorization` setting, or `?token=`):
+   * on a network you do not trust, and over TLS, where `/metrics` asks no client certificate.
    */
-  metrics?: boolean
+  metrics?: boolean | { token: string }
   /**
    * Serve the observer page at GET / (and its live state at GET /observer/state and
    * /observer/events). Default false. The token is required: a request must carry it as
@@ -104,7 +106,9 @@ export function observe(node: Node, options: ObserveOptions = {}): Observer {
   const removeRoutes: Array<() => void> = []
   const stream = token === undefined ? undefined : new SnapshotStream(tracker)
   if (metrics !== undefined) {
-    removeRoutes.push(node.addHttpRoute('/metrics', metricsHandler(node, metrics.registry)))
+    const m = options.metrics
+    const check = typeof m === 'object' ? new TokenCheck(m.token) : undefined
+    removeRoutes.push(node.addHttpRoute('/metrics', metricsHandler(node, metrics.registry, check)))
   }
   if (token !== undefined && stream !== undefined) {
     removeRoutes.push(node.addHttpRoute('/', pageHandler(node, token, tracker, stream)))
@@ -146,8 +150,12 @@ function validate(options: ObserveOptions): void {
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw new BadArgument(`observe: unknown option '${key}'`)
   }
-  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') {
-    throw new BadArgument('observe: `metrics` is true or false')
+  const m: unknown = options.metrics
+  if (m !== undefined && typeof m !== 'boolean') {
+    const t = typeof m === 'object' && m !== null ? (m as { token?: unknown }).token : undefined
+    if (typeof t !== 'string' || t === '') {
+      throw new BadArgument('observe: `metrics` is true, false or { token: "<a secret>" }')
+    }
   }
   const page: unknown = options.page
   if (page !== undefined && page !== false) {
@@ -168,9 +176,14 @@ function validate(options: ObserveOptions): void {
 
 // ------------------------------------------------------------------ HTTP
 
-function metricsHandler(node: Node, registry: PromRegistry) {
+function metricsHandler(node: Node, registry: PromRegistry, check: TokenCheck | undefined) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    if (pathOf(req) !== '/metrics') return plain(res, 404, 'not found')
+    const url = parseUrl(req)
+    if (url?.pathname !== '/metrics') return plain(res, 404, 'not found')
+    if (check !== undefined && check.check(req, url) === undefined) {
+      res.setHeader('www-authenticate', 'Bearer realm="sworm metrics"')
+      return plain(res, 401, 'unauthorized')
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'method not allowed')
     void (async () => {
       try {
@@ -342,8 +355,4 @@ function parseUrl(req: IncomingMessage): URL | undefined {
   } catch {
     return undefined
   }
-}
-
-function pathOf(req: IncomingMessage): string | undefined {
-  return parseUrl(req)?.pathname
 }

@@ -6,6 +6,7 @@ import type { Registry } from '@sworm/registry'
 import type { DistributedSupervisor } from '@sworm/supervisor'
 import { observe, type Observer } from '../src/index.js'
 import {
+  get,
   idle,
   scrape,
   startCluster,
@@ -196,5 +197,27 @@ describe('GET /metrics', () => {
         .events.slice(0, 3)
         .map((e) => e.kind),
     ).toEqual(['rebalance', 'handoff', 'handoff'])
+  })
+})
+
+describe('GET /metrics with a token', () => {
+  it('answers 401 without the token, and the metrics with it as a bearer or ?token=', async () => {
+    const nodes = await startCluster(1)
+    const token = 'a-token-for-the-scraper'
+    const observer = observe(nodes[0]!, { metrics: { token } })
+    try {
+      expect((await get(nodes[0]!, '/metrics')).status).toBe(401)
+      expect((await get(nodes[0]!, '/metrics?token=wrong-token-here')).status).toBe(401)
+      const bearer = await get(nodes[0]!, '/metrics', {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(bearer.status).toBe(200)
+      expect(await bearer.text()).toMatch(/sworm_nodes/)
+      expect((await get(nodes[0]!, `/metrics?token=${token}`)).status).toBe(200)
+      expect(() => observe(nodes[0]!, { metrics: { token: '' } })).toThrow(/metrics/)
+    } finally {
+      observer.close()
+      await stopAll(nodes)
+    }
   })
 })
