@@ -2,7 +2,7 @@
 // the processes' `links`, `monitoring` and `monitoredBy`, and tells them all when a process ends.
 import { NoProc } from './errors.js'
 import type { ExitReason } from './exitReason.js'
-import { isPid, type NodeId, type Pid, type Ref } from './Pid.js'
+import { isPid, nodeOf, type NodeId, type Pid, type Ref } from './Pid.js'
 import type { Proc, Watcher } from './Process.js'
 import type { ProcLookup } from './ProcessTable.js'
 import { routeTo, type Route } from './Route.js'
@@ -149,9 +149,11 @@ export class Links {
     this.host.procs.get(target)?.monitoredBy?.delete(ref)
   }
 
-  deliverDown(ref: Ref, reason: ExitReason): void {
+  /** A remote monitor fired; with `from`, only if its target is a process of node `from`. */
+  deliverDown(ref: Ref, reason: ExitReason, from?: NodeId): void {
     const rm = this.remoteMonitors.get(ref)
     if (rm === undefined) return
+    if (from !== undefined && nodeOf(rm.target) !== from) return
     this.remoteMonitors.delete(ref)
     this.fireWatcher(rm.watcher, ref, rm.target, reason)
   }

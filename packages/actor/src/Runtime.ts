@@ -1,6 +1,6 @@
 // The node-local runtime: the public face of one node's processes and their lifecycle. Its state
 // lives in its parts (wired in `parts.ts`); each method here hands the work to the part that owns it.
-import { randomUUID } from 'node:crypto'
+import { randomFillSync, randomUUID } from 'node:crypto'
 import type { CallListener } from './Calls.js'
 import { realClock, type Clock } from './clock.js'
 import { currentProcess } from './context.js'
@@ -311,9 +311,9 @@ export class Runtime implements AsyncDisposable {
     this.links.demonitorFromRemote(target, ref)
   }
 
-  /** A DOWN for a monitor this node placed on a remote pid. */
-  deliverDown(ref: Ref, reason: ExitReason): void {
-    this.links.deliverDown(ref, reason)
+  /** A DOWN for a monitor this node placed on a remote pid (sent by node `from`, if given). */
+  deliverDown(ref: Ref, reason: ExitReason, from?: NodeId): void {
+    this.links.deliverDown(ref, reason, from)
   }
 
   /**
@@ -397,8 +397,12 @@ export class Runtime implements AsyncDisposable {
   // ---------------------------------------------------------------- lifecycle
 
   /** A fresh reference, unique to this node incarnation. */
+  /**
+   * A fresh ref: the node, a serial, and 48 random bits, so that a peer that sees some of this
+   * node's refs cannot guess another (and forge a reply to a call it was never sent).
+   */
   makeRef(): Ref {
-    return formatRef(this.nodeId, ++this.refSerial)
+    return `${formatRef(this.nodeId, ++this.refSerial)}~${randomTag()}` as Ref
   }
 
   /**
@@ -418,4 +422,16 @@ export class Runtime implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown()
   }
+}
+
+/** Random bytes drawn 4 KiB at a time: 8 base64url characters (48 bits) per call. */
+let pool = Buffer.alloc(0)
+let poolAt = 0
+function randomTag(): string {
+  if (poolAt + 6 > pool.length) {
+    pool = randomFillSync(Buffer.alloc(4096))
+    poolAt = 0
+  }
+  poolAt += 6
+  return pool.toString('base64url', poolAt - 6, poolAt)
 }

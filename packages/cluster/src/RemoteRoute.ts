@@ -29,6 +29,9 @@ export class RemoteRoute implements Route {
   messagesOut = 0
   messagesIn = 0
   dropped = 0
+  /** Frames dropped because a peer spoke for another node's process or ref. */
+  forged = 0
+  private readonly forgers = new Set<NodeId>()
 
   constructor(
     runtime: Runtime,
@@ -166,12 +169,15 @@ export class RemoteRoute implements Route {
         const from = decoding.readVarString(dec) as Pid
         const viaLink = decoding.readUint8(dec) === 1
         const reason = reasonFromWire(readPayload(dec))
+        // A peer speaks for its own processes only.
+        if (!this.ownedBy(peer, nodeOf(from), 'Exit')) return true
         if (rt.isLocal(to)) rt.deliverExit(to, from, reason, viaLink)
         return true
       }
       case Frame.Link: {
         const remote = decoding.readVarString(dec) as Pid
         const local = decoding.readVarString(dec) as Pid
+        if (!this.ownedBy(peer, nodeOf(remote), 'Link')) return true
         if (!rt.isLocal(local) || !rt.linkFromRemote(local, remote)) {
           this.exit(remote, local, 'noproc', true)
         }
@@ -180,12 +186,14 @@ export class RemoteRoute implements Route {
       case Frame.Unlink: {
         const remote = decoding.readVarString(dec) as Pid
         const local = decoding.readVarString(dec) as Pid
+        if (!this.ownedBy(peer, nodeOf(remote), 'Unlink')) return true
         rt.unlinkFromRemote(local, remote)
         return true
       }
       case Frame.Monitor: {
         const target = decoding.readVarString(dec) as Pid
         const ref = decoding.readVarString(dec) as Ref
+        if (!this.ownedBy(peer, nodeOfRef(ref), 'Monitor')) return true
         const ok =
           rt.isLocal(target) &&
           rt.monitorFromRemote(target, ref, (reason) => {
@@ -206,12 +214,30 @@ export class RemoteRoute implements Route {
       case Frame.Down: {
         const ref = decoding.readVarString(dec) as Ref
         const reason = reasonFromWire(readPayload(dec))
-        rt.deliverDown(ref, reason)
+        // Only for a monitor this node placed on a process of that peer.
+        rt.deliverDown(ref, reason, peer.nodeId)
         return true
       }
       default:
         return false
     }
+  }
+
+  /**
+   * True when `node` is `peer` itself; otherwise the frame speaks for another node: it is
+   * dropped, and the first such frame of a peer is logged.
+   */
+  private ownedBy(peer: Peer, node: NodeId, frame: string): boolean {
+    if (node === peer.nodeId) return true
+    this.forged++
+    if (!this.forgers.has(peer.nodeId)) {
+      this.forgers.add(peer.nodeId)
+      this.logger.warn(
+        { peer: peer.name, frame },
+        'a peer sent a frame for a process or ref of another node; dropped',
+      )
+    }
+    return false
   }
 
   private down(peer: Peer, ref: Ref, reason: ExitReason): void {

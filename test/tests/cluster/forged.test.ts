@@ -1,0 +1,101 @@
+// An authenticated peer speaks for its own processes only: an Exit, Link or Unlink "from" a
+// process of another node, a Monitor under another node's ref, or a Down for a monitor placed
+// on another node is dropped (and logged once); and refs are unguessable, so a Reply for a call
+// the peer was never sent cannot be forged by counting.
+import * as encoding from 'lib0/encoding'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Ref } from '@sworm/actor'
+import { recordingLogger, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
+import { Frame, frame, writePayload } from '@sworm/cluster/protocol'
+import { handshakeByHand, lowNodeId, type RawSocket } from './rawPeer.js'
+
+let cluster: TestCluster | undefined
+const sockets: RawSocket[] = []
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.ws.terminate()
+  await cluster?.stop()
+  cluster = undefined
+})
+
+/** Two real nodes, A and B, and a fake peer of A that completed the handshake by hand. */
+async function setup() {
+  const rec = recordingLogger()
+  cluster = await testCluster(2, { logger: rec.logger })
+  const [a, b] = [cluster.node(0), cluster.node(1)]
+  const fake = await handshakeByHand(a, lowNodeId(42))
+  sockets.push(fake)
+  return { a, b, fake, rec }
+}
+
+/** A process that takes every message and does nothing. */
+const idle = (): (() => void) => () => undefined
+
+describe('a peer speaks for its own processes only', () => {
+  it('drops an Exit, a Link and a Down that speak for another node, and logs it once', async () => {
+    const { a, b, fake, rec } = await setup()
+    const victim = a.runtime.spawn(idle())
+    const onB = b.runtime.spawn(idle())
+    // A watches a process of B: only B may say it went down.
+    let fired = false
+    const ref = a.runtime.monitor(() => (fired = true), onB)
+    fake.send(
+      frame((enc) => {
+        encoding.writeVarUint(enc, Frame.Exit)
+        encoding.writeVarString(enc, victim)
+        encoding.writeVarString(enc, onB)
+        encoding.writeUint8(enc, 0)
+        writePayload(enc, 'kill')
+        encoding.writeVarUint(enc, Frame.Link)
+        encoding.writeVarString(enc, onB)
+        encoding.writeVarString(enc, victim)
+        encoding.writeVarUint(enc, Frame.Down)
+        encoding.writeVarString(enc, ref)
+        writePayload(enc, 'normal')
+      }),
+    )
+    await waitUntil(
+      () => rec.find(a.name, 'frame for a process or ref of another node').length > 0,
+      5000,
+      'the drop to be logged',
+    )
+    // The fake's message was read in full: a call through A still works after it.
+    const echo = b.runtime.spawn((msg, ctx) => {
+      if (typeof msg === 'object' && msg !== null && '$call' in msg) {
+        ctx.reply({ ref: (msg as { $call: Ref }).$call }, 'pong')
+      }
+    })
+    expect(await a.runtime.call(echo, 'ping')).toBe('pong')
+    expect(a.runtime.isAlive(victim)).toBe(true)
+    expect(fired).toBe(false)
+    expect(a.runtime.processInfo(victim)?.links ?? []).not.toContain(onB)
+    expect(rec.find(a.name, 'frame for a process or ref of another node')).toHaveLength(1)
+    // The real owner's word still counts.
+    b.runtime.exit(onB, 'kill')
+    await waitUntil(() => fired, 5000, 'the real DOWN from B')
+  })
+
+  it('makes refs no peer can guess: a reply forged by counting never lands', async () => {
+    const { a, b, fake } = await setup()
+    const [r1, r2] = [a.runtime.makeRef(), a.runtime.makeRef()]
+    expect(r1).toMatch(/^#.+\.\d+~[\w-]{8}$/)
+    expect(r2.split('~')[1]).not.toBe(r1.split('~')[1])
+    // A calls a process of B that never answers; the fake tries every serial near A's.
+    const silent = b.runtime.spawn(idle())
+    const call = a.runtime.call(silent, 'hello?', { timeoutMs: 1500 }).then(
+      (v) => ({ answered: v }),
+      (e: unknown) => ({ failed: String(e) }),
+    )
+    const serial = Number(/\.(\d+)~/.exec(a.runtime.makeRef())![1])
+    fake.send(
+      frame((enc) => {
+        for (let n = Math.max(1, serial - 200); n < serial + 200; n++) {
+          encoding.writeVarUint(enc, Frame.Reply)
+          encoding.writeVarString(enc, `#${a.id}.${n}`)
+          encoding.writeUint8(enc, 1)
+          writePayload(enc, 'forged')
+        }
+      }),
+    )
+    expect(await call).toEqual({ failed: expect.stringMatching(/timed out/) })
+  })
+})
