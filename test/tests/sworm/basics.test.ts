@@ -30,6 +30,19 @@ class Counter extends Actor<{ start?: number; fail?: boolean } | undefined> {
   }
 }
 
+/** Registers `${prefix}0`, `${prefix}1`, … until one lands on `node`; returns that name. */
+async function registeredOn(
+  rooms: SwormInstance,
+  node: SwormNode,
+  prefix: string,
+): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const pid = await rooms.registerName(`${prefix}${i}`, Counter)
+    if (nodeOf(pid) === node.id) return `${prefix}${i}`
+  }
+  throw new Error(`none of 100 names hashed to ${node.name}`)
+}
+
 class Rooms extends Sworm {
   static override actors = { Counter }
 }
@@ -119,11 +132,7 @@ describe('sworm basics', () => {
   it('refuses a message by name that cannot cross the wire, with a typed error, and goes on', async () => {
     await using nodes = await cluster(2)
     const rooms = Rooms.on(nodes[0]!)
-    let name = ''
-    for (let i = 0; i < 100 && name === ''; i++) {
-      const pid = await rooms.registerName(`far${i}`, Counter)
-      if (nodeOf(pid) === nodes[1]!.id) name = `far${i}`
-    }
+    const name = await registeredOn(rooms, nodes[1]!, 'far')
     expect(() => rooms.send(name, { fn: () => 1 })).toThrow(
       expect.objectContaining({ code: 'NOT_SERIALIZABLE' }),
     )
@@ -158,11 +167,7 @@ describe('sworm basics', () => {
     // with 2, and the callers must see the answers in that order too.
     await using nodes = await cluster(2)
     const rooms = Rooms.on(nodes[0]!)
-    let name = ''
-    for (let i = 0; i < 100 && name === ''; i++) {
-      const pid = await rooms.registerName(`held${i}`, Counter)
-      if (nodeOf(pid) === nodes[1]!.id) name = `held${i}`
-    }
+    const name = await registeredOn(rooms, nodes[1]!, 'held')
     const delegate = rooms.registry.resolve(name)!.meta as { delegate: Pid }
     const router = rooms.registry.infoOf('router').get(nodes[0]!.id) as Pid
     const items = [[encodeName(name), delegate.delegate]]
