@@ -26,8 +26,20 @@ export const nodeDefaults = {
   maxReconnectDoublings: 20,
   /** Room kept for a frame's header: a remote message's payload may be `maxFrameBytes` less this. */
   frameHeadroomBytes: 1024,
-  /** A peer's batch of frames is sent early once it grows past this. */
+  /**
+   * A peer's batch of frames is sealed once it grows past this: no message is larger but for a
+   * single big frame. Messages go to the socket one at a time, so a heartbeat, sent ahead of
+   * them, waits for one at most.
+   */
   softBatchBytes: 256 * 1024,
+  /**
+   * Bytes of peers' messages handled in one event-loop turn; what else came waits, each peer's
+   * in order, for the next turn (a heartbeat alone in its message never waits), so that a burst
+   * of bulk never makes one long step on the receiving side.
+   */
+  turnReadBytes: 64 * 1024,
+  /** A peer's socket is not read while more than this of its messages wait to be handled. */
+  inboxPauseBytes: 1024 * 1024,
   /** While a node stops, how often it looks whether a peer's socket has sent everything. */
   drainPollMs: 5,
   /** `ComponentDocs`: forget the docs of a node down this long. */
