@@ -29,6 +29,7 @@ export interface MembershipHost {
   /** The replicated docs: announced to each new peer, and sent before any other frame. */
   readonly docs: FrameTargets['docs'] & {
     peerUp(peer: Peer): void
+    peerGone(peer: Peer): void
     readonly dirty: boolean
     flushPending(): void
   }
@@ -198,6 +199,7 @@ export class Membership {
     this.inbox.forget(peer)
     this.host.detector.forget(peer)
     this.host.route.peerGone(peer)
+    this.host.docs.peerGone(peer)
     const m = this.known.get(peer.nodeId)
     if (m !== undefined) m.status = reason === 'leave' ? 'left' : 'down'
     if (reason === 'timeout') peer.ws.terminate()

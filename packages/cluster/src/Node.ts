@@ -130,7 +130,13 @@ export class Node implements AsyncDisposable {
       opts.maxFrameBytes - nodeDefaults.frameHeadroomBytes,
     )
     this.runtime.setRoute(this.route)
-    this.docs = new DocService(this.id, () => this.membership.connectedPeers(), this.logger)
+    this.docs = new DocService(this.id, () => this.membership.connectedPeers(), this.logger, {
+      chunkBytes: Math.min(
+        nodeDefaults.docChunkBytes,
+        opts.maxFrameBytes - nodeDefaults.frameHeadroomBytes,
+      ),
+      maxUpdateBytes: opts.maxFrameBytes,
+    })
     this.yjs = opts.yjsEndpoint ? new YjsEndpoint(this.docs, this.logger) : undefined
     this.heartbeat = new Heartbeat<Peer>(
       {

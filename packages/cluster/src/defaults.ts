@@ -33,9 +33,18 @@ export const nodeDefaults = {
    */
   softBatchBytes: 256 * 1024,
   /**
+   * Doc updates and sync answers bigger than this are cut: into parts of about this size, each
+   * a Yjs update of its own (a replica applies one per message), and a part still bigger (one
+   * big value) into `DocChunk` frames of this size. 64 KiB: Yjs applies registry entries at
+   * ~15-20 MB/s on a loaded 2-core machine, so a part is a step of a few ms on either side and a
+   * heartbeat waits behind no more; per-message costs stay small next to the apply (a 100,000
+   * name doc, ~14 MB, is some 220 parts).
+   */
+  docChunkBytes: 64 * 1024,
+  /**
    * Bytes of peers' messages handled in one event-loop turn; what else came waits, each peer's
-   * in order, for the next turn (a heartbeat alone in its message never waits), so that a burst
-   * of bulk never makes one long step on the receiving side.
+   * in order, for the next turn (a heartbeat alone in its message never waits). One part of a
+   * doc sync: so applying a big sync never makes a long step on the receiving side.
    */
   turnReadBytes: 64 * 1024,
   /** A peer's socket is not read while more than this of its messages wait to be handled. */

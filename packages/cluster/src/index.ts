@@ -15,4 +15,6 @@ export {
   BadConfig,
   NodeStopped,
   ProtocolError,
+  BadDocChunk,
 } from './errors.js'
+export type { BadDocChunkReason } from './errors.js'
