@@ -8,9 +8,12 @@ import * as decoding from 'lib0/decoding'
 import type { Logger, NodeId } from '@sworm/actor'
 import { Emitter } from '@sworm/actor'
 import { nodeDefaults } from './defaults.js'
+import { ChunkAssembly, UpdateStream } from './DocChunks.js'
+import { DiffParts, onePart, SharedParts } from './docParts.js'
 import { NotDocOwner, UnknownDoc } from './errors.js'
-import { DocKind, Frame } from './frames.js'
+import { DocKind, Frame, readDocChunk, writeDocFrame } from './frames.js'
 import type { Peer } from './Peer.js'
+import { applyRemote, hasChanges, REMOTE } from './replicaApply.js'
 
 /** Events of the doc service. `origin` is the node whose write it was. */
 export interface DocEvents extends Record<string, unknown[]> {
@@ -34,31 +37,15 @@ interface Entry {
   bytes: number
 }
 
-/** Marks updates applied from the wire, so they are not taken for local writes. */
-const REMOTE = Symbol('sworm.remote-update')
-
-/** True when a transaction changed the doc (the test Yjs makes before it emits `update`). */
-function hasChanges(tr: Y.Transaction): boolean {
-  if (tr.deleteSet.clients.size > 0) return true
-  for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) return true
-  return false
-}
-
-/**
- * Yjs decodes each value it receives into an array grown by `push`: 17 slots, ~160 bytes of
- * heap kept for as long as the entry lives, to hold one value (a local write makes a one-slot
- * array, 32 bytes). On a replica of 100,000 registry names that was 16 MB, a quarter of its
- * heap; a copy of the array with the same value in it puts it right.
- */
-function compactValues(tr: Y.Transaction): void {
-  for (const [type, keys] of tr.changed) {
-    for (const key of keys) {
-      if (key === null) continue
-      const content = type._map.get(key)?.content
-      if (content instanceof Y.ContentAny && content.arr.length === 1)
-        content.arr = [content.arr[0]]
-    }
-  }
+/** Sizes of the doc service's traffic. */
+export interface DocServiceOptions {
+  /**
+   * An update or sync answer bigger than this goes in parts of about this size, and a part
+   * bigger than this in chunks of this size. Default `nodeDefaults.docChunkBytes`.
+   */
+  chunkBytes?: number
+  /** The largest update (a part, or the chunks of one) taken from a peer. Default unbounded. */
+  maxUpdateBytes?: number
 }
 
 /**
@@ -75,13 +62,25 @@ export class DocService {
   private readonly pending = new Map<string, Uint8Array[]>()
   private flushScheduled = false
   private readonly events: Emitter<DocEvents>
+  private readonly chunkBytes: number
+  /** A part's target size: room left for its headers, so that it fits one chunk. */
+  private readonly partBytes: number
+  private readonly chunks: ChunkAssembly<Peer>
   updatesOut = 0
   updatesIn = 0
 
-  constructor(nodeId: NodeId, peers: () => Iterable<Peer>, logger: Logger) {
+  constructor(
+    nodeId: NodeId,
+    peers: () => Iterable<Peer>,
+    logger: Logger,
+    options: DocServiceOptions = {},
+  ) {
     this.nodeId = nodeId
     this.peers = peers
     this.logger = logger
+    this.chunkBytes = options.chunkBytes ?? nodeDefaults.docChunkBytes
+    this.partBytes = Math.max(1, this.chunkBytes - nodeDefaults.frameHeadroomBytes)
+    this.chunks = new ChunkAssembly(options.maxUpdateBytes ?? Infinity)
     this.events = new Emitter<DocEvents>((e, ev) =>
       logger.error({ err: e, event: ev }, 'doc listener threw'),
     )
@@ -222,6 +221,21 @@ export class DocService {
     for (const [name, updates] of batches) {
       const e = this.entries.get(name)
       if (e === undefined) continue
+      this.updatesOut++
+      let bytes = 0
+      for (const u of updates) bytes += u.length
+      if (bytes > this.chunkBytes && e.flushed !== undefined) {
+        // A big change (a burst of writes, a compaction's new generation) goes as the diff
+        // since the last flush, in parts encoded as each peer's turn comes, once for them all.
+        const shared = new SharedParts(
+          new DiffParts(e.doc, Y.decodeStateVector(e.flushed), this.partBytes),
+          peers.length,
+        )
+        e.flushed = Y.encodeStateVector(e.doc)
+        for (const peer of peers)
+          peer.stream(new UpdateStream(name, shared.reader(), this.chunkBytes))
+        continue
+      }
       // Merging is quadratic (yjs 13.6: 20,000 one-entry updates take ~3.7 s); past a few the
       // diff since the last flush is sent instead: ~14 ms and the same size (it also repeats
       // the doc's delete set, which compaction keeps small).
@@ -232,10 +246,7 @@ export class DocService {
             ? Y.mergeUpdates(updates)
             : Y.encodeStateAsUpdate(e.doc, e.flushed)
       e.flushed = Y.encodeStateVector(e.doc)
-      this.updatesOut++
-      for (const peer of peers) {
-        writeDoc(peer, name, DocKind.Update, merged)
-      }
+      for (const peer of peers) this.writeUpdate(peer, name, merged)
     }
   }
 
@@ -260,8 +271,7 @@ export class DocService {
       if (e !== undefined && e.owner === this.nodeId) {
         // A replica tells what it has: send it the rest.
         this.flushPending()
-        const diff = Y.encodeStateAsUpdate(e.doc, bytes)
-        writeDoc(peer, name, DocKind.Update, diff)
+        this.sendDiff(peer, name, e, bytes)
         return
       }
       // A request for a doc this node owned and has dropped since (a compacted generation)
@@ -275,21 +285,65 @@ export class DocService {
       return
     }
     if (kind !== DocKind.Update) throw new RangeError(`unknown doc frame kind ${kind}`)
+    this.applyUpdate(peer, name, bytes)
+  }
+
+  /**
+   * Reads one `DocChunk` frame: a piece of an update too big for one frame. The update is
+   * applied once its last piece comes; a piece out of place throws `BadDocChunk`.
+   */
+  handleChunk(peer: Peer, dec: decoding.Decoder): void {
+    const f = readDocChunk(dec)
+    const whole = this.chunks.take(peer, f, (name) => this.entries.get(name)?.owner === peer.nodeId)
+    if (whole !== undefined) this.applyUpdate(peer, f.doc, whole)
+  }
+
+  /** The doc whose chunked update `peer` is in the middle of sending, if any. */
+  chunking(peer: Peer): string | undefined {
+    return this.chunks.inProgress(peer)
+  }
+
+  /** `peer`'s connection is gone: what it sent of an unfinished chunked update goes too. */
+  peerGone(peer: Peer): void {
+    this.chunks.forget(peer)
+  }
+
+  /** Bytes received of chunked updates not yet whole, over every peer (bounded per peer). */
+  partialUpdateBytes(): number {
+    return this.chunks.bytes
+  }
+
+  /**
+   * What a replica at state vector `sv` lacks of an owned doc. A doc small enough goes in one
+   * update frame; a bigger one as a stream of parts, so that no step encodes or applies it all.
+   */
+  private sendDiff(peer: Peer, name: string, e: Entry, sv: Uint8Array): void {
+    // The running count is an upper bound of the encoded size: a doc under it fits one frame.
+    if (e.bytes <= this.chunkBytes) {
+      this.writeUpdate(peer, name, Y.encodeStateAsUpdate(e.doc, sv))
+      return
+    }
+    const parts = new DiffParts(e.doc, Y.decodeStateVector(sv), this.partBytes)
+    peer.stream(new UpdateStream(name, parts, this.chunkBytes))
+  }
+
+  /** One update in one frame, or, past `chunkBytes` (a big delete set), in chunks. */
+  private writeUpdate(peer: Peer, name: string, update: Uint8Array): void {
+    if (update.length <= this.chunkBytes) writeDoc(peer, name, DocKind.Update, update)
+    else peer.stream(new UpdateStream(name, onePart(update), this.chunkBytes))
+  }
+
+  /** Applies an update of `name` from `peer`, its owner (anyone else's is ignored). */
+  private applyUpdate(peer: Peer, name: string, bytes: Uint8Array): void {
     // An update alone cannot start a replica (it would lack everything before it): a doc not
     // held here (dropped locally) comes back only when its owner announces it again.
+    const e = this.entries.get(name)
     if (e === undefined) return
     const replica = this.replicaFor(name, peer, e)
     if (replica === undefined) return
     this.updatesIn++
-    // One transaction around the apply, so that its changes are known without asking Yjs to
-    // encode them again (an `update` listener does: ~100 ms per 100,000 registry entries).
-    const tr = replica.transact((t) => {
-      Y.applyUpdate(replica, bytes, REMOTE)
-      return t
-    }, REMOTE)
-    if (!hasChanges(tr)) return
+    if (!applyRemote(replica, bytes)) return
     e.bytes += bytes.length
-    compactValues(tr)
     this.events.emit('update', name, replica, e.owner, bytes)
   }
 
@@ -340,10 +394,5 @@ export class DocService {
 
 /** Queues one `Doc` frame for `peer`: the doc's name, the kind, and the bytes. */
 function writeDoc(peer: Peer, name: string, kind: number, bytes: Uint8Array): void {
-  peer.writeNow((enc) => {
-    encoding.writeVarUint(enc, Frame.Doc)
-    encoding.writeVarString(enc, name)
-    encoding.writeVarUint(enc, kind)
-    encoding.writeVarUint8Array(enc, bytes)
-  })
+  peer.writeNow((enc) => writeDocFrame(enc, name, kind, bytes))
 }

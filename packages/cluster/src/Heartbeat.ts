@@ -9,9 +9,9 @@ import { nodeDefaults } from './defaults.js'
 import { Frame } from './frames.js'
 import { PhiAccrual, type PhiAccrualOptions } from './PhiAccrual.js'
 
-/** What the detector needs of a peer: a way to send it a frame. */
+/** What the detector needs of a peer: a way to send it a frame at once, ahead of bulk. */
 export interface Beating {
-  write(writeFrame: (enc: encoding.Encoder) => void): void
+  writeControl(writeFrame: (enc: encoding.Encoder) => void): void
 }
 
 /** Why a peer is suspected: how long it has been silent, and how surprising that is. */
@@ -171,7 +171,7 @@ export class Heartbeat<P extends Beating> {
     this.checkPause()
     this.timer = undefined
     if (this.stopped) return
-    for (const peer of this.watched.keys()) peer.write(writeBeat)
+    for (const peer of this.watched.keys()) peer.writeControl(writeBeat)
     this.schedule()
     // The frames that came meanwhile wait in the sockets until the poll phase of this turn reads
     // them; an immediate runs after it. So every judgement waits for one.

@@ -7,7 +7,9 @@ import * as encoding from 'lib0/encoding'
 import type { RawData, WebSocket } from 'ws'
 import type { Clock, Emitter, Logger, NodeId } from '@sworm/actor'
 import { dispatchFrames, type FrameTargets } from './dispatch.js'
+import { nodeDefaults } from './defaults.js'
 import { Frame, writeMembers, type HelloFrame, type MemberEntry } from './frames.js'
+import { Inbox } from './Inbox.js'
 import { Peer } from './Peer.js'
 import { logSocketError, normalizeUrl, toBytes } from './sockets.js'
 import type { DownReason, NodeEvents, NodeInfo } from './types.js'
@@ -27,6 +29,7 @@ export interface MembershipHost {
   /** The replicated docs: announced to each new peer, and sent before any other frame. */
   readonly docs: FrameTargets['docs'] & {
     peerUp(peer: Peer): void
+    peerGone(peer: Peer): void
     readonly dirty: boolean
     flushPending(): void
   }
@@ -58,10 +61,16 @@ export class Membership {
   private readonly peers = new Map<NodeId, Peer>()
   private readonly known = new Map<NodeId, NodeInfo>()
   private readonly frames: FrameTargets
+  /** Messages read from peers, handled a bounded amount per turn. */
+  private readonly inbox: Inbox<Peer>
 
   constructor(host: MembershipHost, options: { maxFrameBytes: number }) {
     this.host = host
     this.maxFrameBytes = options.maxFrameBytes
+    this.inbox = new Inbox<Peer>(
+      { handle: (peer, ws, bytes) => this.handle(peer, ws, bytes) },
+      { turnBytes: nodeDefaults.turnReadBytes, pauseBytes: nodeDefaults.inboxPauseBytes },
+    )
     this.frames = {
       heartbeat: (peer) => host.detector.beat(peer),
       heard: (peer) => host.detector.heard(peer),
@@ -153,8 +162,7 @@ export class Membership {
         return
       }
       const old = existing.ws
-      existing.flush()
-      existing.ws = ws
+      existing.replaceSocket(ws)
       existing.dialerId = dialerId
       if (dialedUrl !== undefined && dialedUrl !== existing.url) existing.dialedUrl = dialedUrl
       this.attach(existing, ws)
@@ -195,8 +203,10 @@ export class Membership {
   down(peer: Peer, reason: DownReason): void {
     if (this.peers.get(peer.nodeId) !== peer) return
     this.peers.delete(peer.nodeId)
+    this.inbox.forget(peer)
     this.host.detector.forget(peer)
     this.host.route.peerGone(peer)
+    this.host.docs.peerGone(peer)
     const m = this.known.get(peer.nodeId)
     if (m !== undefined) m.status = reason === 'leave' ? 'left' : 'down'
     if (reason === 'timeout') peer.ws.terminate()
@@ -291,6 +301,12 @@ export class Membership {
     this.host.detector.checkPause()
     const bytes = toBytes(data)
     peer.bytesIn += bytes.length
+    this.inbox.received(peer, ws, bytes)
+  }
+
+  /** Handles one message of `peer` (now, or in a later turn when it had to wait). */
+  private handle(peer: Peer, ws: WebSocket, bytes: Uint8Array): void {
+    if (this.peers.get(peer.nodeId) !== peer) return
     try {
       dispatchFrames(peer, decoding.createDecoder(bytes), this.frames)
     } catch (e) {

@@ -133,7 +133,13 @@ export class Node implements AsyncDisposable {
       opts.maxFrameBytes - nodeDefaults.frameHeadroomBytes,
     )
     this.runtime.setRoute(this.route)
-    this.docs = new DocService(this.id, () => this.membership.connectedPeers(), this.logger)
+    this.docs = new DocService(this.id, () => this.membership.connectedPeers(), this.logger, {
+      chunkBytes: Math.min(
+        nodeDefaults.docChunkBytes,
+        opts.maxFrameBytes - nodeDefaults.frameHeadroomBytes,
+      ),
+      maxUpdateBytes: opts.maxFrameBytes,
+    })
     this.yjs =
       opts.yjsEndpoint !== undefined
         ? new YjsEndpoint(

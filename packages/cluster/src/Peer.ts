@@ -1,24 +1,22 @@
-// One connected peer: its socket, the frames queued for it this event-loop turn (sent as one
-// websocket message), and what it holds on our processes (monitors), for cleanup when it goes.
-import * as encoding from 'lib0/encoding'
+// One connected peer: its socket, what is queued for it (its `Outbox`: this turn's frames as
+// one websocket message, bulk in bounded messages behind, heartbeats ahead), and what it holds on
+// our processes (monitors), for cleanup when it goes.
+import type * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
 import type { Clock, NodeId, Pid, Ref } from '@sworm/actor'
 import { nodeDefaults } from './defaults.js'
+import { Outbox, type OutStream } from './Outbox.js'
 
 export class Peer {
   readonly nodeId: NodeId
   readonly name: string
   readonly url: string
-  public ws: WebSocket
+  private socket: WebSocket
   /** Who dialed this connection (decides which of two duplicate connections stays). */
   public dialerId: string
   private readonly clock: Clock
   private readonly beforeWrite: () => void
-  /** The peer closes the connection on a websocket message larger than this (`maxFrameBytes`). */
-  private readonly maxMessageBytes: number
-  /** Frames queued this turn. */
-  private enc: encoding.Encoder | undefined
-  private flushScheduled = false
+  private readonly outbox: Outbox
   leaving = false
   /** This node's replicas of the peer's docs have caught up: the peer counts as up. */
   synced = false
@@ -34,6 +32,10 @@ export class Peer {
   bytesOut = 0
   bytesIn = 0
 
+  /**
+   * `maxMessageBytes`: the peer closes the connection on a websocket message larger than this
+   * (its `maxFrameBytes`), so a batch is sealed well before.
+   */
   constructor(
     nodeId: NodeId,
     name: string,
@@ -47,11 +49,22 @@ export class Peer {
     this.nodeId = nodeId
     this.name = name
     this.url = url
-    this.ws = ws
+    this.socket = ws
     this.dialerId = dialerId
     this.clock = clock
     this.beforeWrite = beforeWrite
-    this.maxMessageBytes = maxMessageBytes
+    this.outbox = new Outbox(
+      {
+        socket: () => this.socket,
+        sent: (bytes) => (this.bytesOut += bytes),
+      },
+      Math.min(nodeDefaults.softBatchBytes, maxMessageBytes),
+    )
+  }
+
+  /** The socket of the connection kept (of two duplicate ones, the one the rule keeps). */
+  get ws(): WebSocket {
+    return this.socket
   }
 
   /** Queues one frame; everything queued in this turn goes out as one message. */
@@ -62,55 +75,44 @@ export class Peer {
 
   /** Like `write`, without first flushing pending doc updates (used by that flush itself). */
   writeNow(writeFrame: (enc: encoding.Encoder) => void): void {
-    if (this.enc === undefined) {
-      this.enc = encoding.createEncoder()
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(this.flush)
-      }
-    }
-    const start = encoding.length(this.enc)
-    writeFrame(this.enc)
     this.framesOut++
-    const size = encoding.length(this.enc)
-    // Flush early when a batch grows large, so one message never nears `maxFrameBytes`.
-    if (size > Math.min(nodeDefaults.softBatchBytes, this.maxMessageBytes)) {
-      // The frames queued before this one go out on their own if, together, they would be
-      // larger than the peer accepts.
-      this.flushBatch(size > this.maxMessageBytes ? start : 0)
-    }
+    this.outbox.write(writeFrame)
   }
 
+  /**
+   * Queues a stream of messages (a big doc diff) behind every frame written so far; frames
+   * written later go after its end. Its messages go one per turn, encoded when their turn comes.
+   */
+  stream(s: OutStream): void {
+    this.outbox.stream(s)
+  }
+
+  /**
+   * Sends a frame that depends on no other (a heartbeat) at once, ahead of whatever is queued:
+   * it waits for one bounded message at most.
+   */
+  writeControl(writeFrame: (enc: encoding.Encoder) => void): void {
+    this.framesOut++
+    this.outbox.sendNow(writeFrame)
+  }
+
+  /** Sends this turn's frames now (a leave, a switch of sockets). */
   readonly flush = (): void => {
-    this.flushScheduled = false
-    this.flushBatch()
+    this.outbox.flush()
   }
 
-  /** Sends the batch as one message, or as two split at byte `splitAt` (a frame boundary). */
-  private flushBatch(splitAt = 0): void {
-    const enc = this.enc
-    if (enc === undefined) return
-    this.enc = undefined
-    const bytes = encoding.toUint8Array(enc)
-    this.bytesOut += bytes.length
-    if (this.ws.readyState !== this.ws.OPEN) return
-    if (splitAt > 0) {
-      this.ws.send(bytes.subarray(0, splitAt))
-      this.ws.send(bytes.subarray(splitAt))
-    } else {
-      this.ws.send(bytes)
-    }
+  /** Keeps `ws` of two duplicate connections: what is still queued goes on it. */
+  replaceSocket(ws: WebSocket): void {
+    this.socket = ws
+    this.outbox.socketChanged()
   }
 
   /** Resolves once the socket has handed every queued byte to the OS (or closed). */
   async drain(timeoutMs: number): Promise<void> {
-    this.flushBatch()
+    this.outbox.flush()
     const deadline = this.clock.now() + timeoutMs
-    while (
-      this.ws.readyState === this.ws.OPEN &&
-      this.ws.bufferedAmount > 0 &&
-      this.clock.now() < deadline
-    ) {
+    const busy = (): boolean => !this.outbox.idle || this.socket.bufferedAmount > 0
+    while (this.socket.readyState === this.socket.OPEN && busy() && this.clock.now() < deadline) {
       await new Promise<void>((r) => this.clock.setTimeout(r, nodeDefaults.drainPollMs))
     }
   }

@@ -34,7 +34,11 @@ export const nodeDefaults = {
   maxReconnectDoublings: 20,
   /** Room kept for a frame's header: a remote message's payload may be `maxFrameBytes` less this. */
   frameHeadroomBytes: 1024,
-  /** A peer's batch of frames is sent early once it grows past this. */
+  /**
+   * A peer's batch of frames is sealed once it grows past this: no message is larger but for a
+   * single big frame. Messages go to the socket one at a time, so a heartbeat, sent ahead of
+   * them, waits for one at most.
+   */
   softBatchBytes: 256 * 1024,
   /** Longest string a stranger chose (a name, a URL, a refusal's detail) that a log line keeps. */
   logStringChars: 64,
@@ -42,6 +46,23 @@ export const nodeDefaults = {
   handshakeLogIntervalMs: 10_000,
   /** Source addresses the handshake log remembers before it forgets them all. */
   handshakeLogSources: 1024,
+  /**
+   * Doc updates and sync answers bigger than this are cut: into parts of about this size, each
+   * a Yjs update of its own (a replica applies one per message), and a part still bigger (one
+   * big value) into `DocChunk` frames of this size. 64 KiB: Yjs applies registry entries at
+   * ~15-20 MB/s on a loaded 2-core machine, so a part is a step of a few ms on either side and a
+   * heartbeat waits behind no more; per-message costs stay small next to the apply (a 100,000
+   * name doc, ~14 MB, is some 220 parts).
+   */
+  docChunkBytes: 64 * 1024,
+  /**
+   * Bytes of peers' messages handled in one event-loop turn; what else came waits, each peer's
+   * in order, for the next turn (a heartbeat alone in its message never waits). One part of a
+   * doc sync: so applying a big sync never makes a long step on the receiving side.
+   */
+  turnReadBytes: 64 * 1024,
+  /** A peer's socket is not read while more than this of its messages wait to be handled. */
+  inboxPauseBytes: 1024 * 1024,
   /** While a node stops, how often it looks whether a peer's socket has sent everything. */
   drainPollMs: 5,
   /** `ComponentDocs`: forget the docs of a node down this long. */

@@ -2,7 +2,7 @@
 // remote processes, replicated docs, or the peer table. It keeps no state of its own.
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { ProtocolError } from './errors.js'
+import { BadDocChunk, ProtocolError } from './errors.js'
 import { Frame, readMembers, type MemberEntry } from './frames.js'
 import type { Peer } from './Peer.js'
 
@@ -16,7 +16,10 @@ export interface FrameTargets {
   readonly route: { handle(peer: Peer, type: number, dec: decoding.Decoder): boolean }
   readonly docs: {
     handleDoc(peer: Peer, dec: decoding.Decoder): void
+    handleChunk(peer: Peer, dec: decoding.Decoder): void
     handleDrop(peer: Peer, dec: decoding.Decoder): void
+    /** The doc whose chunked update the peer is in the middle of, if any. */
+    chunking(peer: Peer): string | undefined
   }
   /** The peer announced it is leaving. */
   leaving(peer: Peer): void
@@ -39,6 +42,16 @@ export function dispatchFrames(peer: Peer, dec: decoding.Decoder, to: FrameTarge
     if (!heard) {
       heard = true
       to.heard(peer)
+    }
+    if (type === Frame.DocChunk) {
+      to.docs.handleChunk(peer, dec)
+      continue
+    }
+    // The pieces of a chunked update come back to back: anything else between them is a peer
+    // that will never finish it (what it sent so far is dropped with the connection).
+    const chunking = to.docs.chunking(peer)
+    if (chunking !== undefined) {
+      throw new BadDocChunk('unfinished', chunking, `frame type ${type} before its last piece`)
     }
     if (to.route.handle(peer, type, dec)) continue
     switch (type) {

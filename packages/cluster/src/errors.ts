@@ -8,6 +8,7 @@ export const ClusterErrorCode = {
   BadConfig: 'BAD_CONFIG',
   NodeStopped: 'NODE_STOPPED',
   ProtocolError: 'PROTOCOL_ERROR',
+  BadDocChunk: 'BAD_DOC_CHUNK',
 } as const
 export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode]
 
@@ -85,5 +86,37 @@ export class ProtocolError extends SwormError {
   }
   static override is(u: unknown): u is ProtocolError {
     return hasErrorCode(u, ClusterErrorCode.ProtocolError)
+  }
+}
+
+/** Why a peer's chunked doc update was refused. */
+export type BadDocChunkReason =
+  /** Its declared size passes the bound (`maxFrameBytes`), or its pieces pass its declared size. */
+  | 'too-large'
+  /** A piece that does not start where the last one ended, or of another update. */
+  | 'out-of-order'
+  /** Another frame came before the update's last piece (only heartbeats may). */
+  | 'unfinished'
+  /** A piece of no bytes, or a size of 0. */
+  | 'malformed'
+
+/**
+ * A peer sent a chunked doc update (`DocChunk` frames) this node refuses: the connection is
+ * closed with this reason and what it had received of the update is dropped.
+ */
+export class BadDocChunk extends SwormError {
+  override name = 'BadDocChunk'
+  readonly reason: BadDocChunkReason
+  readonly doc: string
+  constructor(reason: BadDocChunkReason, doc: string, detail: string) {
+    super(
+      ClusterErrorCode.BadDocChunk,
+      `chunked update of doc ${doc} refused (${reason}): ${detail}`,
+    )
+    this.reason = reason
+    this.doc = doc
+  }
+  static override is(u: unknown): u is BadDocChunk {
+    return hasErrorCode(u, ClusterErrorCode.BadDocChunk)
   }
 }

@@ -31,6 +31,8 @@ export const Frame = {
   SyncAsk: 23,
   /** The answer to `SyncAsk`: everything before it was answered. */
   SyncDone: 24,
+  /** A piece of a doc update too big for one frame: doc name, total bytes, offset, bytes. */
+  DocChunk: 25,
 } as const
 export type FrameType = (typeof Frame)[keyof typeof Frame]
 
@@ -125,4 +127,46 @@ export function readMembers(dec: decoding.Decoder): MemberEntry[] {
     })
   }
   return out
+}
+
+/** A `Doc` frame: the doc's name, the kind (`DocKind`), and the bytes. */
+export function writeDocFrame(
+  enc: encoding.Encoder,
+  doc: string,
+  kind: number,
+  bytes: Uint8Array,
+): void {
+  encoding.writeVarUint(enc, Frame.Doc)
+  encoding.writeVarString(enc, doc)
+  encoding.writeVarUint(enc, kind)
+  encoding.writeVarUint8Array(enc, bytes)
+}
+
+/** One piece of a doc update sent in pieces (`Frame.DocChunk`). */
+export interface DocChunkFrame {
+  /** The doc's name. */
+  doc: string
+  /** Bytes of the whole update. */
+  total: number
+  /** Where this piece starts in it: the pieces come in order, each right after the last. */
+  offset: number
+  bytes: Uint8Array
+}
+
+export function writeDocChunk(enc: encoding.Encoder, f: DocChunkFrame): void {
+  encoding.writeVarUint(enc, Frame.DocChunk)
+  encoding.writeVarString(enc, f.doc)
+  encoding.writeVarUint(enc, f.total)
+  encoding.writeVarUint(enc, f.offset)
+  encoding.writeVarUint8Array(enc, f.bytes)
+}
+
+/** Reads a `DocChunk` frame after its type. */
+export function readDocChunk(dec: decoding.Decoder): DocChunkFrame {
+  return {
+    doc: decoding.readVarString(dec),
+    total: decoding.readVarUint(dec),
+    offset: decoding.readVarUint(dec),
+    bytes: decoding.readVarUint8Array(dec),
+  }
 }

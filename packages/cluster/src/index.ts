@@ -16,4 +16,6 @@ export {
   BadConfig,
   NodeStopped,
   ProtocolError,
+  BadDocChunk,
 } from './errors.js'
+export type { BadDocChunkReason } from './errors.js'

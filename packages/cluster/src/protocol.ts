@@ -7,11 +7,13 @@ export {
   frame,
   PROTOCOL_VERSION,
   readIdentity,
+  readDocChunk,
   readMembers,
   writeChallenge,
+  writeDocChunk,
   writeHello,
   writeMembers,
 } from './frames.js'
-export type { FrameType, HelloFrame, MemberEntry, RefuseReason } from './frames.js'
+export type { DocChunkFrame, FrameType, HelloFrame, MemberEntry, RefuseReason } from './frames.js'
 export { makeNonce, proof, proofMatches } from './proof.js'
 export { readPayload, writePayload, encodeValue, decodeValue } from './codec.js'

@@ -50,7 +50,7 @@ class FakePeer {
   constructor(name: string) {
     this.name = name
   }
-  write(): void {
+  writeControl(): void {
     this.beatsSent++
   }
 }

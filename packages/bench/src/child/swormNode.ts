@@ -2,7 +2,7 @@
 // with a `Counter` worker, started from its environment like @sworm/test's clusterNode fixture,
 // and answering the suite's JSON-line commands (see `serve` below) through @sworm/test's harness.
 //
-// Environment: NODE_NAME, SWORM_COOKIE (default 'bench-cookie'), SWORM_LOG_LEVEL (default 'warn').
+// Environment: NODE_NAME, SWORM_COOKIE (default: the bench's own), SWORM_LOG_LEVEL (default 'warn').
 import { createLogger, nodeOf } from '@sworm/actor'
 import { emit, ready, serve, type ChildRequest } from '@sworm/test'
 import { Actor, Sworm, startNode, type SwormInstance } from 'sworm'

@@ -1,0 +1,112 @@
+// The messages read from peers and not handled yet. A turn of the event loop handles at most
+// about `turnBytes` of them, over every peer; the rest wait, each peer's in order, for the next
+// turn, so a burst of bulk (a big doc sync, in parts) never makes one long step, and timers
+// (heartbeats) and other sockets get their turn in between. A lone heartbeat jumps the queue.
+import type { WebSocket } from 'ws'
+import { Frame } from './frames.js'
+
+/** What the inbox needs of its owner: the handling of one message. */
+export interface InboxHost<P> {
+  /** Handles one message of `peer`, read from `ws`. */
+  handle(peer: P, ws: WebSocket, bytes: Uint8Array): void
+}
+
+interface Waiting {
+  readonly ws: WebSocket
+  readonly bytes: Uint8Array
+}
+
+interface Queue {
+  readonly messages: Waiting[]
+  bytes: number
+  /** The socket paused because too much waits (resumed once the queue has gone). */
+  paused: WebSocket | undefined
+}
+
+export interface InboxOptions {
+  /** Bytes handled in one turn before the rest waits for the next. */
+  turnBytes: number
+  /** A peer's socket is paused (not read) while more than this of its messages wait. */
+  pauseBytes: number
+}
+
+export class Inbox<P> {
+  private readonly host: InboxHost<P>
+  private readonly opts: InboxOptions
+  private readonly queues = new Map<P, Queue>()
+  /** Bytes handled in this turn. */
+  private spent = 0
+  private turnScheduled = false
+
+  constructor(host: InboxHost<P>, options: InboxOptions) {
+    this.host = host
+    this.opts = options
+  }
+
+  /** A message of `peer` came on `ws`: handled now, or queued behind its peer's earlier ones. */
+  received(peer: P, ws: WebSocket, bytes: Uint8Array): void {
+    const queue = this.queues.get(peer)
+    // A heartbeat says nothing about order: it is the one thing that must not wait.
+    if (bytes.length === 1 && bytes[0] === Frame.Heartbeat) {
+      this.host.handle(peer, ws, bytes)
+      return
+    }
+    if (queue === undefined && this.spent < this.opts.turnBytes) {
+      this.handle(peer, ws, bytes)
+      return
+    }
+    let q = queue
+    if (q === undefined) {
+      q = { messages: [], bytes: 0, paused: undefined }
+      this.queues.set(peer, q)
+    }
+    q.messages.push({ ws, bytes })
+    q.bytes += bytes.length
+    if (q.bytes > this.opts.pauseBytes && q.paused === undefined) {
+      q.paused = ws
+      ws.pause()
+    }
+    this.scheduleTurn()
+  }
+
+  /** `peer` is gone: what it sent and was not handled goes with it. */
+  forget(peer: P): void {
+    const q = this.queues.get(peer)
+    if (q === undefined) return
+    this.queues.delete(peer)
+    q.paused?.resume()
+  }
+
+  private handle(peer: P, ws: WebSocket, bytes: Uint8Array): void {
+    this.spent += bytes.length
+    this.scheduleTurn()
+    this.host.handle(peer, ws, bytes)
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return
+    this.turnScheduled = true
+    setImmediate(this.nextTurn)
+  }
+
+  /** A new turn: its budget goes to the waiting messages, a message per peer in turn. */
+  private readonly nextTurn = (): void => {
+    this.turnScheduled = false
+    this.spent = 0
+    while (this.spent < this.opts.turnBytes && this.queues.size > 0) {
+      for (const [peer, q] of [...this.queues]) {
+        if (this.queues.get(peer) !== q) continue
+        const m = q.messages.shift()
+        if (m !== undefined) {
+          q.bytes -= m.bytes.length
+          this.handle(peer, m.ws, m.bytes)
+        }
+        if (q.messages.length === 0 && this.queues.get(peer) === q) {
+          this.queues.delete(peer)
+          q.paused?.resume()
+        }
+        if (this.spent >= this.opts.turnBytes) break
+      }
+    }
+  }
+}

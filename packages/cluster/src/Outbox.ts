@@ -1,0 +1,148 @@
+// What a peer's socket is yet to send: the frames written this event-loop turn (one batch), the
+// messages and streams queued behind them in order, and the one message the socket is writing.
+// Bulk goes out one bounded message per turn, so a heartbeat, which jumps the queue, never waits
+// behind more than one of them.
+import * as encoding from 'lib0/encoding'
+import type { WebSocket } from 'ws'
+
+/** A producer of messages encoded only when their turn comes (a big doc diff, in parts). */
+export interface OutStream {
+  /** The next message (one or more frames), or undefined once the stream has ended. */
+  next(): Uint8Array | undefined
+}
+
+/** What the outbox needs of its peer: the socket of the moment and the byte count. */
+export interface OutboxHost {
+  socket(): WebSocket
+  /** Bytes handed to the socket. */
+  sent(bytes: number): void
+}
+
+export class Outbox {
+  private readonly host: OutboxHost
+  /** A batch is sealed once it passes this: no message carries much more, frame by frame. */
+  private readonly batchBytes: number
+  /** Frames written this turn. */
+  private batch: encoding.Encoder | undefined
+  private sealScheduled = false
+  /** Sealed messages and streams, in the order they were written. */
+  private readonly queue: Array<Uint8Array | OutStream> = []
+  /** The socket writing a message of the queue now (its callback has not come yet). */
+  private writing: WebSocket | undefined
+  private pumpScheduled = false
+
+  constructor(host: OutboxHost, batchBytes: number) {
+    this.host = host
+    this.batchBytes = batchBytes
+  }
+
+  /** Frames queued or being written (for `drain`). */
+  get idle(): boolean {
+    return this.batch === undefined && this.queue.length === 0 && this.writing === undefined
+  }
+
+  /**
+   * Adds a frame to this turn's batch. A batch that passes `batchBytes` is sealed at once, the
+   * frame that took it past in a message of its own: every message is at most `batchBytes` or
+   * one frame.
+   */
+  write(writeFrame: (enc: encoding.Encoder) => void): void {
+    if (this.batch === undefined) {
+      this.batch = encoding.createEncoder()
+      if (!this.sealScheduled) {
+        this.sealScheduled = true
+        setImmediate(this.sealTurn)
+      }
+    }
+    const start = encoding.length(this.batch)
+    writeFrame(this.batch)
+    if (encoding.length(this.batch) > this.batchBytes) this.seal(start)
+  }
+
+  /** Queues a stream behind every frame written so far; frames written later wait for its end. */
+  stream(s: OutStream): void {
+    this.seal()
+    this.queue.push(s)
+    this.pump()
+  }
+
+  /**
+   * Sends one frame at once, as a message of its own, ahead of the queue: for a frame that
+   * depends on no other (a heartbeat). It waits only for the message the socket is writing.
+   */
+  sendNow(writeFrame: (enc: encoding.Encoder) => void): void {
+    const enc = encoding.createEncoder()
+    writeFrame(enc)
+    const bytes = encoding.toUint8Array(enc)
+    const ws = this.host.socket()
+    if (ws.readyState !== ws.OPEN) return
+    this.host.sent(bytes.length)
+    ws.send(bytes)
+  }
+
+  /** Seals this turn's batch and sends what the socket can take now. */
+  flush(): void {
+    this.seal()
+    this.pump()
+  }
+
+  /** The socket changed (one of two duplicate connections kept): what is queued goes on it. */
+  socketChanged(): void {
+    this.writing = undefined
+    this.flush()
+  }
+
+  private readonly sealTurn = (): void => {
+    this.sealScheduled = false
+    this.flush()
+  }
+
+  /**
+   * Moves the batch to the queue as one message, or as two cut at byte `cutAt` (a frame
+   * boundary) so that a big frame does not take the frames before it along.
+   */
+  private seal(cutAt = 0): void {
+    const batch = this.batch
+    if (batch === undefined) return
+    this.batch = undefined
+    const bytes = encoding.toUint8Array(batch)
+    if (cutAt > 0) this.queue.push(bytes.subarray(0, cutAt), bytes.subarray(cutAt))
+    else this.queue.push(bytes)
+    this.pump()
+  }
+
+  /** Hands the socket the next message, unless it is still writing one. */
+  private readonly pump = (): void => {
+    this.pumpScheduled = false
+    const ws = this.host.socket()
+    if (this.writing !== undefined || ws.readyState !== ws.OPEN) return
+    const bytes = this.next()
+    if (bytes === undefined) return
+    this.writing = ws
+    this.host.sent(bytes.length)
+    ws.send(bytes, () => {
+      if (this.writing !== ws) return
+      this.writing = undefined
+      // The next one in a later turn: timers (heartbeats) and other sockets go in between.
+      if (this.queue.length > 0 && !this.pumpScheduled) {
+        this.pumpScheduled = true
+        setImmediate(this.pump)
+      }
+    })
+  }
+
+  /** The next message of the queue, asking its head stream for one if it is a stream. */
+  private next(): Uint8Array | undefined {
+    for (;;) {
+      const head = this.queue[0]
+      if (head === undefined) return undefined
+      if (head instanceof Uint8Array) {
+        this.queue.shift()
+        return head
+      }
+      const bytes = head.next()
+      if (bytes !== undefined) return bytes
+      this.queue.shift()
+    }
+  }
+}
