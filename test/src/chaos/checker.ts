@@ -5,6 +5,9 @@ import type { ChaosNodes } from './ChaosNodes.js'
 import { pollUntil } from './poll.js'
 import type { Violation } from './violations.js'
 
+/** Each read of a count by name: a few fit in the bound of `checkCounts`. */
+const GET_TIMEOUT_MS = 2000
+
 /** A violation before it is stamped with its step. */
 export type Finding = Omit<Violation, 'step'>
 
@@ -91,15 +94,15 @@ export async function checkCounts(
       const read = (await nodes.request(from, {
         op: 'get',
         names: [...bounds.keys()],
-        timeoutMs: 5000,
+        timeoutMs: GET_TIMEOUT_MS,
       })) as Record<string, number | string>
       const out: Finding[] = []
       for (const [name, { atLeast, atMost }] of bounds) {
         const got = read[name]
         if (typeof got !== 'number') {
           out.push({
-            kind: 'missing',
-            detail: `${name}: get from ${nodes.name(from)} failed: ${String(got)}`,
+            kind: 'noAnswer',
+            detail: `${name} on ${hostOf(name)}: get from ${nodes.name(from)} failed: ${String(got)}`,
           })
           continue
         }
@@ -119,7 +122,10 @@ export async function checkCounts(
       }
       return out
     },
-    (message): Finding => ({ kind: 'missing', detail: `get from ${nodes.name(from)}: ${message}` }),
+    (message): Finding => ({
+      kind: 'noAnswer',
+      detail: `get from ${nodes.name(from)}: ${message}`,
+    }),
   )
   return { counts, findings }
 }

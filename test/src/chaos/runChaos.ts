@@ -101,7 +101,7 @@ export const chaosDefaults: Omit<ChaosOptions, 'seed' | 'log'> = {
 }
 
 /** How long the count of a counter may take to reach its bound after the settle (a merge in flight). */
-const COUNT_WAIT_MS = 5000
+const COUNT_WAIT_MS = 6000
 /** Bound on starting nodes and on each request to one. */
 const BOUND_MS = 20_000
 

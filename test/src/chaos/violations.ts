@@ -7,6 +7,7 @@
  * - `missing`: a name resolves nowhere (or not on every node) after the cluster settled.
  * - `disagree`: two nodes resolve a name to different pids.
  * - `duplicate`: a name runs more than one counter (or its counter is not the one it resolves to).
+ * - `noAnswer`: a name that resolves alike everywhere does not answer a call by name (`get`).
  * - `lostIncrement`: a counter counts fewer increments than were acknowledged (and not excused).
  * - `overcount`: a counter counts more increments than were ever sent to it.
  * - `lateCall`: a call ended (answer or error) past its timeout plus the slack.
@@ -21,6 +22,7 @@ export type ViolationKind =
   | 'missing'
   | 'disagree'
   | 'duplicate'
+  | 'noAnswer'
   | 'lostIncrement'
   | 'overcount'
   | 'lateCall'
@@ -35,6 +37,7 @@ export const violationKinds: readonly ViolationKind[] = [
   'missing',
   'disagree',
   'duplicate',
+  'noAnswer',
   'lostIncrement',
   'overcount',
   'lateCall',

@@ -2,6 +2,7 @@
 // this folder and one entry below.
 import type { Suite } from '../figure.js'
 import { actorSuite } from './actor.js'
+import { chaosSuite } from './chaos.js'
 import { clusterSuite } from './cluster.js'
 import { registrySuite } from './registry.js'
 import { supervisorSuite } from './supervisor.js'
@@ -14,4 +15,5 @@ export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
   ['registry', registrySuite],
   ['supervisor', supervisorSuite],
   ['sworm', swormSuite],
+  ['chaos', chaosSuite],
 ])
