@@ -97,7 +97,14 @@ export class SwormInstance implements AsyncDisposable {
     const events = new Emitter<SwormEvents>((e, ev) =>
       node.logger.error({ err: e, event: ev, sworm: name }, 'sworm listener threw'),
     )
-    const holds = new Holds({ sworm: name, runtime, holdMs: holdMs(options) })
+    // The name may resolve to another delegate than a moving one: what is sent goes there.
+    // (Called only once the registry runs: holds are asked for by delegates and by other nodes,
+    // which find this node's router through the registry.)
+    const targetNow = (key: string): Pid | undefined => {
+      const entry = registry.resolve(decodeName(key))
+      return entry === undefined ? undefined : targetOf(entry)
+    }
+    const holds = new Holds({ sworm: name, runtime, holdMs: holdMs(options), targetNow })
     const router = await runtime.start(Router, holds)
     const prepare: PrepareHost = {
       sworm: name,
@@ -125,12 +132,7 @@ export class SwormInstance implements AsyncDisposable {
       sworm: name,
       registry,
       actorType: (typeName) => types.get(typeName),
-      holdLate: (key, delegate, raw) =>
-        holds.holdLate(key, delegate, raw, () => {
-          // The name may already resolve to its next delegate: then the message goes there.
-          const entry = registry.resolve(decodeName(key))
-          return entry === undefined ? undefined : targetOf(entry)
-        }),
+      holdLate: (key, delegate, raw) => holds.holdLate(key, delegate, raw),
       handoffTimeoutMs: options.handoffTimeoutMs,
     })
     const supervisor = await DistributedSupervisor.start(node, `sworm.${name}`, {

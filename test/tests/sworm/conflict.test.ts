@@ -45,6 +45,11 @@ class PlainRooms extends Sworm {
   static override actors = { Counter }
 }
 
+class SpreadRooms extends Sworm {
+  static override options = { handoff: true, redistribution: 'active' as const }
+  static override actors = { Counter }
+}
+
 /** The Counters still running in this OS process under `name`, on any of `nodes`. */
 function running(nodes: Node[], name: string): Pid[] {
   return [...census]
@@ -173,5 +178,56 @@ describe('name conflicts after a split', () => {
     expect(s.conflicts.map((c) => c.merged)).toEqual(NAMES.map(() => false))
     for (const o of s.observers)
       expect(o.state().events.some((e) => e.kind === 'merge')).toBe(false)
+  })
+
+  it('answers calls by name at once after a heal that moves the losing copies (active redistribution)', async () => {
+    census.clear()
+    await using cluster = await proxiedCluster(2, fastFailureDetection(150, 600))
+    const nodes = cluster.nodes
+    const instances = [
+      await runSworm(nodes[0]!, SpreadRooms),
+      await runSworm(nodes[1]!, SpreadRooms),
+    ]
+    await waitUntil(
+      () => instances.every((i) => i.supervisor.stats().members === 2),
+      5000,
+      'the sworm on both nodes',
+    )
+    for (const name of NAMES) await instances[0]!.registerName(name, Counter, name)
+    const hosts = new Set(NAMES.map((name) => nodeOf(instances[0]!.whereis(name)!)))
+    expect(hosts.size, 'names on both nodes').toBe(2)
+    // Each node knows every child before the split: only a child it knows of can be adopted.
+    await waitUntil(
+      () => instances.every((i) => i.supervisor.countChildren().active === NAMES.length),
+      5000,
+      'every child recorded on both nodes',
+    )
+
+    // Each side adopts the other's names; after the heal each adopted copy loses its conflict,
+    // and the join makes its node move it to the node that runs the name already.
+    await cluster.split([1])
+    await waitUntil(
+      () => NAMES.every((name) => nodes.every((_, i) => running([nodes[i]!], name).length === 1)),
+      5000,
+      'a copy of every name on each side',
+    )
+    await cluster.heal()
+    await waitUntil(
+      () =>
+        NAMES.every(
+          (name) =>
+            running(nodes, name).length === 1 &&
+            instances.every((i) => i.whereis(name) === running(nodes, name)[0]),
+        ),
+      10_000,
+      'one worker per name, resolved alike on both nodes',
+    )
+    // No hold of a copy's move is left behind: every name answers from both nodes at once,
+    // where a stale hold kept calls waiting for a registration that never comes.
+    for (const inst of instances) {
+      for (const name of NAMES) {
+        expect(await inst.call(name, 'get', { timeoutMs: 1000 })).toEqual(expect.any(Number))
+      }
+    }
   })
 })
