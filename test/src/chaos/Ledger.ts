@@ -58,6 +58,8 @@ export class Ledger {
   /** Conflicts lost (one per loser), and names handed over, as the nodes reported them. */
   conflicts = 0
   handoffs = 0
+  /** The longest a call took (answer or error), its client not paused meanwhile. */
+  slowestCallMs = 0
   callsOk = 0
   callsFailed = 0
   readonly failedByCode = new Map<string, number>()
@@ -158,6 +160,7 @@ export class Ledger {
     const ms = Number(e['ms'])
     const what = `${node}: inc ${call.name} sent at ${call.t}`
     if (!this.#wasPaused(slot, call.t, call.t + ms)) {
+      this.slowestCallMs = Math.max(this.slowestCallMs, ms)
       const bound = this.#options.timeoutMs + this.#options.slackMs
       if (ms > bound) {
         this.#options.report({

@@ -60,6 +60,8 @@ export interface ChaosReport {
   readonly callsOk: number
   readonly callsFailed: number
   readonly failedByCode: Readonly<Record<string, number>>
+  /** The longest a call took, its client not paused meanwhile (bounded by timeout + slack). */
+  readonly slowestCallMs: number
   readonly violations: readonly Violation[]
   readonly byKind: Readonly<Record<ViolationKind, number>>
   /** Conflicts merged without state, moves without state: what may explain a lost increment. */
@@ -97,7 +99,17 @@ export const chaosDefaults: Omit<ChaosOptions, 'seed' | 'log'> = {
     DOWN_AFTER_UNREACHABLE_MS: '2000',
     RECONNECT_MAX_MS: '300',
   },
-  redistribution: 'passive',
+  // Passive: restarted nodes stay empty until a fault moves names there. Active redistribution
+  // is left out of the default because of a known bug: after a heal, a copy that lost its
+  // conflict is moved (with its count) to the node that runs the name already; the start there
+  // fails with AlreadyStarted and the count is dropped, so increments acknowledged by the copy
+  // are lost (CHAOS_REDISTRIBUTION=active CHAOS_SEED=3 shows it after step 1).
+  redistribution: redistributionFromEnv(),
+}
+
+/** `CHAOS_REDISTRIBUTION=active` runs the chaos with active redistribution; passive otherwise. */
+export function redistributionFromEnv(): 'passive' | 'active' {
+  return process.env['CHAOS_REDISTRIBUTION'] === 'active' ? 'active' : 'passive'
 }
 
 /** How long the count of a counter may take to reach its bound after the settle (a merge in flight). */
@@ -124,8 +136,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     report,
   })
   log(
-    `chaos seed=${seed}: ${options.nodes} nodes, ${options.steps} steps, ${names.length} counters ` +
-      `(rerun with CHAOS_SEED=${seed})`,
+    `chaos seed=${seed}: ${options.nodes} nodes, ${options.steps} steps, ${names.length} counters, ` +
+      `${options.redistribution} redistribution (rerun with ` +
+      `${options.redistribution === 'active' ? 'CHAOS_REDISTRIBUTION=active ' : ''}CHAOS_SEED=${seed})`,
   )
   const steps = plan.map((s) => describeStep(s, slotName))
   await using nodes = await ChaosNodes.start({
@@ -223,6 +236,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     callsOk: ledger.callsOk,
     callsFailed: ledger.callsFailed,
     failedByCode: Object.fromEntries(ledger.failedByCode),
+    slowestCallMs: ledger.slowestCallMs,
     violations,
     byKind: countByKind(violations),
     notes: ledger.notes,

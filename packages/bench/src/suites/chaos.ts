@@ -50,6 +50,7 @@ const violations: Figure = {
         steps: report.steps.length,
         calls_ok: report.callsOk,
         calls_failed: report.callsFailed,
+        slowest_call_ms: report.slowestCallMs,
         ...kinds,
         aborted: report.aborted,
         duration_s: Math.round(report.durationMs / 1000),
