@@ -27,7 +27,14 @@ import { beforeMoveMs, holdConfirmMs, holdMs, prepareAnswerMs } from './moves/bo
 import { Fence } from './moves/Fence.js'
 import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
-import { mergeConflict, prepareMove, type MoveHost, type PrepareHost } from './moves/prepare.js'
+import {
+  mergeConflict,
+  mergeMovedCopy,
+  mergeState,
+  prepareMove,
+  type MoveHost,
+  type PrepareHost,
+} from './moves/prepare.js'
 
 /** The actor types a sworm's workers may have, by stable name (the same on every node). */
 export type ActorTypes = Record<string, ActorClassLike<never>>
@@ -133,6 +140,10 @@ export class SwormInstance implements AsyncDisposable {
       registry,
       actorType: (typeName) => types.get(typeName),
       holdLate: (key, delegate, raw) => holds.holdLate(key, delegate, raw),
+      mergeIntoRunning: (key, state) => {
+        const running = targetNow(key)
+        if (running !== undefined) mergeState(prepare, key, running, state)
+      },
       handoffTimeoutMs: options.handoffTimeoutMs,
     })
     const supervisor = await DistributedSupervisor.start(node, `sworm.${name}`, {
@@ -145,6 +156,7 @@ export class SwormInstance implements AsyncDisposable {
       handoffTimeoutMs: beforeMoveMs(options),
       hooks: {
         beforeMove: (id, delegate) => prepareMove(move, id, delegate),
+        movedOntoRunning: (id, delegate, handoff) => mergeMovedCopy(prepare, id, delegate, handoff),
       },
       ...defined(options, [
         'maxRestarts',

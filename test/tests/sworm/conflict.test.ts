@@ -181,9 +181,47 @@ describe('name conflicts after a split', () => {
   })
 
   it('answers calls by name at once after a heal that moves the losing copies (active redistribution)', async () => {
-    census.clear()
-    await using cluster = await proxiedCluster(2, fastFailureDetection(150, 600))
-    const nodes = cluster.nodes
+    await using s = await splitCountHeal()
+    // No hold of a copy's move is left behind: every name answers from both nodes at once,
+    // where a stale hold kept calls waiting for a registration that never comes.
+    for (const inst of s.instances) {
+      for (const name of NAMES) {
+        expect(await inst.call(name, 'get', { timeoutMs: 1000 })).toEqual(expect.any(Number))
+      }
+    }
+  })
+
+  it('keeps every count after a heal that moves the losing copies onto the winners (active redistribution)', async () => {
+    await using s = await splitCountHeal()
+    // 1 before the split, 2 on node 0's side and 3 on node 1's during it: the copy that moved
+    // onto the running name handed its count to it, wherever the name ended up.
+    for (const inst of s.instances) {
+      for (const name of NAMES) {
+        await vi.waitFor(async () => expect(await inst.call(name, 'get')).toBe(6), {
+          timeout: 2000,
+          interval: 20,
+        })
+      }
+    }
+  })
+})
+
+/**
+ * Two nodes with active redistribution: every name registered (on both nodes by hash) and
+ * counted once, a split during which each side adopts the other's names and counts each name
+ * (2 on node 0's side, 3 on node 1's), then the heal: each adopted copy loses its conflict, and
+ * the join makes its node move it to the node that runs the name already. Resolves once one
+ * worker per name is left, resolved alike on both nodes.
+ */
+async function splitCountHeal(): Promise<{
+  nodes: Node[]
+  instances: SwormInstance[]
+  [Symbol.asyncDispose](): Promise<void>
+}> {
+  census.clear()
+  const cluster = await proxiedCluster(2, fastFailureDetection(150, 600))
+  const nodes = cluster.nodes
+  try {
     const instances = [
       await runSworm(nodes[0]!, SpreadRooms),
       await runSworm(nodes[1]!, SpreadRooms),
@@ -193,7 +231,10 @@ describe('name conflicts after a split', () => {
       5000,
       'the sworm on both nodes',
     )
-    for (const name of NAMES) await instances[0]!.registerName(name, Counter, name)
+    for (const name of NAMES) {
+      await instances[0]!.registerName(name, Counter, name)
+      await instances[0]!.call(name, 'inc')
+    }
     const hosts = new Set(NAMES.map((name) => nodeOf(instances[0]!.whereis(name)!)))
     expect(hosts.size, 'names on both nodes').toBe(2)
     // Each node knows every child before the split: only a child it knows of can be adopted.
@@ -203,14 +244,17 @@ describe('name conflicts after a split', () => {
       'every child recorded on both nodes',
     )
 
-    // Each side adopts the other's names; after the heal each adopted copy loses its conflict,
-    // and the join makes its node move it to the node that runs the name already.
     await cluster.split([1])
     await waitUntil(
       () => NAMES.every((name) => nodes.every((_, i) => running([nodes[i]!], name).length === 1)),
       5000,
       'a copy of every name on each side',
     )
+    for (const name of NAMES) {
+      for (const [i, times] of [2, 3].entries()) {
+        for (let k = 0; k < times; k++) await instances[i]!.call(name, 'inc')
+      }
+    }
     await cluster.heal()
     await waitUntil(
       () =>
@@ -222,12 +266,15 @@ describe('name conflicts after a split', () => {
       10_000,
       'one worker per name, resolved alike on both nodes',
     )
-    // No hold of a copy's move is left behind: every name answers from both nodes at once,
-    // where a stale hold kept calls waiting for a registration that never comes.
-    for (const inst of instances) {
-      for (const name of NAMES) {
-        expect(await inst.call(name, 'get', { timeoutMs: 1000 })).toEqual(expect.any(Number))
-      }
+    return {
+      nodes,
+      instances,
+      async [Symbol.asyncDispose]() {
+        await cluster[Symbol.asyncDispose]()
+      },
     }
-  })
-})
+  } catch (e) {
+    await cluster[Symbol.asyncDispose]()
+    throw e
+  }
+}
