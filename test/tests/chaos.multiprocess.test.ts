@@ -2,7 +2,8 @@
 // handoff on, clients calling them by name from every node, and a nemesis (kill -9 and restart,
 // pauses shorter and longer than the downing bound, black-holed links, graceful restarts); after
 // each heal the checker holds the cluster to its promises (see test/src/chaos/runChaos.ts for the
-// rule on which counters may lose what). Rerun a failure with CHAOS_SEED=<seed>.
+// rule on which counters may lose what). An odd seed runs with active redistribution, an even one
+// with passive. Rerun a failure with CHAOS_SEED=<seed>.
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest'

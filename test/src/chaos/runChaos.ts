@@ -12,8 +12,9 @@
 //   (`endHandoff`); a pause or a partition leaves the paused (or cut off) copy running, and if
 //   the other side started a second copy meanwhile (from zero, as for a dead node), the heal
 //   keeps the earliest registration and hands it the loser's count (`sworm:resolve_conflict`),
-//   which the counter adds to its own. Since each copy counts from zero or from the count handed
-//   to it, the sum counts every increment once. So after each heal, for a counter not excused,
+//   which the counter adds to its own (a copy that moves before its conflict is settled, under
+//   active redistribution, hands its count to the running one the same way). Since each copy
+//   counts from zero or from the count handed to it, the sum counts every increment once. So after each heal, for a counter not excused,
 //   count ≥ (count read at the previous check) + (increments acknowledged since).
 // - No increment counts twice: a count never exceeds the increments ever sent to the name
 //   (no handed-over state replayed, no message delivered twice).
@@ -48,7 +49,12 @@ export interface ChaosOptions {
   readonly timing: NemesisTiming
   /** Failure detection of every node (`DOWN_AFTER_UNREACHABLE_MS` and the others). */
   readonly env: Readonly<Record<string, string>>
-  readonly redistribution: 'passive' | 'active'
+  /**
+   * Whether a restarted node gets its names back (`active`, moved with their counts) or stays
+   * empty until a fault moves names there (`passive`). Default: `CHAOS_REDISTRIBUTION`, else by
+   * the seed (odd: active), so that the seed alone names the run.
+   */
+  readonly redistribution?: 'passive' | 'active'
   /** Each line of the run's log, as it happens. */
   readonly log: (line: string) => void
 }
@@ -56,6 +62,7 @@ export interface ChaosOptions {
 /** What a run found. */
 export interface ChaosReport {
   readonly seed: number
+  readonly redistribution: 'passive' | 'active'
   readonly steps: readonly string[]
   readonly callsOk: number
   readonly callsFailed: number
@@ -99,17 +106,13 @@ export const chaosDefaults: Omit<ChaosOptions, 'seed' | 'log'> = {
     DOWN_AFTER_UNREACHABLE_MS: '2000',
     RECONNECT_MAX_MS: '300',
   },
-  // Passive: restarted nodes stay empty until a fault moves names there. Active redistribution
-  // is left out of the default because of a known bug: after a heal, a copy that lost its
-  // conflict is moved (with its count) to the node that runs the name already; the start there
-  // fails with AlreadyStarted and the count is dropped, so increments acknowledged by the copy
-  // are lost (CHAOS_REDISTRIBUTION=active CHAOS_SEED=3 shows it after step 1).
-  redistribution: redistributionFromEnv(),
 }
 
-/** `CHAOS_REDISTRIBUTION=active` runs the chaos with active redistribution; passive otherwise. */
-export function redistributionFromEnv(): 'passive' | 'active' {
-  return process.env['CHAOS_REDISTRIBUTION'] === 'active' ? 'active' : 'passive'
+/** The redistribution of a run: `CHAOS_REDISTRIBUTION` when set, else active for an odd seed. */
+function redistributionFor(seed: number): 'passive' | 'active' {
+  const given = process.env['CHAOS_REDISTRIBUTION']
+  if (given === 'active' || given === 'passive') return given
+  return seed % 2 === 1 ? 'active' : 'passive'
 }
 
 /** How long the count of a counter may take to reach its bound after the settle (a merge in flight). */
@@ -121,6 +124,7 @@ const BOUND_MS = 20_000
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now()
   const { seed, log } = options
+  const redistribution = options.redistribution ?? redistributionFor(seed)
   const plan = schedule(mulberry32(seed), options.steps, options.nodes, options.timing)
   const names = Array.from({ length: options.counters }, (_, i) => `c${i}`)
   const violations: Violation[] = []
@@ -137,13 +141,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   })
   log(
     `chaos seed=${seed}: ${options.nodes} nodes, ${options.steps} steps, ${names.length} counters, ` +
-      `${options.redistribution} redistribution (rerun with ` +
-      `${options.redistribution === 'active' ? 'CHAOS_REDISTRIBUTION=active ' : ''}CHAOS_SEED=${seed})`,
+      `${redistribution} redistribution (rerun with CHAOS_SEED=${seed})`,
   )
   const steps = plan.map((s) => describeStep(s, slotName))
   await using nodes = await ChaosNodes.start({
     count: options.nodes,
-    env: { ...options.env, REDISTRIBUTION: options.redistribution },
+    env: { ...options.env, REDISTRIBUTION: redistribution },
     boundMs: BOUND_MS,
     stopTimeoutMs: BOUND_MS,
     sink: (slot, incarnation, events) => ledger.accept(slot, incarnation, events),
@@ -232,6 +235,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   return {
     seed,
+    redistribution,
     steps,
     callsOk: ledger.callsOk,
     callsFailed: ledger.callsFailed,

@@ -46,6 +46,7 @@ const violations: Figure = {
         unit: 'count',
         ...targetFields(value, target),
         seed,
+        redistribution: report.redistribution,
         nodes: full ? NODES : chaosDefaults.nodes,
         steps: report.steps.length,
         calls_ok: report.callsOk,
