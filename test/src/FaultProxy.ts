@@ -229,8 +229,7 @@ export class FaultProxy implements AsyncDisposable {
   readonly host = LOOPBACK
   /** The port the proxy listens on. */
   readonly port: number
-  /** The port connections are forwarded to. */
-  readonly targetPort: number
+  #targetPort: number
   readonly #server: net.Server
   readonly #links = new Set<Link>()
   readonly #counters: Counters = {
@@ -247,7 +246,7 @@ export class FaultProxy implements AsyncDisposable {
   private constructor(server: net.Server, port: number, targetPort: number, mode: FaultMode) {
     this.#server = server
     this.port = port
-    this.targetPort = targetPort
+    this.#targetPort = targetPort
     this.#mode = mode
     server.on('connection', (socket) => this.#accept(socket))
   }
@@ -281,6 +280,22 @@ export class FaultProxy implements AsyncDisposable {
       throw new HarnessError(HarnessErrorCode.BadArgument, 'proxy server has no TCP address')
     }
     return new FaultProxy(server, address.port, port, mode)
+  }
+
+  /** The port new connections are forwarded to. */
+  get targetPort(): number {
+    return this.#targetPort
+  }
+
+  /**
+   * Forwards new connections to `port` from now on (a node restarted on another port keeps its
+   * proxies); open connections stay with the old target.
+   */
+  retarget(port: number): void {
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+      throw new HarnessError(HarnessErrorCode.BadArgument, `bad target port ${port}`)
+    }
+    this.#targetPort = port
   }
 
   /** The current mode. */
@@ -349,7 +364,7 @@ export class FaultProxy implements AsyncDisposable {
       client.destroy()
       return
     }
-    const link = new Link(this, client, this.targetPort, this.#counters)
+    const link = new Link(this, client, this.#targetPort, this.#counters)
     this.#links.add(link)
     const forget = (): void => {
       if (link.closed) this.#links.delete(link)

@@ -333,7 +333,7 @@ export class ChildNode implements AsyncDisposable {
   readonly name: string
   /** The absolute path of the script. */
   readonly script: string
-  readonly #options: SpawnNodeOptions
+  #options: SpawnNodeOptions
   #run: Run
   #ready: Promise<ChildEvent>
   #restarting: Promise<unknown> | undefined
@@ -459,9 +459,11 @@ export class ChildNode implements AsyncDisposable {
   /**
    * Runs the script again in a fresh process (stopping the current one first if it still runs)
    * and resolves with its ready line, which `ready` then also gives. `events`, `logs` and `stderr`
-   * start empty for the new process.
+   * start empty for the new process. `env` is set over the spawn options' environment for this
+   * process and the later ones.
    */
-  restart(): Promise<ChildEvent> {
+  restart(env: Readonly<Record<string, string | undefined>> = {}): Promise<ChildEvent> {
+    this.#options = { ...this.#options, env: { ...this.#options.env, ...env } }
     const previous = this.#run
     const next = (async () => {
       await previous.stop(this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS)

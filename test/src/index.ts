@@ -1,6 +1,6 @@
 // @sworm/test: tools for multi-node and multi-process tests (a fault-injecting TCP proxy, a
-// child-process harness, in-process clusters, seeded randomness and small test helpers). Private
-// to this repository.
+// child-process harness, in-process clusters, seeded randomness, the chaos run and small test
+// helpers). Private to this repository.
 export { FaultProxy, LOOPBACK } from './FaultProxy.js'
 export type { FaultMode, FaultProxyOptions, FaultProxyStats } from './FaultProxy.js'
 export {
@@ -25,6 +25,11 @@ export type { TestCluster } from './testCluster.js'
 export { proxiedCluster } from './proxiedCluster.js'
 export type { ProxiedCluster } from './proxiedCluster.js'
 export { mulberry32, seedFor, rerunReport } from './seeded.js'
+export { runChaos, chaosDefaults } from './chaos/runChaos.js'
+export type { ChaosOptions, ChaosReport } from './chaos/runChaos.js'
+export type { NemesisTiming, Step } from './chaos/nemesis.js'
+export { violationKinds } from './chaos/violations.js'
+export type { Violation, ViolationKind } from './chaos/violations.js'
 export {
   Silent,
   fastFailureDetection,

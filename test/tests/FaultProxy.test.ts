@@ -202,6 +202,22 @@ describe('FaultProxy', () => {
     await proxy[Symbol.asyncDispose]() // idempotent
   })
 
+  it('forwards new connections to the port it is retargeted to, and keeps open ones', async () => {
+    await using first = await startEchoServer()
+    await using second = await startEchoServer()
+    await using proxy = await FaultProxy.start({ target: { port: first.port } })
+    const old = connect(proxy.port)
+    await echoes(old, 'old')
+
+    proxy.retarget(second.port)
+    expect(proxy.targetPort).toBe(second.port)
+    const fresh = connect(proxy.port)
+    await echoes(fresh, 'new')
+    await echoes(old, ' still')
+    expect([first.accepted(), second.accepted()]).toEqual([1, 1])
+    expect(() => proxy.retarget(0)).toThrow(/bad target port/)
+  })
+
   it('refuses a target other than 127.0.0.1', async () => {
     await expect(
       FaultProxy.start({ target: { host: 'localhost' as '127.0.0.1', port: 1 } }),

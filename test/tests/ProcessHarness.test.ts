@@ -145,6 +145,15 @@ describe('ProcessHarness', () => {
     expect(isRunning(second)).toBe(false)
   })
 
+  it('restarts with variables set over its environment, for that run and the later ones', async () => {
+    await using child = spawnNode({ script: echoChild, env: { ECHO_TAG: 'first' } })
+    expect(await child.ready).toMatchObject({ tag: 'first' })
+    expect(await child.restart({ ECHO_TAG: 'second' })).toMatchObject({ tag: 'second' })
+    pids.add(child.pid)
+    expect(await child.restart()).toMatchObject({ tag: 'second' })
+    pids.add(child.pid)
+  })
+
   it('spawns several nodes and kills them all', async () => {
     const nodes = await spawnNodes(3, { script: echoChild, name: 'n' })
     for (const node of nodes) pids.add(node.pid)

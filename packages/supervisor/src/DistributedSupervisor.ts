@@ -97,6 +97,7 @@ export class DistributedSupervisor implements AsyncDisposable {
         maxSeconds: options.maxSeconds ?? d.maxSeconds,
         compactMinDead: options.compactMinDead ?? d.compactMinDead,
         duplicates: options.duplicates ?? d.duplicates,
+        hooks: options.hooks ?? {},
       },
     )
     // What failover and moves both get: they start children elsewhere through the servers.

@@ -52,7 +52,7 @@ export type LocalChildrenOptions = Required<
     'maxChildren' | 'maxRestarts' | 'maxSeconds' | 'compactMinDead' | 'duplicates'
   >
 > &
-  Pick<DistributedSupervisorOptions, 'actors' | 'functions'>
+  Pick<DistributedSupervisorOptions, 'actors' | 'functions' | 'hooks'>
 
 export class LocalChildren {
   private readonly host: LocalChildrenHost
@@ -102,7 +102,13 @@ export class LocalChildren {
   async start(spec: ChildRecord, options: StartOptions): Promise<Started> {
     this.host.admit()
     const existing = this.local.get(spec.id)
-    if (existing !== undefined) throw new AlreadyStarted(spec.id, existing.pid)
+    if (existing !== undefined) {
+      // A copy moved onto one that runs here: its state goes to the running one, not nowhere.
+      if (options.handoff !== undefined) {
+        this.opts.hooks?.movedOntoRunning?.(spec.id, existing.pid, options.handoff)
+      }
+      throw new AlreadyStarted(spec.id, existing.pid)
+    }
     const elsewhere = this.host.locate(spec.id)
     if (elsewhere !== undefined && options.from === undefined) {
       throw new AlreadyStarted(spec.id, elsewhere.pid)

@@ -14,6 +14,12 @@ export type ExecFn = (child: { id: string; pid: Pid }, args: unknown) => unknown
 export interface SupervisorHooks {
   /** Before a child moves away (leave, redistribution): its state, or undefined. Bounded by `handoffTimeoutMs`. */
   beforeMove?(id: string, pid: Pid): Promise<unknown>
+  /**
+   * A child moved here with a hand-off state while this node runs its id already (two copies of
+   * it met after a split): the moved copy's state, for the running child `pid`. The move then
+   * ends with `AlreadyStarted`, as it did before the hook.
+   */
+  movedOntoRunning?(id: string, pid: Pid, handoff: unknown): void
 }
 
 /** Options of a distributed supervisor (the same on every node that runs it, but `actors` may differ). */

@@ -10,6 +10,7 @@
 // to restart (under the sworm's `restart` policy); a lost name conflict ends it for good.
 import {
   Actor,
+  AlreadyRegistered,
   isExitMessage,
   isNameConflictExit,
   NoReply,
@@ -51,6 +52,8 @@ export interface DelegateHost {
   holdLate(key: string, delegate: Pid, raw: unknown): void
   /** How long the worker may take to answer `sworm:begin_handoff`. */
   readonly handoffTimeoutMs: number
+  /** Hands a moved copy's state to the worker that runs the name already (`mergeState`). */
+  mergeIntoRunning(key: string, state: unknown): void
 }
 
 /**
@@ -96,6 +99,8 @@ export class Delegate extends Actor<DelegateArgs> {
   /** Set once the name is held everywhere: what arrives now goes back to be held. */
   private moving = false
   private asked: { ref: Ref; from: From; timer: TimerHandle } | undefined
+  /** Set once the worker's state went out (to a move or a conflict's winner): never twice. */
+  private handedOver = false
 
   constructor(host: DelegateHost) {
     super()
@@ -120,7 +125,16 @@ export class Delegate extends Actor<DelegateArgs> {
     for (const group of handoff?.groups ?? []) await host.registry.join(group, worker)
     // Registered before this init returns, so the caller's reply travels after the
     // registration (read-your-writes on its node).
-    await host.registry.registerKey(a.key, worker, { delegate: this.self })
+    try {
+      await host.registry.registerKey(a.key, worker, { delegate: this.self })
+    } catch (e) {
+      // A copy moved here after a split while the name runs elsewhere: the state it brought
+      // goes to the running worker, as a conflict's loser's does, not down with this one.
+      if (AlreadyRegistered.is(e) && handoff?.state !== undefined) {
+        host.mergeIntoRunning(a.key, handoff.state.value)
+      }
+      throw e
+    }
     return worker
   }
 
@@ -166,7 +180,9 @@ export class Delegate extends Actor<DelegateArgs> {
   private prepareMove(withState: boolean, from: From): unknown {
     this.moving = true
     const worker = this.worker
-    if (!withState || worker === undefined) return this.payload(undefined)
+    // A second question (a move and a conflict one after the other) gets no state: the first
+    // answer took it, and a copy given twice would be counted twice.
+    if (!withState || worker === undefined || this.handedOver) return this.payload(undefined)
     if (this.asked !== undefined) {
       // Asked twice (a move and a conflict at once): the first question's answer serves both.
       this.runtime.replyError(from, new Error('a handoff is already under way'))
@@ -190,6 +206,7 @@ export class Delegate extends Actor<DelegateArgs> {
     const asked = this.asked
     if (asked === undefined) return
     this.asked = undefined
+    if (state !== undefined) this.handedOver = true
     this.runtime.clock.clearTimeout(asked.timer)
     this.reply(asked.from, this.payload(state))
   }

@@ -27,7 +27,14 @@ import { beforeMoveMs, holdConfirmMs, holdMs, prepareAnswerMs } from './moves/bo
 import { Fence } from './moves/Fence.js'
 import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
-import { mergeConflict, prepareMove, type MoveHost, type PrepareHost } from './moves/prepare.js'
+import {
+  mergeConflict,
+  mergeMovedCopy,
+  mergeState,
+  prepareMove,
+  type MoveHost,
+  type PrepareHost,
+} from './moves/prepare.js'
 
 /** The actor types a sworm's workers may have, by stable name (the same on every node). */
 export type ActorTypes = Record<string, ActorClassLike<never>>
@@ -97,7 +104,14 @@ export class SwormInstance implements AsyncDisposable {
     const events = new Emitter<SwormEvents>((e, ev) =>
       node.logger.error({ err: e, event: ev, sworm: name }, 'sworm listener threw'),
     )
-    const holds = new Holds({ sworm: name, runtime, holdMs: holdMs(options) })
+    // The name may resolve to another delegate than a moving one: what is sent goes there.
+    // (Called only once the registry runs: holds are asked for by delegates and by other nodes,
+    // which find this node's router through the registry.)
+    const targetNow = (key: string): Pid | undefined => {
+      const entry = registry.resolve(decodeName(key))
+      return entry === undefined ? undefined : targetOf(entry)
+    }
+    const holds = new Holds({ sworm: name, runtime, holdMs: holdMs(options), targetNow })
     const router = await runtime.start(Router, holds)
     const prepare: PrepareHost = {
       sworm: name,
@@ -125,12 +139,11 @@ export class SwormInstance implements AsyncDisposable {
       sworm: name,
       registry,
       actorType: (typeName) => types.get(typeName),
-      holdLate: (key, delegate, raw) =>
-        holds.holdLate(key, delegate, raw, () => {
-          // The name may already resolve to its next delegate: then the message goes there.
-          const entry = registry.resolve(decodeName(key))
-          return entry === undefined ? undefined : targetOf(entry)
-        }),
+      holdLate: (key, delegate, raw) => holds.holdLate(key, delegate, raw),
+      mergeIntoRunning: (key, state) => {
+        const running = targetNow(key)
+        if (running !== undefined) mergeState(prepare, key, running, state)
+      },
       handoffTimeoutMs: options.handoffTimeoutMs,
     })
     const supervisor = await DistributedSupervisor.start(node, `sworm.${name}`, {
@@ -143,6 +156,7 @@ export class SwormInstance implements AsyncDisposable {
       handoffTimeoutMs: beforeMoveMs(options),
       hooks: {
         beforeMove: (id, delegate) => prepareMove(move, id, delegate),
+        movedOntoRunning: (id, delegate, handoff) => mergeMovedCopy(prepare, id, delegate, handoff),
       },
       ...defined(options, [
         'maxRestarts',

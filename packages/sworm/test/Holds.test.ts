@@ -32,7 +32,12 @@ function fakeRuntime() {
 describe('Holds', () => {
   it('fails a held call whose time ran out before the release, and sends it nowhere', async () => {
     const rt = fakeRuntime()
-    const holds = new Holds({ sworm: 'Rooms', runtime: rt.runtime, holdMs: 10_000 })
+    const holds = new Holds({
+      sworm: 'Rooms',
+      runtime: rt.runtime,
+      holdMs: 10_000,
+      targetNow: () => undefined,
+    })
     holds.hold(encodeName('x'), 'old-delegate' as Pid)
     const late = holds.call<number>('x', 'late', { timeoutMs: 100 })!
     rt.advance(60)
@@ -50,7 +55,12 @@ describe('Holds', () => {
 
   it('keeps holding when the delegate it moved away from registers the name again', () => {
     const rt = fakeRuntime()
-    const holds = new Holds({ sworm: 'Rooms', runtime: rt.runtime, holdMs: 10_000 })
+    const holds = new Holds({
+      sworm: 'Rooms',
+      runtime: rt.runtime,
+      holdMs: 10_000,
+      targetNow: () => undefined,
+    })
     holds.hold(encodeName('x'), 'old-delegate' as Pid)
     void holds.call('x', 'inc', undefined)!.catch(() => {})
     holds.release('x', 'worker' as Pid, { delegate: 'old-delegate' })

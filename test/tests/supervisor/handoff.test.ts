@@ -1,11 +1,20 @@
 // The hand-off hooks the sworm layer builds on: before a child moves away (a graceful leave or
 // an active redistribution), its node may take its state (bounded by handoffTimeoutMs), and the
-// child started next gets that state once, in its start input (`init(args, { handoff })`).
+// child started next gets that state once, in its start input (`init(args, { handoff })`); a
+// child moved onto a node that runs it already gives its state to that node, for the running one.
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
 import type { DistributedSupervisor } from '@sworm/supervisor'
-import { testCluster, waitUntil } from '../../src/index.js'
-import { FAST, SETTLE_MS, idsPlacedOn, resetCensus, startSupervisors, worker } from './helpers.js'
+import { proxiedCluster, testCluster, waitUntil } from '../../src/index.js'
+import {
+  FAST,
+  SETTLE_MS,
+  copiesOf,
+  idsPlacedOn,
+  resetCensus,
+  startSupervisors,
+  worker,
+} from './helpers.js'
 
 beforeEach(resetCensus)
 
@@ -85,5 +94,35 @@ describe('hand-off hooks', () => {
     const moved = sups[0]!.whichChildren().find((c) => c.id === id)!.pid
     expect(await sups[0]!.node.runtime.call(moved, 'handoff')).toEqual({ state: undefined })
     expect(nodeOf(moved)).toBe(node)
+  })
+
+  it('hands the state of a child moved onto a node that runs it already to that node', async () => {
+    await using cluster = await proxiedCluster(2, FAST)
+    const first = cluster.node(0).id
+    const received: Array<[string, Pid, unknown]> = []
+    const sups = await startSupervisors(cluster.nodes, (i) => ({
+      duplicates: 'keep',
+      redistribution: 'active',
+      // Every child belongs on node 0 while node 0 is up.
+      distribution: (_id, members) => (members.includes(first) ? first : members[0]),
+      hooks: {
+        beforeMove: async (id) => ({ from: i, id }),
+        movedOntoRunning: (id, pid, handoff) => received.push([id, pid, handoff]),
+      },
+    }))
+    // Each side starts `x` during a split; the join moves node 1's copy onto node 0's.
+    await cluster.split([1])
+    const kept = await sups[0]!.startChild(worker('x'))
+    const moved = await sups[1]!.startChild(worker('x'))
+    expect(copiesOf(cluster.nodes, 'x').sort()).toEqual([kept, moved].sort())
+    await cluster.heal()
+    await waitUntil(() => received.length > 0, SETTLE_MS, 'the moved copy to reach node 0')
+    expect(received).toEqual([['x', kept, { from: 1, id: 'x' }]])
+    await waitUntil(
+      () => copiesOf(cluster.nodes, 'x').length === 1,
+      SETTLE_MS,
+      'the moved copy to stop',
+    )
+    expect(copiesOf(cluster.nodes, 'x')).toEqual([kept])
   })
 })

@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { nodeOf, type Pid } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
 import { observe, type Observer } from '@sworm/observe'
+import { encodeName } from '@sworm/registry'
 import { Actor, Sworm, runSworm, type SwormInstance } from 'sworm'
 import {
   fastFailureDetection,
@@ -42,6 +43,11 @@ class Rooms extends Sworm {
 }
 
 class PlainRooms extends Sworm {
+  static override actors = { Counter }
+}
+
+class SpreadRooms extends Sworm {
+  static override options = { handoff: true, redistribution: 'active' as const }
   static override actors = { Counter }
 }
 
@@ -174,4 +180,117 @@ describe('name conflicts after a split', () => {
     for (const o of s.observers)
       expect(o.state().events.some((e) => e.kind === 'merge')).toBe(false)
   })
+
+  it('answers calls by name at once after a heal that moves the losing copies (active redistribution)', async () => {
+    await using s = await splitCountHeal()
+    // No hold of a copy's move is left behind: every name answers from both nodes at once,
+    // where a stale hold kept calls waiting for a registration that never comes.
+    for (const inst of s.instances) {
+      for (const name of s.names) {
+        expect(await inst.call(name, 'get', { timeoutMs: 1000 })).toEqual(expect.any(Number))
+      }
+    }
+  })
+
+  it('keeps every count after a heal that moves the losing copies onto the winners (active redistribution)', async () => {
+    await using s = await splitCountHeal()
+    // 1 before the split, 2 on node 0's side and 3 on node 1's during it: the copy that moved
+    // onto the running name handed its count to it, wherever the name ended up.
+    for (const inst of s.instances) {
+      for (const name of s.names) {
+        await vi.waitFor(async () => expect(await inst.call(name, 'get')).toBe(6), {
+          timeout: 2000,
+          interval: 20,
+        })
+      }
+    }
+  })
 })
+
+/** Five names node 0 places on each node, once it places on both (it knows their types). */
+async function namesOnBoth(inst: SwormInstance, nodes: Node[]): Promise<string[]> {
+  const candidates = Array.from({ length: 200 }, (_, i) => `room:${i}`)
+  const placed = (): Array<string | undefined> =>
+    candidates.map((name) => inst.supervisor.find(encodeName(name), 'Delegate'))
+  await waitUntil(
+    () => nodes.every((n) => placed().includes(n.id)),
+    5000,
+    'placement on both nodes',
+  )
+  const where = placed()
+  return nodes.flatMap((n) => candidates.filter((_, i) => where[i] === n.id).slice(0, 5))
+}
+
+/**
+ * Two nodes with active redistribution: ten names registered (five placed on each node) and
+ * counted once, a split during which each side adopts the other's names and counts each name
+ * (2 on node 0's side, 3 on node 1's), then the heal: each adopted copy loses its conflict, and
+ * the join makes its node move it to the node that runs the name already. Resolves once one
+ * worker per name is left, resolved alike on both nodes.
+ */
+async function splitCountHeal(): Promise<{
+  nodes: Node[]
+  instances: SwormInstance[]
+  names: string[]
+  [Symbol.asyncDispose](): Promise<void>
+}> {
+  census.clear()
+  const cluster = await proxiedCluster(2, fastFailureDetection(150, 600))
+  const nodes = cluster.nodes
+  try {
+    const instances = [
+      await runSworm(nodes[0]!, SpreadRooms),
+      await runSworm(nodes[1]!, SpreadRooms),
+    ]
+    await waitUntil(
+      () => instances.every((i) => i.supervisor.stats().members === 2),
+      5000,
+      'the sworm on both nodes',
+    )
+    const names = await namesOnBoth(instances[0]!, nodes)
+    for (const name of names) {
+      await instances[0]!.registerName(name, Counter, name)
+      await instances[0]!.call(name, 'inc')
+    }
+    // Each node knows every child before the split: only a child it knows of can be adopted.
+    await waitUntil(
+      () => instances.every((i) => i.supervisor.countChildren().active === names.length),
+      5000,
+      'every child recorded on both nodes',
+    )
+
+    await cluster.split([1])
+    await waitUntil(
+      () => names.every((name) => nodes.every((_, i) => running([nodes[i]!], name).length === 1)),
+      5000,
+      'a copy of every name on each side',
+    )
+    for (const name of names) {
+      for (const [i, times] of [2, 3].entries()) {
+        for (let k = 0; k < times; k++) await instances[i]!.call(name, 'inc')
+      }
+    }
+    await cluster.heal()
+    await waitUntil(
+      () =>
+        names.every(
+          (name) =>
+            running(nodes, name).length === 1 &&
+            instances.every((i) => i.whereis(name) === running(nodes, name)[0]),
+        ),
+      10_000,
+      'one worker per name, resolved alike on both nodes',
+    )
+    return {
+      nodes,
+      instances,
+      names,
+      async [Symbol.asyncDispose]() {
+        await cluster[Symbol.asyncDispose]()
+      },
+    }
+  } catch (e) {
+    await cluster[Symbol.asyncDispose]()
+    throw e
+  }
+}

@@ -2,6 +2,7 @@
 // this folder and one entry below.
 import type { Suite } from '../figure.js'
 import { actorSuite } from './actor.js'
+import { chaosSuite } from './chaos.js'
 import { clusterSuite } from './cluster.js'
 import { registrySuite } from './registry.js'
 import { joinFigures } from './scaleJoin.js'
@@ -16,4 +17,5 @@ export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
   ['supervisor', supervisorSuite],
   ['sworm', swormSuite],
   ['scalejoin', joinFigures],
+  ['chaos', chaosSuite],
 ])

@@ -21,6 +21,8 @@ export interface HoldsHost {
   readonly runtime: Runtime
   /** How long a hold lasts when no registration ends it (`holdMs`). */
   readonly holdMs: number
+  /** Where this node sends what is sent to the name of `key` now: its delegate, if it resolves. */
+  targetNow(key: string): Pid | undefined
 }
 
 /** A message sent to a name while the name moves: delivered once it resolves again. */
@@ -57,6 +59,11 @@ export class Holds implements RouterHost {
    * dropped, its calls fail with their timeout.
    */
   hold(key: string, delegate: Pid): void {
+    // Where the name resolves here to another delegate (the moving one is a copy that lost, or
+    // is losing, a conflict), nothing this node sends to it goes to `delegate`, and no
+    // registration would end the hold: its messages would wait `holdMs` for nothing.
+    const now = this.host.targetNow(key)
+    if (now !== undefined && now !== delegate) return
     this.entry(key, delegate)
   }
 
@@ -106,9 +113,9 @@ export class Holds implements RouterHost {
    * when the name is no longer held and `next` (where the name resolves now) is another
    * delegate, it goes there at once.
    */
-  holdLate(key: string, delegate: Pid, raw: unknown, next: () => Pid | undefined): void {
+  holdLate(key: string, delegate: Pid, raw: unknown): void {
     if (!this.holds.has(key)) {
-      const to = next()
+      const to = this.host.targetNow(key)
       if (to !== undefined && to !== delegate) {
         this.deliver(to, raw)
         return

@@ -1,6 +1,7 @@
 // What runs before a name's worker goes away: a move (the supervisor's `beforeMove` hook) holds
 // the name everywhere, then asks the delegate for the worker's state; a lost conflict (the
-// registry's `beforeConflictExit` hook) asks it too, and sends the state to the winner.
+// registry's `beforeConflictExit` hook) asks it too, and sends the state to the winner; a copy
+// moved where the name runs already sends its state to the running one (`mergeState`).
 import type { Emitter, Pid, Runtime } from '@sworm/actor'
 import { assertSerializable } from '@sworm/cluster'
 import { decodeName, type Name } from '@sworm/registry'
@@ -84,6 +85,33 @@ export async function mergeConflict(
     }
   }
   host.events.emit('conflict', name, loser, winner, merged)
+}
+
+/**
+ * A copy of a name was moved (with its state) to this node, which runs the name already: the
+ * two met after a split, and the copy that stopped hands its state to the one that runs.
+ */
+export function mergeMovedCopy(
+  host: PrepareHost,
+  key: string,
+  delegate: Pid,
+  handoff: unknown,
+): void {
+  const state = (handoff as HandoffPayload | undefined)?.state
+  if (host.handoff && state !== undefined) mergeState(host, key, delegate, state.value)
+}
+
+/**
+ * Hands the state of a copy of a name that cannot run (another one does) to the running one, as
+ * the loser of a conflict does (`sworm:resolve_conflict`). It goes through the running delegate,
+ * which passes it to its worker behind what it passed before, or holds it if the name moves.
+ */
+export function mergeState(host: PrepareHost, key: string, delegate: Pid, state: unknown): void {
+  host.runtime.send(delegate, { type: 'sworm:resolve_conflict', state })
+  host.runtime.logger.info(
+    { sworm: host.sworm, name: key.slice(1), delegate },
+    'a moved copy met the running name: its state goes to the running worker',
+  )
 }
 
 /**
