@@ -24,6 +24,25 @@ export { testCluster, waitUntil, TEST_COOKIE } from './testCluster.js'
 export type { TestCluster } from './testCluster.js'
 export { proxiedCluster } from './proxiedCluster.js'
 export type { ProxiedCluster } from './proxiedCluster.js'
+export {
+  scaleCluster,
+  scaleNodeScript,
+  membershipEvents,
+  logLines,
+  burst,
+  digests,
+  settledDigests,
+  explain,
+  longestStalls,
+} from './scaleCluster.js'
+export type {
+  ScaleCluster,
+  ScaleClusterOptions,
+  MembershipEvent,
+  BurstPart,
+  BurstResult,
+  Digest,
+} from './scaleCluster.js'
 export { mulberry32, seedFor, rerunReport } from './seeded.js'
 export {
   Silent,
