@@ -40,6 +40,7 @@ export type {
   ScaleClusterOptions,
   MembershipEvent,
   BurstPart,
+  BurstOptions,
   BurstResult,
   Digest,
 } from './scaleCluster.js'

@@ -173,24 +173,36 @@ export interface BurstResult extends BurstPart {
   readonly resolvedAtEnd: number
 }
 
-/**
- * Runs every part at once, each node registering all its names at once (or with at most
- * `concurrency` calls in flight), and resolves with what each part gave.
- */
+/** Options of {@link burst}. */
+export interface BurstOptions {
+  /** registerName calls in flight per node. Default: all of its names at once. */
+  readonly concurrency?: number
+  /** How often a failed name is tried again (a setup that needs every name). Default 0. */
+  readonly retries?: number
+  /** Bound on each node's share. Default: the cluster's `requestTimeoutMs`. */
+  readonly timeoutMs?: number
+}
+
+/** Runs every part at once and resolves with what each part gave. */
 export async function burst(
   cluster: ScaleCluster,
   parts: readonly BurstPart[],
-  concurrency?: number,
+  options: BurstOptions = {},
 ): Promise<BurstResult[]> {
+  const { concurrency, retries, timeoutMs } = options
   return Promise.all(
     parts.map(async (part) => {
       const node = cluster.nodes[part.node]!
-      const reply = (await node.request({
-        op: 'burst',
-        prefix: part.prefix,
-        count: part.count,
-        ...(concurrency === undefined ? {} : { concurrency }),
-      })) as Omit<BurstResult, keyof BurstPart>
+      const reply = (await node.request(
+        {
+          op: 'burst',
+          prefix: part.prefix,
+          count: part.count,
+          ...(concurrency === undefined ? {} : { concurrency }),
+          ...(retries === undefined ? {} : { retries }),
+        },
+        timeoutMs,
+      )) as Omit<BurstResult, keyof BurstPart>
       return { ...part, ...reply }
     }),
   )

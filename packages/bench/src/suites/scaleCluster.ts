@@ -1,10 +1,12 @@
 // The steps the `scale` suite's figures share: a cluster of many scaleNode processes (from
 // @sworm/test) started with the suite's heap and flags, what it costs per node while idle
-// (heartbeat traffic) and once filled (memory), and who it took down.
+// (heartbeat traffic) and once filled (memory, CPU), who it took down, watching for names to show
+// up everywhere, and checking that every name runs once.
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   membershipEvents,
   scaleCluster,
+  type ChildNode,
   type MembershipEvent,
   type ScaleCluster,
 } from '@sworm/test'
@@ -16,6 +18,8 @@ import { median, round } from '../measure.js'
  * (and a replica of every other node's docs) uses a few tens of MiB of heap.
  */
 export const MAX_OLD_SPACE_MB = 256
+/** Bound on the waits for names to show up or run again: a slow machine fails, not hangs. */
+export const SETTLE_MS = 120_000
 /** How long the traffic of an idle mesh is counted. */
 const IDLE_WINDOW_MS = 3_000
 
@@ -52,26 +56,52 @@ export async function memoryPerNode(cluster: ScaleCluster): Promise<PerNode> {
   }
 }
 
-/**
- * The bytes each node sends per second while nothing happens, median over the nodes. A
- * heartbeat is one 1-byte frame, alone in its websocket message, so on an idle mesh this is the
- * heartbeat frames each node sends per second (n - 1 at the default interval of 1 s).
- */
-export async function idleBytesPerSecond(cluster: ScaleCluster): Promise<number> {
+/** What an idle mesh sends, median over the nodes. */
+export interface IdleTraffic {
+  /**
+   * Bytes each node sends per second while nothing happens. A heartbeat is one 1-byte frame
+   * alone in its websocket message, so this is the heartbeat frames a node sends per second
+   * (n - 1 at the default interval of 1 s).
+   */
+  readonly idleBytesPerS: number
+  /** KiB each node sent from its start to now: the handshakes, Members gossip and doc sync. */
+  readonly meshKiB: number
+}
+
+/** Counts what the nodes send for a few seconds before anything happens. */
+export async function idleTraffic(cluster: ScaleCluster): Promise<IdleTraffic> {
   type Traffic = { bytesOut: number; at: number }
   const read = async (): Promise<Traffic[]> =>
     (await Promise.all(cluster.nodes.map((x) => x.request({ op: 'traffic' })))) as Traffic[]
   const before = await read()
   await sleep(IDLE_WINDOW_MS)
   const after = await read()
-  return round(
-    median(
-      after.map((a, i) => {
-        const b = before[i]!
-        return ((a.bytesOut - b.bytesOut) * 1000) / (a.at - b.at)
-      }),
-    ),
-  )
+  const perSecond = after.map((a, i) => {
+    const b = before[i]!
+    return ((a.bytesOut - b.bytesOut) * 1000) / (a.at - b.at)
+  })
+  return {
+    idleBytesPerS: round(median(perSecond)),
+    meshKiB: round(median(before.map((b) => b.bytesOut)) / 1024),
+  }
+}
+
+/** The CPU time (user and system, ms) each node has used so far. */
+export async function cpuMs(cluster: ScaleCluster): Promise<number[]> {
+  return (await Promise.all(cluster.nodes.map((x) => x.request({ op: 'cpu' })))) as number[]
+}
+
+/** What a step cost in CPU: the median per node (ms) and the sum over nodes per name (µs). */
+export function cpuCost(
+  before: readonly number[],
+  after: readonly number[],
+  names: number,
+): { cpuMsPerNode: number; cpuUsPerName: number } {
+  const spent = after.map((a, i) => a - before[i]!)
+  return {
+    cpuMsPerNode: round(median(spent)),
+    cpuUsPerName: round((spent.reduce((sum, x) => sum + x, 0) * 1000) / names),
+  }
 }
 
 /** The downs of nodes that were alive, as `observer>down` pairs (each counted once). */
@@ -84,4 +114,50 @@ export function falseDowns(
     events.filter((e) => e.event === 'nodeDown' && alive(e.about)).map((e) => `${e.on}>${e.about}`),
   )
   return { pairs: [...pairs], events }
+}
+
+/**
+ * Has every node watch until it resolves `count` names; resolves once each watch is set up, with
+ * `done`: the time (absolute) at which the last node did.
+ */
+export async function allSee(
+  nodes: readonly ChildNode[],
+  count: number,
+): Promise<{ done: Promise<number> }> {
+  const done = Promise.all(
+    nodes.map((x) => x.request({ op: 'awaitCount', count, timeoutMs: SETTLE_MS })),
+  ).then((all) => Math.max(...(all as Array<{ at: number }>).map((a) => a.at)))
+  // The caller awaits it later; a failure is heard there.
+  done.catch(() => undefined)
+  // A node handles requests in order: its reply to this one comes after its watch is set up.
+  await Promise.all(nodes.map((x) => x.request({ op: 'count' })))
+  return { done }
+}
+
+/**
+ * Of `names`, those lost (missing from a node's view, or with no worker running) and those held
+ * twice (two workers running, or two pids in the views).
+ */
+export async function checkNames(
+  nodes: readonly ChildNode[],
+  names: readonly string[],
+): Promise<{ lost: number; duplicates: number }> {
+  const running = new Map<string, number>()
+  const pids = new Map<string, Set<string>>()
+  for (const node of nodes) {
+    for (const name of (await node.request({ op: 'workers' })) as string[])
+      running.set(name, (running.get(name) ?? 0) + 1)
+  }
+  const missing = new Set<string>()
+  for (const node of nodes) {
+    const view = new Map((await node.request({ op: 'registered' })) as Array<[string, string]>)
+    for (const name of names) {
+      const pid = view.get(name)
+      if (pid === undefined) missing.add(name)
+      else pids.set(name, (pids.get(name) ?? new Set()).add(pid))
+    }
+  }
+  for (const name of names) if ((running.get(name) ?? 0) === 0) missing.add(name)
+  const twice = names.filter((n) => (running.get(n) ?? 0) > 1 || (pids.get(n)?.size ?? 0) > 1)
+  return { lost: missing.size, duplicates: twice.length }
 }
