@@ -265,7 +265,7 @@ async function failoverOnce(options: RunOptions): Promise<FailoverRun> {
   await using cluster: ScaleCluster = await startScale(n, 'f')
   const startMs = wallClock() - started
   const idle = await idleTraffic(cluster)
-  const seen = await allSee(cluster.nodes, count)
+  const seen = await allSee(cluster.nodes, count, SETUP_MS)
   // The setup needs every name in, however slow this machine: failed names are tried again.
   const [r] = await burst(cluster, [{ node: 0, prefix: 'f:', count }], {
     concurrency: CONCURRENCY,

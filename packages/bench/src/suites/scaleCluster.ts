@@ -31,7 +31,8 @@ export function startScale(nodes: number, prefix: string): Promise<ScaleCluster>
     maxOldSpaceMb: MAX_OLD_SPACE_MB,
     // A full GC before each memory reading, so that it counts what is kept.
     execArgv: ['--expose-gc', ...nodeFlags()],
-    startTimeoutMs: 60_000 + nodes * 4_000,
+    // Forming a mesh of 50 took minutes on a small shared machine (Members gossip is O(n²) a node).
+    startTimeoutMs: 60_000 + nodes * 12_000,
     requestTimeoutMs: 180_000,
   })
 }
@@ -117,15 +118,16 @@ export function falseDowns(
 }
 
 /**
- * Has every node watch until it resolves `count` names; resolves once each watch is set up, with
- * `done`: the time (absolute) at which the last node did.
+ * Has every node watch until it resolves `count` names (for `timeoutMs` at most); resolves once
+ * each watch is set up, with `done`: the time (absolute) at which the last node did.
  */
 export async function allSee(
   nodes: readonly ChildNode[],
   count: number,
+  timeoutMs = SETTLE_MS,
 ): Promise<{ done: Promise<number> }> {
   const done = Promise.all(
-    nodes.map((x) => x.request({ op: 'awaitCount', count, timeoutMs: SETTLE_MS })),
+    nodes.map((x) => x.request({ op: 'awaitCount', count, timeoutMs }, timeoutMs + 10_000)),
   ).then((all) => Math.max(...(all as Array<{ at: number }>).map((a) => a.at)))
   // The caller awaits it later; a failure is heard there.
   done.catch(() => undefined)
