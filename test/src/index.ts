@@ -24,6 +24,26 @@ export { testCluster, waitUntil, TEST_COOKIE } from './testCluster.js'
 export type { TestCluster } from './testCluster.js'
 export { proxiedCluster } from './proxiedCluster.js'
 export type { ProxiedCluster } from './proxiedCluster.js'
+export {
+  scaleCluster,
+  scaleNodeScript,
+  membershipEvents,
+  logLines,
+  burst,
+  digests,
+  settledDigests,
+  explain,
+  longestStalls,
+} from './scaleCluster.js'
+export type {
+  ScaleCluster,
+  ScaleClusterOptions,
+  MembershipEvent,
+  BurstPart,
+  BurstOptions,
+  BurstResult,
+  Digest,
+} from './scaleCluster.js'
 export { mulberry32, seedFor, rerunReport } from './seeded.js'
 export { runChaos, chaosDefaults } from './chaos/runChaos.js'
 export type { ChaosOptions, ChaosReport } from './chaos/runChaos.js'

@@ -5,7 +5,7 @@ import { actorSuite } from './actor.js'
 import { chaosSuite } from './chaos.js'
 import { clusterSuite } from './cluster.js'
 import { registrySuite } from './registry.js'
-import { joinFigures } from './scaleJoin.js'
+import { scaleSuite } from './scale.js'
 import { supervisorSuite } from './supervisor.js'
 import { swormSuite } from './sworm.js'
 
@@ -16,6 +16,6 @@ export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
   ['registry', registrySuite],
   ['supervisor', supervisorSuite],
   ['sworm', swormSuite],
-  ['scalejoin', joinFigures],
+  ['scale', scaleSuite],
   ['chaos', chaosSuite],
 ])
