@@ -4,6 +4,7 @@ import type { Suite } from '../figure.js'
 import { actorSuite } from './actor.js'
 import { clusterSuite } from './cluster.js'
 import { registrySuite } from './registry.js'
+import { stallFigures } from './scaleStall.js'
 import { supervisorSuite } from './supervisor.js'
 import { swormSuite } from './sworm.js'
 
@@ -14,4 +15,5 @@ export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
   ['registry', registrySuite],
   ['supervisor', supervisorSuite],
   ['sworm', swormSuite],
+  ['scalestall', stallFigures],
 ])
