@@ -153,6 +153,7 @@ async function docsOf(
  */
 async function compactionAndLeave(
   count: number,
+  note: (text: string) => void,
 ): Promise<{ compaction: Delay[]; leave: Delay[]; lostState: number }> {
   await using cluster = await loadedOnC(count, true)
   const [a, b, c] = cluster.nodes
@@ -181,8 +182,14 @@ async function compactionAndLeave(
   const stop = await stopped
   await c.exited
   const leave = [...(await maxDelays([a, b])), delayOf((stop as { maxDelay: unknown }).maxDelay)]
+  note(`  the leave took ${round(field(stop, 'end', 'number') - field(stop, 'start', 'number'))} ms`)
   const checked = await verify(b, count)
-  return { compaction, leave, lostState: checked.wrong + checked.unreachable }
+  const lostState = checked.wrong + checked.unreachable
+  if (lostState > 0) {
+    const warnings = c.stderr.split('\n').filter((l) => /"level":"(warn|error)"/.test(l))
+    for (const line of [...checked.examples, ...warnings.slice(0, 3)]) note(`  ${line}`)
+  }
+  return { compaction, leave, lostState }
 }
 
 /** Phase: C, running `count` names, is killed; A and B adopt them. */
@@ -239,7 +246,7 @@ const maxStall: Figure = {
       const count = scaled(NAMES, options.scale, 10)
       const once = async (): Promise<Run> => {
         const register = await registration(count)
-        const { compaction, leave, lostState } = await compactionAndLeave(count)
+        const { compaction, leave, lostState } = await compactionAndLeave(count, options.note)
         const adopt = await adoption(count)
         return { register, compaction, leave, adopt, lostState }
       }
