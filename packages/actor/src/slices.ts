@@ -44,22 +44,33 @@ export async function forEachSliced<T>(
 
 /**
  * Runs `fn` on each item, started in order, with at most `limit` running at once; resolves once
- * all have settled. `fn` handles its own failures: one that rejects ends the whole run with
- * that rejection, after the others in flight have settled.
+ * all have settled. The lanes share one time slice as `forEachSliced` does: an item whose `fn`
+ * settles at once (nothing to wait for) does not let its lane run on through the rest in one
+ * turn. `fn` handles its own failures: one that rejects ends the whole run with that rejection,
+ * after the others in flight have settled.
  */
 export async function forEachLimited<T>(
   items: Iterable<T>,
   limit: number,
   fn: (item: T) => Promise<void>,
+  options: SliceOptions = {},
 ): Promise<void> {
+  const now = options.clock === undefined ? () => performance.now() : () => options.clock!.now()
+  const sliceMs = options.sliceMs ?? actorDefaults.sliceMs
   const it = items[Symbol.iterator]()
   let failed: { error: unknown } | undefined
+  let sliceStart = now()
   const lane = async (): Promise<void> => {
     for (let next = it.next(); next.done !== true && failed === undefined; next = it.next()) {
       try {
         await fn(next.value)
       } catch (error) {
         failed ??= { error }
+      }
+      if (now() - sliceStart >= sliceMs) {
+        await nextTurn()
+        // The first lane back starts the next slice; the others find it fresh.
+        if (now() - sliceStart >= sliceMs) sliceStart = now()
       }
     }
   }

@@ -83,3 +83,21 @@ describe('forEachLimited', () => {
     expect(started).toEqual([0, 1, 2])
   })
 })
+
+describe('forEachLimited slices', () => {
+  it('lets the loop turn when its items settle at once, and still runs each once in order', async () => {
+    let ms = 0
+    const clock = { now: () => ms++ }
+    const loop = countTurns()
+    const seen: Array<{ item: number; turn: number }> = []
+    await forEachLimited(
+      [...Array(100).keys()],
+      4,
+      async (item) => void seen.push({ item, turn: loop.turns() }),
+      { clock, sliceMs: 10 },
+    )
+    loop.stop()
+    expect(seen.map((s) => s.item)).toEqual([...Array(100).keys()])
+    expect(seen.at(-1)!.turn).toBeGreaterThan(seen[0]!.turn)
+  })
+})
