@@ -149,13 +149,17 @@ export class Replicas {
     }
     this.views.set(owner, { names, groups, info, detach })
     previous?.detach()
-    // Names and members as they now stand; only real changes emit events.
-    const keys = new Set<string>(names.keys())
-    if (previous !== undefined) for (const k of previous.names.keys()) keys.add(k)
-    for (const key of keys) {
-      const v = names.get(key)
+    // Names and members as they now stand; only real changes emit events. A newer generation
+    // (a compaction) holds the same live entries as the one it replaces: only the keys whose
+    // entry differs are recomputed, not every name of the node.
+    const was = previous?.names
+    for (const [key, v] of names.entries()) {
+      if (was !== undefined && sameEntry(was.get(key), v)) continue
       if (isLive(v)) this.host.observe(v.c)
       this.recompute(key)
+    }
+    if (was !== undefined) {
+      for (const [key, v] of was.entries()) if (isLive(v) && !names.has(key)) this.recompute(key)
     }
     if (owner !== this.host.self && this.isLiveNode(owner)) {
       if (previous !== undefined)
@@ -239,4 +243,10 @@ export class Replicas {
   private isLiveNode(node: NodeId): boolean {
     return node === this.host.self || this.host.isUp(node)
   }
+}
+
+/** True when two entries of a key decide its winner alike: both live with one pid and clock, or neither live. */
+function sameEntry(a: Value | undefined, b: Value | undefined): boolean {
+  if (!isLive(a) || !isLive(b)) return !isLive(a) && !isLive(b)
+  return a.p === b.p && a.c === b.c
 }
