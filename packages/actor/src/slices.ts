@@ -61,16 +61,19 @@ export async function forEachLimited<T>(
   let failed: { error: unknown } | undefined
   let sliceStart = now()
   const lane = async (): Promise<void> => {
-    for (let next = it.next(); next.done !== true && failed === undefined; next = it.next()) {
-      try {
-        await fn(next.value)
-      } catch (error) {
-        failed ??= { error }
-      }
+    for (;;) {
+      // Checked before each item, the first included: a thousand lanes do not start at once.
       if (now() - sliceStart >= sliceMs) {
         await nextTurn()
         // The first lane back starts the next slice; the others find it fresh.
         if (now() - sliceStart >= sliceMs) sliceStart = now()
+      }
+      const next = it.next()
+      if (next.done === true || failed !== undefined) return
+      try {
+        await fn(next.value)
+      } catch (error) {
+        failed ??= { error }
       }
     }
   }
