@@ -332,16 +332,19 @@ serve({
   },
   /**
    * Leaves gracefully (this node's names move, with their state), replies, then exits. Replies
-   * with the start and end of `node.stop()`, when the first and last of its names was handed
+   * with the start and end of `node.stop()` and the CPU time it took, when the first and last of its names was handed
    * over (absolute times), and the largest event-loop delay since the last `maxDelay`.
    */
   stop: async () => {
     const start = wallClock()
+    const cpu = process.cpuUsage()
     await node.stop()
     setImmediate(() => process.exit(0))
+    const used = process.cpuUsage(cpu)
     return {
       start,
       end: wallClock(),
+      cpuMs: (used.user + used.system) / 1000,
       maxDelay: takeMaxDelay(),
       handoffs: handoffs.count,
       firstHandoff: handoffs.first,

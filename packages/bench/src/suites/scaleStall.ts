@@ -36,10 +36,14 @@ const PROFILED_STOP_MS = 60_000
 
 const target = { op: '<=', value: 50 } as const satisfies Target
 
-/** A node's largest event-loop delay in a phase: wall time, and bounded by its CPU time. */
+/**
+ * A node's largest event-loop delay in a phase: wall time, and bounded by its CPU time; and its
+ * longest garbage collection (a pause no code of ours makes).
+ */
 interface Delay {
   readonly wall: number
   readonly cpu: number
+  readonly gc: number
 }
 
 /** The largest event-loop delay of each node since it was last asked (and resets it), in ms. */
@@ -53,7 +57,11 @@ async function maxDelays(nodes: readonly ChildNode[]): Promise<Delay[]> {
 }
 
 function delayOf(reply: unknown): Delay {
-  return { wall: field(reply, 'wallMs', 'number'), cpu: field(reply, 'cpuMs', 'number') }
+  return {
+    wall: field(reply, 'wallMs', 'number'),
+    cpu: field(reply, 'cpuMs', 'number'),
+    gc: field(reply, 'gcMs', 'number'),
+  }
 }
 
 function spawnSworm(name: string, env: Record<string, string>): ChildNode {
@@ -182,7 +190,10 @@ async function compactionAndLeave(
   const stop = await stopped
   await c.exited
   const leave = [...(await maxDelays([a, b])), delayOf((stop as { maxDelay: unknown }).maxDelay)]
-  note(`  the leave took ${round(field(stop, 'end', 'number') - field(stop, 'start', 'number'))} ms`)
+  const took = field(stop, 'end', 'number') - field(stop, 'start', 'number')
+  note(
+    `  the leave took ${round(took)} ms, ${round(field(stop, 'cpuMs', 'number'))} ms of CPU on C`,
+  )
   const checked = await verify(b, count)
   const lostState = checked.wrong + checked.unreachable
   if (lostState > 0) {
@@ -216,11 +227,14 @@ type Phase = (typeof PHASES)[number]
 
 const wallOf = (ds: readonly Delay[]): number => Math.max(...ds.map((d) => d.wall))
 const cpuOf = (ds: readonly Delay[]): number => Math.max(...ds.map((d) => d.cpu))
+const gcOf = (ds: readonly Delay[]): number => Math.max(...ds.map((d) => d.gc))
 /** The headline: registration and leave, on any node. */
 const headline = (r: Run): number => Math.max(wallOf(r.register), wallOf(r.leave))
 
 function byNode(ds: readonly Delay[]): string {
-  return ds.map((d, i) => `${'abc'[i]} ${round(d.wall)} (cpu ${round(d.cpu)})`).join(', ')
+  return ds
+    .map((d, i) => `${'abc'[i]} ${round(d.wall)} (cpu ${round(d.cpu)}, gc ${round(d.gc)})`)
+    .join(', ')
 }
 
 function medianOf(xs: readonly number[]): number {
@@ -234,6 +248,7 @@ function medianByNode(runs: readonly Run[], phase: Phase): string {
   const median = Array.from({ length: nodes }, (_, i) => ({
     wall: medianOf(runs.map((r) => r[phase][i]?.wall ?? Number.NaN)),
     cpu: medianOf(runs.map((r) => r[phase][i]?.cpu ?? Number.NaN)),
+    gc: medianOf(runs.map((r) => r[phase][i]?.gc ?? Number.NaN)),
   }))
   return byNode(median)
 }
@@ -261,6 +276,7 @@ const maxStall: Figure = {
       for (const p of PHASES) {
         extras[`${p}_ms`] = (r) => wallOf(r[p])
         extras[`${p}_cpu_ms`] = (r) => cpuOf(r[p])
+        extras[`${p}_gc_ms`] = (r) => gcOf(r[p])
       }
       const byNodeFields: Record<string, string> = {}
       for (const p of PHASES) byNodeFields[`${p}_by_node`] = medianByNode(runs, p)
