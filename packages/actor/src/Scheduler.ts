@@ -1,33 +1,49 @@
 // The run queue: which processes have work, in what order, and how much each may do per turn.
 // It runs `init` and the message handlers as the process's own code; a failure ends the process.
+import type { Clock } from './clock.js'
 import { runAs } from './context.js'
 import { actorDefaults } from './defaults.js'
 import { InitFailed } from './errors.js'
 import { isThenable, kInit, kReceive, NO_START_INFO, type Proc } from './Process.js'
 
-/** What the scheduler needs from its runtime: a way to end a process. */
+/** What the scheduler needs from its runtime: a way to end a process, and its clock. */
 export interface SchedulerHost {
   /** Ends `proc` with `why`; `initFailed`: its `init` failed, so its `terminate` does not run. */
   terminate(proc: Proc, why: unknown, initFailed?: boolean): void
+  /** Times the slices (the runtime's clock: a test's manual clock never ends one). */
+  readonly clock: Pick<Clock, 'now'>
 }
 
 /** Past this many consumed slots, a queue (the run queue, a mailbox) drops its consumed head. */
 const COMPACT_AFTER = 1024
 
-/** Runs the processes of one runtime, each one message at a time, never re-entrantly. */
+/**
+ * Runs the processes of one runtime, each one message at a time, never re-entrantly.
+ *
+ * Drains run as microtasks, so that a message sent now is handled before I/O, but only within a
+ * slice of `actorDefaults.sliceMs` from the first drain since the event loop last turned:
+ * past it, the next drain waits for `setImmediate`. A chain of work that goes from process to
+ * process through promises (a call answered, whose caller then calls again) schedules a new
+ * drain at each step and would otherwise never let the loop turn: thousands of starts in a row
+ * held a node's timers and sockets, heartbeats included, for seconds.
+ */
 export class Scheduler {
   private readonly host: SchedulerHost
   private readonly reductions: number
+  private readonly sliceMs: number
   private runQueue: Proc[] = []
   private runHead = 0
   private drainScheduled = false
   private messagesTotal = 0
   /** Runs before each drain (see `Runtime.setBeforeRun`). */
   beforeRun: (() => void) | undefined = undefined
+  /** When the current slice began (its first drain); undefined once the loop has turned. */
+  private sliceStart: number | undefined
 
-  constructor(host: SchedulerHost, reductions: number) {
+  constructor(host: SchedulerHost, reductions: number, sliceMs = actorDefaults.sliceMs) {
     this.host = host
     this.reductions = reductions
+    this.sliceMs = sliceMs
   }
 
   /** Messages handled since start, by every process. */
@@ -48,21 +64,43 @@ export class Scheduler {
   schedule(proc: Proc): void {
     proc.scheduled = true
     this.runQueue.push(proc)
-    if (!this.drainScheduled) {
-      this.drainScheduled = true
-      queueMicrotask(this.drain)
+    if (this.drainScheduled) return
+    if (this.sliceOver()) {
+      this.deferDrain()
+      return
     }
+    this.drainScheduled = true
+    queueMicrotask(this.drain)
   }
 
+  /** True when the current slice has run its time: the next drain waits for the loop to turn. */
+  private sliceOver(): boolean {
+    return this.sliceStart !== undefined && this.host.clock.now() - this.sliceStart >= this.sliceMs
+  }
+
+  private readonly endSlice = (): void => {
+    this.sliceStart = undefined
+  }
+
+  /** At most one drain is pending (`drainScheduled`): a microtask, or an immediate. */
   private readonly drain = (): void => {
     this.drainScheduled = false
+    if (this.sliceOver()) {
+      // Queued as a microtask before the slice ran out: the loop turns first.
+      this.deferDrain()
+      return
+    }
     this.beforeRun?.()
-    let budget = actorDefaults.drainBudget
+    if (this.sliceStart === undefined) {
+      this.sliceStart = this.host.clock.now()
+      // Queued before any drain this slice defers, so that drain starts a fresh slice.
+      setImmediate(this.endSlice)
+    }
     while (this.runHead < this.runQueue.length) {
       const proc = this.runQueue[this.runHead++]!
       proc.scheduled = false
-      budget -= this.runProcess(proc)
-      if (budget <= 0) break
+      this.runProcess(proc)
+      if (this.sliceOver()) break
     }
     if (this.runHead >= this.runQueue.length) {
       this.runQueue = []
@@ -72,10 +110,15 @@ export class Scheduler {
         this.runQueue = this.runQueue.slice(this.runHead)
         this.runHead = 0
       }
-      // Out of budget: let I/O and timers run before the rest.
-      this.drainScheduled = true
-      setImmediate(this.drain)
+      // The slice is over: let I/O and timers run before the rest (unless a process this drain
+      // ran has already queued the next drain).
+      if (!this.drainScheduled) this.deferDrain()
     }
+  }
+
+  private deferDrain(): void {
+    this.drainScheduled = true
+    setImmediate(this.drain)
   }
 
   /** Runs up to `reductions` messages of one process; returns how many it handled. */

@@ -8,8 +8,13 @@ export const actorDefaults = {
   shutdownMs: 5000,
   /** Messages handled per process before it yields to the next runnable one. */
   reductions: 64,
-  /** Messages the scheduler handles in one turn before it lets I/O and timers run. */
-  drainBudget: 20_000,
+  /**
+   * How long, in ms, one synchronous step runs before it lets I/O and timers run: the
+   * scheduler's drains, one after another, and long loops over many items (`slices.ts`). Short
+   * enough that no node stalls its heartbeats and sockets for long (no synchronous step over
+   * 50 ms), long enough that the yield (one `setImmediate`) costs nothing measurable.
+   */
+  sliceMs: 10,
   /** Restarts a supervisor allows within `maxSeconds` before it gives up. */
   maxRestarts: 3,
   /** The window, in seconds, over which a supervisor counts restarts. */

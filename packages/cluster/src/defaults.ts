@@ -1,5 +1,6 @@
 // The defaults of the cluster package, written once: the node options' (documented on
 // `NodeOptions`) and the fixed tunings of its parts. The layers above import them.
+import { actorDefaults } from '@sworm/actor'
 
 export const nodeDefaults = {
   host: '127.0.0.1',
@@ -72,4 +73,11 @@ export const nodeDefaults = {
    * the change is sent as the diff since the last flush (merging is quadratic).
    */
   maxMergedUpdates: 32,
+  /**
+   * `ComponentDocs.compactInSteps` copies entries into the new generation for this long per
+   * step, in ms: one transaction and one turn each. Half the actor runtime's slice, since the
+   * update a step emits is encoded after it (and decoded by every replica) at about the same
+   * cost again.
+   */
+  compactStepMs: actorDefaults.sliceMs / 2,
 } as const

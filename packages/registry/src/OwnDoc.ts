@@ -18,7 +18,7 @@ export interface OwnDocHost {
   readonly registry: string
   readonly logger: Logger
   /** The component docs, through which this node's doc is written and compacted. */
-  readonly docs: Pick<ComponentDocs, 'write' | 'compact' | 'generation'>
+  readonly docs: Pick<ComponentDocs, 'write' | 'compactInSteps' | 'generation'>
   /** Compact once the dead entries pass `max(compactMinDead, live × compactRatio)`. */
   readonly compactMinDead: number
   readonly compactRatio: number
@@ -39,6 +39,8 @@ export class OwnDoc {
   private live = 0
   private dead = 0
   private compactScheduled = false
+  /** A compaction is under way (it runs over several turns). */
+  private compacting = false
 
   constructor(host: OwnDocHost) {
     this.host = host
@@ -157,26 +159,29 @@ export class OwnDoc {
 
   /**
    * Publishes this node's entries as a new generation holding only live ones, then drops the
-   * old: memory stays proportional to live names however many came and went.
+   * old: memory stays proportional to live names however many came and went. The copy runs in
+   * steps over several turns (`ComponentDocs.compactInSteps`), writes go on meanwhile; resolves
+   * once the new generation is published (at once when a compaction is already under way).
    */
-  compact(): void {
-    const own = this.maps
-    if (own === undefined) return
-    const live: Array<[string, LiveValue]> = []
-    for (const [key, v] of own.names) if (isLive(v)) live.push([key, v])
-    const groupKeys = [...own.groups.keys()]
-    this.host.docs.compact((d) => {
-      const names = d.getMap<Value>('names')
-      const groups = d.getMap<number>('groups')
-      for (const [key, v] of live) names.set(key, v)
-      for (const gk of groupKeys) groups.set(gk, 1)
-    })
-    this.live = live.length
-    this.dead = 0
-    this.host.logger.debug(
-      { registry: this.host.registry, gen: this.host.docs.generation, live: live.length },
-      'registry doc compacted',
-    )
+  async compact(): Promise<void> {
+    if (this.maps === undefined || this.compacting) return
+    this.compacting = true
+    try {
+      const dead = await this.host.docs.compactInSteps({
+        names: (v) => isLive(v as Value),
+        groups: () => true,
+      })
+      if (dead === undefined) return
+      this.dead = dead
+      this.host.logger.debug(
+        { registry: this.host.registry, gen: this.host.docs.generation, live: this.live },
+        'registry doc compacted',
+      )
+    } finally {
+      this.compacting = false
+    }
+    // What piled up meanwhile may call for the next one.
+    this.scheduleCompaction()
   }
 
   /** Live entries, dead weight and generation of this node's doc. */
@@ -191,12 +196,14 @@ export class OwnDoc {
   }
 
   private scheduleCompaction(): void {
-    if (this.compactScheduled) return
+    if (this.compactScheduled || this.compacting || this.maps === undefined) return
     if (this.dead <= Math.max(this.host.compactMinDead, this.live * this.host.compactRatio)) return
     this.compactScheduled = true
     setImmediate(() => {
       this.compactScheduled = false
-      this.compact()
+      this.compact().catch((err: unknown) =>
+        this.host.logger.error({ registry: this.host.registry, err }, 'compaction failed'),
+      )
     })
   }
 }

@@ -327,10 +327,11 @@ export class Registry implements AsyncDisposable {
 
   /**
    * Publishes this node's entries as a new generation holding only live ones, then drops the
-   * old: memory stays proportional to live names however many came and went.
+   * old: memory stays proportional to live names however many came and went. The copy runs in
+   * short steps over several turns; resolves once the new generation is published.
    */
-  compact(): void {
-    this.own.compact()
+  compact(): Promise<void> {
+    return this.own.compact()
   }
 
   /** Sizes for metrics and tests: live names here, dead weight in this node's doc, generation. */

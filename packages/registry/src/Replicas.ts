@@ -3,6 +3,7 @@
 // live nodes by the winner rule (`beats`: earliest registration by HLC, then node id).
 import type * as Y from 'yjs'
 import { nodeOf, type Emitter, type NodeId, type Pid } from '@sworm/actor'
+import { forEachSliced } from '@sworm/actor/internal'
 import { beats } from '@sworm/cluster/internal'
 import { decodeName, type Name } from './names.js'
 import {
@@ -41,6 +42,13 @@ export class Replicas {
   private readonly views = new Map<NodeId, View>()
   /** Name key → the pid it resolves to now (live nodes only). */
   private readonly winners = new Map<string, Pid>()
+  /**
+   * Recomputations under way in slices (the names of a node that went down or was forgotten):
+   * while any runs, a winner whose node is down or gone is recomputed when read.
+   */
+  private settling = 0
+  /** Bumped by `clear()`: a recomputation under way stops. */
+  private epoch = 0
 
   constructor(host: ReplicasHost) {
     this.host = host
@@ -48,20 +56,28 @@ export class Replicas {
 
   /** The pid `key` resolves to now. */
   winner(key: string): Pid | undefined {
+    const pid = this.winners.get(key)
+    if (this.settling === 0 || pid === undefined || !this.stale(pid)) return pid
+    this.recompute(key)
     return this.winners.get(key)
   }
 
   /** Every name that resolves, with its pid. */
   registered(): Array<[Name, Pid]> {
     const out: Array<[Name, Pid]> = []
-    for (const [key, pid] of this.winners) out.push([decodeName(key), pid])
+    for (const key of this.keys()) {
+      const pid = this.winner(key)
+      if (pid !== undefined) out.push([decodeName(key), pid])
+    }
     return out
   }
 
   /** Every name with its pid and meta for which `predicate` holds. */
   select(predicate: (name: Name, pid: Pid, meta: unknown) => boolean): Entry[] {
     const out: Entry[] = []
-    for (const [key, pid] of this.winners) {
+    for (const key of this.keys()) {
+      const pid = this.winner(key)
+      if (pid === undefined) continue
       const meta = this.metaOf(key, pid)
       const name = decodeName(key)
       if (predicate(name, pid, meta)) out.push({ name, pid, meta })
@@ -74,14 +90,16 @@ export class Replicas {
    * against the winners instead of walking them all.
    */
   namesOf(pid: Pid, local: Iterable<string> | undefined): Name[] {
-    if (local !== undefined)
-      return [...local].filter((k) => this.winners.get(k) === pid).map(decodeName)
+    if (local !== undefined) return [...local].filter((k) => this.winner(k) === pid).map(decodeName)
     const out: Name[] = []
-    for (const [key, holder] of this.winners) if (holder === pid) out.push(decodeName(key))
+    for (const key of this.keys()) if (this.winner(key) === pid) out.push(decodeName(key))
     return out
   }
 
-  /** How many names resolve now. */
+  /**
+   * How many names resolve now. For a few turns after a node goes down (while its names are
+   * recomputed in slices), it may still count some of them.
+   */
   get count(): number {
     return this.winners.size
   }
@@ -149,13 +167,17 @@ export class Replicas {
     }
     this.views.set(owner, { names, groups, info, detach })
     previous?.detach()
-    // Names and members as they now stand; only real changes emit events.
-    const keys = new Set<string>(names.keys())
-    if (previous !== undefined) for (const k of previous.names.keys()) keys.add(k)
-    for (const key of keys) {
-      const v = names.get(key)
+    // Names and members as they now stand; only real changes emit events. A newer generation
+    // (a compaction) holds the same live entries as the one it replaces: only the keys whose
+    // entry differs are recomputed, not every name of the node.
+    const was = previous?.names
+    for (const [key, v] of names.entries()) {
+      if (was !== undefined && sameEntry(was.get(key), v)) continue
       if (isLive(v)) this.host.observe(v.c)
       this.recompute(key)
+    }
+    if (was !== undefined) {
+      for (const [key, v] of was.entries()) if (isLive(v) && !names.has(key)) this.recompute(key)
     }
     if (owner !== this.host.self && this.isLiveNode(owner)) {
       if (previous !== undefined)
@@ -170,12 +192,12 @@ export class Replicas {
     if (v === undefined) return
     this.views.delete(node)
     v.detach()
-    this.refresh(v, false)
+    this.settle(v)
   }
 
   nodeDown(node: NodeId): void {
     const v = this.views.get(node)
-    if (v !== undefined) this.refresh(v, false)
+    if (v !== undefined) this.settle(v)
   }
 
   nodeUp(node: NodeId): void {
@@ -216,6 +238,7 @@ export class Replicas {
 
   /** The registry stopped: no view, no name. */
   clear(): void {
+    this.epoch++
     for (const v of this.views.values()) v.detach()
     this.views.clear()
     this.winners.clear()
@@ -236,7 +259,41 @@ export class Replicas {
     for (const mk of v.groups.keys()) this.host.applyMember(mk, members)
   }
 
+  /**
+   * A node went down, or its doc went: its members leave their groups at once, and its names
+   * are recomputed in slices (thousands of names, each with its events, held the loop for
+   * tens of ms). Meanwhile `winner` recomputes on read any name whose winner's node is down or
+   * gone, so that a read (or a registration, which reads first) never sees one of its names.
+   */
+  private settle(v: View): void {
+    for (const mk of v.groups.keys()) this.host.applyMember(mk, false)
+    const epoch = this.epoch
+    this.settling++
+    void forEachSliced([...v.names.keys()], (key) => {
+      if (this.epoch !== epoch) return true
+      this.recompute(key)
+      return false
+    }).finally(() => this.settling--)
+  }
+
+  /** True when `pid`'s node is down or its doc is gone: a winner of its is out of date. */
+  private stale(pid: Pid): boolean {
+    const node = nodeOf(pid)
+    return !this.views.has(node) || !this.isLiveNode(node)
+  }
+
+  /** The keys that resolve now, as a snapshot (reading a winner may recompute it). */
+  private keys(): string[] {
+    return [...this.winners.keys()]
+  }
+
   private isLiveNode(node: NodeId): boolean {
     return node === this.host.self || this.host.isUp(node)
   }
+}
+
+/** True when two entries of a key decide its winner alike: both live with one pid and clock, or neither live. */
+function sameEntry(a: Value | undefined, b: Value | undefined): boolean {
+  if (!isLive(a) || !isLive(b)) return !isLive(a) && !isLive(b)
+  return a.p === b.p && a.c === b.c
 }

@@ -1,11 +1,13 @@
 // A member seen down: its children are orphans until the live member their hash now picks adopts
 // them. Without a quorum this node parks its own children and starts them again when it returns.
 import type { Emitter, NodeId, TimerHandle } from '@sworm/actor'
+import { forEachLimited, forEachSliced } from '@sworm/actor/internal'
 import type { Node } from '@sworm/cluster'
+import { supervisorDefaults } from './defaults.js'
 import { AlreadyStarted, QuorumNotMet, ShuttingDown } from './errors.js'
 import type { LocalChildren } from './LocalChildren.js'
 import type { Placement } from './Placement.js'
-import { fromDoc, type ChildRecord } from './records.js'
+import { fromDoc, type ChildRecord, type DocChild } from './records.js'
 import type { ServerRequest } from './SupervisorServer.js'
 import type { SupervisorEvents } from './types.js'
 
@@ -38,6 +40,8 @@ export class Failover {
   /** When this node last got the quorum back: parked children wait `adoptDelayMs` from then. */
   private resumedAt = 0
   private suspendedNow = false
+  /** A round of adoption is under way (it runs in slices); `again`: another was asked for meanwhile. */
+  private round: { again: boolean } | undefined
 
   constructor(host: FailoverHost, adoptDelayMs: number) {
     this.host = host
@@ -161,85 +165,139 @@ export class Failover {
   /**
    * The orphans of every dead node: each is started by the live member its hash now picks.
    * One picked for another member stays an orphan until seen running, so that it is adopted
-   * again if that member dies first (a split seen one node at a time).
+   * again if that member dies first (a split seen one node at a time). One round at a time:
+   * the orphans are looked at in slices, and this node's are started `startsInFlight` at a time.
    */
   private adoptOrphans(): void {
-    const { node, name, placement, events } = this.host
+    if (this.round !== undefined) {
+      this.round.again = true
+      return
+    }
+    const round = { again: false }
+    this.round = round
+    this.adoptionRound()
+      .catch((err: unknown) =>
+        this.host.node.logger.error({ supervisor: this.host.name, err }, 'adoption round failed'),
+      )
+      .finally(() => {
+        this.round = undefined
+        if (round.again && !this.host.closing()) this.adoptOrphans()
+      })
+  }
+
+  private async adoptionRound(): Promise<void> {
+    const { node, placement } = this.host
     const mine: Array<{ spec: ChildRecord; from: NodeId }> = []
     const now = node.clock.now()
     // A timer set for one down node may fire just after another went down: each waits its delay.
     let wait = Infinity
-    for (const [dead, { ids, since }] of this.orphans) {
-      const children = placement.childrenOf(dead)
-      if (children === undefined || placement.isLive(dead)) {
+    for (const [dead, orphans] of [...this.orphans]) {
+      if (this.gone(dead)) {
         this.orphans.delete(dead)
         continue
       }
-      if (now - since < this.adoptDelayMs) {
-        wait = Math.min(wait, since + this.adoptDelayMs - now)
+      if (now - orphans.since < this.adoptDelayMs) {
+        wait = Math.min(wait, orphans.since + this.adoptDelayMs - now)
         continue
       }
-      for (const id of ids) {
-        const c = children.get(id)
-        if (c === undefined || placement.locate(id) !== undefined) {
-          ids.delete(id)
-          continue
-        }
-        let target: NodeId
-        try {
-          target = placement.place(id, c.t)
-        } catch {
-          ids.delete(id)
-          events.emit('lost', id, 'no node can run it')
-          continue
-        }
-        if (target === node.id) {
-          ids.delete(id)
-          mine.push({ spec: fromDoc(id, c), from: dead })
-        }
-      }
-      if (ids.size === 0) this.orphans.delete(dead)
-    }
-    for (const { spec, from } of mine) {
-      this.host.call(node.id, { op: 'start', spec, from }).catch((e: unknown) => {
-        if (!AlreadyStarted.is(e) && !ShuttingDown.is(e)) {
-          node.logger.error({ supervisor: name, child: spec.id, err: e }, 'adoption failed')
-          events.emit('lost', spec.id, 'adoption failed')
-        }
+      await forEachSliced([...orphans.ids], (id) => {
+        // Each id is decided by the state of its own turn: the node may be back, the id adopted.
+        if (this.gone(dead) || this.orphans.get(dead) !== orphans) return true
+        const spec = this.orphanToAdopt(id, placement.childrenOf(dead)?.get(id), orphans.ids)
+        if (spec !== undefined) mine.push({ spec, from: dead })
+        return false
       })
+      if (this.orphans.get(dead) === orphans && (orphans.ids.size === 0 || this.gone(dead)))
+        this.orphans.delete(dead)
     }
+    // Not awaited: a later round (another node down) need not wait for these starts.
+    void forEachLimited(mine, supervisorDefaults.startsInFlight, (o) => this.adopt(o.spec, o.from))
     if (this.parked.size > 0 && now - this.resumedAt < this.adoptDelayMs) {
       wait = Math.min(wait, this.resumedAt + this.adoptDelayMs - now)
     }
     if (wait !== Infinity) this.scheduleAdoption(Math.max(1, wait))
     if (this.suspendedNow || now - this.resumedAt < this.adoptDelayMs) return
-    this.restartParked()
+    void this.restartParked()
+  }
+
+  /** True when `dead`'s children are no orphans any more: its doc is gone, or it is back. */
+  private gone(dead: NodeId): boolean {
+    return this.host.placement.childrenOf(dead) === undefined || this.host.placement.isLive(dead)
+  }
+
+  /**
+   * Orphan `id` of a dead node (its record `c`): the spec to start here when its hash now picks
+   * this node. It leaves `ids` once it runs elsewhere, is placed here, or can run nowhere.
+   */
+  private orphanToAdopt(
+    id: string,
+    c: DocChild | undefined,
+    ids: Set<string>,
+  ): ChildRecord | undefined {
+    const { node, placement, events } = this.host
+    if (c === undefined || placement.locate(id) !== undefined) {
+      ids.delete(id)
+      return undefined
+    }
+    let target: NodeId
+    try {
+      target = placement.place(id, c.t)
+    } catch {
+      ids.delete(id)
+      events.emit('lost', id, 'no node can run it')
+      return undefined
+    }
+    if (target !== node.id) return undefined
+    ids.delete(id)
+    return fromDoc(id, c)
+  }
+
+  /** Starts an orphan of `from` here, unless its node is back or it runs elsewhere by now. */
+  private async adopt(spec: ChildRecord, from: NodeId): Promise<void> {
+    const { node, name, placement, events } = this.host
+    if (this.host.closing() || placement.isLive(from) || placement.locate(spec.id) !== undefined)
+      return
+    try {
+      await this.host.call(node.id, { op: 'start', spec, from })
+    } catch (e) {
+      if (!AlreadyStarted.is(e) && !ShuttingDown.is(e)) {
+        node.logger.error({ supervisor: name, child: spec.id, err: e }, 'adoption failed')
+        events.emit('lost', spec.id, 'adoption failed')
+      }
+    }
   }
 
   /** Children parked for want of a quorum that no majority adopted meanwhile. */
-  private restartParked(): void {
+  private async restartParked(): Promise<void> {
+    const parked = [...this.parked]
+    this.parked.clear()
+    await forEachLimited(parked, supervisorDefaults.startsInFlight, ([id, spec]) =>
+      this.restartOne(id, spec),
+    )
+  }
+
+  private async restartOne(id: string, spec: ChildRecord): Promise<void> {
     const { node, name, placement, events } = this.host
-    for (const [id, spec] of [...this.parked]) {
-      this.parked.delete(id)
-      if (placement.locate(id) !== undefined) continue
-      let target: NodeId
-      try {
-        target = placement.place(id, spec.type)
-      } catch {
-        events.emit('lost', id, 'no node can run it')
-        continue
+    if (placement.locate(id) !== undefined) return
+    let target: NodeId
+    try {
+      target = placement.place(id, spec.type)
+    } catch {
+      events.emit('lost', id, 'no node can run it')
+      return
+    }
+    try {
+      await this.host.call(target, { op: 'start', spec })
+    } catch (e) {
+      if (AlreadyStarted.is(e)) return
+      if (QuorumNotMet.is(e) || ShuttingDown.is(e)) {
+        // The target has not got the quorum back yet (or is leaving): try again later.
+        this.parked.set(id, spec)
+        this.scheduleAdoption()
+        return
       }
-      this.host.call(target, { op: 'start', spec }).catch((e: unknown) => {
-        if (AlreadyStarted.is(e)) return
-        if (QuorumNotMet.is(e) || ShuttingDown.is(e)) {
-          // The target has not got the quorum back yet (or is leaving): try again later.
-          this.parked.set(id, spec)
-          this.scheduleAdoption()
-          return
-        }
-        node.logger.error({ supervisor: name, child: id, err: e }, 'restart failed')
-        events.emit('lost', id, 'restart after the quorum failed')
-      })
+      node.logger.error({ supervisor: name, child: id, err: e }, 'restart failed')
+      events.emit('lost', id, 'restart after the quorum failed')
     }
   }
 }

@@ -36,7 +36,7 @@ export interface LocalChildrenHost {
   readonly name: string
   readonly node: Pick<Node, 'id' | 'runtime' | 'clock' | 'logger'>
   /** This node's doc, where each child is recorded. */
-  readonly docs: Pick<ComponentDocs, 'write' | 'compact' | 'own'>
+  readonly docs: Pick<ComponentDocs, 'write' | 'compactInSteps'>
   readonly events: Pick<Emitter<SupervisorEvents>, 'emit'>
   /** The supervisor's server: the parent of every child. */
   server(): Pid
@@ -67,6 +67,8 @@ export class LocalChildren {
   private readonly clock: HybridClock
   /** Removals from this node's doc since its last compaction. */
   private dead = 0
+  /** A compaction is under way (it runs over several turns). */
+  private compacting = false
 
   constructor(host: LocalChildrenHost, options: LocalChildrenOptions) {
     this.host = host
@@ -240,16 +242,30 @@ export class LocalChildren {
   }
 
   private forget(id: string): void {
-    const { docs } = this.host
-    docs.write((doc) => doc.getMap<DocChild>('children').delete(id))
+    this.host.docs.write((doc) => doc.getMap<DocChild>('children').delete(id))
     this.dead++
-    if (this.dead > Math.max(this.opts.compactMinDead, this.local.size)) {
-      this.dead = 0
-      const live = [...docs.own.getMap<DocChild>('children')]
-      docs.compact((to) => {
-        const children = to.getMap<DocChild>('children')
-        for (const [id, c] of live) children.set(id, c)
-      })
-    }
+    this.compactIfDue()
+  }
+
+  /**
+   * Moves this node's doc to a new generation holding only its children once the removals pass
+   * `max(compactMinDead, children here)`; the copy runs in steps over several turns.
+   */
+  private compactIfDue(): void {
+    if (this.compacting || this.dead <= Math.max(this.opts.compactMinDead, this.local.size)) return
+    this.compacting = true
+    this.host.docs.compactInSteps({ children: () => true }).then(
+      (dead) => {
+        this.compacting = false
+        if (dead === undefined) return
+        this.dead = dead
+        // What piled up meanwhile may call for the next one.
+        this.compactIfDue()
+      },
+      (err: unknown) => {
+        this.compacting = false
+        this.host.node.logger.error({ supervisor: this.host.name, err }, 'compaction failed')
+      },
+    )
   }
 }

@@ -1,7 +1,9 @@
 // Children that move while their node lives: to a member that joined and now wins them (`active`
 // redistribution), or all of them on a graceful leave. A move hands the state over (`beforeMove`).
 import { withTimeout, type Emitter, type ExitReason, type NodeId } from '@sworm/actor'
+import { forEachLimited, forEachSliced } from '@sworm/actor/internal'
 import type { Node } from '@sworm/cluster'
+import { supervisorDefaults } from './defaults.js'
 import { AlreadyStarted, ShuttingDown } from './errors.js'
 import type { LocalChild, LocalChildren } from './LocalChildren.js'
 import type { Placement } from './Placement.js'
@@ -32,6 +34,8 @@ export class Moves {
   private readonly opts: MovesOptions
   private leavingNow = false
   private redistributionScheduled = false
+  /** Children on their way out, by id: a later leave or redistribution leaves them be. */
+  private readonly moving = new Set<string>()
 
   constructor(host: MovesHost, options: MovesOptions) {
     this.host = host
@@ -48,54 +52,98 @@ export class Moves {
     if (this.opts.redistribution === 'active') this.scheduleRedistribution()
   }
 
-  /** Graceful leave: stop taking children, then move every child to its next node. */
+  /**
+   * Graceful leave: stop taking children, then move every child to its next node, picked when
+   * its turn comes (`startsInFlight` at a time).
+   */
   async leave(): Promise<void> {
     if (this.host.stopped() || this.leavingNow) return
     this.leavingNow = true
     this.host.markLeaving()
-    const moves: Array<Promise<void>> = []
-    for (const child of this.host.children.all()) {
-      if (child.stopping) continue
-      let target: NodeId | undefined
-      if (child.spec.restart !== 'temporary') {
-        try {
-          target = this.host.placement.place(child.spec.id, child.spec.type)
-        } catch {
-          target = undefined
-        }
-      }
-      moves.push(
-        target === undefined
-          ? this.host.children.stop(child, 'shutdown')
-          : this.move(child, target, 'shutdown'),
-      )
-    }
-    await Promise.all(moves)
+    await forEachLimited(this.host.children.all(), supervisorDefaults.startsInFlight, (child) =>
+      this.leaveWith(child),
+    )
   }
 
-  /** Once per turn of the event loop, however many members joined in it. */
+  /** One child of a leave: moved to its next node, or stopped when it has none (or is temporary). */
+  private async leaveWith(child: LocalChild): Promise<void> {
+    if (child.stopping || this.moving.has(child.spec.id)) return
+    let target: NodeId | undefined
+    if (child.spec.restart !== 'temporary') {
+      try {
+        target = this.host.placement.place(child.spec.id, child.spec.type)
+      } catch {
+        target = undefined
+      }
+    }
+    if (target !== undefined) {
+      await this.move(child, target, 'shutdown')
+      return
+    }
+    await this.host.children.stop(child, 'shutdown').catch((err: unknown) => {
+      this.host.node.logger.error(
+        { supervisor: this.host.name, child: child.spec.id, err },
+        'stopping a child on leave failed',
+      )
+    })
+  }
+
+  /**
+   * Once per turn of the event loop, however many members joined in it: the children that now
+   * go elsewhere are found in slices, then moved `startsInFlight` at a time.
+   */
   private scheduleRedistribution(): void {
     if (this.redistributionScheduled) return
     this.redistributionScheduled = true
     setImmediate(() => {
       this.redistributionScheduled = false
-      if (this.host.stopped() || this.leavingNow) return
-      for (const child of this.host.children.all()) {
-        if (child.stopping) continue
-        let target: NodeId
-        try {
-          target = this.host.placement.place(child.spec.id, child.spec.type)
-        } catch {
-          continue
-        }
-        if (target !== this.host.node.id)
-          void this.move(child, target, { shutdown: 'redistribution' })
-      }
+      void this.redistribute()
     })
+  }
+
+  private async redistribute(): Promise<void> {
+    const goes: LocalChild[] = []
+    await forEachSliced(this.host.children.all(), (child) => {
+      if (this.host.stopped() || this.leavingNow) return true
+      if (this.targetOf(child) !== undefined) goes.push(child)
+      return false
+    })
+    await forEachLimited(goes, supervisorDefaults.startsInFlight, async (child) => {
+      // Placed again when its turn comes: the members may have changed since.
+      if (this.host.stopped() || this.leavingNow) return
+      const target = this.targetOf(child)
+      if (target !== undefined) await this.move(child, target, { shutdown: 'redistribution' })
+    })
+  }
+
+  /** Where a child of this node goes now under redistribution; undefined when it stays. */
+  private targetOf(child: LocalChild): NodeId | undefined {
+    if (child.stopping || this.moving.has(child.spec.id)) return undefined
+    try {
+      const target = this.host.placement.place(child.spec.id, child.spec.type)
+      return target === this.host.node.id ? undefined : target
+    } catch {
+      return undefined
+    }
   }
 
   /** Moves a child: hand-off, stop here, start there (the doc entry goes before the start). */
   private async move(child: LocalChild, target: NodeId, reason: ExitReason): Promise<void> {
+    this.moving.add(child.spec.id)
+    try {
+      await this.moveNow(child, target, reason)
+    } catch (err) {
+      // Not a failed start (moveNow reports those): the leave goes on with the other children.
+      this.host.node.logger.error(
+        { supervisor: this.host.name, child: child.spec.id, err },
+        'move failed',
+      )
+    } finally {
+      this.moving.delete(child.spec.id)
+    }
+  }
+
+  private async moveNow(child: LocalChild, target: NodeId, reason: ExitReason): Promise<void> {
     const { node, name, events } = this.host
     const { spec } = child
     let handoff: unknown

@@ -34,4 +34,11 @@ export const supervisorDefaults = {
   compactMinDead: 10_000,
   /** Two copies of one child after a split heals: the earliest start stays. */
   duplicates: 'earliest',
+  /**
+   * Children one node moves (leave, redistribution) or adopts at once; the rest wait their
+   * turn. Each is a call to a server that starts one child at a time: thousands queued at once
+   * would time out one by one while the queue drains, and the first steps of thousands of
+   * moves would run as one long synchronous step. A few hundred keep the servers busy.
+   */
+  startsInFlight: 256,
 } as const

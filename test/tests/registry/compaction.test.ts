@@ -182,4 +182,49 @@ describe('compaction', () => {
     }
     expect(b.stats().nodes).toBe(3)
   })
+
+  it('carries into the new generation what is written while it copies', async () => {
+    await using cluster = await testCluster(2)
+    const [a, b] = (await startRegistries(cluster.nodes, 'r')) as [Registry, Registry]
+    const n0 = cluster.node(0)
+    const pids: Pid[] = []
+    for (let k = 0; k < 300; k++) {
+      pids.push(idle(n0))
+      await a.register(`k${k}`, pids[k]!, { rev: 0 })
+    }
+    await waitUntil(() => b.count() === 300, CONVERGE_MS, 'the names on n1')
+    const gen = a.stats().generation
+
+    const compacted = a.compact()
+    // The first step has copied the names; these land in the old generation meanwhile.
+    expect(await a.unregister('k0')).toBe(true)
+    const fresh = idle(n0)
+    await a.register('fresh', fresh)
+    a.updateMeta('k1', { rev: 1 })
+    await compacted
+
+    expect(a.stats().generation).toBe(gen + 1)
+    const docName = `registry/r/${n0.id}/${gen + 1}`
+    const followed = (): string[] =>
+      cluster
+        .node(1)
+        .docs.names(n0.id)
+        .filter((d) => d.startsWith('registry/r/'))
+    await waitUntil(
+      () => followed().length === 1 && followed()[0] === docName,
+      CONVERGE_MS,
+      'n1 to follow the new generation only',
+    )
+    for (const reg of [a, b]) {
+      expect(reg.whereis('k0')).toBeUndefined()
+      expect(reg.whereis('fresh')).toBe(fresh)
+      expect(reg.meta('k1')).toEqual({ rev: 1 })
+      expect(reg.count()).toBe(300)
+      for (let k = 1; k < 300; k++) expect(reg.whereis(`k${k}`)).toBe(pids[k])
+    }
+    // The new generation holds the live names only.
+    const names = cluster.node(1).docs.get(docName)!.getMap('names')
+    expect(names.size).toBe(300)
+    expect(names.has('sk0')).toBe(false)
+  })
 })

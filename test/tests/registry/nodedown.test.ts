@@ -38,6 +38,31 @@ describe('nodes going down', () => {
     await waitUntil(() => regs[0]!.whereis('c0') === next, CONVERGE_MS, 'c0 taken again')
   })
 
+  it("settles thousands of a killed node's names, and its names are free at once", async () => {
+    await using cluster = await testCluster(2, FAST)
+    const [a, b] = await startRegistries(cluster.nodes)
+    const names = Array.from({ length: 3000 }, (_, k) => `c${k}`)
+    for (const name of names) await b!.register(name, idle(cluster.node(1)))
+    await waitUntil(() => a!.count() === names.length, CONVERGE_MS, 'the names on n0')
+    const events = recordEvents(a!)
+    // Right as n1 goes down, before its names are all settled: taken on n0 at once.
+    const taken = new Promise<unknown>((resolve) => {
+      const off = cluster.node(0).on('nodeDown', () => {
+        off()
+        resolve(a!.register('c2999', idle(cluster.node(0))).then(() => a!.whereis('c2999')))
+      })
+    })
+
+    await cluster.node(1).kill()
+    expect(await taken).toBeDefined()
+    await waitUntil(() => a!.count() === 1, CONVERGE_MS, "the killed node's names to go")
+    const gone = events.filter((e) => e.event === 'unregister')
+    expect(gone).toHaveLength(names.length)
+    for (const e of gone) expect(e).toMatchObject({ reason: 'nodedown' })
+    expect(new Set(gone.map((e) => e.name)).size).toBe(names.length)
+    expect(a!.registered().map(([name]) => name)).toEqual(['c2999'])
+  })
+
   it('hides the names of a cut-off node at once and keeps its replica until the heal', async () => {
     await using cluster = await proxiedCluster(3, FAST)
     const regs = await startRegistries(cluster.nodes)

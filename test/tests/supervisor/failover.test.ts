@@ -1,6 +1,7 @@
 // Failover: when a node dies, every child it ran is started again by the survivor its hash now
 // picks, each exactly once, with a `moved` event; children of the survivors are left alone.
 import { beforeEach, describe, expect, it } from 'vitest'
+import { supervisorDefaults } from '@sworm/supervisor'
 import { pause, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,
@@ -144,5 +145,34 @@ describe('failover', () => {
     await pause(200)
     expect(copiesOf(cluster.nodes, gone!)).toEqual([])
     expect(childrenById(sups[0]!).has(gone!)).toBe(false)
+  })
+
+  it('adopts every child of a killed node when a survivor gets more than it starts at once', async () => {
+    await using cluster = await testCluster(2, FAST)
+    const sups = await startSupervisors(cluster.nodes)
+    const victim = cluster.node(1)
+    // The one survivor adopts them all: more than twice what it starts at once.
+    const count = supervisorDefaults.startsInFlight * 2 + 50
+    const orphans = idsPlacedOn(sups[0]!, victim.id, count, 'many')
+    await Promise.all(orphans.map((id) => sups[0]!.startChild(worker(id))))
+    await waitUntil(
+      () => sups[0]!.countChildren().active === count,
+      SETTLE_MS,
+      'the survivor to see the children',
+    )
+    const moved = recordEvents(sups[0]!, 'moved')
+    const lost = recordEvents(sups[0]!, 'lost')
+
+    await victim.kill()
+    await waitUntil(
+      () =>
+        sups[0]!.countChildren().byNode[cluster.node(0).id] === count &&
+        eachRunsOnce(cluster.nodes, orphans),
+      SETTLE_MS,
+      'the survivor to run every orphan',
+    )
+    expect(lost).toEqual([])
+    expect(moved.map(([id]) => id).sort()).toEqual([...orphans].sort())
+    expect(duplicated(cluster.nodes)).toEqual([])
   })
 })

@@ -3,7 +3,7 @@
 // children are stopped, not moved.
 import { beforeEach, describe, expect, it } from 'vitest'
 import { nodeOf } from '@sworm/actor'
-import { ShuttingDown } from '@sworm/supervisor'
+import { ShuttingDown, supervisorDefaults } from '@sworm/supervisor'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,
@@ -120,6 +120,40 @@ describe('graceful stop', () => {
     )
     for (const id of temporary) expect(copiesOf(cluster.nodes, id)).toEqual([])
     expect(lost.flat()).toEqual([])
+    for (const id of ids) expect(nodeOf(copiesOf(cluster.nodes, id)[0]!)).not.toBe(leaving.id)
+  })
+
+  it('moves every child of a stopping node when it has more than it moves at once, each once', async () => {
+    await using cluster = await testCluster(3, FAST)
+    const sups = await startSupervisors(cluster.nodes)
+    const leaving = cluster.node(2)
+    // More than twice what a node moves at once: the later ones wait for a free lane.
+    const count = supervisorDefaults.startsInFlight * 2 + 50
+    const ids = idsPlacedOn(sups[0]!, leaving.id, count, 'many')
+    await Promise.all(ids.map((id) => sups[0]!.startChild(worker(id))))
+    await waitUntil(
+      () => sups.every((s) => s.countChildren().active === count),
+      SETTLE_MS,
+      'every node to see the children',
+    )
+    const moved = sups.slice(0, 2).map((s) => recordEvents(s, 'moved'))
+    const lost = sups.map((s) => recordEvents(s, 'lost'))
+
+    await leaving.stop()
+    await waitUntil(
+      () =>
+        sups.slice(0, 2).every((s) => s.countChildren().active === count) &&
+        eachRunsOnce(cluster.nodes, ids),
+      SETTLE_MS,
+      'the others to run every moved child',
+    )
+    expect(lost.flat()).toEqual([])
+    expect(
+      moved
+        .flat()
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...ids].sort())
     for (const id of ids) expect(nodeOf(copiesOf(cluster.nodes, id)[0]!)).not.toBe(leaving.id)
   })
 })

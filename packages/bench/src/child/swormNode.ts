@@ -2,10 +2,12 @@
 // with a `Counter` worker, started from its environment like @sworm/test's clusterNode fixture,
 // and answering the suite's JSON-line commands (see `serve` below) through @sworm/test's harness.
 //
-// Environment: NODE_NAME, SWORM_COOKIE (default: the bench's own), SWORM_LOG_LEVEL (default 'warn').
+// Environment: NODE_NAME, SWORM_COOKIE (default: the bench's own), SWORM_LOG_LEVEL (default 'warn'),
+// SWORM_COMPACT_MIN_DEAD (the sworm's `compactMinDead`).
 import { createLogger, nodeOf } from '@sworm/actor'
 import { emit, ready, serve, type ChildRequest } from '@sworm/test'
 import { Actor, Sworm, startNode, type SwormInstance } from 'sworm'
+import { takeMaxDelay } from './loopDelay.js'
 
 /** `set` makes a worker's state a value of its own; `inc` adds one; anything else reads it. */
 type CounterCall = 'inc' | 'get' | { readonly set: number }
@@ -29,8 +31,15 @@ class Counter extends Actor<{ n: number }> {
   }
 }
 
+const env = process.env
+/** SWORM_COMPACT_MIN_DEAD: the sworm's `compactMinDead` (default: the sworm's default). */
+const compactMinDead = env['SWORM_COMPACT_MIN_DEAD']
+
 class BenchRooms extends Sworm {
-  static override options = { handoff: true }
+  static override options = {
+    handoff: true,
+    ...(compactMinDead === undefined ? {} : { compactMinDead: Number(compactMinDead) }),
+  }
   static override actors = { Counter }
 }
 
@@ -42,7 +51,6 @@ function stateOf(i: number): number {
   return 1_000 + i * 7
 }
 
-const env = process.env
 const node = await startNode({
   name: env['NODE_NAME'] ?? `sworm-${process.pid}`,
   cookie: env['SWORM_COOKIE'] ?? 'bench-cookie-of-the-sworm-suite',
@@ -178,6 +186,22 @@ serve({
     })
     return { start, end: wallClock() }
   },
+  /** { prefix, count, concurrency }: unregisters the names `prefix0 ..` (their workers stop). */
+  unregister: async (r) => {
+    const prefix = str(r, 'prefix')
+    await pool(int(r, 'count'), int(r, 'concurrency', 256), async (i) => {
+      await rooms.unregisterName(`${prefix}${i}`)
+    })
+    return true
+  },
+  /** The generations of this node's BenchRooms docs, and the docs this node holds, by name. */
+  docs: () => ({
+    registry: rooms.registry.stats().generation,
+    supervisor: rooms.supervisor.stats().generation,
+    held: node.docs.names(),
+  }),
+  /** The largest event-loop delay since the last `maxDelay` (or the start), in ms. */
+  maxDelay: () => takeMaxDelay(),
   /** { prefix, count, concurrency }: gives name `i` the state `stateOf(i)` (a `set` call by name). */
   setStates: async (r) => {
     const prefix = str(r, 'prefix')
@@ -308,16 +332,20 @@ serve({
   },
   /**
    * Leaves gracefully (this node's names move, with their state), replies, then exits. Replies
-   * with the start and end of `node.stop()` and when the first and last of its names was handed
-   * over (absolute times).
+   * with the start and end of `node.stop()` and the CPU time it took, when the first and last of its names was handed
+   * over (absolute times), and the largest event-loop delay since the last `maxDelay`.
    */
   stop: async () => {
     const start = wallClock()
+    const cpu = process.cpuUsage()
     await node.stop()
     setImmediate(() => process.exit(0))
+    const used = process.cpuUsage(cpu)
     return {
       start,
       end: wallClock(),
+      cpuMs: (used.user + used.system) / 1000,
+      maxDelay: takeMaxDelay(),
       handoffs: handoffs.count,
       firstHandoff: handoffs.first,
       lastHandoff: handoffs.last,

@@ -4,6 +4,7 @@
 // nodes until every node resolves them, and 5 of 50 nodes killed at once until every name runs
 // again (none lost, none twice).
 import { joinFigures } from './scaleJoin.js'
+import { stallFigures } from './scaleStall.js'
 import {
   burst,
   explain,
@@ -355,6 +356,6 @@ export const scaleSuite: Suite = [
   burstFailed,
   converge,
   failover,
-  // ...stallFigures (scale.max_stall_ms) joins here with the stall work.
+  ...stallFigures,
   ...joinFigures,
 ]

@@ -18,7 +18,7 @@ export const CONCURRENCY = 256
  * The suite's node script, compiled. Reached through the package root, so that the suite finds
  * it when it runs from `dist` and when a test runs it from `src`.
  */
-const SWORM_NODE = new URL('../../dist/child/swormNode.js', import.meta.url)
+export const SWORM_NODE = new URL('../../dist/child/swormNode.js', import.meta.url)
 
 /** Polls `probe` every `POLL_MS` until it returns true; rejects after `EVENT_TIMEOUT_MS`. */
 export async function until(what: string, probe: () => Promise<boolean>): Promise<void> {

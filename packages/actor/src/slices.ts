@@ -1,0 +1,82 @@
+// Long work in short steps: a loop over many items (the children of a node that went down, the
+// names of its doc) yields to the event loop every `actorDefaults.sliceMs`, and a fan-out of
+// many calls keeps only so many in flight. A synchronous step that runs for long stalls every
+// timer and socket of its node, heartbeats included; calls queued by the thousand behind one
+// process time out one by one while the queue drains.
+import type { Clock } from './clock.js'
+import { actorDefaults } from './defaults.js'
+
+/** Resolves once the event loop has turned: after the I/O and timers that were due. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+/** How a sliced loop is timed. */
+export interface SliceOptions {
+  /** Times the slices. Default: `performance.now()`. */
+  readonly clock?: Pick<Clock, 'now'>
+  /** How long one slice may run, in ms. Default: `actorDefaults.sliceMs`. */
+  readonly sliceMs?: number
+}
+
+/**
+ * Calls `fn` on each item, in order, and lets the event loop turn whenever a slice has run for
+ * `sliceMs`; resolves once every item is done. The first slice runs at once, in the caller's
+ * turn. `fn` returns true to stop early. What `fn` reads may change between slices: it decides
+ * each item by the state of its own turn.
+ */
+export async function forEachSliced<T>(
+  items: Iterable<T>,
+  fn: (item: T) => boolean | void,
+  options: SliceOptions = {},
+): Promise<void> {
+  const now = options.clock === undefined ? () => performance.now() : () => options.clock!.now()
+  const sliceMs = options.sliceMs ?? actorDefaults.sliceMs
+  let sliceStart = now()
+  for (const item of items) {
+    if (now() - sliceStart >= sliceMs) {
+      await nextTurn()
+      sliceStart = now()
+    }
+    if (fn(item) === true) return
+  }
+}
+
+/**
+ * Runs `fn` on each item, started in order, with at most `limit` running at once; resolves once
+ * all have settled. The lanes share one time slice as `forEachSliced` does: an item whose `fn`
+ * settles at once (nothing to wait for) does not let its lane run on through the rest in one
+ * turn. `fn` handles its own failures: one that rejects ends the whole run with that rejection,
+ * after the others in flight have settled.
+ */
+export async function forEachLimited<T>(
+  items: Iterable<T>,
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  options: SliceOptions = {},
+): Promise<void> {
+  const now = options.clock === undefined ? () => performance.now() : () => options.clock!.now()
+  const sliceMs = options.sliceMs ?? actorDefaults.sliceMs
+  const it = items[Symbol.iterator]()
+  let failed: { error: unknown } | undefined
+  let sliceStart = now()
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      // Checked before each item, the first included: a thousand lanes do not start at once.
+      if (now() - sliceStart >= sliceMs) {
+        await nextTurn()
+        // The first lane back starts the next slice; the others find it fresh.
+        if (now() - sliceStart >= sliceMs) sliceStart = now()
+      }
+      const next = it.next()
+      if (next.done === true || failed !== undefined) return
+      try {
+        await fn(next.value)
+      } catch (error) {
+        failed ??= { error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, lane))
+  if (failed !== undefined) throw failed.error
+}

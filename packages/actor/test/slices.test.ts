@@ -1,0 +1,103 @@
+// Long work in short steps: a sliced loop visits every item in order and lets the event loop turn
+// between slices; a limited fan-out keeps at most so many calls in flight and runs them all.
+import { describe, expect, it } from 'vitest'
+import { forEachLimited, forEachSliced } from '@sworm/actor/internal'
+import { deferred } from './helpers.js'
+
+/** Turns of the event loop so far: counted by an immediate that queues itself again. */
+function countTurns(): { readonly turns: () => number; stop: () => void } {
+  let turns = 0
+  let stopped = false
+  const tick = (): void => {
+    turns++
+    if (!stopped) setImmediate(tick)
+  }
+  setImmediate(tick)
+  return { turns: () => turns, stop: () => (stopped = true) }
+}
+
+describe('forEachSliced', () => {
+  it('visits every item in order and lets the loop turn between slices', async () => {
+    // Every reading of this clock is a millisecond later: a slice is a few items.
+    let ms = 0
+    const clock = { now: () => ms++ }
+    const loop = countTurns()
+    const seen: Array<{ item: number; turn: number }> = []
+    await forEachSliced(
+      [...Array(100).keys()],
+      (item) => void seen.push({ item, turn: loop.turns() }),
+      {
+        clock,
+        sliceMs: 10,
+      },
+    )
+    loop.stop()
+    expect(seen.map((s) => s.item)).toEqual([...Array(100).keys()])
+    expect(seen.at(-1)!.turn).toBeGreaterThan(seen[0]!.turn)
+  })
+
+  it('runs in one turn while its slice lasts, and stops when told', async () => {
+    const loop = countTurns()
+    const seen: Array<{ item: number; turn: number }> = []
+    await forEachSliced(
+      [...Array(100).keys()],
+      (item) => {
+        seen.push({ item, turn: loop.turns() })
+        return item === 49
+      },
+      { clock: { now: () => 0 } },
+    )
+    loop.stop()
+    expect(seen.map((s) => s.item)).toEqual([...Array(50).keys()])
+    expect(new Set(seen.map((s) => s.turn)).size).toBe(1)
+  })
+})
+
+describe('forEachLimited', () => {
+  it('keeps at most the limit in flight, starts the items in order and runs them all', async () => {
+    const gates = Array.from({ length: 10 }, () => deferred())
+    const started: number[] = []
+    let inFlight = 0
+    let most = 0
+    const run = forEachLimited([...Array(10).keys()], 3, async (i) => {
+      started.push(i)
+      most = Math.max(most, ++inFlight)
+      await gates[i]!.promise
+      inFlight--
+    })
+    for (const gate of [...gates].reverse()) gate.resolve()
+    await run
+    expect(started).toEqual([...Array(10).keys()])
+    expect(most).toBe(3)
+  })
+
+  it('rejects with the first failure and starts nothing after it', async () => {
+    const started: number[] = []
+    const run = forEachLimited([...Array(10).keys()], 2, async (i) => {
+      started.push(i)
+      await Promise.resolve()
+      if (i === 1) throw new Error('one failed')
+    })
+    await expect(run).rejects.toThrow('one failed')
+    // The lanes hear of the failure when their item settles: 2 was already under way.
+    expect(started).toEqual([0, 1, 2])
+  })
+})
+
+describe('forEachLimited slices', () => {
+  it('lets the loop turn when its items settle at once, and still runs each once in order', async () => {
+    let ms = 0
+    const clock = { now: () => ms++ }
+    const loop = countTurns()
+    const seen: Array<{ item: number; turn: number }> = []
+    await forEachLimited(
+      [...Array(100).keys()],
+      4,
+      async (item) => void seen.push({ item, turn: loop.turns() }),
+      { clock, sliceMs: 10 },
+    )
+    loop.stop()
+    expect(seen.map((s) => s.item)).toEqual([...Array(100).keys()])
+    expect(seen.at(-1)!.turn).toBeGreaterThan(seen[0]!.turn)
+  })
+})
