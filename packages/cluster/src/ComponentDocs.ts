@@ -115,7 +115,7 @@ export class ComponentDocs {
   /**
    * Publishes generation g+1 holding, of each map named in `keep`, the entries its predicate
    * accepts, and `info` (copied, marked ready); then drops generation g everywhere. The copy
-   * runs in steps of `compactStepMs`, one transaction and one turn each, so that neither this
+   * runs in steps of `compactStepEntries`, one transaction and one turn each, so that neither this
    * node nor a replica applying a step stalls for long (a doc of 10,000 entries copied in one
    * transaction held both for 0.5 s and more). Replicas keep reading g until the last step marks
    * g+1 ready. What is written to g meanwhile is tracked from the start and carried over in the
@@ -139,9 +139,9 @@ export class ComponentDocs {
         for (let i = 0; i < keys.length;) {
           this.node.docs.write(doc.guid, (d) => {
             const to = d.getMap<unknown>(map)
-            const start = this.node.clock.now()
-            while (i < keys.length && this.node.clock.now() - start < nodeDefaults.compactStepMs) {
-              const key = keys[i++]!
+            const end = Math.min(keys.length, i + nodeDefaults.compactStepEntries)
+            for (; i < end; i++) {
+              const key = keys[i]!
               const v = from.get(key)
               if (v !== undefined && accept(v)) to.set(key, v)
             }

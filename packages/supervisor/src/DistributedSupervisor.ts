@@ -2,6 +2,7 @@
 // public API, its events and lifecycle, wiring the parts that own the state (docs/INTERNALS.md,
 // "The distributed supervisor"): Placement, LocalChildren, Failover, Moves.
 import { BadArgument, CallTimeout, Emitter, NotFound, type NodeId, type Pid } from '@sworm/actor'
+import { forEachSliced } from '@sworm/actor/internal'
 import type { DownReason, Node } from '@sworm/cluster'
 import { ComponentDocs } from '@sworm/cluster/internal'
 import type * as Y from 'yjs'
@@ -333,7 +334,7 @@ export class DistributedSupervisor implements AsyncDisposable {
       }
     }
     children.observe(check)
-    for (const id of children.keys()) this.children.dropIfDuplicate(id)
+    this.checkDuplicates(owner, doc)
     if (previous === undefined) this.moves.memberJoined()
   }
 
@@ -347,9 +348,21 @@ export class DistributedSupervisor implements AsyncDisposable {
   private onNodeUp(node: NodeId): void {
     if (this.stopped) return
     this.failover.nodeUp(node)
-    const children = this.placement.childrenOf(node)
-    if (children !== undefined) for (const id of children.keys()) this.children.dropIfDuplicate(id)
+    const doc = this.docs.docOf(node)
+    if (doc !== undefined) this.checkDuplicates(node, doc)
     this.moves.memberJoined()
+  }
+
+  /**
+   * Applies the duplicate rule to every child in `owner`'s `doc`, in time slices: a member's
+   * doc may hold thousands (one that joins or comes back, a compaction's new generation).
+   */
+  private checkDuplicates(owner: NodeId, doc: Y.Doc): void {
+    void forEachSliced(doc.getMap<DocChild>('children').keys(), (id) => {
+      if (this.stopped || this.docs.docOf(owner) !== doc) return true
+      this.children.dropIfDuplicate(id)
+      return false
+    })
   }
 
   /** Asks the server of `node`; a timeout becomes `SupervisorTimeout`. */

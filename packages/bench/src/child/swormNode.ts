@@ -171,6 +171,8 @@ serve({
   }),
   /** How many names resolve here. */
   count: () => rooms.registry.count(),
+  /** How many children of BenchRooms run on live members, as this node sees them. */
+  children: () => rooms.supervisor.countChildren().active,
   /** { prefix, count }: how many of the names `prefix0 ..` run on this node. */
   localCount: (r) => indexesOn(str(r, 'prefix'), int(r, 'count'), node.id).length,
   /**

@@ -8,6 +8,7 @@ import {
   STOP_TIMEOUT_MS,
   field,
   nodeFlags,
+  numberReply,
   withChildren,
 } from '../childNodes.js'
 import type { Figure } from '../figure.js'
@@ -110,12 +111,14 @@ async function loadedOnC(count: number, churn: boolean): Promise<SwormMesh> {
     }
     const total = count + (churn ? 1 : 0)
     for (const node of nodes) {
-      await until('C known with its names', async () => {
+      // Both of C's docs (names and children) synced: what follows measures nothing of that.
+      await until('C known with its names and children', async () => {
         const reply = await node.request({ op: 'members' })
         return (
           field(reply, 'members', 'number') === 3 &&
           field(reply, 'routers', 'number') === 3 &&
-          (await countOn(node)) === total
+          (await countOn(node)) === total &&
+          numberReply(await node.request({ op: 'children' }), 'children') === total
         )
       })
     }
