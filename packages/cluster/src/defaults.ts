@@ -76,8 +76,9 @@ export const nodeDefaults = {
    * `ComponentDocs.compactInSteps` copies this many entries into the new generation per step:
    * one transaction and one turn each. Counted, not timed: the update a step emits is encoded
    * after it, and every replica decodes and applies it at some ten times the cost of the
-   * writes (10,000 registry entries: ~25 ms to write, ~400 ms to apply); 500 keep both sides
-   * to a few ms.
+   * writes (10,000 registry entries: ~25 ms to write, ~400 ms to apply), and a replica may get
+   * the steps of two docs (a sworm's registry and supervisor) in one message; 250 keep that to
+   * a few ms each.
    */
-  compactStepEntries: 500,
+  compactStepEntries: 250,
 } as const
