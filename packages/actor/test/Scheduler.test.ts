@@ -2,23 +2,12 @@
 // the event loop turn (timers, sockets, heartbeats), and every message is handled, in order.
 import { describe, expect, it } from 'vitest'
 import { Actor, Runtime, realClock, silentLogger, type Clock } from '@sworm/actor'
+import { countTurns } from './helpers.js'
 
 class Echo extends Actor {
   override handleCall(msg: unknown): unknown {
     return msg
   }
-}
-
-/** Turns of the event loop so far: counted by an immediate that queues itself again. */
-function countTurns(): { readonly turns: () => number; stop: () => void } {
-  let turns = 0
-  let stopped = false
-  const tick = (): void => {
-    turns++
-    if (!stopped) setImmediate(tick)
-  }
-  setImmediate(tick)
-  return { turns: () => turns, stop: () => (stopped = true) }
 }
 
 describe('scheduler slices', () => {

@@ -76,3 +76,15 @@ export function causeChain(error: unknown): unknown[] {
   }
   return chain
 }
+
+/** Turns of the event loop so far: counted by an immediate that queues itself again. */
+export function countTurns(): { readonly turns: () => number; stop: () => void } {
+  let turns = 0
+  let stopped = false
+  const tick = (): void => {
+    turns++
+    if (!stopped) setImmediate(tick)
+  }
+  setImmediate(tick)
+  return { turns: () => turns, stop: () => (stopped = true) }
+}

@@ -2,19 +2,7 @@
 // between slices; a limited fan-out keeps at most so many calls in flight and runs them all.
 import { describe, expect, it } from 'vitest'
 import { forEachLimited, forEachSliced } from '@sworm/actor/internal'
-import { deferred } from './helpers.js'
-
-/** Turns of the event loop so far: counted by an immediate that queues itself again. */
-function countTurns(): { readonly turns: () => number; stop: () => void } {
-  let turns = 0
-  let stopped = false
-  const tick = (): void => {
-    turns++
-    if (!stopped) setImmediate(tick)
-  }
-  setImmediate(tick)
-  return { turns: () => turns, stop: () => (stopped = true) }
-}
+import { countTurns, deferred } from './helpers.js'
 
 describe('forEachSliced', () => {
   it('visits every item in order and lets the loop turn between slices', async () => {
