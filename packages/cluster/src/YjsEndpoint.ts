@@ -40,10 +40,8 @@ export interface YjsEndpointOptions {
 
 type Resolved = Required<YjsEndpointOptions>
 
-/** y-websocket message types. */
+/** The y-websocket message type answered (awareness and others are ignored). */
 const MessageSync = 0
-const MessageAwareness = 1
-const MessageQueryAwareness = 3
 
 /** `yjsEndpoint` checked and filled in; `undefined` when it is off. Throws `BadConfig`. */
 export function resolveYjsOptions(o: unknown): Resolved | undefined {
@@ -56,9 +54,16 @@ export function resolveYjsOptions(o: unknown): Resolved | undefined {
   }
   const d = nodeDefaults.yjs
   const opts = o as YjsEndpointOptions
-  const keys = ['token', 'origins', 'maxConnections', 'idleTimeoutMs', 'maxMessageBytes']
+  const keys = [
+    'token',
+    'origins',
+    'maxConnections',
+    'idleTimeoutMs',
+    'maxMessageBytes',
+    'maxBufferedBytes',
+  ]
   for (const key of Object.keys(opts)) {
-    if (![...keys, 'maxBufferedBytes'].includes(key)) {
+    if (!keys.includes(key)) {
       throw new BadConfig(`unknown yjsEndpoint option '${key}'`)
     }
   }
@@ -226,7 +231,7 @@ export class YjsEndpoint {
         // Step 2 (the answer to ours) or an update: a write, dropped without being decoded.
         return sub === syncProtocol.messageYjsUpdate ? 'write' : undefined
       }
-      if (type === MessageQueryAwareness || type === MessageAwareness) return undefined
+      // Awareness messages and unknown types are ignored.
       return undefined
     } catch (e) {
       this.logger.warn(
