@@ -1,7 +1,15 @@
 // A distributed dynamic supervisor (Horde.DynamicSupervisor with supervisorring's hashing): the
 // public API, its events and lifecycle, wiring the parts that own the state (docs/INTERNALS.md,
 // "The distributed supervisor"): Placement, LocalChildren, Failover, Moves.
-import { BadArgument, CallTimeout, Emitter, NotFound, type NodeId, type Pid } from '@sworm/actor'
+import {
+  actorDefaults,
+  BadArgument,
+  CallTimeout,
+  Emitter,
+  NotFound,
+  type NodeId,
+  type Pid,
+} from '@sworm/actor'
 import { forEachSliced } from '@sworm/actor/internal'
 import type { DownReason, Node } from '@sworm/cluster'
 import { ComponentDocs } from '@sworm/cluster/internal'
@@ -13,6 +21,7 @@ import { LocalChildren } from './LocalChildren.js'
 import { Moves } from './Moves.js'
 import { Placement } from './Placement.js'
 import { normalize, type ChildSpec, type DocChild, type Started } from './records.js'
+import { StartWindows } from './StartWindows.js'
 import { SupervisorServer, type ServerRequest } from './SupervisorServer.js'
 import type { ChildInfo, DistributedSupervisorOptions, ExecFn, SupervisorEvents } from './types.js'
 
@@ -36,6 +45,8 @@ export class DistributedSupervisor implements AsyncDisposable {
   private readonly children: LocalChildren
   private readonly failover: Failover
   private readonly moves: Moves
+  /** This node's own starts, a window of them in flight to each node (`startWindow`). */
+  private readonly starts: StartWindows
   private readonly unsubscribe: Array<() => void> = []
   /** `distribution: 'quorum'`: a pause of this node fences it (see `Failover.fence`). */
   private readonly fencesOnPause: boolean
@@ -48,6 +59,14 @@ export class DistributedSupervisor implements AsyncDisposable {
     const d = supervisorDefaults
     this.shutdownMs = options.shutdownMs ?? d.shutdownMs
     this.callTimeoutMs = options.callTimeoutMs ?? d.callTimeoutMs
+    const { slowFraction, ...bounds } = d.startWindow
+    this.starts = new StartWindows({
+      ...bounds,
+      slowMs: this.callTimeoutMs * slowFraction,
+      now: () => node.clock.now(),
+      sliceMs: actorDefaults.sliceMs,
+      slice: (work) => this.placement.memoized(work),
+    })
     const distribution = options.distribution ?? d.distribution
     this.fencesOnPause = distribution === 'quorum'
     this.events = new Emitter<SupervisorEvents>((e, ev) =>
@@ -190,7 +209,9 @@ export class DistributedSupervisor implements AsyncDisposable {
    * Starts a child on the node its distribution picks among the live members that know its
    * type, and resolves with its pid. Rejects with `AlreadyStarted` (with the pid),
    * `UnknownActorType`, `NoAliveNodes`, `QuorumNotMet`, `ShuttingDown`, `MaxChildren`,
-   * `InitFailed` or `SupervisorTimeout`; never waits longer than `callTimeoutMs`.
+   * `InitFailed` or `SupervisorTimeout`. It waits its turn behind this node's other starts to the
+   * same node (a window of them in flight to each: `startWindow`), is placed when its turn comes, and
+   * then waits at most `callTimeoutMs` for that node to answer.
    */
   async startChild(spec: ChildSpec): Promise<Pid> {
     return (await this.startChildWithInfo(spec)).pid
@@ -203,12 +224,18 @@ export class DistributedSupervisor implements AsyncDisposable {
   async startChildWithInfo(spec: ChildSpec): Promise<Started> {
     this.assertRunning()
     const record = normalize(spec, this.shutdownMs)
-    if (this.moves.leaving) throw new ShuttingDown()
-    this.placement.assertQuorum()
-    const running = this.placement.locate(record.id)
-    if (running !== undefined) throw new AlreadyStarted(record.id, running.pid)
-    const target = this.placement.place(record.id, record.type)
-    return this.call<Started>(target, { op: 'start', spec: record })
+    // Checked when it is asked, and again when its turn comes after a wait for a slot.
+    const place = (): NodeId => {
+      this.assertRunning()
+      if (this.moves.leaving) throw new ShuttingDown()
+      this.placement.assertQuorum()
+      const running = this.placement.locate(record.id)
+      if (running !== undefined) throw new AlreadyStarted(record.id, running.pid)
+      return this.placement.place(record.id, record.type)
+    }
+    return this.starts.run(place, (target) =>
+      this.call<Started>(target, { op: 'start', spec: record }),
+    )
   }
 
   /** Stops a child for good (it is not restarted) wherever it runs; false if it does not run. */

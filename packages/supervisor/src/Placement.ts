@@ -44,6 +44,8 @@ export class Placement {
    * they still count, and leave `known` once this side has a quorum again.
    */
   private readonly forgotten = new Set<string>()
+  /** While `memoized` runs: the live members by type, read once. */
+  private memo: Map<string | undefined, NodeId[]> | undefined
 
   constructor(host: PlacementHost, distribution: Distribution, quorumSize: number | undefined) {
     this.host = host
@@ -104,8 +106,23 @@ export class Placement {
     return this.host.owners().filter((node) => this.isLive(node))
   }
 
+  /**
+   * Runs `work`, which places many children in one synchronous step: the live members are read
+   * once per type for all of them, as nothing can change them before the step ends.
+   */
+  memoized(work: () => void): void {
+    this.memo = new Map()
+    try {
+      work()
+    } finally {
+      this.memo = undefined
+    }
+  }
+
   /** Live members, not leaving, sorted (those that run `type` if given). */
   liveMembers(type?: string): NodeId[] {
+    const kept = this.memo?.get(type)
+    if (kept !== undefined) return kept
     const out: NodeId[] = []
     for (const node of this.host.owners()) {
       if (!this.isLive(node)) continue
@@ -115,7 +132,9 @@ export class Placement {
       if (type !== undefined && !this.knowsType(node, type)) continue
       out.push(node)
     }
-    return out.sort()
+    out.sort()
+    this.memo?.set(type, out)
+    return out
   }
 
   /** Whether member `node` runs actor type `type` (its `info.actors`). */

@@ -41,4 +41,14 @@ export const supervisorDefaults = {
    * moves would run as one long synchronous step. A few hundred keep the servers busy.
    */
   startsInFlight: 256,
+  /**
+   * A node's own `startChild` calls in flight to any one node: a window that starts at
+   * `initial`, grows by one per window of starts answered within `slowFraction` of
+   * `callTimeoutMs`, and halves when one took longer (StartWindows.ts). The rest wait their
+   * turn on the caller, in order, and their `callTimeoutMs` counts from when they are sent. Ten
+   * thousand starts asked at once from several nodes then reach each node as a stream it keeps
+   * up with, instead of timing out at the back of its queue: the timeout still finds a node
+   * that does not answer, not one busy with the callers' own earlier starts.
+   */
+  startWindow: { initial: 32, min: 4, max: 256, slowFraction: 0.1 },
 } as const
