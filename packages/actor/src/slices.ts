@@ -60,14 +60,19 @@ export async function forEachLimited<T>(
   const it = items[Symbol.iterator]()
   let failed: { error: unknown } | undefined
   let sliceStart = now()
+  // One wait for the next turn, shared by every lane that finds the slice spent: the slice
+  // starts afresh once, when that turn comes, and the lanes go on in it only while it lasts. (A
+  // wait of each lane's own would give each its own fresh slice, all in one turn.)
+  let pause: Promise<void> | undefined
+  const nextSlice = (): Promise<void> =>
+    (pause ??= nextTurn().then(() => {
+      pause = undefined
+      sliceStart = now()
+    }))
   const lane = async (): Promise<void> => {
     for (;;) {
       // Checked before each item, the first included: a thousand lanes do not start at once.
-      if (now() - sliceStart >= sliceMs) {
-        await nextTurn()
-        // The first lane back starts the next slice; the others find it fresh.
-        if (now() - sliceStart >= sliceMs) sliceStart = now()
-      }
+      while (now() - sliceStart >= sliceMs) await nextSlice()
       const next = it.next()
       if (next.done === true || failed !== undefined) return
       try {

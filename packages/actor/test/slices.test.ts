@@ -88,4 +88,25 @@ describe('forEachLimited slices', () => {
     expect(seen.map((s) => s.item)).toEqual([...Array(100).keys()])
     expect(seen.at(-1)!.turn).toBeGreaterThan(seen[0]!.turn)
   })
+
+  it('runs one slice per turn however many lanes come back in that turn', async () => {
+    // Each item takes 1 ms: a turn runs about `sliceMs` of them, not a slice per lane.
+    let ms = 0
+    const clock = { now: () => ms }
+    const loop = countTurns()
+    const perTurn = new Map<number, number>()
+    await forEachLimited(
+      [...Array(2000).keys()],
+      64,
+      async () => {
+        ms += 1
+        const turn = loop.turns()
+        perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1)
+      },
+      { clock, sliceMs: 10 },
+    )
+    loop.stop()
+    expect([...perTurn.values()].reduce((a, b) => a + b, 0)).toBe(2000)
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(10)
+  })
 })

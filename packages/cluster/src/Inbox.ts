@@ -1,5 +1,5 @@
 // The messages read from peers and not handled yet. A turn of the event loop handles at most
-// about `turnBytes` of them, over every peer; the rest wait, each peer's in order, for the next
+// about `turnBytes` of them, over every peer, and stops taking more once it has run `sliceMs`; the rest wait, each peer's in order, for the next
 // turn, so a burst of bulk (a big doc sync, in parts) never makes one long step, and timers
 // (heartbeats) and other sockets get their turn in between. A lone heartbeat jumps the queue.
 import type { WebSocket } from 'ws'
@@ -26,6 +26,10 @@ interface Queue {
 export interface InboxOptions {
   /** Bytes handled in one turn before the rest waits for the next. */
   turnBytes: number
+  /** Time (ms) handling messages in one turn before the rest waits for the next. */
+  sliceMs: number
+  /** The clock the turn is timed with (ms). Default: `performance.now()`. */
+  now?: () => number
   /** A peer's socket is paused (not read) while more than this of its messages wait. */
   pauseBytes: number
 }
@@ -36,11 +40,21 @@ export class Inbox<P> {
   private readonly queues = new Map<P, Queue>()
   /** Bytes handled in this turn. */
   private spent = 0
+  /** When this turn's first message was handled; undefined before it. */
+  private turnStart: number | undefined
   private turnScheduled = false
+  private readonly now: () => number
 
   constructor(host: InboxHost<P>, options: InboxOptions) {
     this.host = host
     this.opts = options
+    this.now = options.now ?? (() => performance.now())
+  }
+
+  /** Whether this turn may handle one more message. */
+  private hasRoom(): boolean {
+    if (this.spent >= this.opts.turnBytes) return false
+    return this.turnStart === undefined || this.now() - this.turnStart < this.opts.sliceMs
   }
 
   /** A message of `peer` came on `ws`: handled now, or queued behind its peer's earlier ones. */
@@ -51,7 +65,7 @@ export class Inbox<P> {
       this.host.handle(peer, ws, bytes)
       return
     }
-    if (queue === undefined && this.spent < this.opts.turnBytes) {
+    if (queue === undefined && this.hasRoom()) {
       this.handle(peer, ws, bytes)
       return
     }
@@ -79,6 +93,7 @@ export class Inbox<P> {
 
   private handle(peer: P, ws: WebSocket, bytes: Uint8Array): void {
     this.spent += bytes.length
+    this.turnStart ??= this.now()
     this.scheduleTurn()
     this.host.handle(peer, ws, bytes)
   }
@@ -93,7 +108,8 @@ export class Inbox<P> {
   private readonly nextTurn = (): void => {
     this.turnScheduled = false
     this.spent = 0
-    while (this.spent < this.opts.turnBytes && this.queues.size > 0) {
+    this.turnStart = undefined
+    while (this.hasRoom() && this.queues.size > 0) {
       for (const [peer, q] of [...this.queues]) {
         if (this.queues.get(peer) !== q) continue
         const m = q.messages.shift()
@@ -105,7 +121,7 @@ export class Inbox<P> {
           this.queues.delete(peer)
           q.paused?.resume()
         }
-        if (this.spent >= this.opts.turnBytes) break
+        if (!this.hasRoom()) break
       }
     }
   }

@@ -5,7 +5,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { RawData, WebSocket } from 'ws'
-import type { Clock, Emitter, Logger, NodeId } from '@sworm/actor'
+import { actorDefaults, type Clock, type Emitter, type Logger, type NodeId } from '@sworm/actor'
 import { dispatchFrames, type FrameTargets } from './dispatch.js'
 import { nodeDefaults } from './defaults.js'
 import { Frame, writeMembers, type HelloFrame, type MemberEntry } from './frames.js'
@@ -69,7 +69,11 @@ export class Membership {
     this.maxFrameBytes = options.maxFrameBytes
     this.inbox = new Inbox<Peer>(
       { handle: (peer, ws, bytes) => this.handle(peer, ws, bytes) },
-      { turnBytes: nodeDefaults.turnReadBytes, pauseBytes: nodeDefaults.inboxPauseBytes },
+      {
+        turnBytes: nodeDefaults.turnReadBytes,
+        sliceMs: actorDefaults.sliceMs,
+        pauseBytes: nodeDefaults.inboxPauseBytes,
+      },
     )
     this.frames = {
       heartbeat: (peer) => host.detector.beat(peer),
