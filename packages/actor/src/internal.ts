@@ -5,5 +5,5 @@ export {
   /** The method an actor's mailbox dispatch runs under: a subclass overrides it to see messages first. */
   kReceive,
 } from './Process.js'
-export { forEachLimited, forEachSliced, nextTurn } from './slices.js'
+export { forEachLimited, forEachSliced, nextTurn, SliceGate } from './slices.js'
 export type { SliceOptions } from './slices.js'

@@ -55,24 +55,13 @@ export async function forEachLimited<T>(
   fn: (item: T) => Promise<void>,
   options: SliceOptions = {},
 ): Promise<void> {
-  const now = options.clock === undefined ? () => performance.now() : () => options.clock!.now()
-  const sliceMs = options.sliceMs ?? actorDefaults.sliceMs
   const it = items[Symbol.iterator]()
   let failed: { error: unknown } | undefined
-  let sliceStart = now()
-  // One wait for the next turn, shared by every lane that finds the slice spent: the slice
-  // starts afresh once, when that turn comes, and the lanes go on in it only while it lasts. (A
-  // wait of each lane's own would give each its own fresh slice, all in one turn.)
-  let pause: Promise<void> | undefined
-  const nextSlice = (): Promise<void> =>
-    (pause ??= nextTurn().then(() => {
-      pause = undefined
-      sliceStart = now()
-    }))
+  const gate = new SliceGate(options)
   const lane = async (): Promise<void> => {
     for (;;) {
       // Checked before each item, the first included: a thousand lanes do not start at once.
-      while (now() - sliceStart >= sliceMs) await nextSlice()
+      for (let wait = gate.pass(); wait !== undefined; wait = gate.pass()) await wait
       const next = it.next()
       if (next.done === true || failed !== undefined) return
       try {
@@ -84,4 +73,51 @@ export async function forEachLimited<T>(
   }
   await Promise.all(Array.from({ length: Math.max(1, limit) }, lane))
   if (failed !== undefined) throw failed.error
+}
+
+/**
+ * A time slice shared by many tasks of one kind (the lanes of a fan-out, the moves of a leave):
+ * each passes the gate before a synchronous step of its own. The first pass of a turn starts the
+ * turn's slice; once it has run `sliceMs`, passing waits for the next turn, and every task
+ * waiting then goes on in that turn's new slice while it lasts. So a hundred continuations that
+ * resume in one turn (a batch of replies read at once) run a slice's worth there, not all of
+ * them. (A wait of each task's own would give each its own fresh slice, all in one turn.)
+ */
+export class SliceGate {
+  private readonly now: () => number
+  private readonly sliceMs: number
+  private sliceStart = 0
+  /** A slice was started in this turn (cleared by the turn's end). */
+  private inTurn = false
+  private pause: Promise<void> | undefined
+
+  constructor(options: SliceOptions = {}) {
+    const clock = options.clock
+    this.now = clock === undefined ? () => performance.now() : () => clock.now()
+    this.sliceMs = options.sliceMs ?? actorDefaults.sliceMs
+  }
+
+  /**
+   * Nothing while this turn's slice lasts: the caller goes on in the same step. Else the wait
+   * for the next turn's slice, after which the caller asks again (others may have spent it
+   * first), in a loop that takes no step between the answer and the work:
+   *
+   * ```ts
+   * for (let wait = gate.pass(); wait !== undefined; wait = gate.pass()) await wait
+   * ```
+   */
+  pass(): Promise<void> | undefined {
+    if (!this.inTurn) this.startSlice()
+    if (this.now() - this.sliceStart < this.sliceMs) return undefined
+    return (this.pause ??= nextTurn().then(() => {
+      this.pause = undefined
+      this.startSlice()
+    }))
+  }
+
+  private startSlice(): void {
+    this.sliceStart = this.now()
+    this.inTurn = true
+    setImmediate(() => (this.inTurn = false))
+  }
 }

@@ -1,7 +1,7 @@
 // Long work in short steps: a sliced loop visits every item in order and lets the event loop turn
 // between slices; a limited fan-out keeps at most so many calls in flight and runs them all.
 import { describe, expect, it } from 'vitest'
-import { forEachLimited, forEachSliced } from '@sworm/actor/internal'
+import { forEachLimited, forEachSliced, SliceGate } from '@sworm/actor/internal'
 import { countTurns, deferred } from './helpers.js'
 
 describe('forEachSliced', () => {
@@ -108,5 +108,30 @@ describe('forEachLimited slices', () => {
     loop.stop()
     expect([...perTurn.values()].reduce((a, b) => a + b, 0)).toBe(2000)
     expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(10)
+  })
+})
+
+describe('SliceGate', () => {
+  it('lets tasks that resume in one turn run one slice there, the rest in later turns', async () => {
+    let ms = 0
+    const gate = new SliceGate({ clock: { now: () => ms }, sliceMs: 10 })
+    const loop = countTurns()
+    const release = deferred()
+    const turns: number[] = []
+    // A hundred tasks waiting on one event, each 1 ms of work once it passes the gate.
+    const tasks = Array.from({ length: 100 }, async () => {
+      await release.promise
+      for (let wait = gate.pass(); wait !== undefined; wait = gate.pass()) await wait
+      ms += 1
+      turns.push(loop.turns())
+    })
+    release.resolve()
+    await Promise.all(tasks)
+    loop.stop()
+    const perTurn = new Map<number, number>()
+    for (const t of turns) perTurn.set(t, (perTurn.get(t) ?? 0) + 1)
+    expect(turns.length).toBe(100)
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(10)
+    expect(perTurn.size).toBeGreaterThanOrEqual(10)
   })
 })

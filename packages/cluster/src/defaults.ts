@@ -49,12 +49,12 @@ export const nodeDefaults = {
   /**
    * Doc updates and sync answers bigger than this are cut: into parts of about this size, each
    * a Yjs update of its own (a replica applies one per message), and a part still bigger (one
-   * big value) into `DocChunk` frames of this size. 64 KiB: Yjs applies registry entries at
-   * ~15-20 MB/s on a loaded 2-core machine, so a part is a step of a few ms on either side and a
-   * heartbeat waits behind no more; per-message costs stay small next to the apply (a 100,000
-   * name doc, ~14 MB, is some 220 parts).
+   * big value) into `DocChunk` frames of this size. 32 KiB: encoding or applying a part of
+   * registry entries is then a step of a few ms even on a loaded 2-core machine (64 KiB parts took
+   * 15-20 ms to encode there), so a heartbeat waits behind no more; per-message costs stay small
+   * next to the apply (a 100,000 name doc, ~14 MB, is some 440 parts).
    */
-  docChunkBytes: 64 * 1024,
+  docChunkBytes: 32 * 1024,
   /**
    * Bytes of peers' messages handled in one event-loop turn; what else came waits, each peer's
    * in order, for the next turn (a heartbeat alone in its message never waits). One part of a

@@ -1,7 +1,7 @@
 // Children that move while their node lives: to a member that joined and now wins them (`active`
 // redistribution), or all of them on a graceful leave. A move hands the state over (`beforeMove`).
 import { withTimeout, type Emitter, type ExitReason, type NodeId } from '@sworm/actor'
-import { forEachLimited, forEachSliced } from '@sworm/actor/internal'
+import { forEachLimited, forEachSliced, SliceGate } from '@sworm/actor/internal'
 import type { Node } from '@sworm/cluster'
 import { supervisorDefaults } from './defaults.js'
 import { AlreadyStarted, ShuttingDown } from './errors.js'
@@ -36,6 +36,8 @@ export class Moves {
   private redistributionScheduled = false
   /** Children on their way out, by id: a later leave or redistribution leaves them be. */
   private readonly moving = new Set<string>()
+  /** The slice the stops of moving children share (see `moveNow`). */
+  private readonly stops = new SliceGate()
 
   constructor(host: MovesHost, options: MovesOptions) {
     this.host = host
@@ -163,6 +165,8 @@ export class Moves {
         )
       }
     }
+    // The hand-offs of many moves come back in one turn; their stops share that turn's slice.
+    for (let wait = this.stops.pass(); wait !== undefined; wait = this.stops.pass()) await wait
     await this.host.children.stop(child, reason)
     try {
       const request: ServerRequest =
