@@ -38,7 +38,11 @@ export interface DistributedSupervisorOptions {
   maxChildren?: number
   /** Default `shutdownMs` of children. Default 5000. */
   shutdownMs?: number
-  /** Timeout of calls to other nodes (start, terminate, exec). Default 5000. */
+  /**
+   * Timeout of calls to other nodes (start, terminate, exec). Default 5000. A start counts it
+   * from when it is sent: it may first wait its turn behind this node's other starts to the same
+   * node (`StartWindows`).
+   */
   callTimeoutMs?: number
   /**
    * `quorum`: wait this long before adopting the children of a node seen down, so that a
