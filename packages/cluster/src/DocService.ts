@@ -9,9 +9,11 @@ import type { Logger, NodeId } from '@sworm/actor'
 import { Emitter } from '@sworm/actor'
 import { nodeDefaults } from './defaults.js'
 import { ChunkAssembly, UpdateStream } from './DocChunks.js'
+import { claimedOwner } from './docNames.js'
 import { DiffParts, onePart, SharedParts } from './docParts.js'
 import { NotDocOwner, UnknownDoc } from './errors.js'
 import { DocKind, Frame, readDocChunk, writeDocFrame } from './frames.js'
+import { clip } from './HandshakeGuard.js'
 import type { Peer } from './Peer.js'
 import { applyRemote, hasChanges, REMOTE } from './replicaApply.js'
 
@@ -68,6 +70,9 @@ export class DocService {
   private readonly chunks: ChunkAssembly<Peer>
   updatesOut = 0
   updatesIn = 0
+  /** Docs a peer published under another node's name (ignored); each such peer logged once. */
+  forged = 0
+  private readonly forgers = new Set<NodeId>()
 
   constructor(
     nodeId: NodeId,
@@ -367,6 +372,18 @@ export class DocService {
         return undefined
       }
       return e.doc
+    }
+    const claimed = claimedOwner(name)
+    if (claimed !== undefined && claimed !== peer.nodeId) {
+      this.forged++
+      if (!this.forgers.has(peer.nodeId)) {
+        this.forgers.add(peer.nodeId)
+        this.logger.warn(
+          { doc: clip(name), from: peer.nodeId },
+          "a peer published a doc under another node's name; ignored",
+        )
+      }
+      return undefined
     }
     const doc = new Y.Doc({ guid: name })
     const owner = peer.nodeId

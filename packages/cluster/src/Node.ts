@@ -265,6 +265,8 @@ export class Node implements AsyncDisposable {
     messagesOut: number
     messagesIn: number
     dropped: number
+    /** Frames and docs a peer sent in another node's name, dropped (docs/SECURITY.md). */
+    forged: number
     bytesOut: number
     bytesIn: number
   } {
@@ -274,6 +276,7 @@ export class Node implements AsyncDisposable {
       messagesOut: this.route.messagesOut,
       messagesIn: this.route.messagesIn,
       dropped: this.route.dropped,
+      forged: this.route.forged + this.docs.forged,
       bytesOut,
       bytesIn,
     }

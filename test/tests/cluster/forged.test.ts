@@ -3,10 +3,11 @@
 // on another node is dropped (and logged once); and refs are unguessable, so a Reply for a call
 // the peer was never sent cannot be forged by counting.
 import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Ref } from '@sworm/actor'
 import { recordingLogger, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
-import { Frame, frame, writePayload } from '@sworm/cluster/protocol'
+import { DocKind, Frame, frame, writePayload } from '@sworm/cluster/protocol'
 import { handshakeByHand, lowNodeId, type RawSocket } from './rawPeer.js'
 
 let cluster: TestCluster | undefined
@@ -97,5 +98,30 @@ describe('a peer speaks for its own processes only', () => {
       }),
     )
     expect(await call).toEqual({ failed: expect.stringMatching(/timed out/) })
+  })
+
+  it("ignores a doc published under another node's name, and keeps the peer's own", async () => {
+    const { a, b, fake, rec } = await setup()
+    // An owner announces a doc with its state vector; the node then asks it for the rest.
+    const doc = new Y.Doc()
+    doc.getMap('names').set('user:mallory', { p: `#${b.id}.1~0`, c: 1 })
+    const publish = (name: string): Uint8Array =>
+      frame((enc) => {
+        encoding.writeVarUint(enc, Frame.Doc)
+        encoding.writeVarString(enc, name)
+        encoding.writeVarUint(enc, DocKind.StateVector)
+        encoding.writeVarUint8Array(enc, Y.encodeStateVector(doc))
+      })
+    const squatted = `registry/Rooms/${b.id}/7`
+    const malformed = 'supervisor/Rooms/no-generation'
+    const own = `registry/Rooms/${lowNodeId(42)}/0`
+    fake.send(publish(squatted))
+    fake.send(publish(malformed))
+    fake.send(publish(own))
+    await waitUntil(() => a.docs.names().includes(own), 5000, "the fake's own doc")
+    expect(a.docs.names()).not.toContain(squatted)
+    expect(a.docs.names()).not.toContain(malformed)
+    expect(a.stats().forged).toBe(2)
+    expect(rec.find(a.name, "under another node's name")).toHaveLength(1)
   })
 })
