@@ -4,42 +4,38 @@
 import * as net from 'node:net'
 import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
-import { silentLogger, type Pid } from '@sworm/actor'
-import {
-  TEST_COOKIE,
-  recordingLogger,
-  testCluster,
-  waitUntil,
-  type TestCluster,
-} from '../../src/index.js'
+import { silentLogger } from '@sworm/actor'
+import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { startNode, type Node } from '@sworm/cluster'
 import { Frame, frame } from '@sworm/cluster/protocol'
 import { writePayload } from '@sworm/cluster/protocol'
 import {
+  expectHealthy,
   handshakeByHand,
   helloFrame,
   lowNodeId,
   openRaw,
-  spawnEcho,
+  twoNodes,
   type RawSocket,
+  type TwoNodes,
 } from './rawPeer.js'
 
 const MAX_FRAME = 64 * 1024
 const HANDSHAKE_MS = 1000
 const MAX_PENDING = 8
 
-interface Setup {
-  cluster: TestCluster
-  a: Node
-  b: Node
-  rec: ReturnType<typeof recordingLogger>
-  echo: Pid
-  doc: string
-  /** nodeDown events between the two real nodes. */
-  downs: string[]
-}
+let current: TwoNodes | undefined
 
-let current: Setup | undefined
+/** Two nodes at the limits above. */
+async function setup(): Promise<TwoNodes> {
+  current = await twoNodes({
+    maxFrameBytes: MAX_FRAME,
+    handshakeTimeoutMs: HANDSHAKE_MS,
+    maxPendingConnections: MAX_PENDING,
+    yjsEndpoint: { token: 'a-token-for-the-bad-input-tests' },
+  })
+  return current
+}
 const sockets: RawSocket[] = []
 
 afterEach(async () => {
@@ -47,44 +43,6 @@ afterEach(async () => {
   await current?.cluster.stop()
   current = undefined
 })
-
-/** Two nodes, A with an echo process and a doc replicated on B. */
-async function setup(): Promise<Setup> {
-  const rec = recordingLogger()
-  const cluster = await testCluster(2, {
-    logger: rec.logger,
-    maxFrameBytes: MAX_FRAME,
-    handshakeTimeoutMs: HANDSHAKE_MS,
-    maxPendingConnections: MAX_PENDING,
-    yjsEndpoint: { token: 'a-token-for-the-bad-input-tests' },
-  })
-  const [a, b] = [cluster.node(0), cluster.node(1)]
-  const downs: string[] = []
-  a.on('nodeDown', (n, reason) => n.id === b.id && downs.push(`A lost B: ${reason}`))
-  b.on('nodeDown', (n, reason) => n.id === a.id && downs.push(`B lost A: ${reason}`))
-  const doc = `probe/${a.id}/0`
-  a.docs.create(doc)
-  a.docs.write(doc, (d) => {
-    for (let i = 0; i < 100; i++) d.getMap('m').set(`k${i}`, i)
-  })
-  await waitUntil(() => b.docs.get(doc)?.getMap('m').get('k99') === 99)
-  current = { cluster, a, b, rec, echo: spawnEcho(a), doc, downs }
-  return current
-}
-
-/** A still serves B over the connection it had: no down, calls work, the doc is intact. */
-async function expectHealthy(s: Setup): Promise<void> {
-  expect(s.downs).toEqual([])
-  expect(s.a.isUp(s.b.id) && s.b.isUp(s.a.id)).toBe(true)
-  await expect(s.b.runtime.call(s.echo, { ping: 1 }, { timeoutMs: 5000 })).resolves.toEqual({
-    ping: 1,
-  })
-  const replica = s.b.docs.get(s.doc)!.getMap('m')
-  expect(replica.toJSON()).toEqual(s.a.docs.get(s.doc)!.getMap('m').toJSON())
-  for (let i = 0; i < 100; i++) expect(replica.get(`k${i}`)).toBe(i)
-  s.a.docs.write(s.doc, (d) => d.getMap('m').set('after', true))
-  await waitUntil(() => replica.get('after') === true, 5000, 'a write after the attack')
-}
 
 async function raw(node: Node, maxPayload?: number): Promise<RawSocket> {
   const s = await openRaw(`${node.url}/cluster`, maxPayload)

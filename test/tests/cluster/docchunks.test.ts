@@ -4,27 +4,28 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
-import type { Pid } from '@sworm/actor'
-import { recordingLogger, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
+import { waitUntil } from '../../src/index.js'
 import { nodeDefaults, type Node } from '@sworm/cluster'
 import { DocKind, Frame, frame, writeDocChunk, writePayload } from '@sworm/cluster/protocol'
-import { handshakeByHand, lowNodeId, spawnEcho, type RawSocket } from './rawPeer.js'
+import {
+  expectHealthy,
+  handshakeByHand,
+  lowNodeId,
+  twoNodes,
+  type RawSocket,
+  type TwoNodes,
+} from './rawPeer.js'
 import { EMPTY_STATE_VECTOR, docFrame } from './rawFrames.js'
 
 const CHUNK = nodeDefaults.docChunkBytes
 
-interface Setup {
-  cluster: TestCluster
-  a: Node
-  b: Node
-  rec: ReturnType<typeof recordingLogger>
-  echo: Pid
-  /** A doc of A replicated on B. */
-  doc: string
-  downs: string[]
-}
+let current: TwoNodes | undefined
 
-let current: Setup | undefined
+/** Two nodes at the default limits. */
+async function setup(): Promise<TwoNodes> {
+  current = await twoNodes()
+  return current
+}
 const sockets: RawSocket[] = []
 
 afterEach(async () => {
@@ -33,44 +34,12 @@ afterEach(async () => {
   current = undefined
 })
 
-/** Two nodes at the default limits, A with an echo process and a doc replicated on B. */
-async function setup(): Promise<Setup> {
-  const rec = recordingLogger()
-  const cluster = await testCluster(2, { logger: rec.logger })
-  const [a, b] = [cluster.node(0), cluster.node(1)]
-  const downs: string[] = []
-  a.on('nodeDown', (n, reason) => n.id === b.id && downs.push(`A lost B: ${reason}`))
-  b.on('nodeDown', (n, reason) => n.id === a.id && downs.push(`B lost A: ${reason}`))
-  const doc = `probe/${a.id}/0`
-  a.docs.create(doc)
-  a.docs.write(doc, (d) => {
-    for (let i = 0; i < 100; i++) d.getMap('m').set(`k${i}`, i)
-  })
-  await waitUntil(() => b.docs.get(doc)?.getMap('m').get('k99') === 99)
-  current = { cluster, a, b, rec, echo: spawnEcho(a), doc, downs }
-  return current
-}
-
-/** A serves B as before: no down, calls work, the doc is intact and still replicates. */
-async function expectHealthy(s: Setup): Promise<void> {
-  expect(s.downs).toEqual([])
-  expect(s.a.isUp(s.b.id) && s.b.isUp(s.a.id)).toBe(true)
-  await expect(s.b.runtime.call(s.echo, { ping: 1 }, { timeoutMs: 5000 })).resolves.toEqual({
-    ping: 1,
-  })
-  const replica = s.b.docs.get(s.doc)!.getMap('m')
-  for (let i = 0; i < 100; i++) expect(replica.get(`k${i}`)).toBe(i)
-  s.a.docs.write(s.doc, (d) => d.getMap('m').set('after', true))
-  await waitUntil(() => replica.get('after') === true, 5000, 'a write after the attack')
-  expect(s.a.docs.partialUpdateBytes()).toBe(0)
-}
-
 /**
  * A raw peer of A that owns a doc: it announces it, A makes a replica and asks for it, and
  * from then on A takes that doc's updates from this peer.
  */
 async function rawOwner(
-  s: Setup,
+  s: TwoNodes,
   n: number,
 ): Promise<{ sock: RawSocket; id: string; doc: string }> {
   const id = lowNodeId(n)
@@ -103,7 +72,12 @@ function bigUpdate(key: string, bytes: number): Uint8Array {
 }
 
 /** The connection closes for a malformed frame, logged with a `BadDocChunk` of `reason`. */
-async function expectRefused(s: Setup, sock: RawSocket, id: string, reason: string): Promise<void> {
+async function expectRefused(
+  s: TwoNodes,
+  sock: RawSocket,
+  id: string,
+  reason: string,
+): Promise<void> {
   expect(await sock.closed).toBe(1002)
   const lines = s.rec.find(s.a.name, 'malformed frame from peer')
   expect(lines).toHaveLength(1)

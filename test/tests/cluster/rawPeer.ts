@@ -5,8 +5,15 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { WebSocket, type RawData } from 'ws'
 import { isCallEnvelope, type Pid } from '@sworm/actor'
-import { TEST_COOKIE, waitUntil } from '../../src/index.js'
-import type { Node } from '@sworm/cluster'
+import { expect } from 'vitest'
+import {
+  TEST_COOKIE,
+  recordingLogger,
+  testCluster,
+  waitUntil,
+  type TestCluster,
+} from '../../src/index.js'
+import type { Node, NodeOptions } from '@sworm/cluster'
 import {
   Frame,
   frame,
@@ -137,4 +144,52 @@ export function spawnEcho(node: Node): Pid {
   return node.runtime.spawn((msg, ctx) => {
     if (isCallEnvelope(msg)) ctx.reply({ ref: msg.$call }, msg.msg)
   })
+}
+
+/** Two real nodes under attack by raw peers: A with an echo process and a doc replicated on B. */
+export interface TwoNodes {
+  cluster: TestCluster
+  a: Node
+  b: Node
+  rec: ReturnType<typeof recordingLogger>
+  echo: Pid
+  /** A doc of A replicated on B. */
+  doc: string
+  /** nodeDown events between the two real nodes. */
+  downs: string[]
+}
+
+/** Starts {@link TwoNodes} with `options` (default limits unless given). */
+export async function twoNodes(options: Omit<NodeOptions, 'logger'> = {}): Promise<TwoNodes> {
+  const rec = recordingLogger()
+  const cluster = await testCluster(2, { ...options, logger: rec.logger })
+  const [a, b] = [cluster.node(0), cluster.node(1)]
+  const downs: string[] = []
+  a.on('nodeDown', (n, reason) => n.id === b.id && downs.push(`A lost B: ${reason}`))
+  b.on('nodeDown', (n, reason) => n.id === a.id && downs.push(`B lost A: ${reason}`))
+  const doc = `probe/${a.id}/0`
+  a.docs.create(doc)
+  a.docs.write(doc, (d) => {
+    for (let i = 0; i < 100; i++) d.getMap('m').set(`k${i}`, i)
+  })
+  await waitUntil(() => b.docs.get(doc)?.getMap('m').get('k99') === 99)
+  return { cluster, a, b, rec, echo: spawnEcho(a), doc, downs }
+}
+
+/**
+ * A still serves B as before: no down, calls work, the doc is intact and still replicates, and
+ * nothing of a chunked update is left half-received.
+ */
+export async function expectHealthy(s: TwoNodes): Promise<void> {
+  expect(s.downs).toEqual([])
+  expect(s.a.isUp(s.b.id) && s.b.isUp(s.a.id)).toBe(true)
+  await expect(s.b.runtime.call(s.echo, { ping: 1 }, { timeoutMs: 5000 })).resolves.toEqual({
+    ping: 1,
+  })
+  const replica = s.b.docs.get(s.doc)!.getMap('m')
+  expect(replica.toJSON()).toEqual(s.a.docs.get(s.doc)!.getMap('m').toJSON())
+  for (let i = 0; i < 100; i++) expect(replica.get(`k${i}`)).toBe(i)
+  s.a.docs.write(s.doc, (d) => d.getMap('m').set('after', true))
+  await waitUntil(() => replica.get('after') === true, 5000, 'a write after the attack')
+  expect(s.a.docs.partialUpdateBytes()).toBe(0)
 }
