@@ -43,8 +43,8 @@ export const supervisorDefaults = {
   startsInFlight: 256,
   /**
    * A node's own `startChild` calls in flight to any one node: a window that starts at
-   * `initial`, grows by one per window of starts answered within `slowFraction` of
-   * `callTimeoutMs`, and halves when one took longer (StartWindows.ts). The rest wait their
+   * `initial`, grows by one per start answered within `slowFraction` of `callTimeoutMs`, and
+   * halves (at most once per round trip) when one took longer (StartWindows.ts). The rest wait their
    * turn on the caller, in order, and their `callTimeoutMs` counts from when they are sent. Ten
    * thousand starts asked at once from several nodes then reach each node as a stream it keeps
    * up with, instead of timing out at the back of its queue: the timeout still finds a node

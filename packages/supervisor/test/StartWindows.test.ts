@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import type { NodeId } from '@sworm/actor'
 import { StartWindows } from '../src/StartWindows.js'
+
+const A = 'a' as NodeId
+const B = 'b' as NodeId
 
 /** A start that answers when the test says so. */
 function deferred(): { promise: Promise<string>; resolve: (v: string) => void } {
@@ -21,7 +25,7 @@ describe('StartWindows', () => {
     const answers = new Map<number, (v: string) => void>()
     const results = Array.from({ length: 5 }, (_, i) =>
       windows.run(
-        () => 'a',
+        () => A,
         () => {
           sent.push(i)
           const d = deferred()
@@ -50,11 +54,11 @@ describe('StartWindows', () => {
     const windows = fixed(1)
     const stuck = deferred()
     void windows.run(
-      () => 'slow',
+      () => A,
       () => stuck.promise,
     )
     const other = await windows.run(
-      () => 'fast',
+      () => B,
       async () => 'done',
     )
     expect(other).toBe('done')
@@ -63,11 +67,11 @@ describe('StartWindows', () => {
 
   it('places a waiting start again when its turn comes', async () => {
     const windows = fixed(1)
-    let home = 'a'
+    let home = A
     const first = deferred()
-    const targets: string[] = []
+    const targets: NodeId[] = []
     void windows.run(
-      () => 'a',
+      () => A,
       () => first.promise,
     )
     const moved = windows.run(
@@ -78,17 +82,17 @@ describe('StartWindows', () => {
       },
     )
     await flush()
-    home = 'b'
+    home = B
     first.resolve('x')
-    expect(await moved).toBe('b')
-    expect(targets).toEqual(['b'])
+    expect(await moved).toBe(B)
+    expect(targets).toEqual([B])
   })
 
   it('frees the slot of a start that failed, to place or to send', async () => {
     const windows = fixed(1)
     await expect(
       windows.run(
-        () => 'a',
+        () => A,
         async () => {
           throw new Error('refused')
         },
@@ -96,14 +100,14 @@ describe('StartWindows', () => {
     ).rejects.toThrow('refused')
     const blocker = deferred()
     void windows.run(
-      () => 'a',
+      () => A,
       () => blocker.promise,
     )
     let placeable = true
     const noNode = windows.run(
       () => {
         if (!placeable) throw new Error('no node left')
-        return 'a'
+        return A
       },
       async () => 'sent',
     )
@@ -113,13 +117,13 @@ describe('StartWindows', () => {
     await expect(noNode).rejects.toThrow('no node left')
     expect(
       await windows.run(
-        () => 'a',
+        () => A,
         async () => 'free again',
       ),
     ).toBe('free again')
   })
 
-  it('halves the window of a node that answers late, and grows it again while it keeps up', async () => {
+  it('halves the window of a node that answers late, and grows it by one per quick answer', async () => {
     let now = 0
     const windows = new StartWindows({
       initial: 8,
@@ -135,7 +139,7 @@ describe('StartWindows', () => {
       const all = Promise.all(
         Array.from({ length: k }, () =>
           windows.run(
-            () => 'a',
+            () => A,
             () => hold.promise,
           ),
         ),
@@ -150,47 +154,53 @@ describe('StartWindows', () => {
     const keep = inFlight(1) // keeps node a busy, so that its window is not forgotten
     // Two late answers of one round trip: one cut, not two.
     await inFlight(2)(500)
-    expect(windows.sizeOf('a')).toBe(4)
-    // A whole window of quick answers adds one.
+    expect(windows.sizeOf(A)).toBe(4)
+    // Each quick answer adds one.
     for (let i = 0; i < 4; i++) await inFlight(1)(1)
-    expect(windows.sizeOf('a')).toBe(4)
-    await inFlight(1)(1)
-    expect(windows.sizeOf('a')).toBe(5)
+    expect(windows.sizeOf(A)).toBe(8)
+    await inFlight(2)(1)
+    expect(windows.sizeOf(A)).toBe(10)
     // Late again, a round trip after the last cut: cut again, never below `min`.
     await inFlight(1)(500)
-    expect(windows.sizeOf('a')).toBe(2)
+    expect(windows.sizeOf(A)).toBe(5)
     now += 1
     await inFlight(1)(500)
-    expect(windows.sizeOf('a')).toBe(2)
+    expect(windows.sizeOf(A)).toBe(2)
+    now += 1
+    await inFlight(1)(500)
+    expect(windows.sizeOf(A)).toBe(2)
     await keep(0)
-    expect(windows.sizeOf('a')).toBe(8) // idle: it starts over from the initial window
+    expect(windows.sizeOf(A)).toBe(8) // idle: it starts over from the initial window
   })
 
-  it('places starts asked in one step in later turns, a slice at a time', async () => {
+  it('places starts asked in one step in later turns, a slice at a time, once some wait', async () => {
     let now = 0
     const windows = new StartWindows({
-      initial: 1000,
+      initial: 1,
       min: 1,
-      max: 1000,
+      max: 1,
       slowMs: 1e9,
       now: () => now,
       sliceMs: 10,
     })
     let placed = 0
-    const all = Array.from({ length: 100 }, () =>
-      windows.run(
+    const never = new Promise<string>(() => undefined)
+    for (let i = 0; i < 100; i++) {
+      void windows.run(
         () => {
           placed++
           now += 1 // each placing takes 1 ms
-          return 'a'
+          return A
         },
-        async () => 'ok',
-      ),
-    )
-    expect(placed).toBe(0) // asking places nothing yet
+        () => never,
+      )
+    }
+    // The first is sent and the second waits for its slot: the other 98 are not placed yet.
+    expect(placed).toBe(2)
+    expect(windows.queued).toBe(99)
     await new Promise((r) => setImmediate(r))
-    expect(placed).toBe(10)
-    await Promise.all(all)
-    expect(placed).toBe(100)
+    expect(placed).toBe(12)
+    while (placed < 100) await new Promise((r) => setImmediate(r))
+    expect(windows.queued).toBe(99)
   })
 })
