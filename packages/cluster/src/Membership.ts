@@ -60,6 +60,8 @@ export class Membership {
   private readonly maxFrameBytes: number
   private readonly peers = new Map<NodeId, Peer>()
   private readonly known = new Map<NodeId, NodeInfo>()
+  /** Gossiped members ignored because `maxMembers` were known already. */
+  membersIgnored = 0
   private readonly frames: FrameTargets
   /** Messages read from peers, handled a bounded amount per turn. */
   private readonly inbox: Inbox<Peer>
@@ -339,18 +341,43 @@ export class Membership {
     this.host.events.emit('nodeUp', { ...m })
   }
 
+  /**
+   * Members a peer tells of. At most `maxMembers` are known at once: a peer that gossips
+   * thousands of made-up members has the rest ignored (logged once). A member heard of and never
+   * reached is forgotten after `forgetAfterMs` (its dials stop; a later word of it starts over).
+   */
   private onMembers(list: MemberEntry[]): void {
     for (const m of list) {
       const id = m.nodeId as NodeId
       if (id === this.host.id || this.peers.has(id)) continue
       const known = this.known.get(id)
       if (known === undefined) {
+        if (this.known.size >= nodeDefaults.maxMembers) {
+          this.membersIgnored++
+          if (this.membersIgnored === 1) {
+            this.host.logger.warn(
+              { max: nodeDefaults.maxMembers },
+              'gossiped members past maxMembers ignored',
+            )
+          }
+          continue
+        }
         this.known.set(id, { id, name: m.name, url: normalizeUrl(m.url), status: 'known' })
+        this.forgetIfNeverReached(id)
       } else if (known.status === 'left') {
         continue
       }
       if (this.host.id < id) this.host.dial(normalizeUrl(m.url))
     }
+  }
+
+  /** Forgets `id` after `forgetAfterMs` unless it was reached meanwhile. */
+  private forgetIfNeverReached(id: NodeId): void {
+    const heard = this.known.get(id)
+    this.host.clock.setTimeout(() => {
+      const now = this.known.get(id)
+      if (now === heard && now?.status === 'known' && !this.peers.has(id)) this.known.delete(id)
+    }, nodeDefaults.forgetAfterMs)
   }
 
   private memberList(): MemberEntry[] {

@@ -65,8 +65,17 @@ export const nodeDefaults = {
   inboxPauseBytes: 1024 * 1024,
   /** While a node stops, how often it looks whether a peer's socket has sent everything. */
   drainPollMs: 5,
-  /** `ComponentDocs`: forget the docs of a node down this long. */
+  /**
+   * `ComponentDocs`: forget the docs of a node down this long. Membership: forget a member heard
+   * of through gossip and never reached in this long.
+   */
   forgetAfterMs: 60_000,
+  /**
+   * Members a node knows of at most (itself not counted): gossip past it is ignored. The full
+   * mesh is meant for tens of nodes (docs/INTERNALS.md, "What grows with the number of nodes"),
+   * and a peer could otherwise have this node dial thousands of made-up members for ever.
+   */
+  maxMembers: 1000,
   /**
    * Up to this many updates of one doc in one turn are merged with `Y.mergeUpdates`; past it
    * the change is sent as the diff since the last flush (merging is quadratic).

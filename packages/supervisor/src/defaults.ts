@@ -50,5 +50,5 @@ export const supervisorDefaults = {
    * up with, instead of timing out at the back of its queue: the timeout still finds a node
    * that does not answer, not one busy with the callers' own earlier starts.
    */
-  startWindow: { initial: 32, min: 4, max: 256, slowFraction: 0.1 },
+  startWindow: { initial: 8, min: 4, max: 256, slowFraction: 0.1 },
 } as const

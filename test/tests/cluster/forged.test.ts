@@ -7,8 +7,9 @@ import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Ref } from '@sworm/actor'
 import { recordingLogger, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
-import { DocKind, Frame, frame, writePayload } from '@sworm/cluster/protocol'
-import { handshakeByHand, lowNodeId, type RawSocket } from './rawPeer.js'
+import { nodeDefaults } from '@sworm/cluster'
+import { DocKind, Frame, frame, writeMembers, writePayload } from '@sworm/cluster/protocol'
+import { handshakeByHand, lowNodeId, spawnEcho, type RawSocket } from './rawPeer.js'
 
 let cluster: TestCluster | undefined
 const sockets: RawSocket[] = []
@@ -123,5 +124,31 @@ describe('a peer speaks for its own processes only', () => {
     expect(a.docs.names()).not.toContain(malformed)
     expect(a.stats().forged).toBe(2)
     expect(rec.find(a.name, "under another node's name")).toHaveLength(1)
+  })
+})
+
+describe('gossip from a peer is bounded', () => {
+  it('ignores gossiped members past maxMembers, logs it once, and keeps serving', async () => {
+    const { a, b, fake, rec } = await setup()
+    // 1,500 made-up members, each with an id above A's (so A is the one to dial them), at
+    // ports nothing listens on.
+    const fakes = Array.from({ length: 1500 }, (_, i) => ({
+      nodeId: `ffffffff-ffff-4fff-bfff-${String(i).padStart(12, '0')}`,
+      name: `ghost${i}`,
+      url: `ws://127.0.0.1:${1 + (i % 1000)}`,
+    }))
+    fake.send(frame((enc) => writeMembers(enc, fakes)))
+    fake.send(frame((enc) => writeMembers(enc, fakes)))
+    await waitUntil(
+      () => rec.find(a.name, 'gossiped members past maxMembers ignored').length > 0,
+      5000,
+      'the cap to be logged',
+    )
+    const ghosts = a.members().filter((m) => m.name.startsWith('ghost'))
+    // A knows B and the fake peer, so room was left for all but those two.
+    expect(ghosts.length).toBe(nodeDefaults.maxMembers - 2)
+    expect(rec.find(a.name, 'gossiped members past maxMembers ignored')).toHaveLength(1)
+    const echo = spawnEcho(b)
+    expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
   })
 })
