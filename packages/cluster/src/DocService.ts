@@ -73,6 +73,11 @@ export class DocService {
   /** Docs a peer published under another node's name (ignored); each such peer logged once. */
   forged = 0
   private readonly forgers = new Set<NodeId>()
+  /** Replicas held per owner (`maxDocsPerPeer` at most each), and the owners refused more. */
+  private readonly replicasOf = new Map<NodeId, number>()
+  private readonly overCap = new Set<NodeId>()
+  /** Docs a peer announced past `maxDocsPerPeer` (ignored). */
+  refusedDocs = 0
 
   constructor(
     nodeId: NodeId,
@@ -167,6 +172,7 @@ export class DocService {
       }
     }
     this.entries.delete(name)
+    this.replicaGone(e.owner)
     this.pending.delete(name)
     e.doc.destroy()
     this.events.emit('drop', name, e.owner)
@@ -358,6 +364,7 @@ export class DocService {
     const e = this.entries.get(name)
     if (e === undefined || e.owner !== peer.nodeId) return
     this.entries.delete(name)
+    this.replicaGone(e.owner)
     e.doc.destroy()
     this.events.emit('drop', name, e.owner)
   }
@@ -385,8 +392,21 @@ export class DocService {
       }
       return undefined
     }
-    const doc = new Y.Doc({ guid: name })
     const owner = peer.nodeId
+    const held = this.replicasOf.get(owner) ?? 0
+    if (held >= nodeDefaults.maxDocsPerPeer) {
+      this.refusedDocs++
+      if (!this.overCap.has(owner)) {
+        this.overCap.add(owner)
+        this.logger.warn(
+          { from: owner, max: nodeDefaults.maxDocsPerPeer },
+          'a peer announced more docs than maxDocsPerPeer; the rest ignored',
+        )
+      }
+      return undefined
+    }
+    this.replicasOf.set(owner, held + 1)
+    const doc = new Y.Doc({ guid: name })
     this.entries.set(name, { doc, owner, bytes: 0 })
     // Updates from the owner are announced by handleDoc; this only catches writes made here.
     doc.on('afterTransaction', (tr: Y.Transaction) => {
@@ -399,6 +419,14 @@ export class DocService {
     })
     this.events.emit('replica', name, owner)
     return doc
+  }
+
+  /** A replica of `owner`'s went (the owner's own docs are not counted). */
+  private replicaGone(owner: NodeId): void {
+    const n = this.replicasOf.get(owner)
+    if (n === undefined) return
+    if (n <= 1) this.replicasOf.delete(owner)
+    else this.replicasOf.set(owner, n - 1)
   }
 
   /** Destroys every doc (node stop). */

@@ -17,6 +17,7 @@ import {
   type Runtime,
 } from '@sworm/actor'
 import { readPayload, writePayload } from './codec.js'
+import { nodeDefaults } from './defaults.js'
 import { NotSerializable } from './errors.js'
 import { Frame } from './frames.js'
 import type { Peer } from './Peer.js'
@@ -31,6 +32,9 @@ export class RemoteRoute implements Route {
   dropped = 0
   /** Frames dropped because a peer spoke for another node's process or ref. */
   forged = 0
+  /** Monitors refused to a peer past `maxMonitorsPerPeer`. */
+  limited = 0
+  private readonly limitedPeers = new Set<NodeId>()
   private readonly forgers = new Set<NodeId>()
 
   constructor(
@@ -194,6 +198,11 @@ export class RemoteRoute implements Route {
         const target = decoding.readVarString(dec) as Pid
         const ref = decoding.readVarString(dec) as Ref
         if (!this.ownedBy(peer, nodeOfRef(ref), 'Monitor')) return true
+        if (peer.monitorsFromPeer.size >= nodeDefaults.maxMonitorsPerPeer) {
+          this.overLimit(peer, 'monitors')
+          this.down(peer, ref, 'system_limit')
+          return true
+        }
         const ok =
           rt.isLocal(target) &&
           rt.monitorFromRemote(target, ref, (reason) => {
@@ -238,6 +247,14 @@ export class RemoteRoute implements Route {
       )
     }
     return false
+  }
+
+  /** A peer went past one of its limits: logged once per peer. */
+  private overLimit(peer: Peer, what: string): void {
+    this.limited++
+    if (this.limitedPeers.has(peer.nodeId)) return
+    this.limitedPeers.add(peer.nodeId)
+    this.logger.warn({ peer: peer.name, what }, 'a peer went past its limit; refused')
   }
 
   private down(peer: Peer, ref: Ref, reason: ExitReason): void {

@@ -77,6 +77,17 @@ export const nodeDefaults = {
    */
   maxMembers: 1000,
   /**
+   * Replicas of one peer's docs a node holds at most: docs it announces past this are ignored
+   * (logged once). A node owns two docs per sworm (three while compacting) and its
+   * application's own; a peer could otherwise announce docs until this node runs out of memory.
+   */
+  maxDocsPerPeer: 10_000,
+  /**
+   * Monitors one peer may hold on this node's processes at once (a call holds one while it
+   * waits): past it a new one fires at once with reason `system_limit`, as Erlang's limits do.
+   */
+  maxMonitorsPerPeer: 100_000,
+  /**
    * Up to this many updates of one doc in one turn are merged with `Y.mergeUpdates`; past it
    * the change is sent as the diff since the last flush (merging is quadratic).
    */

@@ -152,3 +152,72 @@ describe('gossip from a peer is bounded', () => {
     expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
   })
 })
+
+describe('what a peer holds on a node is bounded', () => {
+  it('fires a monitor past maxMonitorsPerPeer at once with system_limit, and keeps serving', async () => {
+    const { a, b, fake, rec } = await setup()
+    const target = a.runtime.spawn(idle())
+    const heapBefore = process.memoryUsage().heapUsed
+    const refOf = (i: number): string => `#${lowNodeId(42)}.${i}~m`
+    const limit = nodeDefaults.maxMonitorsPerPeer
+    // The limit, and one more, in messages of 1,000 monitors each.
+    for (let start = 0; start <= limit; start += 1000) {
+      fake.send(
+        frame((enc) => {
+          for (let i = start; i < Math.min(start + 1000, limit + 1); i++) {
+            encoding.writeVarUint(enc, Frame.Monitor)
+            encoding.writeVarString(enc, target)
+            encoding.writeVarString(enc, refOf(i))
+          }
+        }),
+      )
+    }
+    const last = Buffer.from(refOf(limit))
+    await waitUntil(
+      () => fake.received.some((m) => Buffer.from(m).includes(last)),
+      20_000,
+      'the Down of the monitor past the limit',
+    )
+    const down = fake.received.find((m) => Buffer.from(m).includes(last))!
+    expect(Buffer.from(down).includes(Buffer.from('system_limit'))).toBe(true)
+    // Only that one fired: the others stand.
+    const fired = fake.received.filter((m) => Buffer.from(m).includes(Buffer.from('system_limit')))
+    expect(fired).toHaveLength(1)
+    expect(rec.find(a.name, 'went past its limit')).toHaveLength(1)
+    // 100,000 monitors held: a few tens of MiB at most.
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 2 ** 20)
+    const echo = spawnEcho(b)
+    expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
+  })
+
+  it('ignores docs a peer announces past maxDocsPerPeer, and keeps serving', async () => {
+    const { a, b, fake, rec } = await setup()
+    const limit = nodeDefaults.maxDocsPerPeer
+    const sv = Y.encodeStateVector(new Y.Doc())
+    const heapBefore = process.memoryUsage().heapUsed
+    for (let start = 0; start < limit + 100; start += 1000) {
+      fake.send(
+        frame((enc) => {
+          for (let i = start; i < Math.min(start + 1000, limit + 100); i++) {
+            encoding.writeVarUint(enc, Frame.Doc)
+            encoding.writeVarString(enc, `junk/${i}`)
+            encoding.writeVarUint(enc, DocKind.StateVector)
+            encoding.writeVarUint8Array(enc, sv)
+          }
+        }),
+      )
+    }
+    await waitUntil(
+      () => rec.find(a.name, 'more docs than maxDocsPerPeer').length > 0,
+      20_000,
+      'the cap to be logged',
+    )
+    await waitUntil(() => a.docs.names().includes(`junk/${limit - 1}`), 20_000, 'the last doc')
+    const junk = a.docs.names().filter((n) => n.startsWith('junk/'))
+    expect(junk).toHaveLength(limit)
+    expect(rec.find(a.name, 'more docs than maxDocsPerPeer')).toHaveLength(1)
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(128 * 2 ** 20)
+    const echo = spawnEcho(b)
+    expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
+  })
+})
