@@ -421,6 +421,24 @@ export class DocService {
     return doc
   }
 
+  /**
+   * Drops this node's replicas of `owner`'s application docs (those whose names claim no owner:
+   * a registry's and a supervisor's are forgotten by their own layer). Returns how many.
+   */
+  dropReplicasOf(owner: NodeId): number {
+    let n = 0
+    for (const [name, e] of [...this.entries]) {
+      if (e.owner !== owner || owner === this.nodeId || claimedOwner(name) !== undefined) continue
+      this.entries.delete(name)
+      this.replicaGone(owner)
+      this.pending.delete(name)
+      e.doc.destroy()
+      this.events.emit('drop', name, owner)
+      n++
+    }
+    return n
+  }
+
   /** A replica of `owner`'s went (the owner's own docs are not counted). */
   private replicaGone(owner: NodeId): void {
     const n = this.replicasOf.get(owner)

@@ -58,6 +58,7 @@ export interface MembershipHost {
 export class Membership {
   private readonly host: MembershipHost
   private readonly maxFrameBytes: number
+  private readonly forgetAfterMs: number
   private readonly peers = new Map<NodeId, Peer>()
   private readonly known = new Map<NodeId, NodeInfo>()
   /** Gossiped members ignored because `maxMembers` were known already. */
@@ -66,9 +67,10 @@ export class Membership {
   /** Messages read from peers, handled a bounded amount per turn. */
   private readonly inbox: Inbox<Peer>
 
-  constructor(host: MembershipHost, options: { maxFrameBytes: number }) {
+  constructor(host: MembershipHost, options: { maxFrameBytes: number; forgetAfterMs: number }) {
     this.host = host
     this.maxFrameBytes = options.maxFrameBytes
+    this.forgetAfterMs = options.forgetAfterMs
     this.inbox = new Inbox<Peer>(
       { handle: (peer, ws, bytes) => this.handle(peer, ws, bytes) },
       {
@@ -377,7 +379,7 @@ export class Membership {
     this.host.clock.setTimeout(() => {
       const now = this.known.get(id)
       if (now === heard && now?.status === 'known' && !this.peers.has(id)) this.known.delete(id)
-    }, nodeDefaults.forgetAfterMs)
+    }, this.forgetAfterMs)
   }
 
   private memberList(): MemberEntry[] {

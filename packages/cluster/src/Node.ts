@@ -227,6 +227,13 @@ export class Node implements AsyncDisposable {
     this.heartbeat.start()
     // A pause is told before any process handles a message after it (see `paused`).
     this.runtime.setBeforeRun(() => this.heartbeat.checkPause())
+    // A peer down for `forgetAfterMs` takes its application docs' replicas with it: a peer that
+    // announced thousands of docs and went would otherwise leave them here for good.
+    this.events.on('nodeDown', (info) => {
+      this.clock.setTimeout(() => {
+        if (!this.isUp(info.id) && !this.isStopping) this.docs.dropReplicasOf(info.id)
+      }, opts.forgetAfterMs)
+    })
   }
 
   // ------------------------------------------------------------------ public API

@@ -104,6 +104,12 @@ export interface NodeOptions {
   yjsEndpoint?: false | YjsEndpointOptions
   /** How long `stop()` waits for hand-offs and replication to flush. Default 10000. */
   stopTimeoutMs?: number
+  /**
+   * A member heard of through gossip and never reached is forgotten after this, and so are the
+   * replicas of an application's docs (not a registry's or a supervisor's, which their own
+   * `forgetAfterMs` governs) whose owner has been down this long. Default 60000.
+   */
+  forgetAfterMs?: number
   /** Default: JSON lines on stderr, `warn` and up, with the node name on every line. */
   logger?: Logger
   /** Clock for heartbeats, backoff and the runtime's timers. Default: the real clock. */
@@ -152,6 +158,7 @@ const known: Record<
   tls: 'object',
   yjsEndpoint: 'object',
   stopTimeoutMs: 'number',
+  forgetAfterMs: 'number',
   logger: 'object',
   clock: 'object',
   resolveHost: 'function',
@@ -269,6 +276,7 @@ export type ResolvedOptions = Required<
     | 'reconnectMaxMs'
     | 'refusedRetryMs'
     | 'stopTimeoutMs'
+    | 'forgetAfterMs'
   >
 > & {
   /** The `/yjs/` endpoint's options filled in; undefined when it is off. */
@@ -301,6 +309,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     refusedRetryMs: options.refusedRetryMs ?? d.refusedRetryMs,
     yjsEndpoint: resolveYjsOptions(options.yjsEndpoint ?? d.yjsEndpoint),
     stopTimeoutMs: options.stopTimeoutMs ?? d.stopTimeoutMs,
+    forgetAfterMs: options.forgetAfterMs ?? d.forgetAfterMs,
   }
 }
 

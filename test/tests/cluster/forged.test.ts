@@ -5,7 +5,7 @@
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Ref } from '@sworm/actor'
+import type { NodeId, Ref } from '@sworm/actor'
 import { recordingLogger, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
 import { nodeDefaults } from '@sworm/cluster'
 import { DocKind, Frame, frame, writeMembers, writePayload } from '@sworm/cluster/protocol'
@@ -20,9 +20,9 @@ afterEach(async () => {
 })
 
 /** Two real nodes, A and B, and a fake peer of A that completed the handshake by hand. */
-async function setup() {
+async function setup(options: { forgetAfterMs?: number } = {}) {
   const rec = recordingLogger()
-  cluster = await testCluster(2, { logger: rec.logger })
+  cluster = await testCluster(2, { ...options, logger: rec.logger })
   const [a, b] = [cluster.node(0), cluster.node(1)]
   const fake = await handshakeByHand(a, lowNodeId(42))
   sockets.push(fake)
@@ -219,5 +219,38 @@ describe('what a peer holds on a node is bounded', () => {
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(128 * 2 ** 20)
     const echo = spawnEcho(b)
     expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
+  })
+})
+
+describe('what a peer leaves behind is forgotten', () => {
+  it('forgets a gossiped member never reached, and the docs of a peer gone for forgetAfterMs', async () => {
+    const { a, fake } = await setup({ forgetAfterMs: 500 })
+    const ghost = {
+      nodeId: 'ffffffff-ffff-4fff-bfff-000000000001',
+      name: 'ghost',
+      url: 'ws://127.0.0.1:1',
+    }
+    const sv = Y.encodeStateVector(new Y.Doc())
+    fake.send(
+      frame((enc) => {
+        writeMembers(enc, [ghost])
+        for (let i = 0; i < 50; i++) {
+          encoding.writeVarUint(enc, Frame.Doc)
+          encoding.writeVarString(enc, `left-behind/${i}`)
+          encoding.writeVarUint(enc, DocKind.StateVector)
+          encoding.writeVarUint8Array(enc, sv)
+        }
+      }),
+    )
+    const junk = (): string[] => a.docs.names().filter((n) => n.startsWith('left-behind/'))
+    await waitUntil(() => junk().length === 50, 5000, 'the peer docs')
+    expect(a.members().some((m) => m.name === 'ghost')).toBe(true)
+    // Never reached: forgotten after the bound.
+    await waitUntil(() => !a.members().some((m) => m.name === 'ghost'), 5000, 'the ghost forgotten')
+    // The peer goes: its docs stay for the bound, then go.
+    fake.ws.terminate()
+    await waitUntil(() => !a.isUp(lowNodeId(42) as NodeId), 5000, 'the peer down')
+    expect(junk()).toHaveLength(50)
+    await waitUntil(() => junk().length === 0, 5000, 'its docs dropped')
   })
 })
