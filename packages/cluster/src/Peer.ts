@@ -27,6 +27,13 @@ export class Peer {
   dialedUrl: string | undefined = undefined
   /** Monitors this peer placed on our processes: ref → our pid. */
   readonly monitorsFromPeer = new Map<Ref, Pid>()
+  /**
+   * Links this peer made to our processes, as `ourPid \0 itsPid` (for `maxLinksPerPeer`). One
+   * whose process of ours ended since is still counted until the next prune.
+   */
+  readonly linksFromPeer = new Set<string>()
+  /** When `linksFromPeer` was last pruned (ms on the node's clock). */
+  linksPrunedAt = -Infinity
   framesOut = 0
   framesIn = 0
   bytesOut = 0

@@ -32,7 +32,7 @@ export class RemoteRoute implements Route {
   dropped = 0
   /** Frames dropped because a peer spoke for another node's process or ref. */
   forged = 0
-  /** Monitors refused to a peer past `maxMonitorsPerPeer`. */
+  /** Monitors and links refused to a peer past `maxMonitorsPerPeer` or `maxLinksPerPeer`. */
   limited = 0
   private readonly limitedPeers = new Set<NodeId>()
   private readonly forgers = new Set<NodeId>()
@@ -182,15 +182,22 @@ export class RemoteRoute implements Route {
         const remote = decoding.readVarString(dec) as Pid
         const local = decoding.readVarString(dec) as Pid
         if (!this.ownedBy(peer, nodeOf(remote), 'Link')) return true
+        const key = `${local}\0${remote}`
+        if (!peer.linksFromPeer.has(key) && !this.roomForLink(peer)) {
+          this.overLimit(peer, 'links')
+          this.exit(remote, local, 'system_limit', true)
+          return true
+        }
         if (!rt.isLocal(local) || !rt.linkFromRemote(local, remote)) {
           this.exit(remote, local, 'noproc', true)
-        }
+        } else peer.linksFromPeer.add(key)
         return true
       }
       case Frame.Unlink: {
         const remote = decoding.readVarString(dec) as Pid
         const local = decoding.readVarString(dec) as Pid
         if (!this.ownedBy(peer, nodeOf(remote), 'Unlink')) return true
+        peer.linksFromPeer.delete(`${local}\0${remote}`)
         rt.unlinkFromRemote(local, remote)
         return true
       }
@@ -247,6 +254,25 @@ export class RemoteRoute implements Route {
       )
     }
     return false
+  }
+
+  /**
+   * Whether `peer` may make one more link here: under `maxLinksPerPeer`, after dropping from
+   * its count the links whose process of ours has ended (at most once a second, so that a peer
+   * at the limit cannot make every refused link cost a pass over all of them).
+   */
+  private roomForLink(peer: Peer): boolean {
+    const max = nodeDefaults.maxLinksPerPeer
+    if (peer.linksFromPeer.size < max) return true
+    const now = this.runtime.clock.now()
+    if (now - peer.linksPrunedAt < 1000) return false
+    peer.linksPrunedAt = now
+    for (const key of peer.linksFromPeer) {
+      if (!this.runtime.isAlive(key.slice(0, key.indexOf('\0')) as Pid)) {
+        peer.linksFromPeer.delete(key)
+      }
+    }
+    return peer.linksFromPeer.size < max
   }
 
   /** A peer went past one of its limits: logged once per peer. */

@@ -88,6 +88,11 @@ export const nodeDefaults = {
    */
   maxMonitorsPerPeer: 100_000,
   /**
+   * Links one peer may make to this node's processes at once: past it the peer's process gets
+   * an exit `system_limit` at once, as a link to a process that is gone gets `noproc`.
+   */
+  maxLinksPerPeer: 100_000,
+  /**
    * Up to this many updates of one doc in one turn are merged with `Y.mergeUpdates`; past it
    * the change is sent as the diff since the last flush (merging is quadratic).
    */

@@ -190,6 +190,41 @@ describe('what a peer holds on a node is bounded', () => {
     expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
   })
 
+  it('answers a link past maxLinksPerPeer with an exit system_limit, and keeps serving', async () => {
+    const { a, b, fake, rec } = await setup()
+    const target = a.runtime.spawn(idle())
+    const heapBefore = process.memoryUsage().heapUsed
+    const pidOf = (i: number): string => `<${lowNodeId(42)}.${i}>`
+    const limit = nodeDefaults.maxLinksPerPeer
+    for (let start = 0; start <= limit; start += 1000) {
+      fake.send(
+        frame((enc) => {
+          for (let i = start; i < Math.min(start + 1000, limit + 1); i++) {
+            encoding.writeVarUint(enc, Frame.Link)
+            encoding.writeVarString(enc, pidOf(i))
+            encoding.writeVarString(enc, target)
+          }
+        }),
+      )
+    }
+    const last = Buffer.from(pidOf(limit))
+    await waitUntil(
+      () => fake.received.some((m) => Buffer.from(m).includes(last)),
+      20_000,
+      'the exit for the link past the limit',
+    )
+    const refused = fake.received.filter((m) =>
+      Buffer.from(m).includes(Buffer.from('system_limit')),
+    )
+    expect(refused).toHaveLength(1)
+    expect(Buffer.from(refused[0]!).includes(last)).toBe(true)
+    expect(a.runtime.isAlive(target)).toBe(true)
+    expect(rec.find(a.name, 'went past its limit')).toHaveLength(1)
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 2 ** 20)
+    const echo = spawnEcho(b)
+    expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
+  })
+
   it('ignores docs a peer announces past maxDocsPerPeer, and keeps serving', async () => {
     const { a, b, fake, rec } = await setup()
     const limit = nodeDefaults.maxDocsPerPeer
