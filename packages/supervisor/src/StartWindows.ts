@@ -120,13 +120,8 @@ export class StartWindows {
 
   /** Places `start`, and sends it or queues it behind the starts waiting for that node. */
   private admit(start: Start): void {
-    let target: NodeId
-    try {
-      target = start.place()
-    } catch (e) {
-      start.reject(e)
-      return
-    }
+    const target = placed(start)
+    if (target === undefined) return
     const w = this.windowOf(target)
     if (w.inFlight < Math.floor(w.size) && w.waiting.size === 0) {
       w.inFlight++
@@ -190,13 +185,8 @@ export class StartWindows {
       const start = w.waiting.shift()
       if (start === undefined) break
       this.waiting--
-      let target: NodeId
-      try {
-        target = start.place()
-      } catch (e) {
-        start.reject(e)
-        continue
-      }
+      const target = placed(start)
+      if (target === undefined) continue
       if (target !== node) {
         this.admit(start)
         continue
@@ -207,6 +197,16 @@ export class StartWindows {
     // An idle node starts again from the initial window, as TCP does after an idle spell; and a
     // node gone for good leaves nothing behind.
     if (w.inFlight === 0 && w.waiting.size === 0) this.windows.delete(node)
+  }
+}
+
+/** Where `start` goes now; undefined (and the start rejected) when it cannot be placed. */
+function placed(start: Start): NodeId | undefined {
+  try {
+    return start.place()
+  } catch (e) {
+    start.reject(e)
+    return undefined
   }
 }
 

@@ -13,11 +13,10 @@ import {
   mulberry32,
   rerunReport,
   seedFor,
-  testCluster,
   waitUntil,
   type TestCluster,
 } from '../../src/index.js'
-import type { Node } from '@sworm/cluster'
+import type { Node, NodeOptions } from '@sworm/cluster'
 import {
   DocKind,
   Frame,
@@ -35,6 +34,7 @@ import {
   lowNodeId,
   openRaw,
   spawnEcho,
+  twoNodes,
   type RawSocket,
 } from './rawPeer.js'
 
@@ -238,18 +238,10 @@ async function settle(sock: RawSocket, ms: number): Promise<void> {
 }
 
 /** Two nodes; A holds an echo process and a doc that B replicates. */
-async function healthyPair(options: Parameters<typeof testCluster>[1] = {}) {
-  cluster = await testCluster(2, options)
-  const [a, b] = [cluster.node(0), cluster.node(1)]
-  const downs: string[] = []
-  a.on('nodeDown', (n, why) => n.id === b.id && downs.push(`A lost B: ${why}`))
-  b.on('nodeDown', (n, why) => n.id === a.id && downs.push(`B lost A: ${why}`))
-  const doc = `probe/${a.id}/0`
-  a.docs.create(doc)
-  a.docs.write(doc, (d) => {
-    for (let i = 0; i < 50; i++) d.getMap('m').set(`k${i}`, i)
-  })
-  await waitUntil(() => b.docs.get(doc)?.getMap('m').get('k49') === 49)
+async function healthyPair(options: Omit<NodeOptions, 'logger'> = {}) {
+  const pair = await twoNodes(options)
+  cluster = pair.cluster
+  const { a, b, doc, downs } = pair
   const check = async (): Promise<void> => {
     expect(uncaught).toEqual([])
     expect(a.isStopping).toBe(false)
