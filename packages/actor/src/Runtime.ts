@@ -1,6 +1,6 @@
 // The node-local runtime: the public face of one node's processes and their lifecycle. Its state
 // lives in its parts (wired in `parts.ts`); each method here hands the work to the part that owns it.
-import { randomFillSync, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { CallListener } from './Calls.js'
 import { realClock, type Clock } from './clock.js'
 import { forEachSliced } from './slices.js'
@@ -12,7 +12,8 @@ import type { ExitReason } from './exitReason.js'
 import { LoopDelay, processInfo, type EventLoopDelay, type ProcessInfo } from './introspection.js'
 import { createLogger, type Logger } from './logger.js'
 import type { CallOptions, RuntimeOptions, SpawnOptions } from './options.js'
-import { formatPid, formatRef, isPid, type NodeId, type Pid, type Ref } from './Pid.js'
+import { formatPid, isPid, type NodeId, type Pid, type Ref } from './Pid.js'
+import { refMaker } from './refs.js'
 import { FnProcess, isActorClass, type ActorClassLike, type Behavior } from './Process.js'
 import type { From, Proc, ProcessFn } from './Process.js'
 import { assembleParts, type RuntimeParts } from './parts.js'
@@ -40,7 +41,6 @@ export class Runtime implements AsyncDisposable {
   readonly services = new Map<unknown, unknown>()
 
   private route: Route | undefined
-  private refSerial = 0
   private stopped = false
   private readonly table: RuntimeParts['table']
   private readonly scheduler: RuntimeParts['scheduler']
@@ -53,6 +53,7 @@ export class Runtime implements AsyncDisposable {
 
   constructor(options: RuntimeOptions = {}) {
     this.nodeId = (options.nodeId ?? randomUUID()) as NodeId
+    this.makeRef = refMaker(this.nodeId)
     this.name = options.name ?? 'node'
     this.clock = options.clock ?? realClock
     this.logger = options.logger ?? createLogger().child({ node: this.name })
@@ -397,14 +398,11 @@ export class Runtime implements AsyncDisposable {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** A fresh reference, unique to this node incarnation. */
   /**
    * A fresh ref: the node, a serial, and 48 random bits, so that a peer that sees some of this
    * node's refs cannot guess another (and forge a reply to a call it was never sent).
    */
-  makeRef(): Ref {
-    return `${formatRef(this.nodeId, ++this.refSerial)}~${randomTag()}` as Ref
-  }
+  readonly makeRef: () => Ref
 
   /**
    * Stops every process (newest first, each with `shutdown`, killed after `timeoutMs`), rejects
@@ -426,16 +424,4 @@ export class Runtime implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown()
   }
-}
-
-/** Random bytes drawn 4 KiB at a time: 8 base64url characters (48 bits) per call. */
-let pool = Buffer.alloc(0)
-let poolAt = 0
-function randomTag(): string {
-  if (poolAt + 6 > pool.length) {
-    pool = randomFillSync(Buffer.alloc(4096))
-    poolAt = 0
-  }
-  poolAt += 6
-  return pool.toString('base64url', poolAt - 6, poolAt)
 }
