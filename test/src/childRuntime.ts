@@ -18,6 +18,35 @@ export interface ServeOptions {
   readonly onStdinEnd?: () => void
 }
 
+/** `r[key]` as a string; throws (the harness gets the error) when it is not one. */
+export function stringArg(r: ChildRequest, key: string): string {
+  const v = r[key]
+  if (typeof v !== 'string') throw new Error(`${key} must be a string`)
+  return v
+}
+
+/** `r[key]` (or `fallback` when absent) as an integer >= 0; throws when it is not one. */
+export function intArg(r: ChildRequest, key: string, fallback?: number): number {
+  const v = r[key] ?? fallback
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new Error(`${key} must be an integer >= 0`)
+  }
+  return v
+}
+
+/** Runs `fn(0..count-1)` in order, with at most `concurrency` in flight. */
+export async function inLanes(
+  count: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  const lane = async (): Promise<void> => {
+    while (next < count) await fn(next++)
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, lane))
+}
+
 /** Prints one JSON line on stdout. Writes to a pipe are synchronous on Linux, so none is lost. */
 function writeLine(value: object): void {
   process.stdout.write(`${JSON.stringify(value)}\n`)

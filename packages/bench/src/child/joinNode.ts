@@ -6,7 +6,7 @@
 import { Actor, createLogger, type Pid } from '@sworm/actor'
 import { startNode } from '@sworm/cluster'
 import { Registry } from '@sworm/registry'
-import { emit, ready, serve, type ChildRequest } from '@sworm/test'
+import { emit, intArg, ready, serve, stringArg } from '@sworm/test'
 
 /** Holds a name; does nothing else. */
 class Idle extends Actor<void> {}
@@ -60,24 +60,10 @@ class StepProbe {
 }
 const probe = new StepProbe()
 
-function int(r: ChildRequest, key: string): number {
-  const v = r[key]
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-    throw new Error(`${key} must be an integer >= 0`)
-  }
-  return v
-}
-
-function str(r: ChildRequest, key: string): string {
-  const v = r[key]
-  if (typeof v !== 'string') throw new Error(`${key} must be a string`)
-  return v
-}
-
 serve({
   /** { url } or { urls }: dials each URL (kept as a seed). */
   connect: (r) => {
-    const urls = r['urls'] === undefined ? [str(r, 'url')] : (r['urls'] as string[])
+    const urls = r['urls'] === undefined ? [stringArg(r, 'url')] : (r['urls'] as string[])
     for (const url of urls) node.connect(url)
     return true
   },
@@ -86,8 +72,8 @@ serve({
    * sworm name's (its delegate's pid), yielding now and then; returns the absolute times.
    */
   register: async (r) => {
-    const count = int(r, 'count')
-    const prefix = str(r, 'prefix')
+    const count = intArg(r, 'count')
+    const prefix = stringArg(r, 'prefix')
     const start = wallClock()
     for (let i = 0; i < count; i++) {
       const pid: Pid = node.runtime.spawn(Idle, undefined)
@@ -101,7 +87,7 @@ serve({
    * epoch, sub-ms) as soon as the registry resolves `count` names: on its `register` events.
    */
   watchCount: (r) => {
-    const count = int(r, 'count')
+    const count = intArg(r, 'count')
     const check = (): boolean => {
       if (registry.count() < count) return false
       emit({ event: 'count', count: registry.count(), at: wallClock() })

@@ -5,7 +5,7 @@
 // Environment: NODE_NAME, SWORM_COOKIE (default: the bench's own), SWORM_LOG_LEVEL (default 'warn'),
 // SWORM_COMPACT_MIN_DEAD (the sworm's `compactMinDead`).
 import { createLogger, nodeOf } from '@sworm/actor'
-import { emit, ready, serve, type ChildRequest } from '@sworm/test'
+import { emit, inLanes, intArg, ready, serve, stringArg } from '@sworm/test'
 import { Actor, Sworm, startNode, type SwormInstance } from 'sworm'
 import { takeMaxDelay } from './loopDelay.js'
 
@@ -63,33 +63,6 @@ const rooms: SwormInstance = BenchRooms.on(node)
 
 /** Ms since the epoch with sub-ms precision, comparable across processes of one machine. */
 const wallClock = (): number => performance.timeOrigin + performance.now()
-
-function str(r: ChildRequest, key: string): string {
-  const v = r[key]
-  if (typeof v !== 'string') throw new Error(`${key} must be a string`)
-  return v
-}
-
-function int(r: ChildRequest, key: string, fallback?: number): number {
-  const v = r[key] ?? fallback
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-    throw new Error(`${key} must be an integer >= 0`)
-  }
-  return v
-}
-
-/** Runs `fn(0..count-1)` with at most `concurrency` in flight. */
-async function pool(
-  count: number,
-  concurrency: number,
-  fn: (i: number) => Promise<void>,
-): Promise<void> {
-  let next = 0
-  const lane = async (): Promise<void> => {
-    while (next < count) await fn(next++)
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, lane))
-}
 
 /** The names `prefix0 ..` whose worker runs on node `on`, by index. */
 function indexesOn(prefix: string, count: number, on: string): number[] {
@@ -158,7 +131,7 @@ function checkReplies(l: Load): { badReplies: number; lateReplies: number } {
 serve({
   info: () => ({ id: node.id, name: node.name, url: node.url }),
   connect: (r) => {
-    node.connect(str(r, 'url'))
+    node.connect(stringArg(r, 'url'))
     return true
   },
   /**
@@ -174,24 +147,24 @@ serve({
   /** How many children of BenchRooms run on live members, as this node sees them. */
   children: () => rooms.supervisor.countChildren().active,
   /** { prefix, count }: how many of the names `prefix0 ..` run on this node. */
-  localCount: (r) => indexesOn(str(r, 'prefix'), int(r, 'count'), node.id).length,
+  localCount: (r) => indexesOn(stringArg(r, 'prefix'), intArg(r, 'count'), node.id).length,
   /**
    * { prefix, count, concurrency }: registers the names `prefix0 ..` (each a Counter from 0), with
    * at most `concurrency` registrations in flight; resolves with the absolute start and end.
    */
   register: async (r) => {
-    const prefix = str(r, 'prefix')
-    const count = int(r, 'count')
+    const prefix = stringArg(r, 'prefix')
+    const count = intArg(r, 'count')
     const start = wallClock()
-    await pool(count, int(r, 'concurrency', 256), async (i) => {
+    await inLanes(count, intArg(r, 'concurrency', 256), async (i) => {
       await rooms.registerName(`${prefix}${i}`, Counter, { n: 0 })
     })
     return { start, end: wallClock() }
   },
   /** { prefix, count, concurrency }: unregisters the names `prefix0 ..` (their workers stop). */
   unregister: async (r) => {
-    const prefix = str(r, 'prefix')
-    await pool(int(r, 'count'), int(r, 'concurrency', 256), async (i) => {
+    const prefix = stringArg(r, 'prefix')
+    await inLanes(intArg(r, 'count'), intArg(r, 'concurrency', 256), async (i) => {
       await rooms.unregisterName(`${prefix}${i}`)
     })
     return true
@@ -206,8 +179,8 @@ serve({
   maxDelay: () => takeMaxDelay(),
   /** { prefix, count, concurrency }: gives name `i` the state `stateOf(i)` (a `set` call by name). */
   setStates: async (r) => {
-    const prefix = str(r, 'prefix')
-    await pool(int(r, 'count'), int(r, 'concurrency', 256), async (i) => {
+    const prefix = stringArg(r, 'prefix')
+    await inLanes(intArg(r, 'count'), intArg(r, 'concurrency', 256), async (i) => {
       await rooms.call(`${prefix}${i}`, { set: stateOf(i) } satisfies CounterCall)
     })
     return true
@@ -219,10 +192,10 @@ serve({
    * `first` one of them was seen registered elsewhere. Sent before the leave.
    */
   awaitMoved: (r) => {
-    const prefix = str(r, 'prefix')
-    const count = int(r, 'count')
-    const notOn = str(r, 'notOn')
-    const timeoutMs = int(r, 'timeoutMs', 30_000)
+    const prefix = stringArg(r, 'prefix')
+    const count = intArg(r, 'count')
+    const notOn = stringArg(r, 'notOn')
+    const timeoutMs = intArg(r, 'timeoutMs', 30_000)
     const left = new Set(indexesOn(prefix, count, notOn).map((i) => `${prefix}${i}`))
     const done = (): boolean => left.size === 0 && rooms.registry.count() >= count
     let first: number | undefined
@@ -250,14 +223,14 @@ serve({
    * increments (or the handed-over state) that are not there, `extra` those counted twice.
    */
   verify: async (r) => {
-    const prefix = str(r, 'prefix')
-    const count = int(r, 'count')
+    const prefix = stringArg(r, 'prefix')
+    const count = intArg(r, 'count')
     let wrong = 0
     let missing = 0
     let extra = 0
     let unreachable = 0
     const examples: string[] = []
-    await pool(count, int(r, 'concurrency', 256), async (i) => {
+    await inLanes(count, intArg(r, 'concurrency', 256), async (i) => {
       const want = stateOf(i) + (load?.prefix === prefix ? (load.ok[i] ?? 0) : 0)
       let got: number
       try {
@@ -281,10 +254,10 @@ serve({
    */
   loadStart: (r) => {
     if (load?.running === true) throw new Error('a load already runs')
-    const prefix = str(r, 'prefix')
-    const count = int(r, 'count')
+    const prefix = stringArg(r, 'prefix')
+    const count = intArg(r, 'count')
     const moving = new Uint8Array(count)
-    for (const i of indexesOn(prefix, count, str(r, 'movingFrom'))) moving[i] = 1
+    for (const i of indexesOn(prefix, count, stringArg(r, 'movingFrom'))) moving[i] = 1
     const l: Load = {
       prefix,
       count,
@@ -316,7 +289,7 @@ serve({
         }
       }
     }
-    l.done = Promise.all(Array.from({ length: int(r, 'concurrency', 64) }, lane)).then(() => {})
+    l.done = Promise.all(Array.from({ length: intArg(r, 'concurrency', 64) }, lane)).then(() => {})
     load = l
     return true
   },
