@@ -14,6 +14,7 @@ import { DiffParts, onePart, SharedParts } from './docParts.js'
 import { NotDocOwner, UnknownDoc } from './errors.js'
 import { DocKind, Frame, readDocChunk, writeDocFrame } from './frames.js'
 import { clip } from './HandshakeGuard.js'
+import { PeerTally } from './PeerTally.js'
 import type { Peer } from './Peer.js'
 import { applyRemote, hasChanges, REMOTE } from './replicaApply.js'
 
@@ -70,14 +71,12 @@ export class DocService {
   private readonly chunks: ChunkAssembly<Peer>
   updatesOut = 0
   updatesIn = 0
-  /** Docs a peer published under another node's name (ignored); each such peer logged once. */
-  forged = 0
-  private readonly forgers = new Set<NodeId>()
-  /** Replicas held per owner (`maxDocsPerPeer` at most each), and the owners refused more. */
-  private readonly replicasOf = new Map<NodeId, number>()
-  private readonly overCap = new Set<NodeId>()
+  /** Docs a peer published under another node's name (ignored). */
+  readonly forged = new PeerTally()
   /** Docs a peer announced past `maxDocsPerPeer` (ignored). */
-  refusedDocs = 0
+  readonly overLimit = new PeerTally()
+  /** Replicas held per owner (`maxDocsPerPeer` at most each). */
+  private readonly replicasOf = new Map<NodeId, number>()
 
   constructor(
     nodeId: NodeId,
@@ -363,10 +362,7 @@ export class DocService {
     const name = decoding.readVarString(dec)
     const e = this.entries.get(name)
     if (e === undefined || e.owner !== peer.nodeId) return
-    this.entries.delete(name)
-    this.replicaGone(e.owner)
-    e.doc.destroy()
-    this.events.emit('drop', name, e.owner)
+    this.drop(name)
   }
 
   private replicaFor(name: string, peer: Peer, e: Entry | undefined): Y.Doc | undefined {
@@ -382,9 +378,7 @@ export class DocService {
     }
     const claimed = claimedOwner(name)
     if (claimed !== undefined && claimed !== peer.nodeId) {
-      this.forged++
-      if (!this.forgers.has(peer.nodeId)) {
-        this.forgers.add(peer.nodeId)
+      if (this.forged.note(peer.nodeId)) {
         this.logger.warn(
           { doc: clip(name), from: peer.nodeId },
           "a peer published a doc under another node's name; ignored",
@@ -395,9 +389,7 @@ export class DocService {
     const owner = peer.nodeId
     const held = this.replicasOf.get(owner) ?? 0
     if (held >= nodeDefaults.maxDocsPerPeer) {
-      this.refusedDocs++
-      if (!this.overCap.has(owner)) {
-        this.overCap.add(owner)
+      if (this.overLimit.note(owner)) {
         this.logger.warn(
           { from: owner, max: nodeDefaults.maxDocsPerPeer },
           'a peer announced more docs than maxDocsPerPeer; the rest ignored',
@@ -423,20 +415,13 @@ export class DocService {
 
   /**
    * Drops this node's replicas of `owner`'s application docs (those whose names claim no owner:
-   * a registry's and a supervisor's are forgotten by their own layer). Returns how many.
+   * a registry's and a supervisor's are forgotten by their own layer).
    */
-  dropReplicasOf(owner: NodeId): number {
-    let n = 0
+  dropReplicasOf(owner: NodeId): void {
+    if (owner === this.nodeId) return
     for (const [name, e] of [...this.entries]) {
-      if (e.owner !== owner || owner === this.nodeId || claimedOwner(name) !== undefined) continue
-      this.entries.delete(name)
-      this.replicaGone(owner)
-      this.pending.delete(name)
-      e.doc.destroy()
-      this.events.emit('drop', name, owner)
-      n++
+      if (e.owner === owner && claimedOwner(name) === undefined) this.drop(name)
     }
-    return n
   }
 
   /** A replica of `owner`'s went (the owner's own docs are not counted). */

@@ -274,6 +274,8 @@ export class Node implements AsyncDisposable {
     dropped: number
     /** Frames and docs a peer sent in another node's name, dropped (docs/SECURITY.md). */
     forged: number
+    /** Monitors, links and docs refused to a peer past its limit (docs/SECURITY.md). */
+    overLimit: number
     bytesOut: number
     bytesIn: number
   } {
@@ -283,7 +285,8 @@ export class Node implements AsyncDisposable {
       messagesOut: this.route.messagesOut,
       messagesIn: this.route.messagesIn,
       dropped: this.route.dropped,
-      forged: this.route.forged + this.docs.forged,
+      forged: this.route.forged.count + this.docs.forged.count,
+      overLimit: this.route.overLimit.count + this.docs.overLimit.count,
       bytesOut,
       bytesIn,
     }

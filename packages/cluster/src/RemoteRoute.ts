@@ -18,6 +18,7 @@ import {
 } from '@sworm/actor'
 import { readPayload, writePayload } from './codec.js'
 import { nodeDefaults } from './defaults.js'
+import { PeerTally } from './PeerTally.js'
 import { NotSerializable } from './errors.js'
 import { Frame } from './frames.js'
 import type { Peer } from './Peer.js'
@@ -31,11 +32,9 @@ export class RemoteRoute implements Route {
   messagesIn = 0
   dropped = 0
   /** Frames dropped because a peer spoke for another node's process or ref. */
-  forged = 0
+  readonly forged = new PeerTally()
   /** Monitors and links refused to a peer past `maxMonitorsPerPeer` or `maxLinksPerPeer`. */
-  limited = 0
-  private readonly limitedPeers = new Set<NodeId>()
-  private readonly forgers = new Set<NodeId>()
+  readonly overLimit = new PeerTally()
 
   constructor(
     runtime: Runtime,
@@ -184,7 +183,7 @@ export class RemoteRoute implements Route {
         if (!this.ownedBy(peer, nodeOf(remote), 'Link')) return true
         const key = `${local}\0${remote}`
         if (!peer.linksFromPeer.has(key) && !this.roomForLink(peer)) {
-          this.overLimit(peer, 'links')
+          this.refuse(peer, 'links')
           this.exit(remote, local, 'system_limit', true)
           return true
         }
@@ -206,7 +205,7 @@ export class RemoteRoute implements Route {
         const ref = decoding.readVarString(dec) as Ref
         if (!this.ownedBy(peer, nodeOfRef(ref), 'Monitor')) return true
         if (peer.monitorsFromPeer.size >= nodeDefaults.maxMonitorsPerPeer) {
-          this.overLimit(peer, 'monitors')
+          this.refuse(peer, 'monitors')
           this.down(peer, ref, 'system_limit')
           return true
         }
@@ -245,9 +244,7 @@ export class RemoteRoute implements Route {
    */
   private ownedBy(peer: Peer, node: NodeId, frame: string): boolean {
     if (node === peer.nodeId) return true
-    this.forged++
-    if (!this.forgers.has(peer.nodeId)) {
-      this.forgers.add(peer.nodeId)
+    if (this.forged.note(peer.nodeId)) {
       this.logger.warn(
         { peer: peer.name, frame },
         'a peer sent a frame for a process or ref of another node; dropped',
@@ -275,12 +272,11 @@ export class RemoteRoute implements Route {
     return peer.linksFromPeer.size < max
   }
 
-  /** A peer went past one of its limits: logged once per peer. */
-  private overLimit(peer: Peer, what: string): void {
-    this.limited++
-    if (this.limitedPeers.has(peer.nodeId)) return
-    this.limitedPeers.add(peer.nodeId)
-    this.logger.warn({ peer: peer.name, what }, 'a peer went past its limit; refused')
+  /** A peer went past one of its limits: counted, and logged once per peer. */
+  private refuse(peer: Peer, what: string): void {
+    if (this.overLimit.note(peer.nodeId)) {
+      this.logger.warn({ peer: peer.name, what }, 'a peer went past its limit; refused')
+    }
   }
 
   private down(peer: Peer, ref: Ref, reason: ExitReason): void {

@@ -184,6 +184,7 @@ describe('what a peer holds on a node is bounded', () => {
     const fired = fake.received.filter((m) => Buffer.from(m).includes(Buffer.from('system_limit')))
     expect(fired).toHaveLength(1)
     expect(rec.find(a.name, 'went past its limit')).toHaveLength(1)
+    expect(a.stats().overLimit).toBe(1)
     // 100,000 monitors held: a few tens of MiB at most.
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 2 ** 20)
     const echo = spawnEcho(b)
@@ -220,6 +221,7 @@ describe('what a peer holds on a node is bounded', () => {
     expect(Buffer.from(refused[0]!).includes(last)).toBe(true)
     expect(a.runtime.isAlive(target)).toBe(true)
     expect(rec.find(a.name, 'went past its limit')).toHaveLength(1)
+    expect(a.stats().overLimit).toBe(1)
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 2 ** 20)
     const echo = spawnEcho(b)
     expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
@@ -251,6 +253,7 @@ describe('what a peer holds on a node is bounded', () => {
     const junk = a.docs.names().filter((n) => n.startsWith('junk/'))
     expect(junk).toHaveLength(limit)
     expect(rec.find(a.name, 'more docs than maxDocsPerPeer')).toHaveLength(1)
+    expect(a.stats().overLimit).toBe(100)
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(128 * 2 ** 20)
     const echo = spawnEcho(b)
     expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
