@@ -30,14 +30,9 @@ export async function forEachSliced<T>(
   fn: (item: T) => boolean | void,
   options: SliceOptions = {},
 ): Promise<void> {
-  const now = options.clock === undefined ? () => performance.now() : () => options.clock!.now()
-  const sliceMs = options.sliceMs ?? actorDefaults.sliceMs
-  let sliceStart = now()
+  const gate = new SliceGate(options)
   for (const item of items) {
-    if (now() - sliceStart >= sliceMs) {
-      await nextTurn()
-      sliceStart = now()
-    }
+    for (let wait = gate.pass(); wait !== undefined; wait = gate.pass()) await wait
     if (fn(item) === true) return
   }
 }

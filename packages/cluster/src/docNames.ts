@@ -3,7 +3,9 @@
 // name their owner; only that node may publish them. Without this, an authenticated peer could
 // publish a doc under another node's name before that node did (first come became its owner
 // here), and this node would then resolve names to pids that node never registered, and ignore
-// the real owner's doc for good.
+// the real owner's doc for good. The prefixes are fixed here rather than registered by each
+// `ComponentDocs` as it starts: a doc may arrive before the registry or supervisor that reads
+// it has started, and it must be refused then too.
 
 /** The prefixes of the docs whose names say who owns them. */
 const OWNED_PREFIXES = ['registry/', 'supervisor/'] as const
