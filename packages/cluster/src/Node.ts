@@ -274,7 +274,7 @@ export class Node implements AsyncDisposable {
     dropped: number
     /** Frames and docs a peer sent in another node's name, dropped (docs/SECURITY.md). */
     forged: number
-    /** Monitors, links and docs refused to a peer past its limit (docs/SECURITY.md). */
+    /** Gossiped members, docs, monitors and links refused past their limits (docs/SECURITY.md). */
     overLimit: number
     bytesOut: number
     bytesIn: number
@@ -286,7 +286,8 @@ export class Node implements AsyncDisposable {
       messagesIn: this.route.messagesIn,
       dropped: this.route.dropped,
       forged: this.route.forged.count + this.docs.forged.count,
-      overLimit: this.route.overLimit.count + this.docs.overLimit.count,
+      overLimit:
+        this.membership.membersIgnored + this.route.overLimit.count + this.docs.overLimit.count,
       bytesOut,
       bytesIn,
     }

@@ -148,6 +148,10 @@ describe('gossip from a peer is bounded', () => {
     // A knows B and the fake peer, so room was left for all but those two.
     expect(ghosts.length).toBe(nodeDefaults.maxMembers - 2)
     expect(rec.find(a.name, 'gossiped members past maxMembers ignored')).toHaveLength(1)
+    // Each frame's members past the cap are counted: 502 in the first, the same 502 in the second.
+    const ignored = 2 * (fakes.length - ghosts.length)
+    await waitUntil(() => a.stats().overLimit >= ignored, 5000, 'both frames counted')
+    expect(a.stats().overLimit).toBe(ignored)
     const echo = spawnEcho(b)
     expect(await a.runtime.call(echo, 'ping', { timeoutMs: 5000 })).toBe('ping')
   })
