@@ -1,6 +1,6 @@
 // Replicated Y.Docs with one writer each. A node owns the docs it creates and is the only one
 // that writes them; every peer holds a read-only replica. The owner pushes its updates (merged
-// per event-loop turn) to every peer at once, and on every new connection the two sides
+// per event-loop turn, ahead of the turn's other frames: see `Outbox`) to every peer at once, and on every new connection the two sides
 // exchange state vectors so that a replica catches up on what it missed (a healed partition).
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
@@ -164,7 +164,7 @@ export class DocService {
     if (e.owner === this.nodeId) {
       this.flushPending()
       for (const peer of this.peers()) {
-        peer.writeNow((enc) => {
+        peer.writeLead((enc) => {
           encoding.writeVarUint(enc, Frame.DocDrop)
           encoding.writeVarString(enc, name)
         })
@@ -216,7 +216,7 @@ export class DocService {
     }
   }
 
-  /** True when local writes wait to go out (peers flush them before any later frame). */
+  /** True when local writes wait to go out (a peer's batch takes them in before it is sealed). */
   get dirty(): boolean {
     return this.pending.size > 0
   }
@@ -243,7 +243,7 @@ export class DocService {
         )
         e.flushed = Y.encodeStateVector(e.doc)
         for (const peer of peers)
-          peer.stream(new UpdateStream(name, shared.reader(), this.chunkBytes))
+          peer.streamLead(new UpdateStream(name, shared.reader(), this.chunkBytes))
         continue
       }
       // Merging is quadratic (yjs 13.6: 20,000 one-entry updates take ~3.7 s); past a few the
@@ -334,13 +334,13 @@ export class DocService {
       return
     }
     const parts = new DiffParts(e.doc, Y.decodeStateVector(sv), this.partBytes)
-    peer.stream(new UpdateStream(name, parts, this.chunkBytes))
+    peer.streamLead(new UpdateStream(name, parts, this.chunkBytes))
   }
 
   /** One update in one frame, or, past `chunkBytes` (a big delete set), in chunks. */
   private writeUpdate(peer: Peer, name: string, update: Uint8Array): void {
     if (update.length <= this.chunkBytes) writeDoc(peer, name, DocKind.Update, update)
-    else peer.stream(new UpdateStream(name, onePart(update), this.chunkBytes))
+    else peer.streamLead(new UpdateStream(name, onePart(update), this.chunkBytes))
   }
 
   /** Applies an update of `name` from `peer`, its owner (anyone else's is ignored). */
@@ -442,5 +442,5 @@ export class DocService {
 
 /** Queues one `Doc` frame for `peer`: the doc's name, the kind, and the bytes. */
 function writeDoc(peer: Peer, name: string, kind: number, bytes: Uint8Array): void {
-  peer.writeNow((enc) => writeDocFrame(enc, name, kind, bytes))
+  peer.writeLead((enc) => writeDocFrame(enc, name, kind, bytes))
 }

@@ -189,7 +189,7 @@ export class Membership {
       ws,
       dialerId,
       this.host.clock,
-      this.beforeWrite,
+      this.beforeSeal,
       this.maxFrameBytes,
     )
     if (dialedUrl !== undefined && dialedUrl !== ident.url) peer.dialedUrl = dialedUrl
@@ -279,7 +279,8 @@ export class Membership {
     this.peers.clear()
   }
 
-  private readonly beforeWrite = (): void => {
+  /** A peer's batch is about to be sealed: the docs' pending updates go in first. */
+  private readonly beforeSeal = (): void => {
     if (this.host.docs.dirty) this.host.docs.flushPending()
   }
 

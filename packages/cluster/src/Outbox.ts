@@ -2,6 +2,13 @@
 // messages and streams queued behind them in order, and the one message the socket is writing.
 // Bulk goes out one bounded message per turn, so a heartbeat, which jumps the queue, never waits
 // behind more than one of them.
+//
+// A turn's batch has two parts: its lead (the doc frames: updates, announces, drops, and the
+// streams of big updates) and its frames. Just before a batch is sealed, `beforeSeal` lets the
+// docs write every update made so far into the lead. So a frame is read after every doc update
+// written in its turn, before or after it: a reply sent after a registration arrives behind
+// it, and a turn that starts a hundred children sends each doc's changes once, merged, rather
+// than once per reply.
 import * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
 
@@ -16,6 +23,8 @@ export interface OutboxHost {
   socket(): WebSocket
   /** Bytes handed to the socket. */
   sent(bytes: number): void
+  /** Called before a batch is sealed: the docs write their pending updates (`writeLead`). */
+  beforeSeal(): void
 }
 
 export class Outbox {
@@ -24,6 +33,10 @@ export class Outbox {
   private readonly batchBytes: number
   /** Frames written this turn. */
   private batch: encoding.Encoder | undefined
+  /** Doc frames written this turn, sent before `batch`. */
+  private lead: encoding.Encoder | undefined
+  /** Sealed parts of this turn's lead (and the streams of big updates), in order. */
+  private readonly leadQueue: Array<Uint8Array | OutStream> = []
   private sealScheduled = false
   /** Sealed messages and streams, in the order they were written. */
   private readonly queue: Array<Uint8Array | OutStream> = []
@@ -38,7 +51,13 @@ export class Outbox {
 
   /** Frames queued or being written (for `drain`). */
   get idle(): boolean {
-    return this.batch === undefined && this.queue.length === 0 && this.writing === undefined
+    return (
+      this.batch === undefined &&
+      this.lead === undefined &&
+      this.leadQueue.length === 0 &&
+      this.queue.length === 0 &&
+      this.writing === undefined
+    )
   }
 
   /**
@@ -49,21 +68,28 @@ export class Outbox {
   write(writeFrame: (enc: encoding.Encoder) => void): void {
     if (this.batch === undefined) {
       this.batch = encoding.createEncoder()
-      if (!this.sealScheduled) {
-        this.sealScheduled = true
-        setImmediate(this.sealTurn)
-      }
+      this.scheduleSeal()
     }
     const start = encoding.length(this.batch)
     writeFrame(this.batch)
     if (encoding.length(this.batch) > this.batchBytes) this.seal(start)
   }
 
-  /** Queues a stream behind every frame written so far; frames written later wait for its end. */
-  stream(s: OutStream): void {
-    this.seal()
-    this.queue.push(s)
-    this.pump()
+  /** Adds a doc frame to this turn's lead: it goes before every frame of the turn. */
+  writeLead(writeFrame: (enc: encoding.Encoder) => void): void {
+    if (this.lead === undefined) {
+      this.lead = encoding.createEncoder()
+      this.scheduleSeal()
+    }
+    writeFrame(this.lead)
+    if (encoding.length(this.lead) > this.batchBytes) this.sealLead()
+  }
+
+  /** Queues a stream (a big doc update) at the end of this turn's lead. */
+  streamLead(s: OutStream): void {
+    this.sealLead()
+    this.leadQueue.push(s)
+    this.scheduleSeal()
   }
 
   /**
@@ -92,22 +118,43 @@ export class Outbox {
     this.flush()
   }
 
+  private scheduleSeal(): void {
+    if (this.sealScheduled) return
+    this.sealScheduled = true
+    setImmediate(this.sealTurn)
+  }
+
   private readonly sealTurn = (): void => {
     this.sealScheduled = false
     this.flush()
   }
 
+  private sealLead(): void {
+    const lead = this.lead
+    if (lead === undefined) return
+    this.lead = undefined
+    this.leadQueue.push(encoding.toUint8Array(lead))
+  }
+
   /**
-   * Moves the batch to the queue as one message, or as two cut at byte `cutAt` (a frame
-   * boundary) so that a big frame does not take the frames before it along.
+   * Moves the turn's lead, then its batch, to the queue: the batch as one message, or as two
+   * cut at byte `cutAt` (a frame boundary) so that a big frame does not take the frames before
+   * it along. The docs first write what they have pending into the lead.
    */
   private seal(cutAt = 0): void {
+    this.host.beforeSeal()
+    this.sealLead()
+    if (this.leadQueue.length > 0) {
+      for (const item of this.leadQueue) this.queue.push(item)
+      this.leadQueue.length = 0
+    }
     const batch = this.batch
-    if (batch === undefined) return
-    this.batch = undefined
-    const bytes = encoding.toUint8Array(batch)
-    if (cutAt > 0) this.queue.push(bytes.subarray(0, cutAt), bytes.subarray(cutAt))
-    else this.queue.push(bytes)
+    if (batch !== undefined) {
+      this.batch = undefined
+      const bytes = encoding.toUint8Array(batch)
+      if (cutAt > 0) this.queue.push(bytes.subarray(0, cutAt), bytes.subarray(cutAt))
+      else this.queue.push(bytes)
+    }
     this.pump()
   }
 

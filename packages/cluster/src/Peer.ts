@@ -1,5 +1,5 @@
-// One connected peer: its socket, what is queued for it (its `Outbox`: this turn's frames as
-// one websocket message, bulk in bounded messages behind, heartbeats ahead), and what it holds on
+// One connected peer: its socket, what is queued for it (its `Outbox`: this turn's doc updates
+// and frames as one websocket message, bulk in bounded messages behind, heartbeats ahead), and what it holds on
 // our processes (monitors), for cleanup when it goes.
 import type * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
@@ -15,7 +15,6 @@ export class Peer {
   /** Who dialed this connection (decides which of two duplicate connections stays). */
   public dialerId: string
   private readonly clock: Clock
-  private readonly beforeWrite: () => void
   private readonly outbox: Outbox
   leaving = false
   /** This node's replicas of the peer's docs have caught up: the peer counts as up. */
@@ -50,7 +49,7 @@ export class Peer {
     ws: WebSocket,
     dialerId: string,
     clock: Clock,
-    beforeWrite: () => void,
+    beforeSeal: () => void,
     maxMessageBytes = Infinity,
   ) {
     this.nodeId = nodeId
@@ -59,11 +58,11 @@ export class Peer {
     this.socket = ws
     this.dialerId = dialerId
     this.clock = clock
-    this.beforeWrite = beforeWrite
     this.outbox = new Outbox(
       {
         socket: () => this.socket,
         sent: (bytes) => (this.bytesOut += bytes),
+        beforeSeal,
       },
       Math.min(nodeDefaults.softBatchBytes, maxMessageBytes),
     )
@@ -74,24 +73,28 @@ export class Peer {
     return this.socket
   }
 
-  /** Queues one frame; everything queued in this turn goes out as one message. */
+  /**
+   * Queues one frame; everything queued in this turn goes out as one message, behind every doc
+   * update written in the turn (see `Outbox`).
+   */
   write(writeFrame: (enc: encoding.Encoder) => void): void {
-    this.beforeWrite()
-    this.writeNow(writeFrame)
-  }
-
-  /** Like `write`, without first flushing pending doc updates (used by that flush itself). */
-  writeNow(writeFrame: (enc: encoding.Encoder) => void): void {
     this.framesOut++
     this.outbox.write(writeFrame)
   }
 
+  /** Queues a doc frame (the doc service's): it goes before the turn's other frames. */
+  writeLead(writeFrame: (enc: encoding.Encoder) => void): void {
+    this.framesOut++
+    this.outbox.writeLead(writeFrame)
+  }
+
   /**
-   * Queues a stream of messages (a big doc diff) behind every frame written so far; frames
-   * written later go after its end. Its messages go one per turn, encoded when their turn comes.
+   * Queues a stream of messages (a big doc update) at the end of this turn's doc frames; the
+   * turn's other frames go after its end. Its messages go one per turn, encoded when their turn
+   * comes.
    */
-  stream(s: OutStream): void {
-    this.outbox.stream(s)
+  streamLead(s: OutStream): void {
+    this.outbox.streamLead(s)
   }
 
   /**

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
 import { proxiedCluster, recordingLogger, testCluster, waitUntil } from '../../src/index.js'
+import { Actor } from '@sworm/actor'
 import { NotDocOwner } from '@sworm/cluster'
 
 /** Quick redials, so that a healed link comes back soon. */
@@ -102,6 +103,40 @@ describe('replicated docs', () => {
       [`${c.name} ${names[0]}`]: 1,
       [`${c.name} ${names[1]}`]: 1,
     })
+  })
+
+  it('sends a turn of writes and messages as one update per doc, read before every message of the turn', async () => {
+    await using cluster = await testCluster(2)
+    const [a, b] = [cluster.node(0), cluster.node(1)]
+    const name = `one/${a.id}/0`
+    a.docs.create(name)
+    a.docs.write(name, (d) => d.getMap('m').set('ready', true))
+    await waitUntil(() => valueOf(b.docs.get(name), 'ready') === true)
+    // What b's doc holds when each message is read: a reply sent after a registration must
+    // find it there.
+    const seenAtMessage: unknown[] = []
+    class Reader extends Actor {
+      override handleInfo(i: unknown): void {
+        seenAtMessage.push([i, valueOf(b.docs.get(name), `k${String(i)}`)])
+      }
+    }
+    const reader = b.runtime.spawn(Reader, undefined)
+    let updates = 0
+    b.docs.on('update', (n) => {
+      if (n === name) updates++
+    })
+    const outBefore = a.docs.updatesOut
+
+    // A hundred starts in one turn, each written and answered before the next.
+    for (let i = 0; i < 100; i++) {
+      a.docs.write(name, (d) => d.getMap('m').set(`k${i}`, i))
+      a.runtime.send(reader, i)
+    }
+
+    await waitUntil(() => seenAtMessage.length === 100)
+    expect(seenAtMessage).toEqual(Array.from({ length: 100 }, (_, i) => [i, i]))
+    expect(a.docs.updatesOut - outBefore).toBe(1)
+    expect(updates).toBe(1)
   })
 
   it("tags 'update' events with the id of the node whose write it was", async () => {
