@@ -69,12 +69,15 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
 }
 
 /**
- * What a process starts with besides its args: today the state its predecessor handed over
- * (a move with handoff), passed by whoever starts it (`SpawnOptions.handoff`).
+ * What a process starts with besides its args: the state its predecessor handed over (a move
+ * with handoff), and whether it takes over from a process whose node went down; passed by
+ * whoever starts it (`SpawnOptions.handoff`, `SpawnOptions.adopted`).
  */
 export interface StartInfo {
   /** The state handed over by the previous process of this child, when it moved. */
   readonly handoff?: unknown
+  /** True when a supervisor adopted it: its previous process's node went down. */
+  readonly adopted?: boolean
 }
 
 /** The `StartInfo` of a process started with nothing handed over. */

@@ -117,7 +117,12 @@ export class ProcessTable implements ProcLookup {
     if (options.parent !== undefined) proc.parent = options.parent
     proc.status = 'initializing'
     proc.initArgs = args
-    if (options.handoff !== undefined) proc.initStart = { handoff: options.handoff }
+    if (options.handoff !== undefined || options.adopted === true) {
+      proc.initStart = {
+        ...(options.handoff === undefined ? {} : { handoff: options.handoff }),
+        ...(options.adopted === true ? { adopted: true } : {}),
+      }
+    }
     proc.initWaiter = waiter
     if (linkTo !== undefined) this.host.link(pid, linkTo)
     if (proc.status === 'initializing') this.host.schedule(proc)

@@ -32,6 +32,8 @@ export interface SpawnOptions {
   trapExit?: boolean
   /** State handed over by a predecessor: `init` gets it as `start.handoff`. */
   handoff?: unknown
+  /** It starts in place of a process whose node went down: `init` gets `start.adopted`. */
+  adopted?: boolean
 }
 
 /** Options of `call`. */

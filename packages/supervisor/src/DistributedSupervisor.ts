@@ -315,6 +315,14 @@ export class DistributedSupervisor implements AsyncDisposable {
     }
   }
 
+  /**
+   * The live members in the order they would take child `id` (at most `count`): the first is
+   * where it is placed now, the second where it goes if the first goes down, and so on.
+   */
+  placementOrder(id: string, count: number): NodeId[] {
+    return this.placement.placementOrder(id, count)
+  }
+
   /** The live members that take children (not leaving), sorted: where children may go now. */
   members(): NodeId[] {
     return this.placement.liveMembers()

@@ -258,7 +258,7 @@ export class Failover {
     if (this.host.closing() || placement.isLive(from) || placement.locate(spec.id) !== undefined)
       return
     try {
-      await this.host.call(node.id, { op: 'start', spec, from })
+      await this.host.call(node.id, { op: 'start', spec, from, adopted: true })
     } catch (e) {
       if (!AlreadyStarted.is(e) && !ShuttingDown.is(e)) {
         node.logger.error({ supervisor: name, child: spec.id, err: e }, 'adoption failed')

@@ -123,6 +123,7 @@ export class LocalChildren {
     const { pid, info } = await this.host.node.runtime.startWithInfo(actor, spec.args, {
       parent: this.host.server(),
       ...(options.handoff === undefined ? {} : { handoff: options.handoff }),
+      ...(options.adopted === true ? { adopted: true } : {}),
     })
     const clock = options.clock ?? this.clock.now()
     const child: LocalChild = {

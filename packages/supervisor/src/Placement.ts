@@ -170,6 +170,26 @@ export class Placement {
     return target
   }
 
+  /**
+   * The live members in the order they would take `id`: the one `place` picks, then the one it
+   * would pick without that one, and so on (for rendezvous hashing, by falling score). At most
+   * `count` of them. A node that goes down leaves the others' order as it was, so the first of
+   * the rest is the one that adopts `id` when the first goes down.
+   */
+  placementOrder(id: string, count: number, type?: string): NodeId[] {
+    const left = [...this.liveMembers(type)]
+    const out: NodeId[] = []
+    const d = this.distribution
+    while (out.length < count && left.length > 0) {
+      const next = typeof d === 'function' ? d(id, left) : rendezvous(id, left)
+      const at = next === undefined ? -1 : left.indexOf(next)
+      if (at < 0) break
+      out.push(next!)
+      left.splice(at, 1)
+    }
+    return out
+  }
+
   /** Where `id` runs now on a live member (the earliest start if two copies are seen). */
   locate(id: string): Located | undefined {
     let best: Located | undefined

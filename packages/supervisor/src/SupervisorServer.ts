@@ -34,6 +34,7 @@ export class SupervisorServer extends Actor<ServerHost> {
           if (msg.clock !== undefined) options.clock = msg.clock
           if (msg.handoff !== undefined) options.handoff = msg.handoff
           if (msg.from !== undefined) options.from = msg.from
+          if (msg.adopted === true) options.adopted = true
           return this.host.startLocal(msg.spec, options)
         }
         case 'terminate':

@@ -62,6 +62,8 @@ export interface StartOptions {
   clock?: number
   handoff?: unknown
   from?: string
+  /** Adopted: `from` went down (its `init` gets `start.adopted`). */
+  adopted?: boolean
 }
 
 /** A started child: its pid, and what its `init` returned (see `Runtime.startWithInfo`). */

@@ -24,6 +24,7 @@ import {
 import type { Name, Registry } from '@sworm/registry'
 import { UnknownActorType } from '@sworm/supervisor'
 import { isHandoffMessage } from './handoff.js'
+import type { Replicator } from './replicas/Replicator.js'
 
 /** What a delegate is started with: it travels to the node that runs the name. */
 export interface DelegateArgs {
@@ -54,6 +55,13 @@ export interface DelegateHost {
   readonly handoffTimeoutMs: number
   /** Hands a moved copy's state to the worker that runs the name already (`mergeState`). */
   mergeIntoRunning(key: string, state: unknown): void
+  /** With `replicas`: where a delegate's state copies go, and where an adopted name's come from. */
+  readonly replicas?: {
+    /** The replicator of one delegate (its worker's groups read by `groups`). */
+    replicator(key: string, delegate: Pid, groups: () => Name[]): Replicator
+    /** The newest copy of `key`'s state on any node, for a name adopted after a crash. */
+    recover(key: string): Promise<HandoffPayload | undefined>
+  }
 }
 
 /**
@@ -87,8 +95,11 @@ export function targetOf(entry: { pid: Pid; meta: unknown }): Pid {
  */
 export class PrepareMove {
   readonly withState: boolean
-  constructor(withState: boolean) {
+  /** `conflict`: the worker lost its name, and its state goes to the winner, not to a next node. */
+  readonly why: 'move' | 'conflict'
+  constructor(withState: boolean, why: 'move' | 'conflict' = 'move') {
     this.withState = withState
+    this.why = why
   }
 }
 
@@ -98,9 +109,11 @@ export class Delegate extends Actor<DelegateArgs> {
   private key = ''
   /** Set once the name is held everywhere: what arrives now goes back to be held. */
   private moving = false
-  private asked: { ref: Ref; from: From; timer: TimerHandle } | undefined
+  private asked: { ref: Ref; from: From; timer: TimerHandle; why: PrepareMove['why'] } | undefined
   /** Set once the worker's state went out (to a move or a conflict's winner): never twice. */
   private handedOver = false
+  /** With `replicas`: the worker's state kept on other nodes, replies held until it is. */
+  private replicator: Replicator | undefined
 
   constructor(host: DelegateHost) {
     super()
@@ -113,7 +126,11 @@ export class Delegate extends Actor<DelegateArgs> {
     this.key = a.key
     const Type = host.actorType(a.type)
     if (Type === undefined) throw new UnknownActorType(a.type)
-    const handoff = start.handoff as HandoffPayload | undefined
+    // Adopted after its node crashed: the newest copy of the state, if the sworm keeps copies.
+    let handoff = start.handoff as HandoffPayload | undefined
+    if (handoff === undefined && start.adopted === true && host.replicas !== undefined) {
+      handoff = await host.replicas.recover(a.key)
+    }
     this.trapExit = true
     const worker = await this.start(Type, a.args, { link: true })
     this.worker = worker
@@ -135,11 +152,21 @@ export class Delegate extends Actor<DelegateArgs> {
       }
       throw e
     }
+    if (host.replicas !== undefined) {
+      this.replicator = host.replicas.replicator(a.key, this.self, () =>
+        host.registry.groupsOf(worker),
+      )
+      this.replicator.started(worker, handoff?.state !== undefined)
+    }
     return worker
   }
 
   override handleCall(msg: unknown, from: From): unknown {
-    if (msg instanceof PrepareMove) return this.prepareMove(msg.withState, from)
+    if (msg instanceof PrepareMove) return this.prepareMove(msg, from)
+    if (this.replicator !== undefined && !this.moving) {
+      this.replicator.forwardCall(msg, from)
+      return NoReply
+    }
     this.pass(
       from.pid === undefined ? { $call: from.ref, msg } : { $call: from.ref, from: from.pid, msg },
     )
@@ -158,6 +185,15 @@ export class Delegate extends Actor<DelegateArgs> {
       this.stop(isNameConflictExit(reason) ? { shutdown: 'name_conflict' } : reason)
       return
     }
+    if (
+      this.replicator !== undefined &&
+      isHandoffMessage(msg) &&
+      (msg.type === 'sworm:handoff_state' || msg.type === 'sworm:ignore') &&
+      this.replicator.owns(msg.ref)
+    ) {
+      this.replicator.answer(msg.type === 'sworm:handoff_state' ? { value: msg.state } : undefined)
+      return
+    }
     if (isHandoffMessage(msg) && this.asked !== undefined) {
       if (msg.type === 'sworm:handoff_state' && msg.ref === this.asked.ref) {
         this.answerMove({ value: msg.state })
@@ -174,15 +210,19 @@ export class Delegate extends Actor<DelegateArgs> {
   /** Passes a message sent to the name on to the worker, or, during a move, back to be held. */
   private pass(raw: unknown): void {
     if (this.moving) this.host.holdLate(this.key, this.self, raw)
+    else if (this.replicator !== undefined) this.replicator.forward(raw)
     else if (this.worker !== undefined) this.runtime.send(this.worker, raw)
   }
 
-  private prepareMove(withState: boolean, from: From): unknown {
+  private prepareMove({ withState, why }: PrepareMove, from: From): unknown {
     this.moving = true
     const worker = this.worker
     // A second question (a move and a conflict one after the other) gets no state: the first
     // answer took it, and a copy given twice would be counted twice.
-    if (!withState || worker === undefined || this.handedOver) return this.payload(undefined)
+    if (!withState || worker === undefined || this.handedOver) {
+      void this.replicator?.seal(undefined)
+      return this.payload(undefined)
+    }
     if (this.asked !== undefined) {
       // Asked twice (a move and a conflict at once): the first question's answer serves both.
       this.runtime.replyError(from, new Error('a handoff is already under way'))
@@ -197,7 +237,7 @@ export class Delegate extends Actor<DelegateArgs> {
       )
       this.answerMove(undefined)
     }, timeoutMs)
-    this.asked = { ref, from, timer }
+    this.asked = { ref, from, timer, why }
     this.send(worker, { type: 'sworm:begin_handoff', delegate: this.self, ref })
     return NoReply
   }
@@ -208,7 +248,22 @@ export class Delegate extends Actor<DelegateArgs> {
     this.asked = undefined
     if (state !== undefined) this.handedOver = true
     this.runtime.clock.clearTimeout(asked.timer)
-    this.reply(asked.from, this.payload(state))
+    const payload = this.payload(state)
+    if (this.replicator === undefined) {
+      this.reply(asked.from, payload)
+      return
+    }
+    // The state the name moves with is kept on the backups first: a crash during the move
+    // loses no call answered before it. A conflict's loser keeps nothing: its copies would
+    // overwrite the winner's, and its state goes into the winner's (which keeps it).
+    void this.replicator
+      .seal(asked.why === 'move' ? state : undefined)
+      .then(() => this.reply(asked.from, payload))
+  }
+
+  /** A name that ends here for good (not moved) leaves no copies behind. */
+  override terminate(): void {
+    if (!this.moving) this.replicator?.dropCopies()
   }
 
   private payload(state: { value: unknown } | undefined): HandoffPayload {

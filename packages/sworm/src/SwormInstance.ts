@@ -27,6 +27,7 @@ import { beforeMoveMs, holdConfirmMs, holdMs, prepareAnswerMs } from './moves/bo
 import { Fence } from './moves/Fence.js'
 import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
+import { COPY_STORE_INFO, Replicas } from './replicas/Replicas.js'
 import {
   mergeConflict,
   mergeMovedCopy,
@@ -50,6 +51,7 @@ interface Parts {
   router: Pid
   registry: Registry
   supervisor: DistributedSupervisor
+  replicas: Replicas | undefined
   unsubscribe: () => void
 }
 
@@ -65,6 +67,8 @@ export class SwormInstance implements AsyncDisposable {
   private readonly events: Emitter<SwormEvents>
   private readonly holds: Holds
   private readonly router: Pid
+  /** With `replicas`: the copies kept here, and this node's delegates' replicators. */
+  readonly replicas: Replicas | undefined
   private readonly unsubscribe: () => void
   private stopping: Promise<void> | undefined
 
@@ -78,6 +82,7 @@ export class SwormInstance implements AsyncDisposable {
     this.router = parts.router
     this.registry = parts.registry
     this.supervisor = parts.supervisor
+    this.replicas = parts.replicas
     this.unsubscribe = parts.unsubscribe
     this.names = new Names({
       sworm: parts.name,
@@ -120,8 +125,18 @@ export class SwormInstance implements AsyncDisposable {
       answerMs: prepareAnswerMs(options),
       events,
     }
+    const replicas =
+      options.replicas > 0
+        ? await Replicas.start({
+            sworm: name,
+            node,
+            k: options.replicas,
+            maxStateBytes: options.maxStateBytes,
+            callTimeoutMs: options.callTimeoutMs,
+          })
+        : undefined
     const registry = await Registry.start(node, `sworm.${name}`, {
-      info: { router },
+      info: replicas === undefined ? { router } : { router, [COPY_STORE_INFO]: replicas.store },
       beforeConflictExit: (n, loser, winner, meta) =>
         mergeConflict(prepare, n, loser, winner, meta),
       ...defined(options, ['compactMinDead', 'forgetAfterMs', 'callTimeoutMs']),
@@ -145,6 +160,7 @@ export class SwormInstance implements AsyncDisposable {
         if (running !== undefined) mergeState(prepare, key, running, state)
       },
       handoffTimeoutMs: options.handoffTimeoutMs,
+      ...(replicas === undefined ? {} : { replicas: replicas.delegateHost() }),
     })
     const supervisor = await DistributedSupervisor.start(node, `sworm.${name}`, {
       actors: { Delegate },
@@ -170,6 +186,7 @@ export class SwormInstance implements AsyncDisposable {
         'forgetAfterMs',
       ]),
     })
+    replicas?.attach(registry, supervisor)
     const inst = new SwormInstance({
       name,
       node,
@@ -180,6 +197,7 @@ export class SwormInstance implements AsyncDisposable {
       router,
       registry,
       supervisor,
+      replicas,
       unsubscribe,
     })
     table.add(inst)
@@ -335,6 +353,10 @@ export class SwormInstance implements AsyncDisposable {
     await this.registry.stop()
     const runtime = this.node.runtime
     if (runtime.isAlive(this.router)) await runtime.stop(this.router, 'shutdown')
+    if (this.replicas !== undefined) {
+      this.replicas.stop()
+      if (runtime.isAlive(this.replicas.store)) await runtime.stop(this.replicas.store, 'shutdown')
+    }
     InstanceTable.of<SwormInstance>(this.node).delete(this)
     this.events.emit('stop')
   }

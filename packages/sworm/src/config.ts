@@ -40,6 +40,21 @@ export interface SwormOptions {
    */
   handoff?: boolean
   /**
+   * Copies of each worker's state kept on other nodes, so that a name whose node crashes (kill
+   * -9, a lost machine) starts again elsewhere from its newest state, not from its `init` args.
+   * Default 0. Needs `handoff: true`: the state kept is what `beginHandoff()` returns, asked
+   * after the messages it serves, so `beginHandoff` must only read. The copies go to the next
+   * `replicas` nodes in the name's placement order (the first of them adopts the name), and a
+   * call's reply reaches its caller only once they hold a state with the call's effect. More
+   * than there are other nodes keeps one on each of them (logged once).
+   */
+  replicas?: number
+  /**
+   * The largest state, encoded, that is replicated (with `replicas`). A larger one is not kept,
+   * and the callers whose replies waited for it get `StateTooLarge`. Default 1 MiB.
+   */
+  maxStateBytes?: number
+  /**
    * How long the worker may take to hand over its state; past it, the name moves without it.
    * Default 5000. See `DistributedSupervisorOptions.handoffTimeoutMs`.
    */
@@ -124,6 +139,8 @@ const integer = (min: number): Rule => ({
 const rules: { readonly [K in keyof SwormOptions]-?: Rule } = {
   restart: oneOf('transient', 'temporary', 'permanent'),
   handoff: { expected: 'a boolean', test: (v) => typeof v === 'boolean' },
+  replicas: integer(0),
+  maxStateBytes: integer(1),
   handoffTimeoutMs: duration,
   distribution: {
     expected: '"hash" or "quorum" (or, in the class only, a function (id, members) => node)',
@@ -304,7 +321,16 @@ export function resolveSwormOptions(
     file !== undefined && Object.hasOwn(file.sworms, swormName)
       ? validateSwormOptions(file.sworms[swormName], `${file.path}: ${swormName}`)
       : {}
-  return { ...swormDefaults, ...fromClass, ...fromFile }
+  const resolved = { ...swormDefaults, ...fromClass, ...fromFile }
+  if (resolved.replicas > 0 && !resolved.handoff) {
+    const where = Object.hasOwn(fromFile, 'replicas')
+      ? `${file!.path}: ${swormName}`
+      : `${swormName}.options`
+    throw new ConfigError(
+      `${where}.replicas: replicas ${resolved.replicas} needs handoff: true (the copies are the state beginHandoff() returns)`,
+    )
+  }
+  return resolved
 }
 
 function isOptionKey(key: string): key is keyof SwormOptions {

@@ -7,6 +7,8 @@ import type { ResolvedSwormOptions } from './config.js'
 export const swormDefaults = {
   restart: 'transient',
   handoff: false,
+  replicas: 0,
+  maxStateBytes: 1024 * 1024,
   handoffTimeoutMs: supervisorDefaults.handoffTimeoutMs,
   distribution: supervisorDefaults.distribution,
   redistribution: supervisorDefaults.redistribution,

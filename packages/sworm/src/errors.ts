@@ -6,6 +6,7 @@ export const SwormErrorCode = {
   ConfigError: 'CONFIG_ERROR',
   NoNodeContext: 'NO_NODE_CONTEXT',
   SwormNotRunning: 'SWORM_NOT_RUNNING',
+  StateTooLarge: 'STATE_TOO_LARGE',
 } as const
 export type SwormErrorCode = (typeof SwormErrorCode)[keyof typeof SwormErrorCode]
 
@@ -46,5 +47,26 @@ export class SwormNotRunning extends SwormError {
   }
   static override is(u: unknown): u is SwormNotRunning {
     return hasErrorCode(u, SwormErrorCode.SwormNotRunning)
+  }
+}
+
+/**
+ * A worker's state, encoded, is larger than the sworm's `maxStateBytes`: it is not replicated,
+ * and the callers whose replies waited for it get this error.
+ */
+export class StateTooLarge extends SwormError {
+  override name = 'StateTooLarge'
+  readonly bytes: number
+  readonly maxBytes: number
+  constructor(sworm: string, name: string, bytes: number, maxBytes: number) {
+    super(
+      SwormErrorCode.StateTooLarge,
+      `sworm ${sworm}: the state of ${name} is ${bytes} bytes encoded, over maxStateBytes (${maxBytes})`,
+    )
+    this.bytes = bytes
+    this.maxBytes = maxBytes
+  }
+  static override is(u: unknown): u is StateTooLarge {
+    return hasErrorCode(u, SwormErrorCode.StateTooLarge)
   }
 }

@@ -19,7 +19,14 @@ export type { SwormNodeOptions, SwormNode } from './startNode.js'
 export { validateSwormOptions, loadConfigFile, resolveSwormOptions } from './config.js'
 export { swormDefaults } from './defaults.js'
 export type { SwormOptions, ResolvedSwormOptions } from './config.js'
-export { ConfigError, NoNodeContext, SwormNotRunning, SwormErrorCode } from './errors.js'
+export {
+  ConfigError,
+  NoNodeContext,
+  SwormNotRunning,
+  StateTooLarge,
+  SwormErrorCode,
+} from './errors.js'
+export { NotSerializable } from '@sworm/cluster'
 // What a user needs next to a sworm, from the layers below.
 export { NoReply, AlreadyRegistered, NotFound, CallTimeout, NoProc } from '@sworm/actor'
 export type { Pid, From, ExitReason } from '@sworm/actor'

@@ -77,7 +77,7 @@ export async function mergeConflict(
   const delegate = delegateOf(meta)
   let merged = false
   if (host.handoff && delegate !== undefined && host.runtime.isAlive(delegate)) {
-    const payload = await askDelegate(host, delegate, true)
+    const payload = await askDelegate(host, delegate, true, 'conflict')
     if (payload.state !== undefined) {
       assertSerializable(payload.state.value)
       host.runtime.send(winner, { type: 'sworm:resolve_conflict', state: payload.state.value })
@@ -122,8 +122,9 @@ function askDelegate(
   host: PrepareHost,
   delegate: Pid,
   withState: boolean,
+  why: PrepareMove['why'] = 'move',
 ): Promise<HandoffPayload> {
-  return host.runtime.call<HandoffPayload>(delegate, new PrepareMove(withState), {
+  return host.runtime.call<HandoffPayload>(delegate, new PrepareMove(withState, why), {
     timeoutMs: host.answerMs,
   })
 }

@@ -1,0 +1,289 @@
+// A delegate's side of `replicas: k`: the worker's state kept on the next k nodes of its name's
+// placement order, and a call's reply released only once they hold a state with its effect.
+//
+// Calls pass through the delegate (`forwardCall`): the worker answers the delegate's runtime
+// (the caller's pid still shows as `from.pid`), and the reply waits. Once replies wait (or a
+// cast or message went in), the delegate asks the worker for its state with the handoff
+// question (`sworm:begin_handoff`), in the microtask after, so that replies that arrive
+// together share one question. The worker answers after everything it was sent before, so its
+// answer holds the effect of every call whose reply arrived before the question went out. The
+// answer is encoded once and put on the backups; when all of them acknowledged it, the replies
+// it covers go to their callers. One question at a time: replies that arrive meanwhile wait
+// for the next (a group commit). A state equal to the one the backups hold already releases its
+// replies at once, with no round trip.
+import { type From, type Logger, type NodeId, type Pid, type Ref, type Runtime } from '@sworm/actor'
+import { encodeValue } from '@sworm/cluster'
+import { StateTooLarge } from '../errors.js'
+import type { DropCopy, PutCopy } from './Copies.js'
+
+/** A call's answer from the worker, held until the state with its effect is replicated. */
+interface Held {
+  from: From
+  ok: boolean
+  value: unknown
+}
+
+/** What a replicator needs of its delegate and sworm. */
+export interface ReplicatorHost {
+  readonly sworm: string
+  /** The name's key (its child id). */
+  readonly key: string
+  readonly runtime: Runtime
+  readonly logger: Logger
+  /** The delegate's pid: the worker answers it, and the backups see it as the sender. */
+  readonly self: Pid
+  /** The copy stores of the name's backups now: the next `k` nodes of its placement order. */
+  backups(): Array<[NodeId, Pid]>
+  /** The copy store of `node`, while it runs the sworm. */
+  storeOf(node: NodeId): Pid | undefined
+  /** A version larger than every one this node issued or saw. */
+  version(): number
+  /** The worker's groups now, kept with its state. */
+  groups(): unknown[]
+  readonly maxStateBytes: number
+  /** A put not acknowledged within this is tried again, on the backups of that moment. */
+  readonly callTimeoutMs: number
+}
+
+/** Calls into the worker wait this long at most (the caller's own timeout ends its wait first). */
+const WORKER_CALL_MS = 2_147_483_647
+/** After a put failed (its node went down), the next try waits this long. */
+const RETRY_MS = 50
+
+export class Replicator {
+  private readonly host: ReplicatorHost
+  private worker: Pid | undefined
+  /** Answers that arrived since the last question. */
+  private waiting: Held[] = []
+  /** A cast or message went to the worker since the last question. */
+  private dirty = false
+  private scheduled = false
+  /** The question out, and the answers it covers. */
+  private asked: { ref: Ref; held: Held[] } | undefined
+  /** The state the backups hold, and which of them acknowledged it. */
+  private last: { v: number; bytes: Uint8Array; on: Set<NodeId> } | undefined
+  private closed = false
+
+  constructor(host: ReplicatorHost) {
+    this.host = host
+  }
+
+  /** The worker started (and its state, when it came from a move or a copy, is to be kept). */
+  started(worker: Pid, restored: boolean): void {
+    this.worker = worker
+    if (restored) {
+      this.dirty = true
+      this.schedule()
+    }
+  }
+
+  /** A call to the name: into the worker, its answer held until replicated. */
+  forwardCall(msg: unknown, from: From): void {
+    const worker = this.worker
+    if (worker === undefined) return
+    this.host.runtime.callInto(
+      worker,
+      msg,
+      from.pid === undefined
+        ? { timeoutMs: WORKER_CALL_MS }
+        : { timeoutMs: WORKER_CALL_MS, from: from.pid },
+      (value) => this.answered({ from, ok: true, value }),
+      (error) => this.answered({ from, ok: false, value: error }),
+    )
+  }
+
+  /** A cast or message to the name: into the worker; the next state is replicated. */
+  forward(raw: unknown): void {
+    if (this.worker === undefined) return
+    this.host.runtime.send(this.worker, raw)
+    this.dirty = true
+    this.schedule()
+  }
+
+  /** True when `ref` is this replicator's question (its answer is `answer`'s to handle). */
+  owns(ref: Ref): boolean {
+    return this.asked?.ref === ref
+  }
+
+  /** The worker's answer to the question: `undefined` when it has no state to keep. */
+  answer(state: { value: unknown } | undefined): void {
+    const asked = this.asked
+    if (asked === undefined) return
+    if (state === undefined) {
+      this.release(asked.held)
+      this.next()
+      return
+    }
+    let bytes: Uint8Array
+    try {
+      bytes = this.encode(state.value)
+    } catch (e) {
+      this.fail(asked.held, e)
+      this.next()
+      return
+    }
+    const last = this.last
+    if (last !== undefined && sameBytes(last.bytes, bytes) && this.coversBackups(last.on)) {
+      this.release(asked.held)
+      this.next()
+      return
+    }
+    void this.replicate(this.host.version(), bytes).then(() => {
+      this.release(asked.held)
+      this.next()
+    })
+  }
+
+  /**
+   * The name moves with `state` (or without one): it is put on the backups before the move goes
+   * on, so that a crash during the move loses no acknowledged call; every held reply goes then.
+   */
+  async seal(state: { value: unknown } | undefined): Promise<void> {
+    this.closed = true
+    const held = [...(this.asked?.held ?? []), ...this.waiting]
+    this.asked = undefined
+    this.waiting = []
+    if (state !== undefined) {
+      try {
+        await this.replicate(this.host.version(), this.encode(state.value))
+      } catch (e) {
+        this.fail(held, e)
+        return
+      }
+    }
+    this.release(held)
+  }
+
+  /** The backups changed (a node joined, left or died): the state goes to the new ones. */
+  refresh(): void {
+    const last = this.last
+    if (last === undefined || this.asked !== undefined || this.coversBackups(last.on)) return
+    void this.replicate(last.v, last.bytes)
+  }
+
+  /** The delegate stops for good (unregistered, or its worker ended): the copies go. */
+  dropCopies(): void {
+    this.closed = true
+    const last = this.last
+    if (last === undefined) return
+    const msg: DropCopy = { drop: this.host.key, v: last.v }
+    for (const node of last.on) {
+      const store = this.host.storeOf(node)
+      if (store !== undefined) this.host.runtime.cast(store, msg)
+    }
+  }
+
+  // ------------------------------------------------------------------ the cycle
+
+  private answered(held: Held): void {
+    if (this.closed) {
+      this.release([held])
+      return
+    }
+    this.waiting.push(held)
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.asked !== undefined || this.closed) return
+    this.scheduled = true
+    queueMicrotask(() => {
+      this.scheduled = false
+      this.ask()
+    })
+  }
+
+  private ask(): void {
+    const worker = this.worker
+    if (this.asked !== undefined || this.closed || worker === undefined) return
+    if (this.waiting.length === 0 && !this.dirty) return
+    const ref = this.host.runtime.makeRef()
+    this.asked = { ref, held: this.waiting }
+    this.waiting = []
+    this.dirty = false
+    this.host.runtime.send(worker, { type: 'sworm:begin_handoff', delegate: this.host.self, ref })
+  }
+
+  private next(): void {
+    this.asked = undefined
+    this.schedule()
+  }
+
+  /** Encodes what a copy keeps: the state and the worker's groups. */
+  private encode(value: unknown): Uint8Array {
+    const bytes = encodeValue({ s: value, g: this.host.groups() })
+    if (bytes.length > this.host.maxStateBytes) {
+      throw new StateTooLarge(
+        this.host.sworm,
+        this.host.key.slice(1),
+        bytes.length,
+        this.host.maxStateBytes,
+      )
+    }
+    return bytes
+  }
+
+  /** True when every backup of the moment is in `on`. */
+  private coversBackups(on: Set<NodeId>): boolean {
+    for (const [node] of this.host.backups()) if (!on.has(node)) return false
+    return true
+  }
+
+  /**
+   * Puts version `v` on every backup of the moment, again and again on the backups of each
+   * moment, until all of them acknowledged it (a backup that died is replaced by the next node).
+   * Then the backups that are no longer ones drop theirs.
+   */
+  private async replicate(v: number, bytes: Uint8Array): Promise<void> {
+    const on = new Set<NodeId>()
+    const msg: PutCopy = { put: this.host.key, v, b: bytes }
+    const { runtime } = this.host
+    for (;;) {
+      const todo = this.host.backups().filter(([node]) => !on.has(node))
+      if (todo.length === 0) break
+      const results = await Promise.allSettled(
+        todo.map(([, store]) =>
+          runtime.call(store, msg, { timeoutMs: this.host.callTimeoutMs, from: this.host.self }),
+        ),
+      )
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled' && r.value === true) on.add(todo[i]![0])
+      })
+      if (results.every((r) => r.status === 'fulfilled')) continue
+      if (!runtime.isAlive(this.host.self)) return
+      await new Promise<void>((r) => runtime.clock.setTimeout(() => r(), RETRY_MS))
+    }
+    const previous = this.last
+    if (previous !== undefined && previous.v > v) return
+    this.last = { v, bytes, on }
+    if (previous === undefined) return
+    const drop: DropCopy = { drop: this.host.key, v: previous.v }
+    for (const node of previous.on) {
+      if (on.has(node)) continue
+      const store = this.host.storeOf(node)
+      if (store !== undefined) runtime.cast(store, drop)
+    }
+  }
+
+  private release(held: Held[]): void {
+    const { runtime } = this.host
+    for (const h of held) {
+      if (h.ok) runtime.reply(h.from, h.value)
+      else runtime.replyError(h.from, h.value)
+    }
+  }
+
+  private fail(held: Held[], error: unknown): void {
+    this.host.logger.error(
+      { sworm: this.host.sworm, name: this.host.key.slice(1), err: error },
+      'the worker state could not be replicated; its callers get the error',
+    )
+    const { runtime } = this.host
+    for (const h of held) runtime.replyError(h.from, error)
+  }
+}
+
+/** True when two byte arrays hold the same bytes. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0
+}

@@ -1,0 +1,179 @@
+// `replicas: k` across in-process nodes: a name whose node crashes starts again on the next node
+// of its placement order from the newest state its backups hold (with its groups), every
+// acknowledged call's effect included; a state that cannot be kept fails the calls that made
+// it, with a typed error; and the option's errors.
+import { describe, expect, it } from 'vitest'
+import { nodeOf } from '@sworm/actor'
+import { ConfigError, NotSerializable, StateTooLarge, Actor, Sworm, type SwormNode } from 'sworm'
+import { recordingLogger, waitUntil } from '../../src/index.js'
+import { swormCluster } from './swormCluster.js'
+
+/** A counter that hands its count over; `join` puts it in group `counters`. */
+class Counter extends Actor<undefined> {
+  n = 0
+  extra: unknown = null
+  override async handleCall(msg: unknown): Promise<unknown> {
+    if (msg === 'inc') return ++this.n
+    if (msg === 'join') {
+      await Keep.join('counters', this.self)
+      return true
+    }
+    if (msg === 'fn') {
+      this.extra = () => 1
+      return 'set'
+    }
+    if (msg === 'big') {
+      this.extra = 'x'.repeat(2 * 1024 * 1024)
+      return 'set'
+    }
+    return this.n
+  }
+  override handleCast(msg: unknown): void {
+    if (msg === 'inc') this.n++
+  }
+  override beginHandoff(): unknown {
+    return { n: this.n, extra: this.extra }
+  }
+  override endHandoff(state: { n: number; extra: unknown }): void {
+    this.n = state.n
+    this.extra = state.extra
+  }
+}
+
+class Keep extends Sworm {
+  static override actors = { Counter }
+  static override options = { handoff: true, replicas: 1 }
+}
+
+class Forget extends Sworm {
+  static override actors = { Counter }
+  static override options = { handoff: true }
+}
+
+/** The node that runs the most of `names` (the one a crash hurts most). */
+function busiest(nodes: SwormNode[], S: typeof Sworm, names: string[]): SwormNode {
+  const count = new Map<string, number>()
+  for (const name of names) {
+    const node = nodeOf(S.on(nodes[0]!).whereis(name)!)
+    if (!nodes.some((n) => n.id === node)) continue
+    count.set(node, (count.get(node) ?? 0) + 1)
+  }
+  const top = [...count].sort((a, b) => b[1] - a[1])[0]![0]
+  return nodes.find((n) => n.id === top)!
+}
+
+async function crashAndCount(S: typeof Sworm, names: string[]): Promise<number[]> {
+  await using cluster = await swormCluster(3, [S])
+  const caller = cluster.at(0)
+  const sworm = S.on(caller)
+  for (const name of names) await sworm.registerName(name, Counter)
+  // Three acknowledged increments each: two calls and one call after a cast.
+  for (const name of names) {
+    await sworm.call(name, 'inc')
+    await sworm.call(name, 'inc')
+    sworm.cast(name, 'inc')
+  }
+  for (const name of names) expect(await sworm.call(name, 'get')).toBe(3)
+  const victim = busiest(cluster.nodes.slice(1), S, names)
+  await victim.kill()
+  const survivors = cluster.nodes.filter((n) => n !== victim)
+  await waitUntil(
+    () =>
+      names.every((name) =>
+        survivors.every((n) => {
+          const pid = S.on(n).whereis(name)
+          return pid !== undefined && nodeOf(pid) !== victim.id
+        }),
+      ),
+    10_000,
+    'every name running on a survivor',
+  )
+  return Promise.all(names.map((name) => sworm.call<number>(name, 'get')))
+}
+
+describe('replicas', () => {
+  it('starts a crashed node’s names from their newest acknowledged state', async () => {
+    const names = Array.from({ length: 60 }, (_, i) => `r${i}`)
+    const counts = await crashAndCount(Keep, names)
+    expect(counts).toEqual(names.map(() => 3))
+  })
+
+  it('without replicas, a crash restarts the same names from zero (what replicas prevent)', async () => {
+    const names = Array.from({ length: 60 }, (_, i) => `f${i}`)
+    const counts = await crashAndCount(Forget, names)
+    expect(counts.filter((c) => c === 0).length).toBeGreaterThan(0)
+    expect(counts.filter((c) => c !== 0 && c !== 3)).toEqual([])
+  })
+
+  it('brings a crashed worker’s groups back', async () => {
+    await using cluster = await swormCluster(3, [Keep])
+    const sworm = Keep.on(cluster.at(0))
+    const names = Array.from({ length: 20 }, (_, i) => `g${i}`)
+    for (const name of names) {
+      await sworm.registerName(name, Counter)
+      await sworm.call(name, 'join')
+      await sworm.call(name, 'inc')
+    }
+    await waitUntil(() => sworm.members('counters').length === names.length)
+    const victim = busiest(cluster.nodes.slice(1), Keep, names)
+    await victim.kill()
+    await waitUntil(
+      () =>
+        sworm.members('counters').length === names.length &&
+        sworm.members('counters').every((pid) => nodeOf(pid) !== victim.id),
+      10_000,
+      'the group back at full size on the survivors',
+    )
+    for (const name of names) expect(await sworm.call(name, 'get')).toBe(1)
+  })
+
+  it('fails the call whose state cannot be kept: NotSerializable, StateTooLarge', async () => {
+    await using cluster = await swormCluster(2, [Keep], { logger: recordingLogger().logger })
+    const sworm = Keep.on(cluster.at(0))
+    await sworm.registerName('bad', Counter)
+    expect(await sworm.call('bad', 'inc')).toBe(1)
+    await expect(sworm.call('bad', 'fn')).rejects.toSatisfy((e) => NotSerializable.is(e))
+    await sworm.registerName('big', Counter)
+    await expect(sworm.call('big', 'big')).rejects.toSatisfy((e) => StateTooLarge.is(e))
+    // The name still serves; its callers heard of every state that was not kept.
+    await expect(sworm.call('big', 'inc')).rejects.toSatisfy((e) => StateTooLarge.is(e))
+  })
+
+  it('keeps one copy on each other node when replicas exceeds them', async () => {
+    class Many extends Sworm {
+      static override actors = { Counter }
+      static override options = { handoff: true, replicas: 5 }
+    }
+    const rec = recordingLogger()
+    await using cluster = await swormCluster(2, [Many], { logger: rec.logger })
+    const sworm = Many.on(cluster.at(0))
+    await sworm.registerName('m', Counter)
+    expect(await sworm.call('m', 'inc')).toBe(1)
+    const holders = cluster.nodes.map((n) => Many.on(n).replicas!.stats().copies)
+    expect(holders.reduce((a, b) => a + b, 0)).toBe(1)
+    // Logged once, by the node that runs the name.
+    const warned = rec.lines.filter((l) => String(l['msg']).includes('fewer other nodes'))
+    expect(warned).toHaveLength(1)
+  })
+
+  it('refuses replicas without handoff, and a negative count, naming the sworm and the key', async () => {
+    class NoHandoff extends Sworm {
+      static override actors = { Counter }
+      static override options = { replicas: 1 }
+    }
+    class Negative extends Sworm {
+      static override actors = { Counter }
+      static override options = { handoff: true, replicas: -1 }
+    }
+    await expect(swormCluster(1, [NoHandoff])).rejects.toSatisfy(
+      (e) =>
+        ConfigError.is(e) &&
+        /NoHandoff\.options\.replicas: .*needs handoff: true/.test((e as Error).message),
+    )
+    await expect(swormCluster(1, [Negative])).rejects.toSatisfy(
+      (e) =>
+        ConfigError.is(e) &&
+        /Negative\.options\.replicas: expected an integer ≥ 0/.test((e as Error).message),
+    )
+  })
+})
