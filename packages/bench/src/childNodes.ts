@@ -44,6 +44,8 @@ export interface MeshOptions {
   readonly script?: URL
   /** Node flags of every node, before those of `SWORM_BENCH_NODE_FLAGS`. Default none. */
   readonly execArgv?: readonly string[]
+  /** More environment of every node. */
+  readonly env?: Readonly<Record<string, string>>
   /**
    * Stop the nodes with SIGTERM (SIGKILL after `STOP_TIMEOUT_MS`) rather than SIGKILL at once.
    * Default false, but always true when `SWORM_BENCH_NODE_FLAGS` is set, so profiles get written.
@@ -65,7 +67,7 @@ export async function startMesh(
   const nodes = await spawnNodes(names.length, (i) => ({
     script: options.script ?? clusterNodeScript(),
     name: names[i]!,
-    env: { NODE_NAME: names[i]!, SWORM_LOG_LEVEL: 'warn' },
+    env: { NODE_NAME: names[i]!, SWORM_LOG_LEVEL: 'warn', ...options.env },
     execArgv: [...(options.execArgv ?? []), ...flags],
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     stopTimeoutMs: flags.length > 0 ? PROFILED_STOP_TIMEOUT_MS : STOP_TIMEOUT_MS,

@@ -3,7 +3,9 @@
 // and answering the suite's JSON-line commands (see `serve` below) through @sworm/test's harness.
 //
 // Environment: NODE_NAME, SWORM_COOKIE (default: the bench's own), SWORM_LOG_LEVEL (default 'warn'),
-// SWORM_COMPACT_MIN_DEAD (the sworm's `compactMinDead`).
+// SWORM_COMPACT_MIN_DEAD (the sworm's `compactMinDead`), SWORM_REPLICAS (a number > 0: the node
+// also runs `DurableRooms`, the same sworm with `replicas` that many; a request with
+// `durable: true` goes to it).
 import { createLogger, nodeOf } from '@sworm/actor'
 import { emit, inLanes, intArg, ready, serve, stringArg } from '@sworm/test'
 import { Actor, Sworm, startNode, type SwormInstance } from 'sworm'
@@ -43,6 +45,14 @@ class BenchRooms extends Sworm {
   static override actors = { Counter }
 }
 
+const replicas = Number(env['SWORM_REPLICAS'] ?? 0)
+
+/** BenchRooms with copies of each worker's state on `SWORM_REPLICAS` other nodes. */
+class DurableRooms extends Sworm {
+  static override options = { handoff: true, replicas }
+  static override actors = { Counter }
+}
+
 /**
  * The state name `i` is given before a leave: distinct per name, and never the registration's
  * start value 0, so that a worker restarted from its args (its state lost) shows as a mismatch.
@@ -57,18 +67,26 @@ const node = await startNode({
   host: '127.0.0.1',
   port: 0,
   logger: createLogger({ level: (env['SWORM_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn' }),
-  children: [BenchRooms],
+  children: replicas > 0 ? [BenchRooms, DurableRooms] : [BenchRooms],
 })
 const rooms: SwormInstance = BenchRooms.on(node)
+const durableRooms: SwormInstance | undefined = replicas > 0 ? DurableRooms.on(node) : undefined
+
+/** The sworm a request is for: `DurableRooms` with `durable: true`, else `BenchRooms`. */
+function swormOf(r: Record<string, unknown>): SwormInstance {
+  if (r['durable'] !== true) return rooms
+  if (durableRooms === undefined) throw new Error('this node runs no DurableRooms (SWORM_REPLICAS)')
+  return durableRooms
+}
 
 /** Ms since the epoch with sub-ms precision, comparable across processes of one machine. */
 const wallClock = (): number => performance.timeOrigin + performance.now()
 
 /** The names `prefix0 ..` whose worker runs on node `on`, by index. */
-function indexesOn(prefix: string, count: number, on: string): number[] {
+function indexesOn(prefix: string, count: number, on: string, sworm = rooms): number[] {
   const out: number[] = []
   for (let i = 0; i < count; i++) {
-    const pid = rooms.whereis(`${prefix}${i}`)
+    const pid = sworm.whereis(`${prefix}${i}`)
     if (pid !== undefined && nodeOf(pid) === on) out.push(i)
   }
   return out
@@ -143,11 +161,15 @@ serve({
     routers: rooms.registry.infoOf('router').size,
   }),
   /** How many names resolve here. */
-  count: () => rooms.registry.count(),
+  count: (r) => swormOf(r).registry.count(),
   /** How many children of BenchRooms run on live members, as this node sees them. */
   children: () => rooms.supervisor.countChildren().active,
   /** { prefix, count }: how many of the names `prefix0 ..` run on this node. */
-  localCount: (r) => indexesOn(stringArg(r, 'prefix'), intArg(r, 'count'), node.id).length,
+  localCount: (r) =>
+    indexesOn(stringArg(r, 'prefix'), intArg(r, 'count'), node.id, swormOf(r)).length,
+  /** { prefix, count, on }: the indexes of the names `prefix0 ..` that run on node `on`. */
+  indexesOn: (r) =>
+    indexesOn(stringArg(r, 'prefix'), intArg(r, 'count'), stringArg(r, 'on'), swormOf(r)),
   /**
    * { prefix, count, concurrency }: registers the names `prefix0 ..` (each a Counter from 0), with
    * at most `concurrency` registrations in flight; resolves with the absolute start and end.
@@ -155,9 +177,10 @@ serve({
   register: async (r) => {
     const prefix = stringArg(r, 'prefix')
     const count = intArg(r, 'count')
+    const sworm = swormOf(r)
     const start = wallClock()
     await inLanes(count, intArg(r, 'concurrency', 256), async (i) => {
-      await rooms.registerName(`${prefix}${i}`, Counter, { n: 0 })
+      await sworm.registerName(`${prefix}${i}`, Counter, { n: 0 })
     })
     return { start, end: wallClock() }
   },
@@ -180,8 +203,9 @@ serve({
   /** { prefix, count, concurrency }: gives name `i` the state `stateOf(i)` (a `set` call by name). */
   setStates: async (r) => {
     const prefix = stringArg(r, 'prefix')
+    const sworm = swormOf(r)
     await inLanes(intArg(r, 'count'), intArg(r, 'concurrency', 256), async (i) => {
-      await rooms.call(`${prefix}${i}`, { set: stateOf(i) } satisfies CounterCall)
+      await sworm.call(`${prefix}${i}`, { set: stateOf(i) } satisfies CounterCall)
     })
     return true
   },
@@ -196,16 +220,17 @@ serve({
     const count = intArg(r, 'count')
     const notOn = stringArg(r, 'notOn')
     const timeoutMs = intArg(r, 'timeoutMs', 30_000)
-    const left = new Set(indexesOn(prefix, count, notOn).map((i) => `${prefix}${i}`))
-    const done = (): boolean => left.size === 0 && rooms.registry.count() >= count
+    const sworm = swormOf(r)
+    const left = new Set(indexesOn(prefix, count, notOn, sworm).map((i) => `${prefix}${i}`))
+    const done = (): boolean => left.size === 0 && sworm.registry.count() >= count
     let first: number | undefined
     if (done()) return { at: wallClock(), first: wallClock() }
     return new Promise<{ at: number; first: number }>((resolve, reject) => {
       const timer = setTimeout(() => {
         off()
-        reject(new Error(`${left.size} names still on ${notOn}, ${rooms.registry.count()} resolve`))
+        reject(new Error(`${left.size} names still on ${notOn}, ${sworm.registry.count()} resolve`))
       }, timeoutMs)
-      const off = rooms.registry.on('register', (name, pid) => {
+      const off = sworm.registry.on('register', (name, pid) => {
         if (typeof name === 'string' && nodeOf(pid) !== notOn && left.delete(name)) {
           first ??= wallClock()
         }
@@ -225,16 +250,20 @@ serve({
   verify: async (r) => {
     const prefix = stringArg(r, 'prefix')
     const count = intArg(r, 'count')
+    const sworm = swormOf(r)
+    const only = r['only'] as number[] | undefined
+    const indexes = only ?? Array.from({ length: count }, (_, i) => i)
     let wrong = 0
     let missing = 0
     let extra = 0
     let unreachable = 0
     const examples: string[] = []
-    await inLanes(count, intArg(r, 'concurrency', 256), async (i) => {
+    await inLanes(indexes.length, intArg(r, 'concurrency', 256), async (k) => {
+      const i = indexes[k]!
       const want = stateOf(i) + (load?.prefix === prefix ? (load.ok[i] ?? 0) : 0)
       let got: number
       try {
-        got = await rooms.call<number>(`${prefix}${i}`, 'get' satisfies CounterCall)
+        got = await sworm.call<number>(`${prefix}${i}`, 'get' satisfies CounterCall)
       } catch (e) {
         unreachable++
         if (examples.length < 5) examples.push(`${prefix}${i}: ${String(e)}`)
@@ -256,8 +285,9 @@ serve({
     if (load?.running === true) throw new Error('a load already runs')
     const prefix = stringArg(r, 'prefix')
     const count = intArg(r, 'count')
+    const sworm = swormOf(r)
     const moving = new Uint8Array(count)
-    for (const i of indexesOn(prefix, count, stringArg(r, 'movingFrom'))) moving[i] = 1
+    for (const i of indexesOn(prefix, count, stringArg(r, 'movingFrom'), sworm)) moving[i] = 1
     const l: Load = {
       prefix,
       count,
@@ -279,7 +309,7 @@ serve({
         l.sent++
         if (l.moving[i] === 1) l.sentToMoving++
         try {
-          const n = await rooms.call<number>(`${prefix}${i}`, 'inc' satisfies CounterCall)
+          const n = await sworm.call<number>(`${prefix}${i}`, 'inc' satisfies CounterCall)
           l.ok[i] = (l.ok[i] ?? 0) + 1
           l.replies[i]?.push(n)
         } catch (e) {
@@ -292,6 +322,48 @@ serve({
     l.done = Promise.all(Array.from({ length: intArg(r, 'concurrency', 64) }, lane)).then(() => {})
     load = l
     return true
+  },
+  /**
+   * { prefix, count, calls, durable }: `calls` sequential `inc` calls by name, round-robin over
+   * the names `prefix0 ..` that run on other nodes; the median and 99th percentile in µs.
+   */
+  latency: async (r) => {
+    const sworm = swormOf(r)
+    const prefix = stringArg(r, 'prefix')
+    const count = intArg(r, 'count')
+    const remote: string[] = []
+    for (let i = 0; i < count; i++) {
+      const pid = sworm.whereis(`${prefix}${i}`)
+      if (pid !== undefined && nodeOf(pid) !== node.id) remote.push(`${prefix}${i}`)
+    }
+    const samples: number[] = []
+    for (let k = 0; k < intArg(r, 'calls'); k++) {
+      const t = performance.now()
+      await sworm.call(remote[k % remote.length]!, 'inc' satisfies CounterCall)
+      samples.push((performance.now() - t) * 1000)
+    }
+    samples.sort((x, y) => x - y)
+    return {
+      p50: samples[samples.length >> 1] ?? 0,
+      p99: samples[Math.floor(samples.length * 0.99)] ?? 0,
+    }
+  },
+  /** The copies this node keeps for others (DurableRooms): how many, and their encoded bytes. */
+  copies: () => durableRooms?.replicas?.stats() ?? { copies: 0, copyBytes: 0, replicators: 0 },
+  /** Drops every copy this node keeps (for the heap they take). */
+  dropCopies: () => {
+    durableRooms?.replicas?.copies.clear()
+    return true
+  },
+  /** The heap in use after full collections (needs --expose-gc), in bytes. */
+  heap: async () => {
+    const gc = globalThis.gc
+    if (gc === undefined) throw new Error('heap needs node --expose-gc')
+    for (let i = 0; i < 3; i++) {
+      gc()
+      await new Promise((res) => setImmediate(res))
+    }
+    return process.memoryUsage().heapUsed
   },
   /** The load's counters so far, with the absolute time they were read. */
   loadMark: () => {

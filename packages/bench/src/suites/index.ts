@@ -4,6 +4,7 @@ import type { Suite } from '../figure.js'
 import { actorSuite } from './actor.js'
 import { chaosSuite } from './chaos.js'
 import { clusterSuite } from './cluster.js'
+import { durableSuite } from './durable.js'
 import { registrySuite } from './registry.js'
 import { scaleSuite } from './scale.js'
 import { supervisorSuite } from './supervisor.js'
@@ -16,6 +17,7 @@ export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
   ['registry', registrySuite],
   ['supervisor', supervisorSuite],
   ['sworm', swormSuite],
+  ['durable', durableSuite],
   ['scale', scaleSuite],
   ['chaos', chaosSuite],
 ])

@@ -3,7 +3,14 @@
 // of its phases, and checking every worker's state by name afterwards.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ChildNode } from '@sworm/test'
-import { EVENT_TIMEOUT_MS, field, numberReply, startMesh, type Mesh } from '../childNodes.js'
+import {
+  EVENT_TIMEOUT_MS,
+  field,
+  numberReply,
+  startMesh,
+  type Mesh,
+  type MeshOptions,
+} from '../childNodes.js'
 import { round } from '../measure.js'
 
 const NAMES = ['sworm-a', 'sworm-b', 'sworm-c'] as const
@@ -44,8 +51,8 @@ export interface SwormMesh extends AsyncDisposable {
  * Spawns three sworm nodes, meshes them, and resolves once each counts the three as members of
  * BenchRooms and knows each one's router (so that a move asks every node for its holds).
  */
-export async function swormMesh(): Promise<SwormMesh> {
-  const mesh: Mesh = await startMesh(NAMES, { script: SWORM_NODE })
+export async function swormMesh(options: MeshOptions = {}): Promise<SwormMesh> {
+  const mesh: Mesh = await startMesh(NAMES, { ...options, script: SWORM_NODE })
   try {
     const nodes = mesh.nodes as [ChildNode, ChildNode, ChildNode]
     const ids = (await Promise.all(
@@ -196,13 +203,23 @@ export interface Verified {
   readonly examples: readonly string[]
 }
 
-/** `node` reads every worker's state by name and compares it with what it should be. */
-export async function verify(node: ChildNode, count: number): Promise<Verified> {
+/**
+ * `node` reads every worker's state by name (of DurableRooms with `durable`; only the indexes
+ * `only` if given) and compares it with what it should be.
+ */
+export async function verify(
+  node: ChildNode,
+  count: number,
+  durable = false,
+  only?: readonly number[],
+): Promise<Verified> {
   const reply = await node.request({
     op: 'verify',
     prefix: PREFIX,
     count,
     concurrency: CONCURRENCY,
+    durable,
+    ...(only === undefined ? {} : { only }),
   })
   return {
     wrong: field(reply, 'wrong', 'number'),

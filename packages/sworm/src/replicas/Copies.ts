@@ -3,49 +3,61 @@
 // owner puts a copy on each of the next `k` nodes in the name's placement order; the first of
 // them is the node that adopts the name if the owner dies, and it starts the worker from its
 // copy (`take`). A `CopyStore` process is the door other nodes put copies through.
-import { Actor, nodeOf, type From, type NodeId } from '@sworm/actor'
+import { Actor, NoReply, type From, type Pid } from '@sworm/actor'
 
-/** One copy: its version, the encoded state (see `Replicator`), and the node that sent it. */
+/** One copy: its version and the encoded state (see `Replicator`). */
 export interface Copy {
   readonly v: number
   readonly bytes: Uint8Array
-  readonly owner: NodeId
 }
 
-/** What is kept per name: the bytes as a one-byte string (a fraction of a typed array's heap). */
-interface Kept {
-  v: number
-  s: string
-  owner: NodeId
+/**
+ * Each copy is kept as one one-byte string: its version's 8 bytes, then the state's bytes. A
+ * string costs its length and a small header; an object, a boxed number and a typed array per
+ * copy cost some 250 bytes more (`durable.replica_bytes_per_name`).
+ */
+const V_BYTES = 8
+const scratch = Buffer.alloc(V_BYTES)
+
+function pack(v: number, bytes: Uint8Array): string {
+  scratch.writeDoubleLE(v, 0)
+  return (
+    scratch.toString('latin1') +
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+  )
+}
+
+function versionOf(s: string): number {
+  scratch.write(s.slice(0, V_BYTES), 'latin1')
+  return scratch.readDoubleLE(0)
 }
 
 export class Copies {
-  private readonly table = new Map<string, Kept>()
+  private readonly table = new Map<string, string>()
   private heldBytes = 0
 
   /** Keeps `bytes` for `key` unless a copy as new or newer is here; true when kept. */
-  put(key: string, v: number, bytes: Uint8Array, owner: NodeId): boolean {
+  put(key: string, v: number, bytes: Uint8Array): boolean {
     const old = this.table.get(key)
-    if (old !== undefined && old.v >= v) return false
-    const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-    this.heldBytes += s.length - (old?.s.length ?? 0)
-    this.table.set(key, { v, s, owner })
+    if (old !== undefined && versionOf(old) >= v) return false
+    const s = pack(v, bytes)
+    this.heldBytes += s.length - (old?.length ?? 0)
+    this.table.set(key, s)
     return true
   }
 
   /** Drops the copy of `key` if it is no newer than `v` (a newer owner's copy stays). */
   drop(key: string, v: number): void {
     const old = this.table.get(key)
-    if (old === undefined || old.v > v) return
+    if (old === undefined || versionOf(old) > v) return
     this.table.delete(key)
-    this.heldBytes -= old.s.length
+    this.heldBytes -= old.length
   }
 
   get(key: string): Copy | undefined {
-    const k = this.table.get(key)
-    return k === undefined
-      ? undefined
-      : { v: k.v, bytes: Buffer.from(k.s, 'latin1'), owner: k.owner }
+    const s = this.table.get(key)
+    if (s === undefined) return undefined
+    return { v: versionOf(s), bytes: Buffer.from(s.slice(V_BYTES), 'latin1') }
   }
 
   /** The copy of `key`, removed: this node now runs the name and keeps no copy of its own. */
@@ -63,7 +75,7 @@ export class Copies {
     return this.table.size
   }
 
-  /** Bytes of encoded state held, over every copy. */
+  /** Bytes held (versions and encoded states), over every copy. */
   get bytes(): number {
     return this.heldBytes
   }
@@ -74,11 +86,25 @@ export class Copies {
   }
 }
 
-/** A copy put by an owner (a call: the answer is the acknowledgement). */
+/** An answer held for the copy: sent to its caller by the last node of the chain. */
+export interface HeldReply {
+  readonly from: From
+  readonly ok: boolean
+  readonly value: unknown
+}
+
+/**
+ * A copy put by an owner (a call: the answer, `true`, says every node of the chain keeps it).
+ * It goes down a chain: each node keeps it and puts it on the next (`next`); the last one sends
+ * the held answers (`r`) to their callers, so that an answer takes one hop after the last copy
+ * is kept rather than two (back to the owner, then to the caller).
+ */
 export interface PutCopy {
   readonly put: string
   readonly v: number
   readonly b: Uint8Array
+  readonly next?: readonly Pid[]
+  readonly r?: readonly HeldReply[]
 }
 /** The owner no longer needs this copy (a cast). */
 export interface DropCopy {
@@ -91,18 +117,37 @@ export interface GetCopy {
 }
 
 /** The door of a node's `Copies`: puts and gets are calls, drops casts. */
-export class CopyStore extends Actor<Copies> {
+export class CopyStore extends Actor<{ copies: Copies; timeoutMs: number }> {
   private copies!: Copies
+  /** How long a put down the chain may take (the sworm's `callTimeoutMs`). */
+  private timeoutMs = 0
 
-  override init(copies: Copies): void {
+  override init({ copies, timeoutMs }: { copies: Copies; timeoutMs: number }): void {
     this.copies = copies
+    this.timeoutMs = timeoutMs
   }
 
   override handleCall(msg: PutCopy | GetCopy, from: From): unknown {
     if ('put' in msg) {
       if (!(msg.b instanceof Uint8Array) || typeof msg.v !== 'number') return false
-      if (from.pid !== undefined) this.copies.put(msg.put, msg.v, msg.b, nodeOf(from.pid))
-      return true
+      this.copies.put(msg.put, msg.v, msg.b)
+      const [next, ...rest] = msg.next ?? []
+      if (next === undefined) {
+        for (const h of msg.r ?? []) {
+          if (h.ok) this.runtime.reply(h.from, h.value)
+          else this.runtime.replyError(h.from, h.value)
+        }
+        return true
+      }
+      // Not awaited: the next put of another name need not wait for this chain.
+      const onward: PutCopy = { put: msg.put, v: msg.v, b: msg.b, next: rest, r: msg.r ?? [] }
+      this.runtime
+        .call(next, onward, { from: from.pid ?? this.self, timeoutMs: this.timeoutMs })
+        .then(
+          (ok) => this.reply(from, ok),
+          (e: unknown) => this.runtime.replyError(from, e),
+        )
+      return NoReply
     }
     if ('get' in msg) {
       const copy = this.copies.get(msg.get)

@@ -53,7 +53,10 @@ export class Replicas {
 
   static async start(opts: ReplicasOptions): Promise<Replicas> {
     const copies = new Copies()
-    const store = await opts.node.runtime.start(CopyStore, copies)
+    const store = await opts.node.runtime.start(CopyStore, {
+      copies,
+      timeoutMs: opts.callTimeoutMs,
+    })
     return new Replicas(opts, copies, store)
   }
 
@@ -163,7 +166,7 @@ export class Replicas {
       for (const a of answers) {
         if (a.status !== 'fulfilled' || a.value === null) continue
         if (best === undefined || a.value.v > best.v) {
-          best = { v: a.value.v, bytes: a.value.b, owner: node.id }
+          best = { v: a.value.v, bytes: a.value.b }
         }
       }
     }

@@ -7,21 +7,27 @@
 // question (`sworm:begin_handoff`), in the microtask after, so that replies that arrive
 // together share one question. The worker answers after everything it was sent before, so its
 // answer holds the effect of every call whose reply arrived before the question went out. The
-// answer is encoded once and put on the backups; when all of them acknowledged it, the replies
-// it covers go to their callers. One question at a time: replies that arrive meanwhile wait
-// for the next (a group commit). A state equal to the one the backups hold already releases its
-// replies at once, with no round trip.
-import { type From, type Logger, type NodeId, type Pid, type Ref, type Runtime } from '@sworm/actor'
-import { encodeValue } from '@sworm/cluster'
+// answer is encoded once and put down a chain of the backups, each keeping it and putting it
+// on the next; the last one sends the replies it covers to their callers (those on other nodes:
+// one hop after the last copy is kept, not two), and the owner sends the rest (its own node's
+// callers, errors) once the chain acknowledged. One question at a time: replies that arrive
+// meanwhile wait for the next (a group commit). A state equal to the one the backups hold
+// already releases its replies at once, with no round trip.
+import {
+  nodeOfRef,
+  type From,
+  type Logger,
+  type NodeId,
+  type Pid,
+  type Ref,
+  type Runtime,
+} from '@sworm/actor'
+import { encodeValue, NotSerializable } from '@sworm/cluster'
 import { StateTooLarge } from '../errors.js'
-import type { DropCopy, PutCopy } from './Copies.js'
+import type { DropCopy, HeldReply, PutCopy } from './Copies.js'
 
 /** A call's answer from the worker, held until the state with its effect is replicated. */
-interface Held {
-  from: From
-  ok: boolean
-  value: unknown
-}
+type Held = HeldReply
 
 /** What a replicator needs of its delegate and sworm. */
 export interface ReplicatorHost {
@@ -128,10 +134,7 @@ export class Replicator {
       this.next()
       return
     }
-    void this.replicate(this.host.version(), bytes).then(() => {
-      this.release(asked.held)
-      this.next()
-    })
+    void this.replicate(this.host.version(), bytes, asked.held).then(() => this.next())
   }
 
   /**
@@ -143,22 +146,25 @@ export class Replicator {
     const held = [...(this.asked?.held ?? []), ...this.waiting]
     this.asked = undefined
     this.waiting = []
-    if (state !== undefined) {
-      try {
-        await this.replicate(this.host.version(), this.encode(state.value))
-      } catch (e) {
-        this.fail(held, e)
-        return
-      }
+    if (state === undefined) {
+      this.release(held)
+      return
     }
-    this.release(held)
+    let bytes: Uint8Array
+    try {
+      bytes = this.encode(state.value)
+    } catch (e) {
+      this.fail(held, e)
+      return
+    }
+    await this.replicate(this.host.version(), bytes, held)
   }
 
   /** The backups changed (a node joined, left or died): the state goes to the new ones. */
   refresh(): void {
     const last = this.last
     if (last === undefined || this.asked !== undefined || this.coversBackups(last.on)) return
-    void this.replicate(last.v, last.bytes)
+    void this.replicate(last.v, last.bytes, [])
   }
 
   /** The delegate stops for good (unregistered, or its worker ended): the copies go. */
@@ -230,29 +236,52 @@ export class Replicator {
   }
 
   /**
-   * Puts version `v` on every backup of the moment, again and again on the backups of each
-   * moment, until all of them acknowledged it (a backup that died is replaced by the next node).
-   * Then the backups that are no longer ones drop theirs.
+   * Puts version `v` down the chain of the backups of the moment, again on the backups of each
+   * moment until one chain kept it all (a backup that died is replaced by the next node); its
+   * last node sends the replies of callers on other nodes, and this node the others. Then the
+   * backups that are no longer ones drop theirs.
    */
-  private async replicate(v: number, bytes: Uint8Array): Promise<void> {
-    const on = new Set<NodeId>()
-    const msg: PutCopy = { put: this.host.key, v, b: bytes }
+  private async replicate(v: number, bytes: Uint8Array, held: Held[]): Promise<void> {
     const { runtime } = this.host
+    const here = runtime.nodeId
+    let mine = held.filter((h) => !h.ok || nodeOfRef(h.from.ref) === here)
+    let onward = held.filter((h) => h.ok && nodeOfRef(h.from.ref) !== here)
+    let on = new Set<NodeId>()
     for (;;) {
-      const todo = this.host.backups().filter(([node]) => !on.has(node))
-      if (todo.length === 0) break
-      const results = await Promise.allSettled(
-        todo.map(([, store]) =>
-          runtime.call(store, msg, { timeoutMs: this.host.callTimeoutMs, from: this.host.self }),
-        ),
-      )
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled' && r.value === true) on.add(todo[i]![0])
-      })
-      if (results.every((r) => r.status === 'fulfilled')) continue
+      const chain = this.host.backups()
+      const [first, ...rest] = chain
+      if (first === undefined) {
+        mine = held
+        break
+      }
+      const msg: PutCopy = {
+        put: this.host.key,
+        v,
+        b: bytes,
+        next: rest.map(([, store]) => store),
+        r: onward,
+      }
+      try {
+        const ok = await runtime.call(first[1], msg, {
+          timeoutMs: this.host.callTimeoutMs * chain.length,
+          from: this.host.self,
+        })
+        if (ok === true) {
+          on = new Set(chain.map(([node]) => node))
+          break
+        }
+      } catch (e) {
+        // A reply that cannot cross the wire goes from here (its caller hears why).
+        if (NotSerializable.is(e) && onward.length > 0) {
+          mine = held
+          onward = []
+          continue
+        }
+      }
       if (!runtime.isAlive(this.host.self)) return
       await new Promise<void>((r) => runtime.clock.setTimeout(() => r(), RETRY_MS))
     }
+    this.release(mine)
     const previous = this.last
     if (previous !== undefined && previous.v > v) return
     this.last = { v, bytes, on }
