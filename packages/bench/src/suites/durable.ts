@@ -25,7 +25,6 @@ import {
   swormMesh,
   until,
   verify,
-  watchMoved,
   type SwormMesh,
 } from './swormMesh.js'
 
