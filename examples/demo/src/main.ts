@@ -2,7 +2,8 @@
 // sworm with handoff. Node `a` registers a few thousand counters and calls them steadily by name;
 // node `b` stops gracefully (its counters move with their counts: no call may fail), then comes
 // back (counters move to it again); node `c` is killed with SIGKILL (its counters restart
-// elsewhere from zero: calls to them may fail meanwhile, as a crash allows), then comes back.
+// elsewhere from zero: calls to them may fail meanwhile, as a crash allows; the durable
+// counters, kept with `replicas: 1`, restart from their newest count), then comes back.
 // It ends with a summary table and exits 0 only if nothing was lost where the library promises
 // it. Every child is killed if the driver exits early.
 import { fork, type ChildProcess } from 'node:child_process'
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import type { Command, LoadStats, Report } from './shared.js'
 
 const WORKERS = Number(process.env['DEMO_WORKERS'] ?? 3000)
+const DURABLE = Number(process.env['DEMO_DURABLE'] ?? 1000)
 const STEADY_MS = Number(process.env['DEMO_STEADY_MS'] ?? 2000)
 // The observer page's token: printed in its address, fresh for every run.
 const token = process.env['DEMO_TOKEN'] ?? randomBytes(9).toString('base64url')
@@ -100,8 +102,14 @@ try {
   await spawnNode('c', a.url)
   await sleep(300)
 
-  const perNode = await ask<Record<string, number>>(a, { op: 'register', count: WORKERS })
-  log(`${WORKERS} counters registered: ${JSON.stringify(perNode)} per node`)
+  const perNode = await ask<Record<string, number>>(a, {
+    op: 'register',
+    count: WORKERS,
+    durable: DURABLE,
+  })
+  log(
+    `${WORKERS} counters and ${DURABLE} durable ones (replicas: 1) registered: ${JSON.stringify(perNode)} per node`,
+  )
   await ask(a, { op: 'load', on: true })
   log('load: 32 clients on node a calling every counter by name, each answer checked')
   await sleep(STEADY_MS)
@@ -110,8 +118,11 @@ try {
   const take = async (name: string, signal: 'SIGTERM' | 'SIGKILL', what: string): Promise<void> => {
     const child = children.get(name)!
     if (signal === 'SIGKILL') {
-      const on = await ask<number>(a, { op: 'expectCrash', node: name })
-      log(`${on} counters ran on ${name}`)
+      const on = await ask<{ plain: number; durable: number }>(a, {
+        op: 'expectCrash',
+        node: name,
+      })
+      log(`${on.plain} counters and ${on.durable} durable ones ran on ${name}`)
     }
     child.proc.kill(signal)
     recovery.push([what, await until(a, { op: 'settled', without: name }, `${name}’s counters`)])
@@ -131,7 +142,9 @@ try {
   log('--- node b stops gracefully: its counters move with their counts (no call may fail)')
   await take('b', 'SIGTERM', 'b stops gracefully: counters running elsewhere')
   await bringBack('b')
-  log('--- node c is killed (SIGKILL): its counters restart elsewhere from zero')
+  log(
+    '--- node c is killed (SIGKILL): its counters restart elsewhere from zero, the durable ones from their copies',
+  )
   await take('c', 'SIGKILL', 'c killed: counters running again elsewhere')
   await bringBack('c')
   await sleep(STEADY_MS / 2)
@@ -147,6 +160,7 @@ try {
     ['calls answered', String(stats.answered)],
     ['calls failed: node crashed (not promised)', String(stats.crashFailed)],
     ['counters restarted from zero after the crash', String(stats.restartedFromZero)],
+    ['durable counters on the crashed node (back from copies)', String(stats.durableCrashed)],
     ['lost (calls or counts the library promises)', String(stats.lost)],
     ...recovery.map(([what, ms]): [string, string] => [`time: ${what}`, `${ms.toFixed(0)} ms`]),
   ]
@@ -155,7 +169,7 @@ try {
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v.padStart(9)}\n`)
   process.stdout.write('\n')
   for (const ex of stats.lostExamples) log(`lost: ${ex}`)
-  failed = stats.lost > 0 || check.wrong > 0 || stats.names !== WORKERS
+  failed = stats.lost > 0 || check.wrong > 0 || stats.names !== WORKERS + DURABLE
   log(failed ? 'FAILED: something was lost' : 'OK: nothing lost where the library promises it')
 } catch (e) {
   log(`FAILED: ${(e as Error).message}`)

@@ -21,6 +21,12 @@ export class Counters extends Sworm {
   static override actors = { Counter }
 }
 
+/** The same counters with a copy of each count on one other node: a crash loses none. */
+export class DurableCounters extends Sworm {
+  static override options = { handoff: true, redistribution: 'active' as const, replicas: 1 }
+  static override actors = { Counter }
+}
+
 /** The load client's tally, reported to the driver. */
 export interface LoadStats {
   sent: number
@@ -31,13 +37,18 @@ export interface LoadStats {
   crashFailed: number
   /** Workers found restarted from zero after their node crashed (not promised: expected). */
   restartedFromZero: number
+  /**
+   * Durable counters that ran on the crashed node: each must come back with every count it
+   * acknowledged (one found behind counts as lost).
+   */
+  durableCrashed: number
   /** Examples of what was lost, for the log. */
   lostExamples: string[]
 }
 
 /** Driver → node. */
 export type Command =
-  | { op: 'register'; count: number }
+  | { op: 'register'; count: number; durable: number }
   | { op: 'load'; on: boolean }
   | { op: 'expectCrash'; node: string }
   | { op: 'settled'; without?: string; with?: string }

@@ -1,5 +1,6 @@
 // Runs the README's demo (built) with fewer workers and shorter pauses: three node processes,
-// a graceful stop, a kill -9 and two restarts under load; it must lose nothing it promises.
+// a graceful stop, a kill -9 and two restarts under load; it must lose nothing it promises,
+// the counts of the durable counters (`replicas: 1`) of the killed node included.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +17,12 @@ describe('the demo', () => {
           process.execPath,
           [main],
           {
-            env: { ...process.env, DEMO_WORKERS: '600', DEMO_STEADY_MS: '800' },
+            env: {
+              ...process.env,
+              DEMO_WORKERS: '600',
+              DEMO_DURABLE: '200',
+              DEMO_STEADY_MS: '800',
+            },
             timeout: 90_000,
           },
           (err, out) =>
@@ -26,11 +32,13 @@ describe('the demo', () => {
     )
     expect(stdout).toContain('OK: nothing lost where the library promises it')
     expect(stdout).toMatch(/lost \(calls or counts the library promises\)\s+0\n/)
-    expect(stdout).toMatch(/workers\s+600\n/)
+    expect(stdout).toMatch(/workers\s+800\n/)
     expect(stdout).toMatch(/observer: http:\/\/127\.0\.0\.1:\d+\/\?token=/)
     expect(stdout).toContain('sees c down (closed)')
     // Every counter of the killed node restarted from zero, and the load saw it.
     expect(stdout).toMatch(/counters restarted from zero after the crash\s+[1-9]\d*\n/)
+    // The durable counters of the killed node came back from their copies (none lost: above).
+    expect(stdout).toMatch(/durable counters on the crashed node \(back from copies\)\s+[1-9]\d*\n/)
     // No node process left behind: all three exited.
     expect(stdout.match(/node [abc] exited/g)?.length).toBeGreaterThanOrEqual(5)
     expect(code).toBe(0)
