@@ -256,9 +256,11 @@ export class Delegate extends Actor<DelegateArgs> {
     // The state the name moves with is kept on the backups first: a crash during the move
     // loses no call answered before it. A conflict's loser keeps nothing: its copies would
     // overwrite the winner's, and its state goes into the winner's (which keeps it).
-    void this.replicator
-      .seal(asked.why === 'move' ? state : undefined)
-      .then(() => this.reply(asked.from, payload))
+    const replicator = this.replicator
+    void replicator.seal(asked.why === 'move' ? state : undefined).then(() => {
+      if (asked.why === 'conflict') replicator.dropCopies()
+      this.reply(asked.from, payload)
+    })
   }
 
   /** A name that ends here for good (not moved) leaves no copies behind. */

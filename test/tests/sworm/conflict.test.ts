@@ -42,6 +42,18 @@ class Rooms extends Sworm {
   static override actors = { Counter }
 }
 
+/** The same counter, which also starts from a handed-over count (a copy, with replicas). */
+class DurableCounter extends Counter {
+  override endHandoff(n: number): void {
+    this.n = n
+  }
+}
+
+class DurableRooms extends Sworm {
+  static override options = { handoff: true, replicas: 1 }
+  static override actors = { Counter: DurableCounter }
+}
+
 class PlainRooms extends Sworm {
   static override actors = { Counter }
 }
@@ -64,7 +76,10 @@ const NAMES = Array.from({ length: 10 }, (_, i) => `room:${i}`)
  * Splits two nodes, registers every name on node 0 (counted up to i + 1) and then on node 1
  * (counted up to 10), heals, and waits until each name has one worker, resolved alike by both.
  */
-async function splitRegisterHeal(sworm: typeof Sworm): Promise<{
+async function splitRegisterHeal(
+  sworm: typeof Sworm,
+  Type: typeof Counter = Counter,
+): Promise<{
   nodes: Node[]
   instances: SwormInstance[]
   first: Map<string, Pid>
@@ -100,13 +115,13 @@ async function splitRegisterHeal(sworm: typeof Sworm): Promise<{
   const first = new Map<string, Pid>()
   const second = new Map<string, Pid>()
   for (const [i, name] of NAMES.entries()) {
-    first.set(name, await instances[0]!.registerName(name, Counter, name))
+    first.set(name, await instances[0]!.registerName(name, Type, name))
     for (let k = 0; k <= i; k++) await instances[0]!.call(name, 'inc')
   }
   // The registrations on node 1 come later: node 0's win after the heal.
   await pastMillisecond()
   for (const name of NAMES) {
-    second.set(name, await instances[1]!.registerName(name, Counter, name))
+    second.set(name, await instances[1]!.registerName(name, Type, name))
     for (let k = 0; k < 10; k++) await instances[1]!.call(name, 'inc')
   }
   for (const name of NAMES) {
@@ -168,6 +183,28 @@ describe('name conflicts after a split', () => {
     // The losers are not restarted: still one worker per name a while later.
     await pause(300)
     for (const name of NAMES) expect(running(s.nodes, name)).toEqual([s.first.get(name)])
+  })
+
+  it('keeps the merged state in the winner’s copies (replicas): a crash of its node loses none of it', async () => {
+    await using s = await splitRegisterHeal(DurableRooms, DurableCounter)
+    for (const [i, name] of NAMES.entries()) {
+      await vi.waitFor(async () => expect(await s.instances[1]!.call(name, 'get')).toBe(i + 11), {
+        timeout: 2000,
+        interval: 20,
+      })
+    }
+    // Every winner runs on node 0; its copy is on node 1, which adopts it.
+    await s.nodes[0]!.kill()
+    for (const [i, name] of NAMES.entries()) {
+      await vi.waitFor(
+        async () => {
+          const pid = s.instances[1]!.whereis(name)
+          expect(pid !== undefined && nodeOf(pid) === s.nodes[1]!.id).toBe(true)
+          expect(await s.instances[1]!.call(name, 'get')).toBe(i + 11)
+        },
+        { timeout: 5000, interval: 50 },
+      )
+    }
   })
 
   it('keeps one worker per name with its own state only (handoff off)', async () => {
