@@ -62,26 +62,40 @@ async function allBack(nodes: ChildNode[], dead: string[]): Promise<void> {
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * `n` nodes with `replicas`; A registers the names, A and B load them (they survive), `crash`
+ * kills the others its own way, the load goes on a while and stops once they are all back on
+ * A and B. Returns the loads' tallies and the counts A reads afterwards.
+ */
+async function crashUnderLoad(
+  n: number,
+  replicas: number,
+  crash: (nodes: ChildNode[]) => Promise<void>,
+): Promise<{ loads: LoadResult[]; final: Map<string, number> }> {
+  await using cluster = await swormNodes(n, { REPLICAS: String(replicas) })
+  const [a, b] = cluster.nodes as [ChildNode, ChildNode]
+  await a.request({ op: 'register', names: NAMES })
+  await settled(cluster.nodes, NAMES.length)
+  for (const x of [a, b]) await x.request({ op: 'loadStart', names: NAMES, lanes: 16 })
+  await pause(1_000)
+  await crash(cluster.nodes)
+  await pause(1_500)
+  const loads = (await Promise.all(
+    [a, b].map((x) => x.request({ op: 'loadStop' })),
+  )) as LoadResult[]
+  await allBack([a, b], cluster.ids.slice(2))
+  return { loads, final: await counts(a) }
+}
+
 describe('replicas across node processes', () => {
   it(
     'loses no acknowledged increment when a node is killed under load (replicas: 1)',
     { timeout: 90_000 },
     async () => {
-      await using cluster = await swormNodes(3, { REPLICAS: '1' })
-      const [a, b, c] = cluster.nodes as [ChildNode, ChildNode, ChildNode]
-      await a.request({ op: 'register', names: NAMES })
-      await settled(cluster.nodes, NAMES.length)
-      for (const n of [a, b]) await n.request({ op: 'loadStart', names: NAMES, lanes: 16 })
-      await pause(1_000)
-      await c.kill9()
-      await pause(1_500)
-      const loads = (await Promise.all(
-        [a, b].map((n) => n.request({ op: 'loadStop' })),
-      )) as LoadResult[]
-      await allBack([a, b], [cluster.ids[2]!])
+      const { loads, final } = await crashUnderLoad(3, 1, (nodes) => nodes[2]!.kill9())
       const acked = [...sum(loads, 'acked').values()].reduce((x, y) => x + y, 0)
       expect(acked).toBeGreaterThan(NAMES.length)
-      expect(losses(await counts(a), loads)).toEqual([])
+      expect(losses(final, loads)).toEqual([])
     },
   )
 
@@ -89,19 +103,10 @@ describe('replicas across node processes', () => {
     'loses none when two nodes are killed at once (replicas: 2)',
     { timeout: 90_000 },
     async () => {
-      await using cluster = await swormNodes(4, { REPLICAS: '2' })
-      const [a, b, c, d] = cluster.nodes as [ChildNode, ChildNode, ChildNode, ChildNode]
-      await a.request({ op: 'register', names: NAMES })
-      await settled(cluster.nodes, NAMES.length)
-      for (const n of [a, b]) await n.request({ op: 'loadStart', names: NAMES, lanes: 16 })
-      await pause(1_000)
-      await Promise.all([c.kill9(), d.kill9()])
-      await pause(1_500)
-      const loads = (await Promise.all(
-        [a, b].map((n) => n.request({ op: 'loadStop' })),
-      )) as LoadResult[]
-      await allBack([a, b], [cluster.ids[2]!, cluster.ids[3]!])
-      expect(losses(await counts(a), loads)).toEqual([])
+      const { loads, final } = await crashUnderLoad(4, 2, async (nodes) => {
+        await Promise.all([nodes[2]!.kill9(), nodes[3]!.kill9()])
+      })
+      expect(losses(final, loads)).toEqual([])
     },
   )
 
@@ -109,28 +114,20 @@ describe('replicas across node processes', () => {
     'loses none when a backup is killed and then the owner (replicas: 1)',
     { timeout: 90_000 },
     async () => {
-      await using cluster = await swormNodes(4, { REPLICAS: '1' })
-      const [a, b, c, d] = cluster.nodes as [ChildNode, ChildNode, ChildNode, ChildNode]
-      await a.request({ op: 'register', names: NAMES })
-      await settled(cluster.nodes, NAMES.length)
-      for (const n of [a, b]) await n.request({ op: 'loadStart', names: NAMES, lanes: 16 })
-      await pause(800)
-      await c.kill9()
-      // The names whose backup c was get a new one: every name has its one copy again.
-      await vi.waitFor(
-        async () => {
-          const held = await Promise.all([a, b, d].map((n) => n.request({ op: 'copies' })))
-          expect((held as number[]).reduce((x, y) => x + y, 0)).toBe(NAMES.length)
-        },
-        { timeout: SLOW_MS, interval: 100 },
-      )
-      await d.kill9()
-      await pause(1_500)
-      const loads = (await Promise.all(
-        [a, b].map((n) => n.request({ op: 'loadStop' })),
-      )) as LoadResult[]
-      await allBack([a, b], [cluster.ids[2]!, cluster.ids[3]!])
-      expect(losses(await counts(a), loads)).toEqual([])
+      const { loads, final } = await crashUnderLoad(4, 1, async (nodes) => {
+        const [a, b, c, d] = nodes as [ChildNode, ChildNode, ChildNode, ChildNode]
+        await c.kill9()
+        // The names whose backup c was get a new one: every name has its one copy again.
+        await vi.waitFor(
+          async () => {
+            const held = await Promise.all([a, b, d].map((x) => x.request({ op: 'copies' })))
+            expect((held as number[]).reduce((x, y) => x + y, 0)).toBe(NAMES.length)
+          },
+          { timeout: SLOW_MS, interval: 100 },
+        )
+        await d.kill9()
+      })
+      expect(losses(final, loads)).toEqual([])
     },
   )
 })
