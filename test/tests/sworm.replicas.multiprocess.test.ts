@@ -2,7 +2,11 @@
 // a steady load of checked increments by name from the survivors, kill -9 of a node (two at
 // once with `replicas: 2`; a backup, then the owner, with `replicas: 1`) loses no acknowledged
 // increment: every counter ends at least at the increments its callers saw acknowledged, and at
-// most at those plus the ones whose outcome they do not know.
+// most at those plus the ones whose outcome they do not know. With `persist`, the same holds
+// after kill -9 of every node and a restart from their directories.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import type { ChildNode } from '../src/index.js'
 import { SLOW_MS, settled, swormNodes, type CounterState } from './swormProcesses.js'
@@ -128,6 +132,41 @@ describe('replicas across node processes', () => {
         await d.kill9()
       })
       expect(losses(final, loads)).toEqual([])
+    },
+  )
+})
+
+describe('persist across node processes', () => {
+  it(
+    'brings every counter back with its acknowledged count after kill -9 of every node',
+    { timeout: 120_000 },
+    async () => {
+      const root = mkdtempSync(join(tmpdir(), 'sworm-persist-mp-'))
+      // `{node}`: each node (A, B, C, the same names again after the restart) its own directory.
+      const env = { PERSIST_DIR: join(root, '{node}') }
+      try {
+        let loads: LoadResult[]
+        {
+          await using cluster = await swormNodes(3, env)
+          const [a, b] = cluster.nodes as [ChildNode, ChildNode]
+          await a.request({ op: 'register', names: NAMES })
+          await settled(cluster.nodes, NAMES.length)
+          for (const x of [a, b]) await x.request({ op: 'loadStart', names: NAMES, lanes: 16 })
+          await pause(1_500)
+          loads = (await Promise.all(
+            [a, b].map((x) => x.request({ op: 'loadStop' })),
+          )) as LoadResult[]
+          // At once, with nothing stopped gracefully: what was acknowledged is all on disk.
+          await Promise.all(cluster.nodes.map((x) => x.kill9()))
+        }
+        const acked = [...sum(loads, 'acked').values()].reduce((x, y) => x + y, 0)
+        expect(acked).toBeGreaterThan(NAMES.length)
+        await using again = await swormNodes(3, env)
+        await settled(again.nodes, NAMES.length)
+        expect(losses(await counts(again.nodes[0]!), loads)).toEqual([])
+      } finally {
+        rmSync(root, { recursive: true, force: true })
+      }
     },
   )
 })

@@ -238,6 +238,21 @@ export class DistributedSupervisor implements AsyncDisposable {
     )
   }
 
+  /**
+   * Starts a child on this node with `handoff` as its `start.handoff` (a child brought back
+   * from disk after a full restart: it runs where it ran). Rejects with `AlreadyStarted` when it
+   * runs anywhere already.
+   */
+  restoreChild(spec: ChildSpec, handoff: unknown): Promise<Started> {
+    this.assertRunning()
+    const record = normalize(spec, this.shutdownMs)
+    return this.call<Started>(this.node.id, {
+      op: 'start',
+      spec: record,
+      ...(handoff === undefined ? {} : { handoff }),
+    })
+  }
+
   /** Stops a child for good (it is not restarted) wherever it runs; false if it does not run. */
   async terminateChild(id: string): Promise<boolean> {
     this.assertRunning()

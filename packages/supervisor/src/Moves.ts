@@ -174,8 +174,12 @@ export class Moves {
           ? { op: 'start', spec, clock: child.clock, from: node.id }
           : { op: 'start', spec, clock: child.clock, handoff, from: node.id }
       await this.host.call(target, request)
+      hooks.moved?.(spec.id)
     } catch (e) {
-      if (AlreadyStarted.is(e)) return
+      if (AlreadyStarted.is(e)) {
+        hooks.moved?.(spec.id)
+        return
+      }
       // The whole cluster stopping at once is no fault: the target is leaving too.
       node.logger[ShuttingDown.is(e) ? 'info' : 'error'](
         { supervisor: name, child: spec.id, err: e },

@@ -20,6 +20,8 @@ export interface SupervisorHooks {
    * ends with `AlreadyStarted`, as it did before the hook.
    */
   movedOntoRunning?(id: string, pid: Pid, handoff: unknown): void
+  /** A child of this node now runs on another node: its start there was answered. */
+  moved?(id: string): void
 }
 
 /** Options of a distributed supervisor (the same on every node that runs it, but `actors` may differ). */

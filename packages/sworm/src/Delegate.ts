@@ -58,7 +58,7 @@ export interface DelegateHost {
   /** With `replicas`: where a delegate's state copies go, and where an adopted name's come from. */
   readonly replicas?: {
     /** The replicator of one delegate (its worker's groups read by `groups`). */
-    replicator(key: string, delegate: Pid, groups: () => Name[]): Replicator
+    replicator(start: DelegateArgs, delegate: Pid, groups: () => Name[]): Replicator
     /** The newest copy of `key`'s state on any node, for a name adopted after a crash. */
     recover(key: string): Promise<HandoffPayload | undefined>
   }
@@ -153,9 +153,10 @@ export class Delegate extends Actor<DelegateArgs> {
       throw e
     }
     if (host.replicas !== undefined) {
-      this.replicator = host.replicas.replicator(a.key, this.self, () =>
-        host.registry.groupsOf(worker),
-      )
+      this.replicator = host.replicas.replicator(a, this.self, () => host.registry.groupsOf(worker))
+      // With persist, the reply to whoever started it (a registration, a move, an adoption)
+      // waits until the name is on this node's disk.
+      await this.replicator.keepNow(handoff?.state)
       this.replicator.started(worker, handoff?.state !== undefined)
     }
     return worker

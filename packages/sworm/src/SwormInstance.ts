@@ -28,6 +28,7 @@ import { Fence } from './moves/Fence.js'
 import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
 import { COPY_STORE_INFO, Replicas } from './replicas/Replicas.js'
+import { FileStore } from './persist/FileStore.js'
 import {
   mergeConflict,
   mergeMovedCopy,
@@ -125,14 +126,22 @@ export class SwormInstance implements AsyncDisposable {
       answerMs: prepareAnswerMs(options),
       events,
     }
+    // `{node}` in the directory is the node's name: several nodes of one machine (or one
+    // process) keep their names apart.
+    const store =
+      options.persist === undefined
+        ? undefined
+        : await FileStore.open(options.persist.dir.replaceAll('{node}', node.name), name)
     const replicas =
-      options.replicas > 0
+      options.replicas > 0 || store !== undefined
         ? await Replicas.start({
             sworm: name,
             node,
             k: options.replicas,
             maxStateBytes: options.maxStateBytes,
             callTimeoutMs: options.callTimeoutMs,
+            restart: options.restart,
+            ...(store === undefined ? {} : { store }),
           })
         : undefined
     const registry = await Registry.start(node, `sworm.${name}`, {
@@ -173,6 +182,7 @@ export class SwormInstance implements AsyncDisposable {
       hooks: {
         beforeMove: (id, delegate) => prepareMove(move, id, delegate),
         movedOntoRunning: (id, delegate, handoff) => mergeMovedCopy(prepare, id, delegate, handoff),
+        moved: (id) => replicas?.moved(id),
       },
       ...defined(options, [
         'maxRestarts',
@@ -187,6 +197,11 @@ export class SwormInstance implements AsyncDisposable {
       ]),
     })
     replicas?.attach(registry, supervisor)
+    if (store !== undefined) {
+      const back = await replicas!.restore()
+      if (back > 0)
+        node.logger.info({ sworm: name, names: back }, 'names kept on disk started again')
+    }
     const inst = new SwormInstance({
       name,
       node,
@@ -348,13 +363,14 @@ export class SwormInstance implements AsyncDisposable {
   }
 
   private async doStop(): Promise<void> {
+    this.replicas?.markStopping()
     await this.supervisor.leaveAndStop()
     this.unsubscribe()
     await this.registry.stop()
     const runtime = this.node.runtime
     if (runtime.isAlive(this.router)) await runtime.stop(this.router, 'shutdown')
     if (this.replicas !== undefined) {
-      this.replicas.stop()
+      await this.replicas.stop()
       if (runtime.isAlive(this.replicas.store)) await runtime.stop(this.replicas.store, 'shutdown')
     }
     InstanceTable.of<SwormInstance>(this.node).delete(this)

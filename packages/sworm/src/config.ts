@@ -50,6 +50,15 @@ export interface SwormOptions {
    */
   replicas?: number
   /**
+   * Keep the names this node runs, and their newest state, in `dir` on its local disk, so that
+   * they come back when the whole cluster starts again (every node stopped, gracefully or not):
+   * each node starts again the names it ran, each from its newest acknowledged state. Needs
+   * `handoff: true` (the state kept is what `beginHandoff()` returns); a call's reply waits until
+   * its effect is on disk. Give each node a directory of its own: `{node}` in `dir` is replaced
+   * by the node's name (`./data/{node}`). Default: off.
+   */
+  persist?: { dir: string }
+  /**
    * The largest state, encoded, that is replicated (with `replicas`). A larger one is not kept,
    * and the callers whose replies waited for it get `StateTooLarge`. Default 1 MiB.
    */
@@ -114,8 +123,8 @@ export interface SwormOptions {
  * A sworm's options with every default filled in. `quorumSize` is absent unless set (it has no
  * fixed default: a majority), so the object passes as is under `exactOptionalPropertyTypes`.
  */
-export type ResolvedSwormOptions = Required<Omit<SwormOptions, 'quorumSize'>> &
-  Pick<SwormOptions, 'quorumSize'>
+export type ResolvedSwormOptions = Required<Omit<SwormOptions, 'quorumSize' | 'persist'>> &
+  Pick<SwormOptions, 'quorumSize' | 'persist'>
 
 /** What a value must be, in words for the error message, and the test. */
 interface Rule {
@@ -140,6 +149,16 @@ const rules: { readonly [K in keyof SwormOptions]-?: Rule } = {
   restart: oneOf('transient', 'temporary', 'permanent'),
   handoff: { expected: 'a boolean', test: (v) => typeof v === 'boolean' },
   replicas: integer(0),
+  persist: {
+    expected: 'an object { "dir": "<a directory>" }',
+    test: (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      Object.keys(v).length === 1 &&
+      typeof (v as { dir?: unknown }).dir === 'string' &&
+      (v as { dir: string }).dir !== '',
+  },
   maxStateBytes: integer(1),
   handoffTimeoutMs: duration,
   distribution: {
@@ -322,6 +341,14 @@ export function resolveSwormOptions(
       ? validateSwormOptions(file.sworms[swormName], `${file.path}: ${swormName}`)
       : {}
   const resolved = { ...swormDefaults, ...fromClass, ...fromFile }
+  if (resolved.persist !== undefined && !resolved.handoff) {
+    const where = Object.hasOwn(fromFile, 'persist')
+      ? `${file!.path}: ${swormName}`
+      : `${swormName}.options`
+    throw new ConfigError(
+      `${where}.persist: persist needs handoff: true (the state kept is what beginHandoff() returns)`,
+    )
+  }
   if (resolved.replicas > 0 && !resolved.handoff) {
     const where = Object.hasOwn(fromFile, 'replicas')
       ? `${file!.path}: ${swormName}`

@@ -20,4 +20,4 @@ export const swormDefaults = {
   quorumAdoptDelayMs: supervisorDefaults.quorumAdoptDelayMs,
   compactMinDead: supervisorDefaults.compactMinDead,
   forgetAfterMs: supervisorDefaults.forgetAfterMs,
-} as const satisfies Omit<ResolvedSwormOptions, 'quorumSize'>
+} as const satisfies Omit<ResolvedSwormOptions, 'quorumSize' | 'persist'>

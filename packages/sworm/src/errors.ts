@@ -7,6 +7,7 @@ export const SwormErrorCode = {
   NoNodeContext: 'NO_NODE_CONTEXT',
   SwormNotRunning: 'SWORM_NOT_RUNNING',
   StateTooLarge: 'STATE_TOO_LARGE',
+  PersistCorrupt: 'PERSIST_CORRUPT',
 } as const
 export type SwormErrorCode = (typeof SwormErrorCode)[keyof typeof SwormErrorCode]
 
@@ -68,5 +69,26 @@ export class StateTooLarge extends SwormError {
   }
   static override is(u: unknown): u is StateTooLarge {
     return hasErrorCode(u, SwormErrorCode.StateTooLarge)
+  }
+}
+
+/**
+ * A `persist` file is damaged other than in its last record (a torn write, which is skipped):
+ * the node does not start. The message names the file and the offset of the damage.
+ */
+export class PersistCorrupt extends SwormError {
+  override name = 'PersistCorrupt'
+  readonly file: string
+  readonly offset: number
+  constructor(file: string, offset: number, what: string) {
+    super(
+      SwormErrorCode.PersistCorrupt,
+      `${file}: damaged at byte ${offset}: ${what}; move the file aside to start without it`,
+    )
+    this.file = file
+    this.offset = offset
+  }
+  static override is(u: unknown): u is PersistCorrupt {
+    return hasErrorCode(u, SwormErrorCode.PersistCorrupt)
   }
 }

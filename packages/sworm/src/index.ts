@@ -24,6 +24,7 @@ export {
   NoNodeContext,
   SwormNotRunning,
   StateTooLarge,
+  PersistCorrupt,
   SwormErrorCode,
 } from './errors.js'
 export { NotSerializable } from '@sworm/cluster'

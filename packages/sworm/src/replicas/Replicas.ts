@@ -1,5 +1,6 @@
-// `replicas: k` on one node: the copies this node keeps for others (`Copies`, behind its
-// `CopyStore`), the replicators of its own delegates, and the directory they follow. A name's
+// `replicas: k` (and `persist`) on one node: the copies this node keeps for others (`Copies`,
+// behind its `CopyStore`), the replicators of its own delegates, the directory they follow, and
+// the store on disk (`persist`) whose names it starts again when the node starts. A name's
 // backups are the next `k` nodes of its placement order after its own node; when the directory
 // changes (a node joins, leaves or dies), every replicator of this node puts its state on the
 // backups it now lacks, in slices.
@@ -9,12 +10,18 @@ import { decodeValue, type Node } from '@sworm/cluster'
 import { HybridClock } from '@sworm/cluster/internal'
 import type { Name, Registry } from '@sworm/registry'
 import type { DistributedSupervisor } from '@sworm/supervisor'
-import type { DelegateHost, HandoffPayload } from '../Delegate.js'
+import type { DelegateArgs, DelegateHost, HandoffPayload } from '../Delegate.js'
+import type { SwormStore } from '../persist/FileStore.js'
+import { AlreadyStarted } from '@sworm/supervisor'
+import type { RestartPolicy } from '@sworm/actor'
 import { Copies, CopyStore, type GetCopy } from './Copies.js'
 import { Replicator } from './Replicator.js'
 
 /** The registry `info` key under which each node publishes its copy store. */
 export const COPY_STORE_INFO = 'copies'
+
+/** Names started again from disk at once. */
+const RESTORE_IN_FLIGHT = 64
 
 /** How often the directory is compared with the last one seen (node events also trigger it). */
 const DIRECTORY_CHECK_MS = 500
@@ -26,6 +33,10 @@ export interface ReplicasOptions {
   readonly k: number
   readonly maxStateBytes: number
   readonly callTimeoutMs: number
+  /** With `persist`: where this node keeps its names on disk. */
+  readonly store?: SwormStore
+  /** The sworm's restart policy, for the names started again from disk. */
+  readonly restart: RestartPolicy
 }
 
 export class Replicas {
@@ -39,6 +50,8 @@ export class Replicas {
   private registry: Registry | undefined
   private supervisor: DistributedSupervisor | undefined
   private directory = ''
+  /** The sworm stops here: its names end without leaving the disk (they come back). */
+  private stoppingNow = false
   private warnedFew = false
   private timer: ReturnType<Node['clock']['setTimeout']> | undefined
   private readonly unsubscribe: Array<() => void> = []
@@ -79,16 +92,75 @@ export class Replicas {
   /** What delegates need: a replicator each, and the newest copy of an adopted name. */
   delegateHost(): NonNullable<DelegateHost['replicas']> {
     return {
-      replicator: (key, delegate, groups) => this.replicator(key, delegate, groups),
+      replicator: (start, delegate, groups) => this.replicator(start, delegate, groups),
       recover: (key) => this.recover(key),
     }
   }
 
-  stop(): void {
+  /**
+   * With `persist`: starts again, on this node, every name its store kept, each from its newest
+   * state (in slices, `startsInFlight` at a time); a name running elsewhere already is left to
+   * it. Resolves with how many came back.
+   */
+  async restore(): Promise<number> {
+    const store = this.opts.store
+    const supervisor = this.supervisor
+    if (store === undefined || supervisor === undefined) return 0
+    let back = 0
+    const names = store.load()
+    let next = 0
+    const lane = async (): Promise<void> => {
+      while (next < names.length) {
+        const n = names[next++]!
+        this.clock.observe(n.v)
+        let handoff: HandoffPayload | undefined
+        if (n.state !== undefined) {
+          const { s, g } = decodeValue(n.state) as { s: unknown; g: Name[] }
+          handoff = { state: { value: s }, groups: g }
+        }
+        const args: DelegateArgs = { key: n.key, type: n.type, args: n.args }
+        try {
+          await supervisor.restoreChild(
+            { id: n.key, type: 'Delegate', args, restart: this.opts.restart },
+            handoff,
+          )
+          back++
+        } catch (e) {
+          if (AlreadyStarted.is(e)) {
+            await store.drop(n.key)
+            continue
+          }
+          this.logger.error(
+            { sworm: this.opts.sworm, name: n.key.slice(1), err: e },
+            'a name kept on disk could not be started again',
+          )
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: RESTORE_IN_FLIGHT }, lane))
+    return back
+  }
+
+  async stop(): Promise<void> {
     for (const u of this.unsubscribe) u()
     this.opts.node.clock.clearTimeout(this.timer)
     this.live.clear()
     this.copies.clear()
+    await this.opts.store?.close()
+  }
+
+  /** A name of this node now runs on another node, which kept it on its disk: forget it here. */
+  moved(key: string): void {
+    void this.opts.store?.drop(key).catch(() => undefined)
+  }
+
+  /** The sworm stops on this node (its names that cannot move end, and stay on disk). */
+  markStopping(): void {
+    this.stoppingNow = true
+  }
+
+  private stopping(): boolean {
+    return this.stoppingNow || this.opts.node.isStopping
   }
 
   /** Sizes for stats and tests. */
@@ -96,8 +168,9 @@ export class Replicas {
     return { copies: this.copies.size, copyBytes: this.copies.bytes, replicators: this.live.size }
   }
 
-  private replicator(key: string, delegate: Pid, groups: () => Name[]): Replicator {
-    const { sworm, node, maxStateBytes, callTimeoutMs } = this.opts
+  private replicator(start: DelegateArgs, delegate: Pid, groups: () => Name[]): Replicator {
+    const { sworm, node, maxStateBytes, callTimeoutMs, store } = this.opts
+    const key = start.key
     const live = this.live
     const r = new Replicator({
       sworm,
@@ -111,6 +184,21 @@ export class Replicas {
       groups,
       maxStateBytes,
       callTimeoutMs,
+      ...(store === undefined
+        ? {}
+        : {
+            persist: {
+              put: (v: number, state: Uint8Array | undefined) =>
+                store.put({
+                  key,
+                  v,
+                  type: start.type,
+                  args: start.args,
+                  ...(state === undefined ? {} : { state }),
+                }),
+              ended: () => (this.stopping() ? Promise.resolve() : store.drop(key)),
+            },
+          }),
     })
     live.add(r)
     // A replicator lives as long as its delegate.

@@ -47,6 +47,16 @@ export interface ReplicatorHost {
   /** The worker's groups now, kept with its state. */
   groups(): unknown[]
   readonly maxStateBytes: number
+  /**
+   * With `persist`: keeps the name's newest state on this node's disk (resolves once durable),
+   * and forgets it there when the name ended here for good (`ended`: not when it ends because
+   * its sworm or node stops, so that it comes back). A name that moved is forgotten once its
+   * next node answered its start (the supervisor's `moved` hook), as that node kept it first.
+   */
+  readonly persist?: {
+    put(v: number, bytes: Uint8Array | undefined): Promise<void>
+    ended(): Promise<void>
+  }
   /** A put not acknowledged within this is tried again, on the backups of that moment. */
   readonly callTimeoutMs: number
 }
@@ -69,9 +79,26 @@ export class Replicator {
   /** The state the backups hold, and which of them acknowledged it. */
   private last: { v: number; bytes: Uint8Array; on: Set<NodeId> } | undefined
   private closed = false
+  /** With `persist`: the name is on disk (with a state or without one). */
+  private onDisk = false
 
   constructor(host: ReplicatorHost) {
     this.host = host
+  }
+
+  /**
+   * With `persist`, before the delegate's `init` returns: the name (with the state it starts
+   * from, if any) on this node's disk, so that a registration, a move or an adoption is answered
+   * only once the name would come back after a full restart.
+   */
+  async keepNow(state: { value: unknown } | undefined): Promise<void> {
+    if (this.host.persist === undefined) return
+    if (state === undefined) {
+      await this.kept(undefined)
+      return
+    }
+    const bytes = this.encode(state.value)
+    await this.kept({ v: this.host.version(), bytes })
   }
 
   /** The worker started (and its state, when it came from a move or a copy, is to be kept). */
@@ -116,7 +143,10 @@ export class Replicator {
     const asked = this.asked
     if (asked === undefined) return
     if (state === undefined) {
-      this.release(asked.held)
+      void this.kept(undefined).then(
+        () => this.release(asked.held),
+        (e: unknown) => this.fail(asked.held, e),
+      )
       this.next()
       return
     }
@@ -170,6 +200,7 @@ export class Replicator {
   /** The delegate stops for good (unregistered, or its worker ended): the copies go. */
   dropCopies(): void {
     this.closed = true
+    void this.host.persist?.ended().catch(() => undefined)
     const last = this.last
     if (last === undefined) return
     const msg: DropCopy = { drop: this.host.key, v: last.v }
@@ -243,6 +274,13 @@ export class Replicator {
    */
   private async replicate(v: number, bytes: Uint8Array, held: Held[]): Promise<void> {
     const { runtime } = this.host
+    // On this node's disk first (with persist): the chain's last node answers callers at once.
+    try {
+      await this.kept({ v, bytes })
+    } catch (e) {
+      this.fail(held, e)
+      return
+    }
     const here = runtime.nodeId
     let mine = held.filter((h) => !h.ok || nodeOfRef(h.from.ref) === here)
     let onward = held.filter((h) => h.ok && nodeOfRef(h.from.ref) !== here)
@@ -292,6 +330,15 @@ export class Replicator {
       const store = this.host.storeOf(node)
       if (store !== undefined) runtime.cast(store, drop)
     }
+  }
+
+  /** With persist: `state` (or, the first time, the name alone) on disk. */
+  private async kept(state: { v: number; bytes: Uint8Array } | undefined): Promise<void> {
+    const persist = this.host.persist
+    if (persist === undefined) return
+    if (state === undefined && this.onDisk) return
+    await persist.put(state?.v ?? 0, state?.bytes)
+    this.onDisk = true
   }
 
   private release(held: Held[]): void {

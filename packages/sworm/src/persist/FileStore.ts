@@ -1,0 +1,214 @@
+// `persist: { dir }`: the names a node runs, and their newest state, in a directory on its local
+// disk, so that they come back when the whole cluster starts again. Per sworm, an append-only log
+// (`<sworm>.log`) and a snapshot (`<sworm>.snap`): each write is a record of the log, and records
+// written together are flushed together (one write, one fdatasync: a group commit) before any
+// of their promises resolves. When the log has grown past twice what is live (and 1 MiB), the
+// live records go to a new snapshot (written aside, synced, renamed over the old one) and the log
+// starts again empty.
+import { mkdirSync, openSync, closeSync, fsyncSync, renameSync, writeFileSync } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { decodeValue, encodeValue } from '@sworm/cluster'
+import { PersistCorrupt } from '../errors.js'
+import { frame, readRecords, truncateAt } from './LogFile.js'
+
+/** What is kept of one name: enough to start it again, with its newest state if it had one. */
+export interface StoredName {
+  /** The name's key (its child id). */
+  readonly key: string
+  /** The version of `state` (the replicator's), 0 before the first. */
+  readonly v: number
+  /** The actor type and init args it was registered with. */
+  readonly type: string
+  readonly args: unknown
+  /** The encoded state and groups (as a replica copy holds them), if any was kept. */
+  readonly state?: Uint8Array
+}
+
+/**
+ * Where a sworm keeps its names for a full restart. `put` and `drop` resolve once what they
+ * record would survive a crash of the machine.
+ */
+export interface SwormStore {
+  /** What was kept when the node last stopped (read at start). */
+  load(): StoredName[]
+  put(name: StoredName): Promise<void>
+  /** The name no longer runs on this node (unregistered, moved away, lost a conflict). */
+  drop(key: string): Promise<void>
+  close(): Promise<void>
+}
+
+type Record =
+  { o: 'P'; k: string; v: number; t: string; a: unknown; b?: Uint8Array } | { o: 'D'; k: string }
+
+/** The log is compacted into a snapshot once it is past this and twice what is live. */
+const SNAPSHOT_MIN_BYTES = 1024 * 1024
+
+export class FileStore implements SwormStore {
+  private readonly logPath: string
+  private readonly snapPath: string
+  private readonly live = new Map<string, Buffer>()
+  private liveBytes = 0
+  private logBytes = 0
+  private handle: FileHandle | undefined
+  private pending: Buffer[] = []
+  private waiting: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  private flushing: Promise<void> | undefined
+  private readonly loaded: StoredName[]
+
+  private constructor(dir: string, sworm: string) {
+    mkdirSync(dir, { recursive: true })
+    this.logPath = join(dir, `${sworm}.log`)
+    this.snapPath = join(dir, `${sworm}.snap`)
+    this.loaded = this.read()
+  }
+
+  /**
+   * Opens (and reads) the store of sworm `sworm` in `dir`.
+   * @throws PersistCorrupt when a file is damaged anywhere but in its last record.
+   */
+  static async open(dir: string, sworm: string): Promise<FileStore> {
+    const store = new FileStore(dir, sworm)
+    store.handle = await open(store.logPath, 'a')
+    return store
+  }
+
+  load(): StoredName[] {
+    return this.loaded
+  }
+
+  put(name: StoredName): Promise<void> {
+    const rec: Record = {
+      o: 'P',
+      k: name.key,
+      v: name.v,
+      t: name.type,
+      a: name.args,
+      ...(name.state === undefined ? {} : { b: name.state }),
+    }
+    return this.append(rec)
+  }
+
+  drop(key: string): Promise<void> {
+    if (!this.live.has(key)) return Promise.resolve()
+    return this.append({ o: 'D', k: key })
+  }
+
+  async close(): Promise<void> {
+    await this.flushing
+    await this.handle?.close()
+    this.handle = undefined
+  }
+
+  /** Reads the snapshot, then the log (cutting off a torn tail), into `live`. */
+  private read(): StoredName[] {
+    const snap = readRecords(this.snapPath)
+    // A snapshot is renamed into place whole: any damage in it is damage.
+    if (snap.tornBytes > 0)
+      throw new PersistCorrupt(this.snapPath, snap.end, 'a snapshot cut short')
+    for (const [i, payload] of snap.records.entries()) {
+      this.apply(payload, this.snapPath, snap.offsets[i]!)
+    }
+    const log = readRecords(this.logPath)
+    if (log.tornBytes > 0) truncateAt(this.logPath, log.end)
+    for (const [i, payload] of log.records.entries()) {
+      this.apply(payload, this.logPath, log.offsets[i]!)
+    }
+    this.logBytes = log.end
+    const out: StoredName[] = []
+    for (const payload of this.live.values()) {
+      const r = decodeValue(payload) as Extract<Record, { o: 'P' }>
+      out.push({
+        key: r.k,
+        v: r.v,
+        type: r.t,
+        args: r.a,
+        ...(r.b === undefined ? {} : { state: r.b }),
+      })
+    }
+    return out
+  }
+
+  private apply(payload: Buffer, path: string, offset: number): void {
+    let r: Record
+    try {
+      r = decodeValue(payload) as Record
+    } catch (e) {
+      throw new PersistCorrupt(path, offset, `a record that cannot be decoded (${String(e)})`)
+    }
+    if (typeof r !== 'object' || r === null || typeof r.k !== 'string') {
+      throw new PersistCorrupt(path, offset, 'a record of an unknown shape')
+    }
+    const old = this.live.get(r.k)
+    if (old !== undefined) this.liveBytes -= old.length
+    if (r.o === 'D') {
+      this.live.delete(r.k)
+      return
+    }
+    const kept = Buffer.from(payload)
+    this.live.set(r.k, kept)
+    this.liveBytes += kept.length
+  }
+
+  private append(rec: Record): Promise<void> {
+    const payload = Buffer.from(encodeValue(rec))
+    const old = this.live.get(rec.k)
+    if (old !== undefined) this.liveBytes -= old.length
+    if (rec.o === 'D') this.live.delete(rec.k)
+    else {
+      this.live.set(rec.k, payload)
+      this.liveBytes += payload.length
+    }
+    this.pending.push(frame(payload))
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ resolve, reject })
+      this.flushing ??= this.flush()
+    })
+  }
+
+  /** Writes what is pending, syncs it, resolves its writers; again while more came meanwhile. */
+  private async flush(): Promise<void> {
+    try {
+      // Let the writes of this turn join the batch.
+      await new Promise<void>((r) => setImmediate(r))
+      while (this.pending.length > 0) {
+        const batch = Buffer.concat(this.pending)
+        const waiting = this.waiting
+        this.pending = []
+        this.waiting = []
+        try {
+          const handle = this.handle
+          if (handle === undefined) throw new Error('the store is closed')
+          await handle.write(batch)
+          await handle.datasync()
+          this.logBytes += batch.length
+          if (this.logBytes > Math.max(SNAPSHOT_MIN_BYTES, 2 * this.liveBytes))
+            await this.snapshot()
+          for (const w of waiting) w.resolve()
+        } catch (e) {
+          for (const w of waiting) w.reject(e)
+        }
+      }
+    } finally {
+      this.flushing = undefined
+    }
+  }
+
+  /** Writes every live record to a new snapshot, then empties the log. */
+  private async snapshot(): Promise<void> {
+    const tmp = `${this.snapPath}.tmp`
+    const parts: Buffer[] = []
+    for (const payload of this.live.values()) parts.push(frame(payload))
+    writeFileSync(tmp, Buffer.concat(parts))
+    const fd = openSync(tmp, 'r+')
+    try {
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, this.snapPath)
+    await this.handle?.truncate(0)
+    await this.handle?.datasync()
+    this.logBytes = 0
+  }
+}
