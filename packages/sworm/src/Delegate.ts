@@ -39,6 +39,8 @@ export interface HandoffPayload {
   /** Present when the worker handed over a state. */
   state?: { value: unknown }
   groups: Name[]
+  /** Read from this node's disk (`persist`) after a full restart: it is there already. */
+  kept?: boolean
 }
 
 /** What a delegate needs of its sworm instance, given when the delegate is made. */
@@ -156,8 +158,9 @@ export class Delegate extends Actor<DelegateArgs> {
       this.replicator = host.replicas.replicator(a, this.self, () => host.registry.groupsOf(worker))
       // With persist, the reply to whoever started it (a registration, a move, an adoption)
       // waits until the name is on this node's disk.
-      await this.replicator.keepNow(handoff?.state)
-      this.replicator.started(worker, handoff?.state !== undefined)
+      await this.replicator.keepNow(handoff?.state, handoff?.kept === true)
+      // A state read back from this node's disk needs copying only to backups, if any.
+      this.replicator.started(worker, handoff?.state !== undefined, handoff?.kept === true)
     }
     return worker
   }

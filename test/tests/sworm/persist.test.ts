@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Actor, ConfigError, Sworm } from 'sworm'
-import { waitUntil } from '../../src/index.js'
+import { nodeOf, silentLogger } from '@sworm/actor'
+import { Actor, ConfigError, Sworm, startNode } from 'sworm'
+import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 
 const root = mkdtempSync(join(tmpdir(), 'sworm-persist-'))
@@ -22,6 +23,10 @@ class Counter extends Actor<undefined> {
   }
   override endHandoff(n: number): void {
     this.n = n
+  }
+  /** A copy started twice would show: the loser's count adds to the winner's. */
+  override resolveConflict(n: number): void {
+    this.n += n
   }
 }
 
@@ -82,6 +87,46 @@ describe('persist', () => {
     await waitUntil(() => sworm.whereis('stays') !== undefined, 10_000, 'stays back')
     expect(await sworm.call('stays', 'get')).toBe(1)
     expect(sworm.whereis('gone')).toBeUndefined()
+  })
+
+  it('does not bring back, on a node that restarts alone, the names the others adopted meanwhile', async () => {
+    const S = kept(join(root, 'alone'))
+    await using cluster = await swormCluster(3, [S])
+    const sworm = S.on(cluster.at(0))
+    for (const name of NAMES) {
+      await sworm.registerName(name, Counter)
+      await sworm.call(name, 'inc')
+    }
+    const victim = cluster.at(2)
+    const itsNames = NAMES.filter((n) => nodeOf(sworm.whereis(n)!) === victim.id)
+    expect(itsNames.length).toBeGreaterThan(0)
+    await victim.kill()
+    // Adopted on the others from their init args (no replicas): counted again from zero.
+    await waitUntil(
+      () =>
+        itsNames.every(
+          (n) => (sworm.whereis(n) ?? `<x@${victim.id}>`).includes(victim.id) === false,
+        ),
+      10_000,
+      'its names adopted',
+    )
+    for (const n of itsNames) expect(await sworm.call(n, 'inc')).toBe(1)
+    // The same node comes back on its directory: its names run elsewhere now, once each.
+    const back = await startNode({
+      name: victim.name,
+      cookie: TEST_COOKIE,
+      logger: silentLogger,
+      children: [S],
+      seeds: [cluster.at(0).url],
+    })
+    try {
+      const mine = S.on(back)
+      await waitUntil(() => mine.registered().length === NAMES.length, 10_000, 'every name seen')
+      for (const n of itsNames) expect(await mine.call(n, 'get')).toBe(1)
+      expect(mine.supervisor.stats().local).toBe(0)
+    } finally {
+      await back.stop()
+    }
   })
 
   it('refuses persist without handoff, or without a directory, naming the sworm and the key', async () => {

@@ -5,7 +5,8 @@
 // Environment: NODE_NAME, SWORM_COOKIE (default: the bench's own), SWORM_LOG_LEVEL (default 'warn'),
 // SWORM_COMPACT_MIN_DEAD (the sworm's `compactMinDead`), SWORM_REPLICAS (a number > 0: the node
 // also runs `DurableRooms`, the same sworm with `replicas` that many; a request with
-// `durable: true` goes to it).
+// `durable: true` goes to it), SWORM_PERSIST_DIR (DurableRooms keeps its names there, `{node}`
+// being the node's name; DurableRooms runs then too).
 import { createLogger, nodeOf } from '@sworm/actor'
 import { emit, inLanes, intArg, ready, serve, stringArg } from '@sworm/test'
 import { Actor, Sworm, startNode, type SwormInstance } from 'sworm'
@@ -46,10 +47,16 @@ class BenchRooms extends Sworm {
 }
 
 const replicas = Number(env['SWORM_REPLICAS'] ?? 0)
+const persistDir = env['SWORM_PERSIST_DIR']
+const durable = replicas > 0 || persistDir !== undefined
 
-/** BenchRooms with copies of each worker's state on `SWORM_REPLICAS` other nodes. */
+/** BenchRooms with copies of each worker's state on `SWORM_REPLICAS` other nodes, or on disk. */
 class DurableRooms extends Sworm {
-  static override options = { handoff: true, replicas }
+  static override options = {
+    handoff: true,
+    replicas,
+    ...(persistDir === undefined ? {} : { persist: { dir: persistDir } }),
+  }
   static override actors = { Counter }
 }
 
@@ -67,10 +74,10 @@ const node = await startNode({
   host: '127.0.0.1',
   port: 0,
   logger: createLogger({ level: (env['SWORM_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn' }),
-  children: replicas > 0 ? [BenchRooms, DurableRooms] : [BenchRooms],
+  children: durable ? [BenchRooms, DurableRooms] : [BenchRooms],
 })
 const rooms: SwormInstance = BenchRooms.on(node)
-const durableRooms: SwormInstance | undefined = replicas > 0 ? DurableRooms.on(node) : undefined
+const durableRooms: SwormInstance | undefined = durable ? DurableRooms.on(node) : undefined
 
 /** The sworm a request is for: `DurableRooms` with `durable: true`, else `BenchRooms`. */
 function swormOf(r: Record<string, unknown>): SwormInstance {

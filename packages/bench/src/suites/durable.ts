@@ -2,7 +2,11 @@
 // swormNode fixture, running `DurableRooms` beside `BenchRooms`): acknowledged increments lost to
 // a kill -9 under load (the worst run), how long the killed node's counters take to answer with
 // their counts elsewhere, what a replicated call costs beside a plain one in the same processes,
-// and the heap a backup spends per copy beside the copy's own bytes.
+// the heap a backup spends per copy beside the copy's own bytes, and (with `persist`) how long
+// a cluster killed whole takes to answer again with every count.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { field, wallClock, withChildren } from '../childNodes.js'
 import type { Figure, Suite } from '../figure.js'
@@ -45,6 +49,7 @@ const targets = {
   ratio: { op: '<=', value: 2 },
   failover: { op: '<=', value: 1000 },
   bytes: { op: '<=', value: 200 },
+  restart: { op: '<=', value: 5000 },
 } as const satisfies Record<string, Target>
 
 /** Three sworm nodes running `DurableRooms` with `replicas: 1` beside `BenchRooms`. */
@@ -53,8 +58,12 @@ function durableMesh(execArgv: string[] = []): Promise<SwormMesh> {
 }
 
 /** A durable mesh where A registered `count` counters and gave each its own state. */
-async function filledDurable(count: number, execArgv: string[] = []): Promise<SwormMesh> {
-  const mesh = await durableMesh(execArgv)
+async function filledDurable(
+  count: number,
+  execArgv: string[] = [],
+  start: () => Promise<SwormMesh> = () => durableMesh(execArgv),
+): Promise<SwormMesh> {
+  const mesh = await start()
   try {
     const [a] = mesh.nodes
     const req = { prefix: PREFIX, count, concurrency: CONCURRENCY, durable: true }
@@ -291,4 +300,55 @@ const replicaBytes: Figure = {
     }),
 }
 
-export const durableSuite: Suite = [kill9Lost, failover10k, callRatio, replicaBytes]
+/** One full restart: until every counter answered with its count, and where the time went. */
+interface RestartRun {
+  ms: number
+  meshMs: number
+  wrong: number
+}
+
+const restart10k: Figure = {
+  name: 'restart_10k_ms',
+  description: `ms: 3 nodes, ${COUNTERS} counters with persist (no replicas) and their own states; kill -9 of all three, then the same nodes started again on their directories, until every counter answers with its count (target <= ${targets.restart.value})`,
+  run: (options: RunOptions) =>
+    withChildren(async (): Promise<Measurement> => {
+      const count = scaled(COUNTERS, options.scale)
+      const once = async (): Promise<RestartRun> => {
+        const root = mkdtempSync(join(tmpdir(), 'sworm-bench-persist-'))
+        try {
+          const persisted = (): Promise<SwormMesh> =>
+            swormMesh({ env: { SWORM_PERSIST_DIR: join(root, '{node}') } })
+          {
+            await using first = await filledDurable(count, [], persisted)
+            await Promise.all(first.nodes.map((n) => n.kill9()))
+          }
+          const start = wallClock()
+          await using again = await persisted()
+          const meshAt = wallClock()
+          const [a] = again.nodes
+          await until(
+            'every name back',
+            async () => (await a.request({ op: 'count', durable: true })) === count,
+          )
+          const v = await verify(a, count, true)
+          showExamples(options.note, v)
+          return { ms: wallClock() - start, meshMs: meshAt - start, wrong: v.wrong + v.unreachable }
+        } finally {
+          rmSync(root, { recursive: true, force: true })
+        }
+      }
+      const runs = await repeat(
+        options,
+        'durable.restart_10k_ms',
+        once,
+        (r) =>
+          `${round(r.ms)} ms (processes up and meshed after ${round(r.meshMs)} ms; ${r.wrong} wrong)`,
+      )
+      return {
+        ...summarizeRuns(runs, (r) => r.ms, 'ms', targets.restart, { mesh_ms: (r) => r.meshMs }),
+        wrong_total: runs.reduce((s, r) => s + r.wrong, 0),
+      }
+    }),
+}
+
+export const durableSuite: Suite = [kill9Lost, failover10k, callRatio, replicaBytes, restart10k]

@@ -22,6 +22,14 @@ export const COPY_STORE_INFO = 'copies'
 
 /** Names started again from disk at once. */
 const RESTORE_IN_FLIGHT = 64
+/**
+ * Before names come back from disk, the node meets the cluster (so that a name another node
+ * adopted while this one was down is seen running there, and not started twice): it waits for a
+ * first peer this long, then until every peer it heard of is connected, at most `SETTLE_MS`.
+ */
+const FIRST_PEER_MS = 1_000
+const SETTLE_MS = 5_000
+const SETTLE_POLL_MS = 50
 
 /** How often the directory is compared with the last one seen (node events also trigger it). */
 const DIRECTORY_CHECK_MS = 500
@@ -106,17 +114,19 @@ export class Replicas {
     const store = this.opts.store
     const supervisor = this.supervisor
     if (store === undefined || supervisor === undefined) return 0
-    let back = 0
     const names = store.load()
+    if (names.length === 0) return 0
+    await this.meetCluster()
+    let back = 0
     let next = 0
     const lane = async (): Promise<void> => {
       while (next < names.length) {
         const n = names[next++]!
         this.clock.observe(n.v)
-        let handoff: HandoffPayload | undefined
+        let handoff: HandoffPayload = { groups: [], kept: true }
         if (n.state !== undefined) {
           const { s, g } = decodeValue(n.state) as { s: unknown; g: Name[] }
-          handoff = { state: { value: s }, groups: g }
+          handoff = { state: { value: s }, groups: g, kept: true }
         }
         const args: DelegateArgs = { key: n.key, type: n.type, args: n.args }
         try {
@@ -139,6 +149,21 @@ export class Replicas {
     }
     await Promise.all(Array.from({ length: RESTORE_IN_FLIGHT }, lane))
     return back
+  }
+
+  /** Waits until this node has met the cluster, or found nobody (see `SETTLE_MS`). */
+  private async meetCluster(): Promise<void> {
+    const { node } = this.opts
+    const start = node.clock.now()
+    for (;;) {
+      const waited = node.clock.now() - start
+      const others = node.members().filter((m) => m.id !== node.id)
+      const up = others.filter((m) => m.status === 'up')
+      if (up.length > 0 && others.every((m) => m.status !== 'known')) return
+      if (up.length === 0 && waited >= FIRST_PEER_MS) return
+      if (waited >= SETTLE_MS) return
+      await new Promise<void>((r) => node.clock.setTimeout(() => r(), SETTLE_POLL_MS))
+    }
   }
 
   async stop(): Promise<void> {

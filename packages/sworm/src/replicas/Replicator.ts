@@ -91,8 +91,12 @@ export class Replicator {
    * from, if any) on this node's disk, so that a registration, a move or an adoption is answered
    * only once the name would come back after a full restart.
    */
-  async keepNow(state: { value: unknown } | undefined): Promise<void> {
+  async keepNow(state: { value: unknown } | undefined, onDiskAlready = false): Promise<void> {
     if (this.host.persist === undefined) return
+    if (onDiskAlready) {
+      this.onDisk = true
+      return
+    }
     if (state === undefined) {
       await this.kept(undefined)
       return
@@ -102,9 +106,9 @@ export class Replicator {
   }
 
   /** The worker started (and its state, when it came from a move or a copy, is to be kept). */
-  started(worker: Pid, restored: boolean): void {
+  started(worker: Pid, restored: boolean, fromDisk = false): void {
     this.worker = worker
-    if (restored) {
+    if (restored && (!fromDisk || this.host.backups().length > 0)) {
       this.dirty = true
       this.schedule()
     }
