@@ -29,6 +29,7 @@ import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
 import { COPY_STORE_INFO, Replicas } from './replicas/Replicas.js'
 import { FileStore } from './persist/FileStore.js'
+import { PgStore } from './persist/PgStore.js'
 import {
   mergeConflict,
   mergeMovedCopy,
@@ -128,10 +129,20 @@ export class SwormInstance implements AsyncDisposable {
     }
     // `{node}` in the directory is the node's name: several nodes of one machine (or one
     // process) keep their names apart.
+    const persist = options.persist
     const store =
-      options.persist === undefined
+      persist === undefined
         ? undefined
-        : await FileStore.open(options.persist.dir.replaceAll('{node}', node.name), name)
+        : 'dir' in persist
+          ? await FileStore.open(persist.dir.replaceAll('{node}', node.name), name)
+          : await PgStore.open(
+              {
+                connectionString: persist.postgres,
+                ...(persist.table === undefined ? {} : { table: persist.table }),
+              },
+              name,
+              node.name,
+            )
     const replicas =
       options.replicas > 0 || store !== undefined
         ? await Replicas.start({
@@ -141,6 +152,10 @@ export class SwormInstance implements AsyncDisposable {
             maxStateBytes: options.maxStateBytes,
             callTimeoutMs: options.callTimeoutMs,
             restart: options.restart,
+            orphanAfterMs:
+              persist !== undefined && 'postgres' in persist
+                ? (persist.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS)
+                : undefined,
             ...(store === undefined ? {} : { store }),
           })
         : undefined
@@ -377,6 +392,9 @@ export class SwormInstance implements AsyncDisposable {
     this.events.emit('stop')
   }
 }
+
+/** `persist.orphanAfterMs` by default: a node gone this long is not coming back soon. */
+const DEFAULT_ORPHAN_AFTER_MS = 30_000
 
 /** The routers of the other nodes up that run the sworm, from the registry's `info`. */
 function otherRouters(node: Node, registry: Registry): Array<[NodeId, Pid]> {

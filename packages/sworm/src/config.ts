@@ -55,9 +55,11 @@ export interface SwormOptions {
    * each node starts again the names it ran, each from its newest acknowledged state. Needs
    * `handoff: true` (the state kept is what `beginHandoff()` returns); a call's reply waits until
    * its effect is on disk. Give each node a directory of its own: `{node}` in `dir` is replaced
-   * by the node's name (`./data/{node}`). Default: off.
+   * by the node's name (`./data/{node}`). Or `{ postgres: 'postgres://...' }`: every node's
+   * names in one PostgreSQL table, so that a name comes back on another node when its own never
+   * does (claimed after `orphanAfterMs`). Default: off.
    */
-  persist?: { dir: string }
+  persist?: PersistOptions
   /**
    * The largest state, encoded, that is replicated (with `replicas`). A larger one is not kept,
    * and the callers whose replies waited for it get `StateTooLarge`. Default 1 MiB.
@@ -119,6 +121,21 @@ export interface SwormOptions {
   forgetAfterMs?: number
 }
 
+/** Where `persist` keeps the names: a local directory, or one PostgreSQL database for all nodes. */
+export type PersistOptions =
+  | { dir: string }
+  | {
+      /** A connection string: `postgres://user:password@host:5432/database`. */
+      postgres: string
+      /** The table (made if missing). Default `sworm_names`. */
+      table?: string
+      /**
+       * A name whose node has not been seen this long (since this node started, or since it
+       * left) is started again here if its hash picks this node. Default 30,000.
+       */
+      orphanAfterMs?: number
+    }
+
 /**
  * A sworm's options with every default filled in. `quorumSize` is absent unless set (it has no
  * fixed default: a majority), so the object passes as is under `exactOptionalPropertyTypes`.
@@ -150,14 +167,9 @@ const rules: { readonly [K in keyof SwormOptions]-?: Rule } = {
   handoff: { expected: 'a boolean', test: (v) => typeof v === 'boolean' },
   replicas: integer(0),
   persist: {
-    expected: 'an object { "dir": "<a directory>" }',
-    test: (v) =>
-      typeof v === 'object' &&
-      v !== null &&
-      !Array.isArray(v) &&
-      Object.keys(v).length === 1 &&
-      typeof (v as { dir?: unknown }).dir === 'string' &&
-      (v as { dir: string }).dir !== '',
+    expected:
+      'an object { "dir": "<a directory>" } or { "postgres": "<connection string>", "table"?, "orphanAfterMs"? }',
+    test: (v) => isPersist(v),
   },
   maxStateBytes: integer(1),
   handoffTimeoutMs: duration,
@@ -358,6 +370,22 @@ export function resolveSwormOptions(
     )
   }
   return resolved
+}
+
+function isPersist(v: unknown): boolean {
+  if (!isObject(v)) return false
+  const keys = Object.keys(v)
+  if (typeof v['dir'] === 'string') return keys.length === 1 && v['dir'] !== ''
+  if (typeof v['postgres'] !== 'string' || v['postgres'] === '') return false
+  const known = ['postgres', 'table', 'orphanAfterMs']
+  if (!keys.every((k) => known.includes(k))) return false
+  if (
+    v['table'] !== undefined &&
+    !(typeof v['table'] === 'string' && /^[a-z_][a-z0-9_]*$/.test(v['table']))
+  )
+    return false
+  const o = v['orphanAfterMs']
+  return o === undefined || (typeof o === 'number' && Number.isFinite(o) && o >= 0)
 }
 
 function isOptionKey(key: string): key is keyof SwormOptions {

@@ -36,6 +36,10 @@ export interface SwormStore {
   /** The name no longer runs on this node (unregistered, moved away, lost a conflict). */
   drop(key: string): Promise<void>
   close(): Promise<void>
+  /** A store shared by every node: the names of nodes other than `owners` (node names). */
+  orphans?(owners: readonly string[]): Promise<Array<{ key: string; owner: string }>>
+  /** A shared store: takes `key` from node `from` for this node; undefined if another did. */
+  claim?(key: string, from: string): Promise<StoredName | undefined>
 }
 
 type Record =

@@ -11,7 +11,7 @@ import { HybridClock } from '@sworm/cluster/internal'
 import type { Name, Registry } from '@sworm/registry'
 import type { DistributedSupervisor } from '@sworm/supervisor'
 import type { DelegateArgs, DelegateHost, HandoffPayload } from '../Delegate.js'
-import type { SwormStore } from '../persist/FileStore.js'
+import type { StoredName, SwormStore } from '../persist/FileStore.js'
 import { AlreadyStarted } from '@sworm/supervisor'
 import type { RestartPolicy } from '@sworm/actor'
 import { Copies, CopyStore, type GetCopy } from './Copies.js'
@@ -45,6 +45,11 @@ export interface ReplicasOptions {
   readonly store?: SwormStore
   /** The sworm's restart policy, for the names started again from disk. */
   readonly restart: RestartPolicy
+  /**
+   * With a shared store: a name whose owner node has been away this long is claimed by the
+   * node its hash picks (undefined: no claims, the file store's names are its node's only).
+   */
+  readonly orphanAfterMs: number | undefined
 }
 
 export class Replicas {
@@ -60,6 +65,10 @@ export class Replicas {
   private directory = ''
   /** The sworm stops here: its names end without leaving the disk (they come back). */
   private stoppingNow = false
+  /** Owners of names in a shared store seen away, since when (see `claimOrphans`). */
+  private readonly awaySince = new Map<string, number>()
+  private orphanTimer: ReturnType<Node['clock']['setTimeout']> | undefined
+  private claiming = false
   private warnedFew = false
   private timer: ReturnType<Node['clock']['setTimeout']> | undefined
   private readonly unsubscribe: Array<() => void> = []
@@ -95,6 +104,21 @@ export class Replicas {
       this.timer = node.clock.setTimeout(tick, DIRECTORY_CHECK_MS)
     }
     this.timer = node.clock.setTimeout(tick, DIRECTORY_CHECK_MS)
+    const every = this.opts.orphanAfterMs
+    if (every !== undefined && this.opts.store?.orphans !== undefined) {
+      const check = (): void => {
+        if (!this.claiming) {
+          this.claiming = true
+          void this.claimOrphans()
+            .catch((err: unknown) =>
+              this.logger.error({ sworm: this.opts.sworm, err }, 'claiming orphaned names failed'),
+            )
+            .finally(() => (this.claiming = false))
+        }
+        this.orphanTimer = node.clock.setTimeout(check, Math.max(50, every / 4))
+      }
+      this.orphanTimer = node.clock.setTimeout(check, Math.max(50, every / 4))
+    }
   }
 
   /** What delegates need: a replicator each, and the newest copy of an adopted name. */
@@ -112,11 +136,18 @@ export class Replicas {
    */
   async restore(): Promise<number> {
     const store = this.opts.store
-    const supervisor = this.supervisor
-    if (store === undefined || supervisor === undefined) return 0
+    if (store === undefined || this.supervisor === undefined) return 0
     const names = store.load()
     if (names.length === 0) return 0
     await this.meetCluster()
+    return this.startAgain(names)
+  }
+
+  /** Starts `names` again on this node, `RESTORE_IN_FLIGHT` at a time; how many came back. */
+  private async startAgain(names: readonly StoredName[]): Promise<number> {
+    const store = this.opts.store
+    const supervisor = this.supervisor
+    if (store === undefined || supervisor === undefined) return 0
     let back = 0
     let next = 0
     const lane = async (): Promise<void> => {
@@ -151,6 +182,45 @@ export class Replicas {
     return back
   }
 
+  /**
+   * With a shared store: the names of nodes away for `orphanAfterMs` (as this node saw them)
+   * that hash to this node are claimed (a conditional update: one node wins each) and started.
+   */
+  private async claimOrphans(): Promise<void> {
+    const store = this.opts.store
+    const after = this.opts.orphanAfterMs
+    if (store?.orphans === undefined || store.claim === undefined || after === undefined) return
+    const { node } = this.opts
+    const supervisor = this.supervisor
+    if (supervisor === undefined || node.isStopping) return
+    const now = node.clock.now()
+    const names = new Map(node.members().map((m) => [m.id, m.name]))
+    const live = supervisor.members().map((id) => names.get(id) ?? id)
+    if (!live.includes(node.name)) live.push(node.name)
+    const orphans = await store.orphans(live)
+    const gone = new Set(orphans.map((o) => o.owner))
+    for (const owner of [...this.awaySince.keys()])
+      if (!gone.has(owner)) this.awaySince.delete(owner)
+    const claimed: StoredName[] = []
+    for (const o of orphans) {
+      const since = this.awaySince.get(o.owner)
+      if (since === undefined) {
+        this.awaySince.set(o.owner, now)
+        continue
+      }
+      if (now - since < after) continue
+      if (supervisor.placementOrder(o.key, 1)[0] !== node.id) continue
+      const name = await store.claim(o.key, o.owner)
+      if (name !== undefined) claimed.push(name)
+    }
+    if (claimed.length === 0) return
+    const back = await this.startAgain(claimed)
+    this.logger.info(
+      { sworm: this.opts.sworm, names: back },
+      'names of nodes that did not come back started here',
+    )
+  }
+
   /** Waits until this node has met the cluster, or found nobody (see `SETTLE_MS`). */
   private async meetCluster(): Promise<void> {
     const { node } = this.opts
@@ -169,6 +239,7 @@ export class Replicas {
   async stop(): Promise<void> {
     for (const u of this.unsubscribe) u()
     this.opts.node.clock.clearTimeout(this.timer)
+    this.opts.node.clock.clearTimeout(this.orphanTimer)
     this.live.clear()
     this.copies.clear()
     await this.opts.store?.close()

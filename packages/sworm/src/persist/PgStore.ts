@@ -1,0 +1,175 @@
+// `persist: { postgres }`: the names of every node in one PostgreSQL table, so that a name comes
+// back after a full restart on any node, even when its old node (and its disk) is gone. A row
+// per name: `(sworm, key, owner, rec)`, `owner` the name of the node that runs it (stable across
+// restarts, where a node id is not), `rec` the same record the file store writes. Writes made
+// together go in one transaction (a group commit); a node's names come back with it, and the
+// names of a node that does not come back are claimed by the node their hash picks among the
+// live ones (`claimOrphans`), each claim one conditional update, so that two nodes never both
+// take one name.
+import pg from 'pg'
+import { decodeValue, encodeValue } from '@sworm/cluster'
+import type { StoredName, SwormStore } from './FileStore.js'
+
+type Row = { key: string; rec: Buffer }
+
+/** Where the table is: a connection string (`postgres://user:pass@host:5432/db`). */
+export interface PgStoreOptions {
+  readonly connectionString: string
+  /** The table's name. Default `sworm_names`. */
+  readonly table?: string
+}
+
+/** What a row's `rec` holds (as the file store's `P` records). */
+interface Rec {
+  k: string
+  v: number
+  t: string
+  a: unknown
+  b?: Uint8Array
+}
+
+export class PgStore implements SwormStore {
+  private readonly client: pg.Client
+  private readonly table: string
+  private readonly sworm: string
+  private readonly owner: string
+  private loaded: StoredName[] = []
+  /** Pending writes by key: the last one of each key wins (`undefined`: a drop). */
+  private pending = new Map<string, Buffer | undefined>()
+  private waiting: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  private flushing: Promise<void> | undefined
+
+  private constructor(options: PgStoreOptions, sworm: string, owner: string) {
+    this.client = new pg.Client({ connectionString: options.connectionString })
+    const table = options.table ?? 'sworm_names'
+    if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`not a table name: ${table}`)
+    this.table = table
+    this.sworm = sworm
+    this.owner = owner
+  }
+
+  /** Connects, makes the table if it is missing, and reads the names node `owner` ran. */
+  static async open(options: PgStoreOptions, sworm: string, owner: string): Promise<PgStore> {
+    const store = new PgStore(options, sworm, owner)
+    await store.client.connect()
+    try {
+      await store.client.query(
+        `CREATE TABLE IF NOT EXISTS ${store.table} (sworm text NOT NULL, key text NOT NULL, owner text NOT NULL, rec bytea NOT NULL, PRIMARY KEY (sworm, key))`,
+      )
+      const { rows } = await store.client.query<Row>(
+        `SELECT key, rec FROM ${store.table} WHERE sworm = $1 AND owner = $2`,
+        [sworm, owner],
+      )
+      store.loaded = rows.map((r) => toStored(r.rec))
+    } catch (e) {
+      await store.client.end()
+      throw e
+    }
+    return store
+  }
+
+  load(): StoredName[] {
+    return this.loaded
+  }
+
+  put(name: StoredName): Promise<void> {
+    const rec: Rec = {
+      k: name.key,
+      v: name.v,
+      t: name.type,
+      a: name.args,
+      ...(name.state === undefined ? {} : { b: name.state }),
+    }
+    return this.write(name.key, Buffer.from(encodeValue(rec)))
+  }
+
+  drop(key: string): Promise<void> {
+    return this.write(key, undefined)
+  }
+
+  /**
+   * The names whose owner is none of `owners` (node names), read now: a node that did not come
+   * back (yet). `claim` then takes one.
+   */
+  async orphans(owners: readonly string[]): Promise<Array<{ key: string; owner: string }>> {
+    const { rows } = await this.client.query<{ key: string; owner: string }>(
+      `SELECT key, owner FROM ${this.table} WHERE sworm = $1 AND NOT (owner = ANY($2))`,
+      [this.sworm, [...owners]],
+    )
+    return rows
+  }
+
+  /** Takes name `key` from node `from` for this node: undefined if another node took it first. */
+  async claim(key: string, from: string): Promise<StoredName | undefined> {
+    const { rows } = await this.client.query<Row>(
+      `UPDATE ${this.table} SET owner = $4 WHERE sworm = $1 AND key = $2 AND owner = $3 RETURNING key, rec`,
+      [this.sworm, key, from, this.owner],
+    )
+    const row = rows[0]
+    return row === undefined ? undefined : toStored(row.rec)
+  }
+
+  async close(): Promise<void> {
+    await this.flushing
+    await this.client.end()
+  }
+
+  private write(key: string, rec: Buffer | undefined): Promise<void> {
+    this.pending.set(key, rec)
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ resolve, reject })
+      this.flushing ??= this.flush()
+    })
+  }
+
+  /** One transaction per batch: upserts of this node's names, deletes of those it no longer runs. */
+  private async flush(): Promise<void> {
+    try {
+      await new Promise<void>((r) => setImmediate(r))
+      while (this.pending.size > 0) {
+        const batch = this.pending
+        const waiting = this.waiting
+        this.pending = new Map()
+        this.waiting = []
+        try {
+          const puts: Array<[string, Buffer]> = []
+          const drops: string[] = []
+          for (const [key, rec] of batch) {
+            if (rec === undefined) drops.push(key)
+            else puts.push([key, rec])
+          }
+          await this.client.query('BEGIN')
+          try {
+            if (drops.length > 0) {
+              // Only rows still this node's: a name that moved is another node's row by now.
+              await this.client.query(
+                `DELETE FROM ${this.table} WHERE sworm = $1 AND owner = $2 AND key = ANY($3)`,
+                [this.sworm, this.owner, drops],
+              )
+            }
+            if (puts.length > 0) {
+              await this.client.query(
+                `INSERT INTO ${this.table} (sworm, key, owner, rec) SELECT $1, k, $2, r FROM unnest($3::text[], $4::bytea[]) AS t(k, r) ON CONFLICT (sworm, key) DO UPDATE SET owner = EXCLUDED.owner, rec = EXCLUDED.rec`,
+                [this.sworm, this.owner, puts.map((p) => p[0]), puts.map((p) => p[1])],
+              )
+            }
+            await this.client.query('COMMIT')
+          } catch (e) {
+            await this.client.query('ROLLBACK').catch(() => undefined)
+            throw e
+          }
+          for (const w of waiting) w.resolve()
+        } catch (e) {
+          for (const w of waiting) w.reject(e)
+        }
+      }
+    } finally {
+      this.flushing = undefined
+    }
+  }
+}
+
+function toStored(rec: Buffer): StoredName {
+  const r = decodeValue(rec) as Rec
+  return { key: r.k, v: r.v, type: r.t, args: r.a, ...(r.b === undefined ? {} : { state: r.b }) }
+}
