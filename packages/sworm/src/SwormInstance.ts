@@ -143,6 +143,9 @@ export class SwormInstance implements AsyncDisposable {
               name,
               node.name,
             )
+    // Closed once the node's other stop steps (the supervisor's leave among them, registered
+    // after this one) have run: the names that moved are written by then.
+    if (store !== undefined) node.onStop(`persist ${name}`, () => store.close())
     const replicas =
       options.replicas > 0 || store !== undefined
         ? await Replicas.start({

@@ -98,10 +98,12 @@ export class FileStore implements SwormStore {
     return this.append({ o: 'D', k: key })
   }
 
+  /** Closes the log once what is pending is written (again: nothing). */
   async close(): Promise<void> {
     await this.flushing
-    await this.handle?.close()
+    const handle = this.handle
     this.handle = undefined
+    await handle?.close()
   }
 
   /** Reads the snapshot, then the log (cutting off a torn tail), into `live`. */

@@ -38,6 +38,7 @@ export class PgStore implements SwormStore {
   private pending = new Map<string, Buffer | undefined>()
   private waiting: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
   private flushing: Promise<void> | undefined
+  private closing: Promise<void> | undefined
 
   private constructor(options: PgStoreOptions, sworm: string, owner: string) {
     this.client = new pg.Client({ connectionString: options.connectionString })
@@ -109,9 +110,13 @@ export class PgStore implements SwormStore {
     return row === undefined ? undefined : toStored(row.rec)
   }
 
-  async close(): Promise<void> {
-    await this.flushing
-    await this.client.end()
+  /** Ends the connection once what is pending is written (again: nothing). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.flushing
+      await this.client.end()
+    })()
+    return this.closing
   }
 
   private write(key: string, rec: Buffer | undefined): Promise<void> {
