@@ -1,7 +1,8 @@
 // `persist: { postgres }` against a real PostgreSQL server (the one `SWORM_TEST_PG` names;
 // `.ci/run` installs and starts one): every node's names in one table, so that after the whole
 // cluster was killed, the names come back with their counts, those of a node that never comes
-// back included (claimed by the node their hash picks, once).
+// back included (claimed by the node their hash picks, once); and a crashed node's names are
+// adopted from the table with their counts, without replicas.
 import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
@@ -54,6 +55,7 @@ describe.skipIf(url === undefined)('persist in PostgreSQL', () => {
     const client = new pg.Client({ connectionString: url })
     await client.connect()
     await client.query(`DROP TABLE IF EXISTS ${table}`)
+    await client.query(`DROP TABLE IF EXISTS ${table}_adopt`)
     await client.end()
   })
 
@@ -86,6 +88,41 @@ describe.skipIf(url === undefined)('persist in PostgreSQL', () => {
       expect(counts).toEqual(NAMES.map((_, i) => (i % 5) + 1))
     } finally {
       await Promise.all(again.map((n) => n.stop()))
+    }
+  })
+
+  it('adopts a crashed node’s names from the database with their counts (no replicas)', async () => {
+    class Adopt extends Sworm {
+      static override actors = { Counter }
+      static override options = {
+        handoff: true,
+        persist: { postgres: url ?? '', table: `${table}_adopt` },
+      }
+    }
+    const running = await nodes(['qa', 'qb', 'qc'], Adopt)
+    try {
+      const sworm = Adopt.on(running[0]!)
+      await waitUntil(() => sworm.nodes().length === 3, 5000, 'three members')
+      for (const [i, name] of NAMES.entries()) {
+        await sworm.registerName(name, Counter)
+        for (let k = 0; k <= i % 5; k++) await sworm.call(name, 'inc')
+      }
+      const victim = running[2]!
+      const itsNames = NAMES.filter((n) => sworm.whereis(n)?.includes(victim.id))
+      expect(itsNames.length).toBeGreaterThan(0)
+      await victim.kill()
+      await waitUntil(
+        () =>
+          NAMES.every(
+            (n) => sworm.whereis(n) !== undefined && !sworm.whereis(n)!.includes(victim.id),
+          ),
+        10_000,
+        'its names adopted',
+      )
+      const counts = await Promise.all(NAMES.map((n) => sworm.call<number>(n, 'get')))
+      expect(counts).toEqual(NAMES.map((_, i) => (i % 5) + 1))
+    } finally {
+      await Promise.all(running.slice(0, 2).map((n) => n.stop()))
     }
   })
 

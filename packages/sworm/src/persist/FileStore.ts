@@ -40,6 +40,8 @@ export interface SwormStore {
   orphans?(owners: readonly string[]): Promise<Array<{ key: string; owner: string }>>
   /** A shared store: takes `key` from node `from` for this node; undefined if another did. */
   claim?(key: string, from: string): Promise<StoredName | undefined>
+  /** A shared store: what is kept of `key`, whichever node wrote it (an adoption reads it). */
+  read?(key: string): Promise<StoredName | undefined>
 }
 
 type Record =
@@ -64,7 +66,7 @@ export class FileStore implements SwormStore {
     mkdirSync(dir, { recursive: true })
     this.logPath = join(dir, `${sworm}.log`)
     this.snapPath = join(dir, `${sworm}.snap`)
-    this.loaded = this.read()
+    this.loaded = this.readFiles()
   }
 
   /**
@@ -107,7 +109,7 @@ export class FileStore implements SwormStore {
   }
 
   /** Reads the snapshot, then the log (cutting off a torn tail), into `live`. */
-  private read(): StoredName[] {
+  private readFiles(): StoredName[] {
     const snap = readRecords(this.snapPath)
     // A snapshot is renamed into place whole: any damage in it is damage.
     if (snap.tornBytes > 0)

@@ -100,6 +100,16 @@ export class PgStore implements SwormStore {
     return rows
   }
 
+  /** What is kept of `key`, whichever node wrote it. */
+  async read(key: string): Promise<StoredName | undefined> {
+    const { rows } = await this.client.query<Row>(
+      `SELECT key, rec FROM ${this.table} WHERE sworm = $1 AND key = $2`,
+      [this.sworm, key],
+    )
+    const row = rows[0]
+    return row === undefined ? undefined : toStored(row.rec)
+  }
+
   /** Takes name `key` from node `from` for this node: undefined if another node took it first. */
   async claim(key: string, from: string): Promise<StoredName | undefined> {
     const { rows } = await this.client.query<Row>(

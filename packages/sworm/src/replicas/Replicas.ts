@@ -333,16 +333,23 @@ export class Replicas {
    * directory holds still), else the newest any other node holds.
    */
   private async recover(key: string): Promise<HandoffPayload | undefined> {
-    const { node, callTimeoutMs } = this.opts
+    const { node, callTimeoutMs, store, k } = this.opts
     let best = this.copies.take(key)
-    if (best === undefined) {
+    if (store?.read !== undefined) {
+      // A shared store holds the newest acknowledged state of every name (it is written before
+      // the copies are): nothing newer is anywhere else.
+      const stored = await store.read(key)
+      if (stored?.state !== undefined && (best === undefined || stored.v > best.v)) {
+        best = { v: stored.v, bytes: stored.state }
+      }
+    } else if (best === undefined && k > 0) {
       const others = [...(this.registry?.infoOf(COPY_STORE_INFO) ?? [])].filter(
         ([n, s]) => n !== node.id && typeof s === 'string',
       )
       const ask: GetCopy = { get: key }
       const answers = await Promise.allSettled(
-        others.map(([, store]) =>
-          node.runtime.call<{ v: number; b: Uint8Array } | null>(store as Pid, ask, {
+        others.map(([, copyStore]) =>
+          node.runtime.call<{ v: number; b: Uint8Array } | null>(copyStore as Pid, ask, {
             timeoutMs: callTimeoutMs,
           }),
         ),
