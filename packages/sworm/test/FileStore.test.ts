@@ -85,7 +85,7 @@ describe('FileStore', () => {
     await again.put({ key: 'sc', v: 1, type: 'Counter', args: null })
     await again.close()
     const bytes = readFileSync(log)
-    bytes[bytes.length - 1] ^= 0xff
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1)
     writeFileSync(log, bytes)
     const third = await FileStore.open(dir, 'Rooms')
     expect(
@@ -106,7 +106,7 @@ describe('FileStore', () => {
     const log = join(dir, 'Rooms.log')
     const bytes = readFileSync(log)
     const second = readRecords(log).offsets[1]!
-    bytes[10] ^= 0xff // inside the first record's payload
+    bytes.writeUInt8(bytes.readUInt8(10) ^ 0xff, 10) // inside the first record's payload
     writeFileSync(log, bytes)
     const opened = FileStore.open(dir, 'Rooms')
     await expect(opened).rejects.toSatisfy(

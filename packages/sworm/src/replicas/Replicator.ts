@@ -191,7 +191,9 @@ export class Replicator {
       this.fail(held, e)
       return
     }
-    await this.replicate(this.host.version(), bytes, held)
+    // Its answers go from here, not from the chain's last node: the delegate stops once the move
+    // goes on, and its callers must hear them before they hear it is gone (one socket, in order).
+    await this.replicate(this.host.version(), bytes, held, false)
   }
 
   /** The backups changed (a node joined, left or died): the state goes to the new ones. */
@@ -276,7 +278,12 @@ export class Replicator {
    * last node sends the replies of callers on other nodes, and this node the others. Then the
    * backups that are no longer ones drop theirs.
    */
-  private async replicate(v: number, bytes: Uint8Array, held: Held[]): Promise<void> {
+  private async replicate(
+    v: number,
+    bytes: Uint8Array,
+    held: Held[],
+    answerFromChain = true,
+  ): Promise<void> {
     const { runtime } = this.host
     // On this node's disk first (with persist): the chain's last node answers callers at once.
     try {
@@ -286,8 +293,10 @@ export class Replicator {
       return
     }
     const here = runtime.nodeId
-    let mine = held.filter((h) => !h.ok || nodeOfRef(h.from.ref) === here)
-    let onward = held.filter((h) => h.ok && nodeOfRef(h.from.ref) !== here)
+    const fromChain = (h: Held): boolean =>
+      answerFromChain && h.ok && nodeOfRef(h.from.ref) !== here
+    let mine = held.filter((h) => !fromChain(h))
+    let onward = held.filter(fromChain)
     let on = new Set<NodeId>()
     for (;;) {
       const chain = this.host.backups()
