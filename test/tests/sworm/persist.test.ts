@@ -6,29 +6,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { nodeOf, silentLogger } from '@sworm/actor'
-import { Actor, ConfigError, Sworm, startNode } from 'sworm'
+import { ConfigError, Sworm, startNode } from 'sworm'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
+import { MergingCounter } from './mergingCounter.js'
 import { swormCluster } from './swormCluster.js'
 
 const root = mkdtempSync(join(tmpdir(), 'sworm-persist-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-class Counter extends Actor<undefined> {
-  n = 0
-  override handleCall(msg: unknown): number {
-    return msg === 'inc' ? ++this.n : this.n
-  }
-  override beginHandoff(): number {
-    return this.n
-  }
-  override endHandoff(n: number): void {
-    this.n = n
-  }
-  /** A copy started twice would show: the loser's count adds to the winner's. */
-  override resolveConflict(n: number): void {
-    this.n += n
-  }
-}
+const Counter = MergingCounter
 
 /** A sworm kept under `dir` (each node in its own `{node}` directory). */
 function kept(dir: string): typeof Sworm {

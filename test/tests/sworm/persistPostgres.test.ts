@@ -7,28 +7,14 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { silentLogger } from '@sworm/actor'
-import { Actor, ConfigError, Sworm, startNode, type SwormNode } from 'sworm'
+import { ConfigError, Sworm, startNode, type SwormNode } from 'sworm'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
+import { MergingCounter } from './mergingCounter.js'
 
 const url = process.env['SWORM_TEST_PG']
 const table = `sworm_test_${randomBytes(4).toString('hex')}`
 
-class Counter extends Actor<undefined> {
-  n = 0
-  override handleCall(msg: unknown): number {
-    return msg === 'inc' ? ++this.n : this.n
-  }
-  override beginHandoff(): number {
-    return this.n
-  }
-  override endHandoff(n: number): void {
-    this.n = n
-  }
-  /** A name started twice would show: the loser's count adds to the winner's. */
-  override resolveConflict(n: number): void {
-    this.n += n
-  }
-}
+const Counter = MergingCounter
 
 const NAMES = Array.from({ length: 40 }, (_, i) => `pg${i}`)
 

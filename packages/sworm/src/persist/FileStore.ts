@@ -10,6 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeValue, encodeValue } from '@sworm/cluster'
 import { PersistCorrupt } from '../errors.js'
+import { GroupCommit } from './GroupCommit.js'
 import { frame, readRecords, truncateAt } from './LogFile.js'
 
 /** What is kept of one name: enough to start it again, with its newest state if it had one. */
@@ -58,8 +59,7 @@ export class FileStore implements SwormStore {
   private logBytes = 0
   private handle: FileHandle | undefined
   private pending: Buffer[] = []
-  private waiting: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
-  private flushing: Promise<void> | undefined
+  private readonly commits = new GroupCommit(() => this.writeBatch())
   private readonly loaded: StoredName[]
 
   private constructor(dir: string, sworm: string) {
@@ -102,7 +102,7 @@ export class FileStore implements SwormStore {
 
   /** Closes the log once what is pending is written (again: nothing). */
   async close(): Promise<void> {
-    await this.flushing
+    await this.commits.settled()
     const handle = this.handle
     this.handle = undefined
     await handle?.close()
@@ -168,38 +168,19 @@ export class FileStore implements SwormStore {
       this.liveBytes += payload.length
     }
     this.pending.push(frame(payload))
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ resolve, reject })
-      this.flushing ??= this.flush()
-    })
+    return this.commits.commit()
   }
 
-  /** Writes what is pending, syncs it, resolves its writers; again while more came meanwhile. */
-  private async flush(): Promise<void> {
-    try {
-      // Let the writes of this turn join the batch.
-      await new Promise<void>((r) => setImmediate(r))
-      while (this.pending.length > 0) {
-        const batch = Buffer.concat(this.pending)
-        const waiting = this.waiting
-        this.pending = []
-        this.waiting = []
-        try {
-          const handle = this.handle
-          if (handle === undefined) throw new Error('the store is closed')
-          await handle.write(batch)
-          await handle.datasync()
-          this.logBytes += batch.length
-          if (this.logBytes > Math.max(SNAPSHOT_MIN_BYTES, 2 * this.liveBytes))
-            await this.snapshot()
-          for (const w of waiting) w.resolve()
-        } catch (e) {
-          for (const w of waiting) w.reject(e)
-        }
-      }
-    } finally {
-      this.flushing = undefined
-    }
+  /** Writes what is pending and syncs it (one `GroupCommit` batch). */
+  private async writeBatch(): Promise<void> {
+    const batch = Buffer.concat(this.pending)
+    this.pending = []
+    const handle = this.handle
+    if (handle === undefined) throw new Error('the store is closed')
+    await handle.write(batch)
+    await handle.datasync()
+    this.logBytes += batch.length
+    if (this.logBytes > Math.max(SNAPSHOT_MIN_BYTES, 2 * this.liveBytes)) await this.snapshot()
   }
 
   /** Writes every live record to a new snapshot, then empties the log. */

@@ -9,6 +9,7 @@
 import pg from 'pg'
 import { decodeValue, encodeValue } from '@sworm/cluster'
 import type { StoredName, SwormStore } from './FileStore.js'
+import { GroupCommit } from './GroupCommit.js'
 
 type Row = { key: string; rec: Buffer }
 
@@ -36,8 +37,7 @@ export class PgStore implements SwormStore {
   private loaded: StoredName[] = []
   /** Pending writes by key: the last one of each key wins (`undefined`: a drop). */
   private pending = new Map<string, Buffer | undefined>()
-  private waiting: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
-  private flushing: Promise<void> | undefined
+  private readonly commits = new GroupCommit(() => this.writeBatch())
   private closing: Promise<void> | undefined
 
   private constructor(options: PgStoreOptions, sworm: string, owner: string) {
@@ -123,7 +123,7 @@ export class PgStore implements SwormStore {
   /** Ends the connection once what is pending is written (again: nothing). */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.flushing
+      await this.commits.settled()
       await this.client.end()
     })()
     return this.closing
@@ -131,55 +131,38 @@ export class PgStore implements SwormStore {
 
   private write(key: string, rec: Buffer | undefined): Promise<void> {
     this.pending.set(key, rec)
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ resolve, reject })
-      this.flushing ??= this.flush()
-    })
+    return this.commits.commit()
   }
 
   /** One transaction per batch: upserts of this node's names, deletes of those it no longer runs. */
-  private async flush(): Promise<void> {
+  private async writeBatch(): Promise<void> {
+    const batch = this.pending
+    this.pending = new Map()
+    const puts: Array<[string, Buffer]> = []
+    const drops: string[] = []
+    for (const [key, rec] of batch) {
+      if (rec === undefined) drops.push(key)
+      else puts.push([key, rec])
+    }
+    await this.client.query('BEGIN')
     try {
-      await new Promise<void>((r) => setImmediate(r))
-      while (this.pending.size > 0) {
-        const batch = this.pending
-        const waiting = this.waiting
-        this.pending = new Map()
-        this.waiting = []
-        try {
-          const puts: Array<[string, Buffer]> = []
-          const drops: string[] = []
-          for (const [key, rec] of batch) {
-            if (rec === undefined) drops.push(key)
-            else puts.push([key, rec])
-          }
-          await this.client.query('BEGIN')
-          try {
-            if (drops.length > 0) {
-              // Only rows still this node's: a name that moved is another node's row by now.
-              await this.client.query(
-                `DELETE FROM ${this.table} WHERE sworm = $1 AND owner = $2 AND key = ANY($3)`,
-                [this.sworm, this.owner, drops],
-              )
-            }
-            if (puts.length > 0) {
-              await this.client.query(
-                `INSERT INTO ${this.table} (sworm, key, owner, rec) SELECT $1, k, $2, r FROM unnest($3::text[], $4::bytea[]) AS t(k, r) ON CONFLICT (sworm, key) DO UPDATE SET owner = EXCLUDED.owner, rec = EXCLUDED.rec`,
-                [this.sworm, this.owner, puts.map((p) => p[0]), puts.map((p) => p[1])],
-              )
-            }
-            await this.client.query('COMMIT')
-          } catch (e) {
-            await this.client.query('ROLLBACK').catch(() => undefined)
-            throw e
-          }
-          for (const w of waiting) w.resolve()
-        } catch (e) {
-          for (const w of waiting) w.reject(e)
-        }
+      if (drops.length > 0) {
+        // Only rows still this node's: a name that moved is another node's row by now.
+        await this.client.query(
+          `DELETE FROM ${this.table} WHERE sworm = $1 AND owner = $2 AND key = ANY($3)`,
+          [this.sworm, this.owner, drops],
+        )
       }
-    } finally {
-      this.flushing = undefined
+      if (puts.length > 0) {
+        await this.client.query(
+          `INSERT INTO ${this.table} (sworm, key, owner, rec) SELECT $1, k, $2, r FROM unnest($3::text[], $4::bytea[]) AS t(k, r) ON CONFLICT (sworm, key) DO UPDATE SET owner = EXCLUDED.owner, rec = EXCLUDED.rec`,
+          [this.sworm, this.owner, puts.map((p) => p[0]), puts.map((p) => p[1])],
+        )
+      }
+      await this.client.query('COMMIT')
+    } catch (e) {
+      await this.client.query('ROLLBACK').catch(() => undefined)
+      throw e
     }
   }
 }
