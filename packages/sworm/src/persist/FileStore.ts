@@ -45,8 +45,28 @@ export interface SwormStore {
   read?(key: string): Promise<StoredName | undefined>
 }
 
-type Record =
-  { o: 'P'; k: string; v: number; t: string; a: unknown; b?: Uint8Array } | { o: 'D'; k: string }
+/** A name that runs here (`P`), or one that no longer does (`D`): a record of either store. */
+type PutRecord = { o: 'P'; k: string; v: number; t: string; a: unknown; b?: Uint8Array }
+type Record = PutRecord | { o: 'D'; k: string }
+
+/** The `P` record of `name`, encoded (the file store's log and the database store's rows). */
+export function encodeName(name: StoredName): Buffer {
+  const rec: PutRecord = {
+    o: 'P',
+    k: name.key,
+    v: name.v,
+    t: name.type,
+    a: name.args,
+    ...(name.state === undefined ? {} : { b: name.state }),
+  }
+  return Buffer.from(encodeValue(rec))
+}
+
+/** The name of an encoded `P` record. */
+export function decodeName(payload: Uint8Array): StoredName {
+  const r = decodeValue(payload) as PutRecord
+  return { key: r.k, v: r.v, type: r.t, args: r.a, ...(r.b === undefined ? {} : { state: r.b }) }
+}
 
 /** The log is compacted into a snapshot once it is past this and twice what is live. */
 const SNAPSHOT_MIN_BYTES = 1024 * 1024
@@ -84,20 +104,12 @@ export class FileStore implements SwormStore {
   }
 
   put(name: StoredName): Promise<void> {
-    const rec: Record = {
-      o: 'P',
-      k: name.key,
-      v: name.v,
-      t: name.type,
-      a: name.args,
-      ...(name.state === undefined ? {} : { b: name.state }),
-    }
-    return this.append(rec)
+    return this.append(name.key, encodeName(name))
   }
 
   drop(key: string): Promise<void> {
     if (!this.live.has(key)) return Promise.resolve()
-    return this.append({ o: 'D', k: key })
+    return this.append(key, undefined)
   }
 
   /** Closes the log once what is pending is written (again: nothing). */
@@ -124,16 +136,7 @@ export class FileStore implements SwormStore {
     }
     this.logBytes = log.end
     const out: StoredName[] = []
-    for (const payload of this.live.values()) {
-      const r = decodeValue(payload) as Extract<Record, { o: 'P' }>
-      out.push({
-        key: r.k,
-        v: r.v,
-        type: r.t,
-        args: r.a,
-        ...(r.b === undefined ? {} : { state: r.b }),
-      })
-    }
+    for (const payload of this.live.values()) out.push(decodeName(payload))
     return out
   }
 
@@ -158,14 +161,19 @@ export class FileStore implements SwormStore {
     this.liveBytes += kept.length
   }
 
-  private append(rec: Record): Promise<void> {
-    const payload = Buffer.from(encodeValue(rec))
-    const old = this.live.get(rec.k)
+  /** Logs `put` (an encoded `P` record) for `key`, or, `undefined`, its drop. */
+  private append(key: string, put: Buffer | undefined): Promise<void> {
+    const old = this.live.get(key)
     if (old !== undefined) this.liveBytes -= old.length
-    if (rec.o === 'D') this.live.delete(rec.k)
-    else {
-      this.live.set(rec.k, payload)
-      this.liveBytes += payload.length
+    let payload: Buffer
+    if (put === undefined) {
+      const drop: Record = { o: 'D', k: key }
+      payload = Buffer.from(encodeValue(drop))
+      this.live.delete(key)
+    } else {
+      payload = put
+      this.live.set(key, put)
+      this.liveBytes += put.length
     }
     this.pending.push(frame(payload))
     return this.commits.commit()

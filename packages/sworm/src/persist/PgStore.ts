@@ -1,14 +1,13 @@
 // `persist: { postgres }`: the names of every node in one PostgreSQL table, so that a name comes
 // back after a full restart on any node, even when its old node (and its disk) is gone. A row
 // per name: `(sworm, key, owner, rec)`, `owner` the name of the node that runs it (stable across
-// restarts, where a node id is not), `rec` the same record the file store writes. Writes made
+// restarts, where a node id is not), `rec` the same `P` record the file store writes. Writes made
 // together go in one transaction (a group commit); a node's names come back with it, and the
 // names of a node that does not come back are claimed by the node their hash picks among the
 // live ones (`claimOrphans`), each claim one conditional update, so that two nodes never both
 // take one name.
 import pg from 'pg'
-import { decodeValue, encodeValue } from '@sworm/cluster'
-import type { StoredName, SwormStore } from './FileStore.js'
+import { decodeName, encodeName, type StoredName, type SwormStore } from './FileStore.js'
 import { GroupCommit } from './GroupCommit.js'
 
 type Row = { key: string; rec: Buffer }
@@ -18,15 +17,6 @@ export interface PgStoreOptions {
   readonly connectionString: string
   /** The table's name. Default `sworm_names`. */
   readonly table?: string
-}
-
-/** What a row's `rec` holds (as the file store's `P` records). */
-interface Rec {
-  k: string
-  v: number
-  t: string
-  a: unknown
-  b?: Uint8Array
 }
 
 export class PgStore implements SwormStore {
@@ -61,7 +51,7 @@ export class PgStore implements SwormStore {
         `SELECT key, rec FROM ${store.table} WHERE sworm = $1 AND owner = $2`,
         [sworm, owner],
       )
-      store.loaded = rows.map((r) => toStored(r.rec))
+      store.loaded = rows.map((r) => decodeName(r.rec))
     } catch (e) {
       await store.client.end()
       throw e
@@ -74,14 +64,7 @@ export class PgStore implements SwormStore {
   }
 
   put(name: StoredName): Promise<void> {
-    const rec: Rec = {
-      k: name.key,
-      v: name.v,
-      t: name.type,
-      a: name.args,
-      ...(name.state === undefined ? {} : { b: name.state }),
-    }
-    return this.write(name.key, Buffer.from(encodeValue(rec)))
+    return this.write(name.key, encodeName(name))
   }
 
   drop(key: string): Promise<void> {
@@ -107,7 +90,7 @@ export class PgStore implements SwormStore {
       [this.sworm, key],
     )
     const row = rows[0]
-    return row === undefined ? undefined : toStored(row.rec)
+    return row === undefined ? undefined : decodeName(row.rec)
   }
 
   /** Takes name `key` from node `from` for this node: undefined if another node took it first. */
@@ -117,7 +100,7 @@ export class PgStore implements SwormStore {
       [this.sworm, key, from, this.owner],
     )
     const row = rows[0]
-    return row === undefined ? undefined : toStored(row.rec)
+    return row === undefined ? undefined : decodeName(row.rec)
   }
 
   /** Ends the connection once what is pending is written (again: nothing). */
@@ -165,9 +148,4 @@ export class PgStore implements SwormStore {
       throw e
     }
   }
-}
-
-function toStored(rec: Buffer): StoredName {
-  const r = decodeValue(rec) as Rec
-  return { key: r.k, v: r.v, type: r.t, args: r.a, ...(r.b === undefined ? {} : { state: r.b }) }
 }

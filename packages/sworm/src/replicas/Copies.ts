@@ -3,7 +3,9 @@
 // owner puts a copy on each of the next `k` nodes in the name's placement order; the first of
 // them is the node that adopts the name if the owner dies, and it starts the worker from its
 // copy (`take`). A `CopyStore` process is the door other nodes put copies through.
-import { Actor, NoReply, type From, type Pid } from '@sworm/actor'
+import { Actor, NoReply, type From, type Pid, type Runtime } from '@sworm/actor'
+import { decodeValue, encodeValue } from '@sworm/cluster'
+import type { Name } from '@sworm/registry'
 
 /** One copy: its version and the encoded state (see `Replicator`). */
 export interface Copy {
@@ -93,6 +95,25 @@ export interface HeldReply {
   readonly value: unknown
 }
 
+/** Sends held answers to their callers (a reply, or an error). */
+export function answerHeld(runtime: Runtime, held: readonly HeldReply[]): void {
+  for (const h of held) {
+    if (h.ok) runtime.reply(h.from, h.value)
+    else runtime.replyError(h.from, h.value)
+  }
+}
+
+/** What a copy (and a record on disk) holds: the worker's state and its groups, encoded. */
+export function encodeState(state: unknown, groups: readonly Name[]): Uint8Array {
+  return encodeValue({ s: state, g: groups })
+}
+
+/** The state and groups of `encodeState`. */
+export function decodeState(bytes: Uint8Array): { state: unknown; groups: Name[] } {
+  const { s, g } = decodeValue(bytes) as { s: unknown; g: Name[] }
+  return { state: s, groups: g }
+}
+
 /**
  * A copy put by an owner (a call: the answer, `true`, says every node of the chain keeps it).
  * It goes down a chain: each node keeps it and puts it on the next (`next`); the last one sends
@@ -133,10 +154,7 @@ export class CopyStore extends Actor<{ copies: Copies; timeoutMs: number }> {
       this.copies.put(msg.put, msg.v, msg.b)
       const [next, ...rest] = msg.next ?? []
       if (next === undefined) {
-        for (const h of msg.r ?? []) {
-          if (h.ok) this.runtime.reply(h.from, h.value)
-          else this.runtime.replyError(h.from, h.value)
-        }
+        answerHeld(this.runtime, msg.r ?? [])
         return true
       }
       // Not awaited: the next put of another name need not wait for this chain.

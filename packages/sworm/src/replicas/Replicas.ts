@@ -4,17 +4,15 @@
 // backups are the next `k` nodes of its placement order after its own node; when the directory
 // changes (a node joins, leaves or dies), every replicator of this node puts its state on the
 // backups it now lacks, in slices.
+import type { Logger, NodeId, Pid, RestartPolicy } from '@sworm/actor'
 import { forEachSliced } from '@sworm/actor/internal'
-import { type Logger, type NodeId, type Pid } from '@sworm/actor'
-import { decodeValue, type Node } from '@sworm/cluster'
+import type { Node } from '@sworm/cluster'
 import { HybridClock } from '@sworm/cluster/internal'
 import type { Name, Registry } from '@sworm/registry'
-import type { DistributedSupervisor } from '@sworm/supervisor'
+import { AlreadyStarted, type DistributedSupervisor } from '@sworm/supervisor'
 import type { DelegateArgs, DelegateHost, HandoffPayload } from '../Delegate.js'
 import type { StoredName, SwormStore } from '../persist/FileStore.js'
-import { AlreadyStarted } from '@sworm/supervisor'
-import type { RestartPolicy } from '@sworm/actor'
-import { Copies, CopyStore, type GetCopy } from './Copies.js'
+import { Copies, CopyStore, decodeState, type GetCopy } from './Copies.js'
 import { Replicator } from './Replicator.js'
 
 /** The registry `info` key under which each node publishes its copy store. */
@@ -156,8 +154,8 @@ export class Replicas {
         this.clock.observe(n.v)
         let handoff: HandoffPayload = { groups: [], kept: true }
         if (n.state !== undefined) {
-          const { s, g } = decodeValue(n.state) as { s: unknown; g: Name[] }
-          handoff = { state: { value: s }, groups: g, kept: true }
+          const { state, groups } = decodeState(n.state)
+          handoff = { state: { value: state }, groups, kept: true }
         }
         const args: DelegateArgs = { key: n.key, type: n.type, args: n.args }
         try {
@@ -306,11 +304,13 @@ export class Replicas {
   private backups(key: string): Array<[NodeId, Pid]> {
     const { node, k } = this.opts
     const order = this.supervisor?.placementOrder(key, k + 1) ?? []
+    // Read once per call: every replicated answer asks for the backups.
+    const stores = this.registry?.infoOf(COPY_STORE_INFO)
     const out: Array<[NodeId, Pid]> = []
     for (const n of order) {
       if (n === node.id) continue
-      const store = this.storeOf(n)
-      if (store !== undefined) out.push([n, store])
+      const store = stores?.get(n)
+      if (typeof store === 'string') out.push([n, store as Pid])
       if (out.length === k) break
     }
     if (out.length < k && !this.warnedFew && order.length > 0) {
@@ -363,8 +363,8 @@ export class Replicas {
     }
     if (best === undefined) return undefined
     this.clock.observe(best.v)
-    const { s, g } = decodeValue(best.bytes) as { s: unknown; g: Name[] }
-    return { state: { value: s }, groups: g }
+    const { state, groups } = decodeState(best.bytes)
+    return { state: { value: state }, groups }
   }
 
   /** The directory changed: every replicator puts its state on the backups it lacks. */

@@ -22,12 +22,16 @@ import {
   type Ref,
   type Runtime,
 } from '@sworm/actor'
-import { encodeValue, NotSerializable } from '@sworm/cluster'
+import type { Name } from '@sworm/registry'
+import { NotSerializable } from '@sworm/cluster'
 import { StateTooLarge } from '../errors.js'
-import type { DropCopy, HeldReply, PutCopy } from './Copies.js'
-
-/** A call's answer from the worker, held until the state with its effect is replicated. */
-type Held = HeldReply
+import {
+  answerHeld,
+  encodeState,
+  type DropCopy,
+  type HeldReply as Held,
+  type PutCopy,
+} from './Copies.js'
 
 /** What a replicator needs of its delegate and sworm. */
 export interface ReplicatorHost {
@@ -45,7 +49,7 @@ export interface ReplicatorHost {
   /** A version larger than every one this node issued or saw. */
   version(): number
   /** The worker's groups now, kept with its state. */
-  groups(): unknown[]
+  groups(): Name[]
   readonly maxStateBytes: number
   /**
    * With `persist`: keeps the name's newest state on this node's disk (resolves once durable),
@@ -79,8 +83,9 @@ export class Replicator {
   /** The state the backups hold, and which of them acknowledged it. */
   private last: { v: number; bytes: Uint8Array; on: Set<NodeId> } | undefined
   private closed = false
-  /** With `persist`: the name is on disk (with a state or without one). */
+  /** With `persist`: the name is on disk (with a state or without one), and the version there. */
   private onDisk = false
+  private diskV = -1
 
   constructor(host: ReplicatorHost) {
     this.host = host
@@ -208,9 +213,13 @@ export class Replicator {
     this.closed = true
     void this.host.persist?.ended().catch(() => undefined)
     const last = this.last
-    if (last === undefined) return
-    const msg: DropCopy = { drop: this.host.key, v: last.v }
-    for (const node of last.on) {
+    if (last !== undefined) this.dropOn(last.on, last.v)
+  }
+
+  /** Tells the copy stores of `nodes` to drop their copies up to version `v`. */
+  private dropOn(nodes: Iterable<NodeId>, v: number): void {
+    const msg: DropCopy = { drop: this.host.key, v }
+    for (const node of nodes) {
       const store = this.host.storeOf(node)
       if (store !== undefined) this.host.runtime.cast(store, msg)
     }
@@ -254,7 +263,7 @@ export class Replicator {
 
   /** Encodes what a copy keeps: the state and the worker's groups. */
   private encode(value: unknown): Uint8Array {
-    const bytes = encodeValue({ s: value, g: this.host.groups() })
+    const bytes = encodeState(value, this.host.groups())
     if (bytes.length > this.host.maxStateBytes) {
       throw new StateTooLarge(
         this.host.sworm,
@@ -336,30 +345,28 @@ export class Replicator {
     const previous = this.last
     if (previous !== undefined && previous.v > v) return
     this.last = { v, bytes, on }
-    if (previous === undefined) return
-    const drop: DropCopy = { drop: this.host.key, v: previous.v }
-    for (const node of previous.on) {
-      if (on.has(node)) continue
-      const store = this.host.storeOf(node)
-      if (store !== undefined) runtime.cast(store, drop)
-    }
+    if (previous !== undefined)
+      this.dropOn(
+        [...previous.on].filter((n) => !on.has(n)),
+        previous.v,
+      )
   }
 
-  /** With persist: `state` (or, the first time, the name alone) on disk. */
+  /**
+   * With persist: `state` (or, the first time, the name alone) on disk; a version written
+   * already (new backups being filled after a directory change) is not written again.
+   */
   private async kept(state: { v: number; bytes: Uint8Array } | undefined): Promise<void> {
     const persist = this.host.persist
     if (persist === undefined) return
-    if (state === undefined && this.onDisk) return
+    if (state === undefined ? this.onDisk : state.v === this.diskV) return
     await persist.put(state?.v ?? 0, state?.bytes)
     this.onDisk = true
+    if (state !== undefined) this.diskV = state.v
   }
 
   private release(held: Held[]): void {
-    const { runtime } = this.host
-    for (const h of held) {
-      if (h.ok) runtime.reply(h.from, h.value)
-      else runtime.replyError(h.from, h.value)
-    }
+    answerHeld(this.host.runtime, held)
   }
 
   private fail(held: Held[], error: unknown): void {
