@@ -1,7 +1,9 @@
 // Replicated Y.Docs with one writer each. A node owns the docs it creates and is the only one
-// that writes them; every peer holds a read-only replica. The owner pushes its updates (merged
-// per event-loop turn, ahead of the turn's other frames: see `Outbox`) to every peer at once, and on every new connection the two sides
-// exchange state vectors so that a replica catches up on what it missed (a healed partition).
+// that writes them; every peer holds a read-only replica. The owner writes each doc in one
+// transaction per event-loop turn (see `turnTransaction`) and pushes the turn's update ahead of
+// the turn's other frames (see `Outbox`) to every peer at once; on every new connection the
+// two sides exchange state vectors so that a replica catches up on what it missed (a healed
+// partition).
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
@@ -17,6 +19,7 @@ import { clip } from './HandshakeGuard.js'
 import { PeerTally } from './PeerTally.js'
 import type { Peer } from './Peer.js'
 import { applyRemote, hasChanges, REMOTE } from './replicaApply.js'
+import { endTurn, inTransaction, openTurn } from './turnTransaction.js'
 
 /** Events of the doc service. `origin` is the node whose write it was. */
 export interface DocEvents extends Record<string, unknown[]> {
@@ -63,6 +66,8 @@ export class DocService {
   private readonly logger: Logger
   private readonly entries = new Map<string, Entry>()
   private readonly pending = new Map<string, Uint8Array[]>()
+  /** Owned docs with this turn's transaction open (see `write`), ended by `flushPending`. */
+  private readonly open = new Set<Y.Doc>()
   private flushScheduled = false
   private readonly events: Emitter<DocEvents>
   private readonly chunkBytes: number
@@ -120,16 +125,35 @@ export class DocService {
     return doc
   }
 
-  /** Runs `fn` in one transaction on a doc this node owns; throws `NotDocOwner` otherwise. */
+  /**
+   * Runs `fn` in this turn's transaction on a doc this node owns; throws `NotDocOwner`
+   * otherwise. Reads see the write at once; the doc's observers and its `update` event run when
+   * the turn's transaction ends (before the turn's frames are sent, or in `flushPending`).
+   */
   write<T>(name: string, fn: (doc: Y.Doc) => T): T {
     const e = this.entries.get(name)
     if (e === undefined) throw new UnknownDoc(name)
     if (e.owner !== this.nodeId) throw new NotDocOwner(name)
-    let out!: T
-    e.doc.transact(() => {
-      out = fn(e.doc)
-    })
-    return out
+    if (!inTransaction(e.doc)) {
+      openTurn(e.doc)
+      this.open.add(e.doc)
+      this.scheduleFlush()
+    }
+    return fn(e.doc)
+  }
+
+  /** Ends the turn's transactions: their updates join `pending`. */
+  private endTurns(): void {
+    if (this.open.size === 0) return
+    const docs = [...this.open]
+    this.open.clear()
+    for (const doc of docs) endTurn(doc)
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(this.flushPending)
   }
 
   /** The doc (owned or replica), for reading. Treat replicas as read-only. */
@@ -195,7 +219,7 @@ export class DocService {
    * and keeps what later ones overwrite or delete, so it grows with the doc's history, and a
    * compaction (a new generation: a new doc, counted from zero) brings it back down to its live
    * content. A dropped doc counts 0. Direct writes to a replica, which are never replicated,
-   * are not counted.
+   * are not counted. A write of this turn counts once the turn's transaction has ended.
    */
   updateBytes(name: string): number {
     return this.entries.get(name)?.bytes ?? 0
@@ -210,19 +234,18 @@ export class DocService {
       this.pending.set(name, list)
     }
     list.push(update)
-    if (!this.flushScheduled) {
-      this.flushScheduled = true
-      setImmediate(this.flushPending)
-    }
+    this.scheduleFlush()
   }
 
   /** True when local writes wait to go out (a peer's batch takes them in before it is sealed). */
   get dirty(): boolean {
-    return this.pending.size > 0
+    return this.pending.size > 0 || this.open.size > 0
   }
 
-  /** Sends every queued update, merged per doc, to every peer. */
+  /** Ends the turn's transactions and sends every queued update, merged per doc, to every peer. */
   readonly flushPending = (): void => {
+    // Ended first: their updates join `pending` without scheduling another flush.
+    this.endTurns()
     this.flushScheduled = false
     if (this.pending.size === 0) return
     const batches = [...this.pending]
@@ -434,6 +457,7 @@ export class DocService {
 
   /** Destroys every doc (node stop). */
   close(): void {
+    this.endTurns()
     for (const e of this.entries.values()) e.doc.destroy()
     this.entries.clear()
     this.pending.clear()

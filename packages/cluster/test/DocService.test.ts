@@ -7,13 +7,14 @@ import { DocService } from '../src/DocService.js'
 
 const NODE = 'n0' as NodeId
 
-/** A service with no peers, and one owned doc written one name per transaction. */
+/** A service with no peers, and one owned doc written one name per transaction (per turn). */
 function withNames(count: number): { docs: DocService; name: string; doc: Y.Doc } {
   const docs = new DocService(NODE, () => [], silentLogger)
   const name = `registry/r/${NODE}/0`
   const doc = docs.create(name)
   for (let i = 0; i < count; i++) {
     docs.write(name, (d) => d.getMap('names').set(`s${i}`, { p: `<${NODE}.${i}>`, c: i }))
+    docs.flushPending()
   }
   return { docs, name, doc }
 }
@@ -39,6 +40,7 @@ describe('DocService.updateBytes', () => {
     for (const step of [10, 100, 1000]) {
       for (let i = 0; i < step; i++) {
         docs.write(name, (d) => d.getMap('names').set(`s${step}-${i}`, { p: `<n0.${i}>`, c: i }))
+        docs.flushPending()
       }
       const size = docs.updateBytes(name)
       const encoded = Y.encodeStateAsUpdate(doc).length
@@ -65,6 +67,7 @@ describe('DocService.updateBytes', () => {
     const next = `registry/r/${NODE}/1`
     docs.create(next)
     docs.write(next, (d) => d.getMap('names').set('s0', { p: `<${NODE}.0>`, c: 0 }))
+    docs.flushPending()
     docs.drop(name)
     expect(docs.updateBytes(name)).toBe(0)
     expect(docs.updateBytes(next)).toBeGreaterThan(0)
