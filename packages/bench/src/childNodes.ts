@@ -1,5 +1,6 @@
 // Real node processes for the suites that need several: the clusterNode fixture of @sworm/test,
 // spawned through its process harness, meshed, and killed whatever happens.
+import { createServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { killAllChildren, spawnNodes, type ChildNode } from '@sworm/test'
 
@@ -51,12 +52,41 @@ export interface MeshOptions {
    * Default false, but always true when `SWORM_BENCH_NODE_FLAGS` is set, so profiles get written.
    */
   readonly graceful?: boolean
+  /**
+   * Node `i` listens on `ports[i]` (`SWORM_PORT`) and has every other node as a seed
+   * (`SWORM_SEEDS`), as the nodes of a deployed cluster do: they meet while they start, and
+   * nobody dials them afterwards. Default: each on a free port, meshed once all are ready.
+   */
+  readonly ports?: readonly number[]
+}
+
+/** `n` ports free on 127.0.0.1 now (each was bound and released), for {@link MeshOptions.ports}. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer()
+          server.once('error', reject)
+          server.listen(0, '127.0.0.1', () => resolve(server))
+        }),
+    ),
+  )
+  const ports = servers.map((s) => {
+    const address = s.address()
+    if (address === null || typeof address === 'string') throw new Error('no port')
+    return address.port
+  })
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  return ports
 }
 
 /**
  * Spawns one node per name (its `NODE_NAME`), has each dial every node after it, and resolves
  * once every node has seen every other one come up (`nodeUp`). Any node script works that
  * answers `connect { url }` and prints `nodeUp` events and a ready line with `id` and `url`.
+ * With `ports`, it resolves once the nodes are ready, without waiting for them to meet.
  */
 export async function startMesh(
   names: readonly string[],
@@ -64,10 +94,21 @@ export async function startMesh(
 ): Promise<Mesh> {
   const flags = nodeFlags()
   const graceful = options.graceful === true || flags.length > 0
+  const ports = options.ports
+  const seeded = (i: number): Record<string, string> =>
+    ports === undefined
+      ? {}
+      : {
+          SWORM_PORT: String(ports[i]),
+          SWORM_SEEDS: ports
+            .filter((_, j) => j !== i)
+            .map((p) => `ws://127.0.0.1:${p}`)
+            .join(','),
+        }
   const nodes = await spawnNodes(names.length, (i) => ({
     script: options.script ?? clusterNodeScript(),
     name: names[i]!,
-    env: { NODE_NAME: names[i]!, SWORM_LOG_LEVEL: 'warn', ...options.env },
+    env: { NODE_NAME: names[i]!, SWORM_LOG_LEVEL: 'warn', ...options.env, ...seeded(i) },
     execArgv: [...(options.execArgv ?? []), ...flags],
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     stopTimeoutMs: flags.length > 0 ? PROFILED_STOP_TIMEOUT_MS : STOP_TIMEOUT_MS,
@@ -76,6 +117,8 @@ export async function startMesh(
     if (graceful) await Promise.all(nodes.map((n) => n.stop()))
     await nodes[Symbol.asyncDispose]()
   }
+  // Seeded nodes dial each other as they start: the caller checks that they met.
+  if (ports !== undefined) return { nodes, [Symbol.asyncDispose]: dispose }
   try {
     const readies = await Promise.all(nodes.map((n) => n.ready))
     const ids = readies.map((r) => field(r, 'id', 'string'))

@@ -6,7 +6,8 @@
 // SWORM_COMPACT_MIN_DEAD (the sworm's `compactMinDead`), SWORM_REPLICAS (a number > 0: the node
 // also runs `DurableRooms`, the same sworm with `replicas` that many; a request with
 // `durable: true` goes to it), SWORM_PERSIST_DIR (DurableRooms keeps its names there, `{node}`
-// being the node's name; DurableRooms runs then too).
+// being the node's name; DurableRooms runs then too), SWORM_PORT (default 0: any free port) and
+// SWORM_SEEDS (comma-separated URLs dialed at start, as a deployed cluster's nodes do).
 import { createLogger, nodeOf } from '@sworm/actor'
 import { emit, inLanes, intArg, ready, serve, stringArg } from '@sworm/test'
 import { Actor, Sworm, startNode, type SwormInstance } from 'sworm'
@@ -72,7 +73,8 @@ const node = await startNode({
   name: env['NODE_NAME'] ?? `sworm-${process.pid}`,
   cookie: env['SWORM_COOKIE'] ?? 'bench-cookie-of-the-sworm-suite',
   host: '127.0.0.1',
-  port: 0,
+  port: Number(env['SWORM_PORT'] ?? 0),
+  ...(env['SWORM_SEEDS'] ? { seeds: env['SWORM_SEEDS'].split(',') } : {}),
   logger: createLogger({ level: (env['SWORM_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn' }),
   children: durable ? [BenchRooms, DurableRooms] : [BenchRooms],
 })

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { field, wallClock, withChildren } from '../childNodes.js'
+import { field, freePorts, wallClock, withChildren } from '../childNodes.js'
 import type { Figure, Suite } from '../figure.js'
 import {
   median,
@@ -309,15 +309,18 @@ interface RestartRun {
 
 const restart10k: Figure = {
   name: 'restart_10k_ms',
-  description: `ms: 3 nodes, ${COUNTERS} counters with persist (no replicas) and their own states; kill -9 of all three, then the same nodes started again on their directories, until every counter answers with its count (target <= ${targets.restart.value})`,
+  description: `ms: 3 nodes, ${COUNTERS} counters with persist (no replicas) and their own states; kill -9 of all three, then the same nodes (same ports, each seeded with the others) started again on their directories, until every counter answers with its count (target <= ${targets.restart.value})`,
   run: (options: RunOptions) =>
     withChildren(async (): Promise<Measurement> => {
       const count = scaled(COUNTERS, options.scale)
       const once = async (): Promise<RestartRun> => {
         const root = mkdtempSync(join(tmpdir(), 'sworm-bench-persist-'))
         try {
+          // The nodes of a deployed cluster: the same ports before and after, each the others'
+          // seed, so that they meet as they start (nobody dials them once they are ready).
+          const ports = await freePorts(3)
           const persisted = (): Promise<SwormMesh> =>
-            swormMesh({ env: { SWORM_PERSIST_DIR: join(root, '{node}') } })
+            swormMesh({ env: { SWORM_PERSIST_DIR: join(root, '{node}') }, ports })
           {
             await using first = await filledDurable(count, [], persisted)
             await Promise.all(first.nodes.map((n) => n.kill9()))
