@@ -6,7 +6,7 @@ import { BadArgument, CallTimeout, Exited, NoConnection, NoProc, RuntimeStopped 
 import type { ExitReason } from './exitReason.js'
 import type { Logger } from './logger.js'
 import type { CallOptions } from './options.js'
-import { isPid, nodeOfRef, type NodeId, type Pid, type Ref } from './Pid.js'
+import { isPid, nodeOf, nodeOfRef, type NodeId, type Pid, type Ref } from './Pid.js'
 import type { CallEnvelope, Proc, Watcher } from './Process.js'
 import type { ProcLookup } from './ProcessTable.js'
 import { routeTo, type Route } from './Route.js'
@@ -127,12 +127,10 @@ export class Calls {
     try {
       const route = routeTo(host.route(), to)
       host.watches.watchRemote(ref, to, pending.onDown)
-      if (!route.monitor(to, ref)) {
+      if (!route.call(to, ref, envelope)) {
         host.watches.unwatchRemote(ref)
         pending.onDown('noconnection')
-        return
       }
-      route.send(to, envelope)
     } catch (e) {
       host.watches.unwatchRemote(ref)
       if (this.pending.delete(ref)) host.clock.clearTimeout(pending.timer)
@@ -169,12 +167,19 @@ export class Calls {
     else this.host.route()?.reply(ref, ok, value)
   }
 
-  deliverReply(ref: Ref, ok: boolean, value: unknown): void {
+  /**
+   * A call's result. `from` is the node that sent it over the wire: when that is the target's
+   * node, it dropped the watch of the call there as it replied (see `Route.call`), so only the
+   * local half goes; a reply from anywhere else (a backup answering for a replicated worker)
+   * leaves it there, and the target's node is told.
+   */
+  deliverReply(ref: Ref, ok: boolean, value: unknown, from?: NodeId): void {
     const p = this.pending.get(ref)
     if (p === undefined) return
     this.pending.delete(ref)
     this.host.clock.clearTimeout(p.timer)
-    this.host.watches.unwatch(ref, p.target)
+    if (from !== undefined && from === nodeOf(p.target)) this.host.watches.unwatchRemote(ref)
+    else this.host.watches.unwatch(ref, p.target)
     if (ok) p.resolve(value)
     else p.reject(value)
   }

@@ -18,6 +18,13 @@ export interface Route {
   /** Asks the remote node to link `remote` back to `local`. False: that node is not connected. */
   link(local: Pid, remote: Pid): boolean
   unlink(local: Pid, remote: Pid): void
+  /**
+   * Delivers a call (`envelope`, whose reply goes to `ref`) to a remote process, and asks its
+   * node to report the process's end under `ref` until that node sends the reply: one frame
+   * where a monitor and a send would take two, and none to take the monitor back. False: not
+   * connected.
+   */
+  call(to: Pid, ref: Ref, envelope: unknown): boolean
   /** Asks the remote node to report `target`'s end under `ref`. False: not connected. */
   monitor(target: Pid, ref: Ref): boolean
   demonitor(target: Pid, ref: Ref): void

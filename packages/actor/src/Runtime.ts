@@ -202,9 +202,12 @@ export class Runtime implements AsyncDisposable {
     this.calls.reply(from.ref, false, error)
   }
 
-  /** Delivers a call's result to its waiting caller (used locally and by the route). */
-  deliverReply(ref: Ref, ok: boolean, value: unknown): void {
-    this.calls.deliverReply(ref, ok, value)
+  /**
+   * Delivers a call's result to its waiting caller (used locally and by the route, which gives
+   * the node that sent it: see `Calls.deliverReply`).
+   */
+  deliverReply(ref: Ref, ok: boolean, value: unknown, from?: NodeId): void {
+    this.calls.deliverReply(ref, ok, value, from)
   }
 
   /** Delivers `msg` to `to` after `ms`. `owner`'s exit cancels it. */

@@ -262,6 +262,7 @@ describe('disposing the runtime', () => {
     const sent: unknown[] = []
     rt.setRoute({
       send: (_to, msg) => void sent.push(msg),
+      call: (_to, _ref, envelope) => sent.push(envelope) > 0,
       reply: () => undefined,
       exit: () => undefined,
       link: () => true,

@@ -125,14 +125,27 @@ export class Membership {
   }
 
   /** How many peers are connected, and the bytes sent to and received from them. */
-  stats(): { peers: number; bytesOut: number; bytesIn: number } {
+  stats(): {
+    peers: number
+    bytesOut: number
+    bytesIn: number
+    framesOut: number
+    framesIn: number
+    watchesForPeers: number
+  } {
     let bytesOut = 0
     let bytesIn = 0
+    let framesOut = 0
+    let framesIn = 0
+    let watchesForPeers = 0
     for (const p of this.peers.values()) {
       bytesOut += p.bytesOut
       bytesIn += p.bytesIn
+      framesOut += p.framesOut
+      framesIn += p.framesIn
+      watchesForPeers += p.monitorsFromPeer.size
     }
-    return { peers: this.peers.size, bytesOut, bytesIn }
+    return { peers: this.peers.size, bytesOut, bytesIn, framesOut, framesIn, watchesForPeers }
   }
 
   /** True when a connected peer is reached at `url` (advertised, or dialed). */

@@ -278,8 +278,15 @@ export class Node implements AsyncDisposable {
     overLimit: number
     bytesOut: number
     bytesIn: number
+    /** Frames queued to peers (heartbeats, which jump the queue, not counted). */
+    framesOut: number
+    /** Frames read from peers, heartbeats included. */
+    framesIn: number
+    /** Monitors (and calls' watches) that peers hold on this node's processes. */
+    watchesForPeers: number
   } {
-    const { peers, bytesOut, bytesIn } = this.membership.stats()
+    const { peers, bytesOut, bytesIn, framesOut, framesIn, watchesForPeers } =
+      this.membership.stats()
     return {
       peers,
       messagesOut: this.route.messagesOut,
@@ -290,6 +297,9 @@ export class Node implements AsyncDisposable {
         this.membership.membersIgnored + this.route.overLimit.count + this.docs.overLimit.count,
       bytesOut,
       bytesIn,
+      framesOut,
+      framesIn,
+      watchesForPeers,
     }
   }
 

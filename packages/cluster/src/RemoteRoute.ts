@@ -67,9 +67,30 @@ export class RemoteRoute implements Route {
     })
   }
 
+  call(to: Pid, ref: Ref, envelope: unknown): boolean {
+    const bytes = this.encode(envelope)
+    const peer = this.peerOf(nodeOf(to))
+    if (peer === undefined) return false
+    this.messagesOut++
+    peer.write((enc) => {
+      encoding.writeVarUint(enc, Frame.Call)
+      encoding.writeVarString(enc, to)
+      encoding.writeVarString(enc, ref)
+      encoding.writeUint8Array(enc, bytes)
+    })
+    return true
+  }
+
   reply(ref: Ref, ok: boolean, value: unknown): void {
     const peer = this.peerOf(nodeOfRef(ref))
     if (peer === undefined) return
+    // The call's watch (see `Frame.Call`) ends with its reply: the caller takes back its half
+    // without a frame, since the reply came from the target's node.
+    const watched = peer.monitorsFromPeer.get(ref)
+    if (watched !== undefined) {
+      peer.monitorsFromPeer.delete(ref)
+      this.runtime.demonitorFromRemote(watched, ref)
+    }
     let bytes: Uint8Array
     let okFlag = ok
     try {
@@ -160,11 +181,20 @@ export class RemoteRoute implements Route {
         if (rt.isLocal(to)) rt.send(to, msg)
         return true
       }
+      case Frame.Call: {
+        const to = decoding.readVarString(dec) as Pid
+        const ref = decoding.readVarString(dec) as Ref
+        const envelope = readPayload(dec)
+        this.messagesIn++
+        if (!this.ownedBy(peer, nodeOfRef(ref), 'Call')) return true
+        if (this.watchFor(peer, to, ref)) rt.send(to, envelope)
+        return true
+      }
       case Frame.Reply: {
         const ref = decoding.readVarString(dec) as Ref
         const ok = decoding.readUint8(dec) === 1
         const value = readPayload(dec)
-        rt.deliverReply(ref, ok, ok ? value : reasonFromWire(value))
+        rt.deliverReply(ref, ok, ok ? value : reasonFromWire(value), peer.nodeId)
         return true
       }
       case Frame.Exit: {
@@ -204,19 +234,7 @@ export class RemoteRoute implements Route {
         const target = decoding.readVarString(dec) as Pid
         const ref = decoding.readVarString(dec) as Ref
         if (!this.ownedBy(peer, nodeOfRef(ref), 'Monitor')) return true
-        if (peer.monitorsFromPeer.size >= nodeDefaults.maxMonitorsPerPeer) {
-          this.refuse(peer, 'monitors')
-          this.down(peer, ref, 'system_limit')
-          return true
-        }
-        const ok =
-          rt.isLocal(target) &&
-          rt.monitorFromRemote(target, ref, (reason) => {
-            peer.monitorsFromPeer.delete(ref)
-            this.down(peer, ref, reason)
-          })
-        if (ok) peer.monitorsFromPeer.set(ref, target)
-        else this.down(peer, ref, 'noproc')
+        this.watchFor(peer, target, ref)
         return true
       }
       case Frame.Demonitor: {
@@ -270,6 +288,29 @@ export class RemoteRoute implements Route {
       }
     }
     return peer.linksFromPeer.size < max
+  }
+
+  /**
+   * Watches `target` for `peer` under `ref` (a monitor, or a call's): its end is reported with
+   * a `Down`. False, with a `Down` sent at once, when it does not run here (`noproc`) or the
+   * peer holds `maxMonitorsPerPeer` already (`system_limit`).
+   */
+  private watchFor(peer: Peer, target: Pid, ref: Ref): boolean {
+    if (peer.monitorsFromPeer.size >= nodeDefaults.maxMonitorsPerPeer) {
+      this.refuse(peer, 'monitors')
+      this.down(peer, ref, 'system_limit')
+      return false
+    }
+    const rt = this.runtime
+    const ok =
+      rt.isLocal(target) &&
+      rt.monitorFromRemote(target, ref, (reason) => {
+        peer.monitorsFromPeer.delete(ref)
+        this.down(peer, ref, reason)
+      })
+    if (ok) peer.monitorsFromPeer.set(ref, target)
+    else this.down(peer, ref, 'noproc')
+    return ok
   }
 
   /** A peer went past one of its limits: counted, and logged once per peer. */

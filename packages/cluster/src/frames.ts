@@ -4,7 +4,7 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 
 /** The protocol version both sides of a handshake must speak. */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 export const Frame = {
   Hello: 1,
@@ -33,6 +33,8 @@ export const Frame = {
   SyncDone: 24,
   /** A piece of a doc update too big for one frame: doc name, total bytes, offset, bytes. */
   DocChunk: 25,
+  /** A call: a `Send` and a `Monitor` in one, the monitor dropped when the reply is sent. */
+  Call: 26,
 } as const
 export type FrameType = (typeof Frame)[keyof typeof Frame]
 

@@ -9,23 +9,13 @@
 // Yjs has no public call that opens a transaction without a callback, so this does what its
 // `transact` does on entry, and on exit hands the open transaction to a `transact` call as its
 // own so that Yjs runs its usual cleanup on it. It relies on two fields of `Y.Doc` that yjs 13
-// has kept since 13.0 (`_transaction`, `_transactionCleanups`); the cluster's tests check the
+// types and has kept since 13.0 (`_transaction`, `_transactionCleanups`); the cluster's tests check the
 // behaviour (one update per turn, reads and observers as before) so that a change shows.
 import * as Y from 'yjs'
 
-/** The fields of a `Y.Doc` that `transact` works with. */
-interface DocTransactions {
-  _transaction: Y.Transaction | null
-  _transactionCleanups: Y.Transaction[]
-}
-
-function internals(doc: Y.Doc): DocTransactions {
-  return doc as unknown as DocTransactions
-}
-
 /** True while `doc` has a transaction open (a turn's, or a `transact` running now). */
 export function inTransaction(doc: Y.Doc): boolean {
-  return internals(doc)._transaction !== null
+  return doc._transaction !== null
 }
 
 /**
@@ -33,12 +23,11 @@ export function inTransaction(doc: Y.Doc): boolean {
  * Does nothing while one is open.
  */
 export function openTurn(doc: Y.Doc): void {
-  const d = internals(doc)
-  if (d._transaction !== null) return
+  if (doc._transaction !== null) return
   const tr = new Y.Transaction(doc, null, true)
-  d._transaction = tr
-  d._transactionCleanups.push(tr)
-  if (d._transactionCleanups.length === 1) doc.emit('beforeAllTransactions', [doc])
+  doc._transaction = tr
+  doc._transactionCleanups.push(tr)
+  if (doc._transactionCleanups.length === 1) doc.emit('beforeAllTransactions', [doc])
   doc.emit('beforeTransaction', [tr, doc])
 }
 
@@ -47,14 +36,13 @@ export function openTurn(doc: Y.Doc): void {
  * emitted, as at the end of a `transact`. Must not be called from inside a `transact`.
  */
 export function endTurn(doc: Y.Doc): void {
-  const d = internals(doc)
-  const open = d._transaction
+  const open = doc._transaction
   if (open === null) return
-  d._transaction = null
+  doc._transaction = null
   // `transact` opens a fresh transaction and, at its end, cleans up the first of the doc's
   // pending ones if it is the one current then: put the open one back in the fresh one's place.
   Y.transact(doc, () => {
-    d._transactionCleanups.pop()
-    d._transaction = open
+    doc._transactionCleanups.pop()
+    doc._transaction = open
   })
 }

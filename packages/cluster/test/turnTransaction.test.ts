@@ -22,7 +22,7 @@ function service(): {
   const updates: Uint8Array[] = []
   const events: Array<Set<string>> = []
   docs.on('update', (_name, _doc, _origin, update) => updates.push(update.slice()))
-  doc.getMap('names').observe((e) => events.push(new Set(e.keysChanged)))
+  doc.getMap('names').observe((e) => events.push(new Set<string>(e.keysChanged as Set<string>)))
   return { docs, doc, updates, events }
 }
 

@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest'
 import {
   Actor,
   Exited,
+  NoReply,
   InitFailed,
   NoConnection,
   NoProc,
@@ -14,6 +15,7 @@ import {
   isPid,
   silentLogger,
   type ExitReason,
+  type From,
   type NodeId,
   type Pid,
   type Runtime,
@@ -50,6 +52,25 @@ class Sender extends Actor {
       if (i % 250 === 249) counts.push(await this.call<number>(msg.to, 'count'))
     }
     return counts
+  }
+}
+
+/** Answers no call itself: hands each caller to `answerer` (another node's), which replies. */
+class Passer extends Actor<{ answerer: Pid }> {
+  private answerer!: Pid
+  override init(args: { answerer: Pid }): void {
+    this.answerer = args.answerer
+  }
+  override handleCall(msg: unknown, from: From): NoReply {
+    this.send(this.answerer, { from, msg })
+    return NoReply
+  }
+}
+
+/** Replies to each caller it is handed, with the message and its own node. */
+class Answerer extends Actor {
+  override handleInfo(m: { from: From; msg: unknown }): void {
+    this.reply(m.from, { msg: m.msg, by: this.runtime.nodeId })
   }
 }
 
@@ -276,6 +297,44 @@ describe('remote processes', () => {
     const e = await rejectionOf(a.runtime.call(pid, 'x', { timeoutMs: 10_000 }))
     expect(NoProc.is(e)).toBe(true)
     expect(Date.now() - started).toBeLessThan(1000)
+  })
+
+  it('sends one frame each way per call, and leaves no watch behind on either node', async () => {
+    await using cluster = await testCluster(2, opts)
+    const [a, b] = [cluster.node(0), cluster.node(1)]
+    const echo = b.runtime.spawn(Inbox, undefined)
+    await a.runtime.call(echo, 'node')
+    const before = { a: a.stats().framesOut, b: b.stats().framesOut }
+    const calls = 200
+    for (let i = 0; i < calls; i++) expect(await a.runtime.call(echo, 'node')).toBe(b.id)
+    // A call was a monitor, a send and a demonitor (3 frames out of the caller): now one. A few
+    // frames of the nodes' own (membership) may fall in the window.
+    expect(a.stats().framesOut - before.a).toBeGreaterThanOrEqual(calls)
+    expect(a.stats().framesOut - before.a).toBeLessThan(calls + 10)
+    expect(b.stats().framesOut - before.b).toBeGreaterThanOrEqual(calls)
+    expect(b.stats().framesOut - before.b).toBeLessThan(calls + 10)
+    expect(b.stats().watchesForPeers).toBe(0)
+    // The watch still works while the call waits: the target's end rejects it at once.
+    const stuck = b.runtime.spawn(Silent, undefined)
+    const waiting = rejectionOf(a.runtime.call(stuck, 'x', { timeoutMs: 10_000 }))
+    await pause(50)
+    expect(b.stats().watchesForPeers).toBe(1)
+    b.runtime.exit(stuck, 'kill')
+    expect(Exited.is(await waiting)).toBe(true)
+    expect(b.stats().watchesForPeers).toBe(0)
+  })
+
+  it('takes back the watch on the target when a third node sends the reply', async () => {
+    await using cluster = await testCluster(3, opts)
+    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)]
+    const passer = b.runtime.spawn(Passer, { answerer: c.runtime.spawn(Answerer, undefined) })
+    for (let i = 0; i < 20; i++) {
+      expect(await a.runtime.call(passer, i)).toEqual({ msg: i, by: c.id })
+    }
+    // The reply came from c, so b still held the call's watch: a took it back with a frame.
+    for (let i = 0; i < 50 && b.stats().watchesForPeers > 0; i++) await pause(10)
+    expect(b.stats().watchesForPeers).toBe(0)
+    expect(c.stats().watchesForPeers).toBe(0)
   })
 
   it('keeps the order of messages from one process to another, interleaved with calls', async () => {
