@@ -11,6 +11,7 @@
 // than once per reply.
 import * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
+import { encodedBytes, pooledEncoder } from './bytes.js'
 
 /** A producer of messages encoded only when their turn comes (a big doc diff, in parts). */
 export interface OutStream {
@@ -67,7 +68,7 @@ export class Outbox {
    */
   write(writeFrame: (enc: encoding.Encoder) => void): void {
     if (this.batch === undefined) {
-      this.batch = encoding.createEncoder()
+      this.batch = pooledEncoder()
       this.scheduleSeal()
     }
     const start = encoding.length(this.batch)
@@ -78,7 +79,7 @@ export class Outbox {
   /** Adds a doc frame to this turn's lead: it goes before every frame of the turn. */
   writeLead(writeFrame: (enc: encoding.Encoder) => void): void {
     if (this.lead === undefined) {
-      this.lead = encoding.createEncoder()
+      this.lead = pooledEncoder()
       this.scheduleSeal()
     }
     writeFrame(this.lead)
@@ -133,7 +134,7 @@ export class Outbox {
     const lead = this.lead
     if (lead === undefined) return
     this.lead = undefined
-    this.leadQueue.push(encoding.toUint8Array(lead))
+    this.leadQueue.push(encodedBytes(lead))
   }
 
   /**
@@ -151,7 +152,7 @@ export class Outbox {
     const batch = this.batch
     if (batch !== undefined) {
       this.batch = undefined
-      const bytes = encoding.toUint8Array(batch)
+      const bytes = encodedBytes(batch)
       if (cutAt > 0) this.queue.push(bytes.subarray(0, cutAt), bytes.subarray(cutAt))
       else this.queue.push(bytes)
     }

@@ -16,7 +16,7 @@ import {
   type Route,
   type Runtime,
 } from '@sworm/actor'
-import { readPayload, writePayload } from './codec.js'
+import { encodeValue, readPayload } from './codec.js'
 import { nodeDefaults } from './defaults.js'
 import { PeerTally } from './PeerTally.js'
 import { NotSerializable } from './errors.js'
@@ -151,9 +151,7 @@ export class RemoteRoute implements Route {
   }
 
   private encode(value: unknown): Uint8Array {
-    const enc = encoding.createEncoder()
-    writePayload(enc, value)
-    const bytes = encoding.toUint8Array(enc)
+    const bytes = encodeValue(value)
     if (bytes.length > this.maxPayloadBytes) {
       throw new NotSerializable(
         `${bytes.length} bytes is over the limit of ${this.maxPayloadBytes} (maxFrameBytes)`,

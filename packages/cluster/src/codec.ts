@@ -6,6 +6,7 @@
 import * as v8 from 'node:v8'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
+import { taggedVarBytes, taggedVarString } from './bytes.js'
 import { NotSerializable, ProtocolError } from './errors.js'
 
 const TAG_JSON = 0
@@ -46,19 +47,7 @@ function isPlainJson(v: unknown, depth: number): boolean {
 
 /** Writes `value` into `enc`; throws `NotSerializable` for functions, symbols and the like. */
 export function writePayload(enc: encoding.Encoder, value: unknown): void {
-  if (isPlainJson(value, 0)) {
-    encoding.writeUint8(enc, TAG_JSON)
-    encoding.writeVarString(enc, JSON.stringify(value))
-    return
-  }
-  let bytes: Buffer
-  try {
-    bytes = v8.serialize(value)
-  } catch (e) {
-    throw new NotSerializable(e instanceof Error ? e.message : String(e), { cause: e })
-  }
-  encoding.writeUint8(enc, TAG_V8)
-  encoding.writeVarUint8Array(enc, bytes)
+  encoding.writeUint8Array(enc, encodeValue(value))
 }
 
 /** Reads a value written by `writePayload`; throws `ProtocolError` on bad bytes. */
@@ -69,11 +58,20 @@ export function readPayload(dec: decoding.Decoder): unknown {
   throw new ProtocolError(`unknown payload tag ${tag}`)
 }
 
-/** Encodes one value on its own (tests, doc values, handoff state). */
+/**
+ * Encodes one value on its own, as `writePayload` writes it (a message's payload, a doc value,
+ * a handoff state); throws `NotSerializable` for functions, symbols and the like. The bytes may
+ * be a view of a shared pool slab: copy them to keep them long.
+ */
 export function encodeValue(value: unknown): Uint8Array {
-  const enc = encoding.createEncoder()
-  writePayload(enc, value)
-  return encoding.toUint8Array(enc)
+  if (isPlainJson(value, 0)) return taggedVarString(TAG_JSON, JSON.stringify(value))
+  let bytes: Buffer
+  try {
+    bytes = v8.serialize(value)
+  } catch (e) {
+    throw new NotSerializable(e instanceof Error ? e.message : String(e), { cause: e })
+  }
+  return taggedVarBytes(TAG_V8, bytes)
 }
 
 export function decodeValue(bytes: Uint8Array): unknown {

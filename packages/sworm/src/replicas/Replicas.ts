@@ -349,7 +349,7 @@ export class Replicas {
       const ask: GetCopy = { get: key }
       const answers = await Promise.allSettled(
         others.map(([, copyStore]) =>
-          node.runtime.call<{ v: number; b: Uint8Array } | null>(copyStore as Pid, ask, {
+          node.runtime.call<{ v: number; b: string } | null>(copyStore as Pid, ask, {
             timeoutMs: callTimeoutMs,
           }),
         ),
@@ -357,7 +357,7 @@ export class Replicas {
       for (const a of answers) {
         if (a.status !== 'fulfilled' || a.value === null) continue
         if (best === undefined || a.value.v > best.v) {
-          best = { v: a.value.v, bytes: a.value.b }
+          best = { v: a.value.v, bytes: Buffer.from(a.value.b, 'base64') }
         }
       }
     }

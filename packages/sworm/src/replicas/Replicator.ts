@@ -28,6 +28,7 @@ import { StateTooLarge } from '../errors.js'
 import {
   answerHeld,
   encodeState,
+  toBase64,
   type DropCopy,
   type HeldReply as Held,
   type PutCopy,
@@ -307,6 +308,7 @@ export class Replicator {
     let mine = held.filter((h) => !fromChain(h))
     let onward = held.filter(fromChain)
     let on = new Set<NodeId>()
+    const b64 = toBase64(bytes)
     for (;;) {
       const chain = this.host.backups()
       const [first, ...rest] = chain
@@ -317,7 +319,7 @@ export class Replicator {
       const msg: PutCopy = {
         put: this.host.key,
         v,
-        b: bytes,
+        b: b64,
         next: rest.map(([, store]) => store),
         r: onward,
       }

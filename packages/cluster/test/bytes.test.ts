@@ -1,0 +1,58 @@
+// The pooled writers put on the wire exactly what lib0's encoder would: a reader built on lib0
+// cannot tell them apart.
+import { describe, expect, it } from 'vitest'
+import * as encoding from 'lib0/encoding'
+import { encodedBytes, pooledEncoder, taggedVarBytes, taggedVarString } from '../src/bytes.js'
+import { decodeValue, encodeValue } from '../src/codec.js'
+
+/** What lib0 writes for a tag and a var-string or var-uint8-array. */
+function lib0(tag: number, write: (enc: encoding.Encoder) => void): Uint8Array {
+  const enc = encoding.createEncoder()
+  encoding.writeUint8(enc, tag)
+  write(enc)
+  return encoding.toUint8Array(enc)
+}
+
+describe('pooled wire bytes', () => {
+  // Lengths around each varuint boundary, and strings with 2-, 3- and 4-byte UTF-8 characters.
+  const strings = ['', 'a', 'x'.repeat(127), 'x'.repeat(128), 'é'.repeat(70), '€🙂'.repeat(5000)]
+
+  it('writes a tagged var-string as lib0 does', () => {
+    for (const s of strings) {
+      expect(Buffer.from(taggedVarString(3, s))).toEqual(
+        Buffer.from(lib0(3, (enc) => encoding.writeVarString(enc, s))),
+      )
+    }
+  })
+
+  it('writes tagged var-bytes as lib0 does', () => {
+    for (const n of [0, 1, 127, 128, 16_383, 16_384, 100_000]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => i % 251)
+      expect(Buffer.from(taggedVarBytes(1, bytes))).toEqual(
+        Buffer.from(lib0(1, (enc) => encoding.writeVarUint8Array(enc, bytes))),
+      )
+    }
+  })
+
+  it('hands over what a pooled encoder holds, as a view while it fits the first buffer', () => {
+    const small = pooledEncoder(64)
+    encoding.writeVarString(small, 'hello')
+    const view = encodedBytes(small)
+    expect(Buffer.from(view).toString('latin1')).toBe('\x05hello')
+    expect(view.buffer).toBe(small.cbuf.buffer)
+    const big = pooledEncoder(8)
+    for (let i = 0; i < 100; i++) encoding.writeVarUint(big, i)
+    expect([...encodedBytes(big)]).toEqual(Array.from({ length: 100 }, (_, i) => i))
+  })
+
+  it('round-trips values through the codec on both of its paths', () => {
+    for (const v of [
+      { a: 1, s: 'é€🙂' },
+      [1, 'two', null],
+      new Map([[1, 2]]),
+      new Uint8Array([9]),
+    ]) {
+      expect(decodeValue(encodeValue(v))).toEqual(v)
+    }
+  })
+})
