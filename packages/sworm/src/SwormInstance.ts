@@ -19,7 +19,7 @@ import {
   type Name,
 } from '@sworm/registry'
 import { DistributedSupervisor } from '@sworm/supervisor'
-import type { ResolvedSwormOptions } from './config.js'
+import type { PersistOptions, ResolvedSwormOptions } from './config.js'
 import { delegateClass, targetOf } from './Delegate.js'
 import type { SwormEvents } from './events.js'
 import { InstanceTable } from './InstanceTable.js'
@@ -28,8 +28,7 @@ import { Fence } from './moves/Fence.js'
 import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
 import { COPY_STORE_INFO, Replicas } from './replicas/Replicas.js'
-import { FileStore } from './persist/FileStore.js'
-import { PgStore } from './persist/PgStore.js'
+import { FileStore, type SwormStore } from './persist/FileStore.js'
 import {
   mergeConflict,
   mergeMovedCopy,
@@ -127,22 +126,8 @@ export class SwormInstance implements AsyncDisposable {
       answerMs: prepareAnswerMs(options),
       events,
     }
-    // `{node}` in the directory is the node's name: several nodes of one machine (or one
-    // process) keep their names apart.
     const persist = options.persist
-    const store =
-      persist === undefined
-        ? undefined
-        : 'dir' in persist
-          ? await FileStore.open(persist.dir.replaceAll('{node}', node.name), name)
-          : await PgStore.open(
-              {
-                connectionString: persist.postgres,
-                ...(persist.table === undefined ? {} : { table: persist.table }),
-              },
-              name,
-              node.name,
-            )
+    const store = persist === undefined ? undefined : await openStore(persist, name, node.name)
     // Closed once the node's other stop steps (the supervisor's leave among them, registered
     // after this one) have run: the names that moved are written by then.
     if (store !== undefined) node.onStop(`persist ${name}`, () => store.close())
@@ -424,4 +409,26 @@ function defined<T extends object, K extends keyof T>(
     if (v !== undefined) out[k] = v as Exclude<T[K], undefined>
   }
   return out
+}
+
+/** The store of `persist`, opened for sworm `sworm` on the node named `nodeName`. */
+async function openStore(
+  persist: PersistOptions,
+  sworm: string,
+  nodeName: string,
+): Promise<SwormStore> {
+  // `{node}` in the directory is the node's name: several nodes of one machine (or one
+  // process) keep their names apart.
+  if ('dir' in persist) return FileStore.open(persist.dir.replaceAll('{node}', nodeName), sworm)
+  // Loaded only here: `pg` takes some 100-200 ms to load, which a node without a database
+  // store should not pay at every start.
+  const { PgStore } = await import('./persist/PgStore.js')
+  return PgStore.open(
+    {
+      connectionString: persist.postgres,
+      ...(persist.table === undefined ? {} : { table: persist.table }),
+    },
+    sworm,
+    nodeName,
+  )
 }
