@@ -10,6 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws'
 import {
   createLogger,
   Emitter,
+  Listenable,
   realClock,
   Runtime,
   withTimeout,
@@ -69,7 +70,7 @@ export async function startNode(options: NodeOptions = {}): Promise<Node> {
  * A running node. `runtime` runs its processes, `docs` holds its replicated docs; `nodes()`
  * lists the others. Only `startNode` makes one.
  */
-export class Node implements AsyncDisposable {
+export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
   readonly id: NodeId
   readonly name: string
   readonly url: string
@@ -81,7 +82,7 @@ export class Node implements AsyncDisposable {
 
   private readonly opts: ResolvedOptions
   private readonly stopHooks: Array<{ name: string; fn: () => Promise<void> }> = []
-  private readonly events: Emitter<NodeEvents>
+  protected readonly events: Emitter<NodeEvents>
   private readonly route: RemoteRoute
   private readonly yjs: YjsEndpoint | undefined
   private readonly heartbeat: Heartbeat<Peer>
@@ -94,6 +95,7 @@ export class Node implements AsyncDisposable {
 
   /** @internal use `startNode` */
   constructor(options: NodeOptions, server: Server, host: string, port: number) {
+    super()
     const opts = resolveOptions(options)
     this.opts = opts
     this.port = port
@@ -237,14 +239,6 @@ export class Node implements AsyncDisposable {
   }
 
   // ------------------------------------------------------------------ public API
-
-  /**
-   * Listens to `nodeUp` / `nodeDown`, and to `unreachable` / `reachable` (a peer suspected, then
-   * heard from again, with nothing done meanwhile); returns the function that stops listening.
-   */
-  on<K extends keyof NodeEvents>(event: K, listener: (...args: NodeEvents[K]) => void): () => void {
-    return this.events.on(event, listener)
-  }
 
   /** The other nodes that are up now, unreachable ones (suspected, not down) included. */
   nodes(): NodeInfo[] {

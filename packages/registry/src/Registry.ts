@@ -9,6 +9,7 @@ import {
   AlreadyRegistered,
   BadArgument,
   Emitter,
+  Listenable,
   NoProc,
   nodeOf,
   type NodeId,
@@ -43,12 +44,12 @@ import type {
  * await rooms.register('room:42', pid, { topic: 'tea' })
  * rooms.whereis('room:42') // pid, on every node
  */
-export class Registry implements AsyncDisposable {
+export class Registry extends Listenable<RegistryEvents> implements AsyncDisposable {
   readonly name: string
   readonly node: Node
   private readonly callTimeoutMs: number
   private readonly clock: HybridClock
-  private readonly events: Emitter<RegistryEvents>
+  protected readonly events: Emitter<RegistryEvents>
   /** Every node's doc, followed across generations. */
   private readonly cdocs: ComponentDocs
   private readonly own: OwnDoc
@@ -60,6 +61,7 @@ export class Registry implements AsyncDisposable {
   private stopped = false
 
   private constructor(node: Node, name: string, options: RegistryOptions) {
+    super()
     this.node = node
     this.name = name
     this.clock = new HybridClock(() => node.clock.wallNow())
@@ -271,14 +273,6 @@ export class Registry implements AsyncDisposable {
   /** The names `pid` holds. */
   keysOf(pid: Pid): Name[] {
     return this.replicas.namesOf(pid, this.own.keysOf(pid))
-  }
-
-  /** Listens to `register` / `unregister`, for local and remote changes alike. */
-  on<K extends keyof RegistryEvents>(
-    event: K,
-    listener: (...args: RegistryEvents[K]) => void,
-  ): () => void {
-    return this.events.on(event, listener)
   }
 
   // ------------------------------------------------------------------ groups

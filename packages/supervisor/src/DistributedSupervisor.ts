@@ -6,6 +6,7 @@ import {
   BadArgument,
   CallTimeout,
   Emitter,
+  Listenable,
   NotFound,
   type NodeId,
   type Pid,
@@ -34,12 +35,12 @@ import type { ChildInfo, DistributedSupervisorOptions, ExecFn, SupervisorEvents 
  * const sup = await DistributedSupervisor.start(node, 'rooms', { actors: { ChatRoom } })
  * const pid = await sup.startChild({ id: 'room:42', type: 'ChatRoom', args: { topic: 'tea' } })
  */
-export class DistributedSupervisor implements AsyncDisposable {
+export class DistributedSupervisor extends Listenable<SupervisorEvents> implements AsyncDisposable {
   readonly name: string
   readonly node: Node
   private readonly shutdownMs: number
   private readonly callTimeoutMs: number
-  private readonly events: Emitter<SupervisorEvents>
+  protected readonly events: Emitter<SupervisorEvents>
   private readonly docs: ComponentDocs
   private readonly placement: Placement
   private readonly children: LocalChildren
@@ -54,6 +55,7 @@ export class DistributedSupervisor implements AsyncDisposable {
   private stopped = false
 
   private constructor(node: Node, name: string, options: DistributedSupervisorOptions) {
+    super()
     this.node = node
     this.name = name
     const d = supervisorDefaults
@@ -193,14 +195,6 @@ export class DistributedSupervisor implements AsyncDisposable {
       }),
     )
     this.node.onStop(`supervisor ${this.name}`, () => this.moves.leave())
-  }
-
-  /** Listens to `started`, `restarted`, `moved`, `lost`. */
-  on<K extends keyof SupervisorEvents>(
-    event: K,
-    listener: (...args: SupervisorEvents[K]) => void,
-  ): () => void {
-    return this.events.on(event, listener)
   }
 
   // ------------------------------------------------------------------ API

@@ -4,6 +4,7 @@
 import {
   BadArgument,
   Emitter,
+  Listenable,
   NotFound,
   type ActorClassLike,
   type CallOptions,
@@ -56,7 +57,7 @@ interface Parts {
   unsubscribe: () => void
 }
 
-export class SwormInstance implements AsyncDisposable {
+export class SwormInstance extends Listenable<SwormEvents> implements AsyncDisposable {
   readonly name: string
   readonly node: Node
   readonly options: ResolvedSwormOptions
@@ -65,7 +66,7 @@ export class SwormInstance implements AsyncDisposable {
   /** The actor types by name: a `Map`, so `constructor` or `toString` is never taken for one. */
   private readonly types: ReadonlyMap<string, ActorClassLike<never>>
   private readonly names: Names
-  private readonly events: Emitter<SwormEvents>
+  protected readonly events: Emitter<SwormEvents>
   private readonly holds: Holds
   private readonly router: Pid
   /** With `replicas`: the copies kept here, and this node's delegates' replicators. */
@@ -74,6 +75,7 @@ export class SwormInstance implements AsyncDisposable {
   private stopping: Promise<void> | undefined
 
   private constructor(parts: Parts) {
+    super()
     this.name = parts.name
     this.node = parts.node
     this.options = parts.options
@@ -313,14 +315,6 @@ export class SwormInstance implements AsyncDisposable {
 
   cast(name: Name, msg: unknown): void {
     this.send(name, { $cast: msg })
-  }
-
-  /** Listens to this node's handoffs and lost conflicts, and to the sworm's stop here. */
-  on<K extends keyof SwormEvents>(
-    event: K,
-    listener: (...args: SwormEvents[K]) => void,
-  ): () => void {
-    return this.events.on(event, listener)
   }
 
   // ------------------------------------------------------------------ groups

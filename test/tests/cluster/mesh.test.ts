@@ -1,5 +1,6 @@
 // The mesh: nodes find each other by gossip from one seed, report nodeUp/nodeDown, tell a
 // graceful leave from a crash, redial what they lost, and keep one connection per pair.
+import { once, type EventEmitter } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '@sworm/actor'
@@ -85,6 +86,17 @@ describe('the mesh', () => {
       ]),
     )
     expect(seen.downs).toEqual([])
+  })
+
+  it("resolves Node's events.once(node, 'nodeUp') with the peer's NodeInfo", async () => {
+    await using a = await startNode({ ...base, name: 'a' })
+    // At run time a node is all events.once needs (once, removeListener); its TypeScript
+    // declaration asks for a whole EventEmitter, whose `on` returns the emitter, not (as a
+    // node's does) the function that stops listening: hence the cast.
+    const up = once(a as unknown as EventEmitter, 'nodeUp') as Promise<[NodeInfo]>
+    await using b = await startNode({ ...base, name: 'b', seeds: [a.url] })
+    const [info] = await up
+    expect(info).toEqual({ id: b.id, name: 'b', url: b.url, status: 'up' })
   })
 
   it('reports a graceful stop as nodeDown with reason leave and does not redial it', async () => {
