@@ -2,19 +2,14 @@
 // inside a process, that process's node (through `currentProcess`, across awaits); outside,
 // the one node started in this OS process. `Rooms.on(node)` is the instance twin for code that
 // holds several nodes (tests).
-import {
-  currentProcess,
-  type ActorClassLike,
-  type CallOptions,
-  type NodeId,
-  type Pid,
-} from '@sworm/actor'
+import { currentProcess, type CallOptions, type NodeId, type Pid } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
 import type { MultiCallResult, Name } from '@sworm/registry'
 import type { SwormOptions } from './config.js'
 import { NoNodeContext, SwormNotRunning } from './errors.js'
 import { nodeOfRuntime, startedNodes } from './nodes.js'
 import { SwormInstance, type ActorTypes } from './SwormInstance.js'
+import { swormRef, type ArgsParam, type SwormRef, type WorkerClass } from './typed.js'
 
 /**
  * Base class of sworms. Declare one per kind of named process, list the worker types in
@@ -45,55 +40,113 @@ export class Sworm {
     return this.on(currentNode())
   }
 
-  static registerName(
+  /**
+   * Starts a worker of `Type` under `name`, on the node the name hashes to, and resolves with
+   * its pid. `args` are what `Type`'s `init` takes (checked by the compiler; left out when it
+   * takes none). With a pid instead of a type, registers that running process (not moved, not
+   * restarted). Rejects with `AlreadyRegistered` (carrying the holder) when the name is taken,
+   * and `UnknownActorType` when `Type` is not in `static actors`.
+   * @example
+   * const pid = await Rooms.registerName('room:42', ChatRoom, { topic: 'tea' })
+   */
+  static registerName<T extends WorkerClass>(
     name: Name,
-    typeOrPid: ActorClassLike<never> | Pid,
-    args?: unknown,
-  ): Promise<Pid> {
-    return this.bound().registerName(name, typeOrPid, args)
+    Type: T,
+    ...args: ArgsParam<T>
+  ): Promise<Pid>
+  static registerName(name: Name, pid: Pid): Promise<Pid>
+  static registerName(name: Name, typeOrPid: WorkerClass | Pid, args?: unknown): Promise<Pid> {
+    return this.bound().registerName(name, typeOrPid as WorkerClass, args as never)
   }
-  static whereisOrRegisterName(
+
+  /**
+   * The pid under `name`, or a worker of `Type` started there: never two, even when several
+   * nodes ask at once. `args` as for `registerName`.
+   * @example
+   * const pid = await Rooms.whereisOrRegisterName('room:42', ChatRoom, { topic: 'tea' })
+   */
+  static whereisOrRegisterName<T extends WorkerClass>(
     name: Name,
-    Type: ActorClassLike<never>,
-    args?: unknown,
+    Type: T,
+    ...args: ArgsParam<T>
   ): Promise<Pid> {
-    return this.bound().whereisOrRegisterName(name, Type, args)
+    return this.bound().whereisOrRegisterName(name, Type, ...args)
   }
+
+  /** Stops the worker under `name` (or removes a plain registration); `NotFound` when absent. */
   static unregisterName(name: Name): Promise<void> {
     return this.bound().unregisterName(name)
   }
+
+  /** The pid registered under `name` now, as this node sees it, or undefined. */
   static whereis(name: Name): Pid | undefined {
     return this.bound().whereis(name)
   }
+
+  /** Every name of this sworm with its pid, as this node sees them. */
   static registered(): Array<[Name, Pid]> {
     return this.bound().registered()
   }
+
   /** The live nodes that run this sworm and take names now (its directory). */
   static nodes(): NodeId[] {
     return this.bound().nodes()
   }
 
+  /**
+   * A handle on `name` typed by its worker class: `call`, `cast` and `send` take the messages
+   * `Type`'s handlers take, and `call` resolves with what its `handleCall` answers. `Type` is
+   * for the compiler only: the name is resolved at each use.
+   * @example
+   * const room = Rooms.ref('room:42', ChatRoom)
+   * const count: number = await room.call({ post: 'hello' })
+   */
+  static ref<T extends WorkerClass>(name: Name, _Type: T): SwormRef<T> {
+    return swormRef<T>(() => this.bound(), name)
+  }
+
+  /** Sends `msg` to the process under `name` (its `handleInfo`); dropped if there is none. */
   static send(name: Name, msg: unknown): void {
     this.bound().send(name, msg)
   }
+
+  /**
+   * Calls the process under `name` and resolves with its reply (`R` is not checked: `ref` gives
+   * a typed call). Rejects with `NotFound` when no process holds the name, `CallTimeout` after
+   * `timeoutMs` (default 5 s), `NoConnection` or `Exited` when it went away first.
+   * @example
+   * const n = await Rooms.call<number>('room:42', 'count')
+   */
   static call<R = unknown>(name: Name, msg: unknown, options?: CallOptions): Promise<R> {
     return this.bound().call<R>(name, msg, options)
   }
+
+  /** Casts `msg` to the process under `name` (its `handleCast`); dropped if there is none. */
   static cast(name: Name, msg: unknown): void {
     this.bound().cast(name, msg)
   }
+
+  /** Adds `pid` to `group` (idempotent), cluster-wide. */
   static join(group: Name, pid: Pid): Promise<void> {
     return this.bound().join(group, pid)
   }
+
+  /** Removes `pid` from `group`. */
   static leave(group: Name, pid: Pid): Promise<void> {
     return this.bound().leave(group, pid)
   }
+
+  /** The members of `group`, as this node sees them. */
   static members(group: Name): Pid[] {
     return this.bound().members(group)
   }
+
+  /** Sends `msg` to every member of `group`; returns how many it went to. */
   static publish(group: Name, msg: unknown): number {
     return this.bound().publish(group, msg)
   }
+
+  /** Calls every member of `group` at once: one result per member, a reply or its error. */
   static multiCall(
     group: Name,
     msg: unknown,

@@ -30,6 +30,7 @@ import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
 import { COPY_STORE_INFO, Replicas } from './replicas/Replicas.js'
 import { FileStore, type SwormStore } from './persist/FileStore.js'
+import { swormRef, type ArgsParam, type SwormRef, type WorkerClass } from './typed.js'
 import {
   mergeConflict,
   mergeMovedCopy,
@@ -257,13 +258,24 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
    * pid; with a pid instead of a type, registers that running process (not moved, not
    * restarted). Rejects with `AlreadyRegistered` (carrying the holder) when the name is taken.
    */
-  registerName(name: Name, typeOrPid: ActorClassLike<never> | Pid, args?: unknown): Promise<Pid> {
+  registerName<T extends WorkerClass>(name: Name, Type: T, ...args: ArgsParam<T>): Promise<Pid>
+  registerName(name: Name, pid: Pid): Promise<Pid>
+  registerName(name: Name, typeOrPid: WorkerClass | Pid, args?: unknown): Promise<Pid> {
     return this.names.register(name, typeOrPid, args)
   }
 
   /** The pid under `name`, or starts one: never two. */
-  whereisOrRegisterName(name: Name, Type: ActorClassLike<never>, args?: unknown): Promise<Pid> {
-    return this.names.whereisOrRegister(name, Type, args)
+  whereisOrRegisterName<T extends WorkerClass>(
+    name: Name,
+    Type: T,
+    ...args: ArgsParam<T>
+  ): Promise<Pid> {
+    return this.names.whereisOrRegister(name, Type, args[0])
+  }
+
+  /** A handle on `name` typed by its worker class (see `Sworm.ref`). */
+  ref<T extends WorkerClass>(name: Name, _Type: T): SwormRef<T> {
+    return swormRef<T>(() => this, name)
   }
 
   /** Stops the worker under `name` (or removes a plain registration); `NotFound` when absent. */

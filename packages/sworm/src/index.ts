@@ -3,6 +3,16 @@ export { Sworm, currentNode } from './Sworm.js'
 export type { SwormClass } from './Sworm.js'
 export { SwormInstance } from './SwormInstance.js'
 export type { ActorTypes } from './SwormInstance.js'
+export type {
+  SwormRef,
+  WorkerClass,
+  InitArgs,
+  ArgsParam,
+  CallMsg,
+  CallReply,
+  CastMsg,
+  InfoMsg,
+} from './typed.js'
 export type { SwormEvents } from './events.js'
 export { Actor, isHandoffMessage } from './handoff.js'
 export type {
