@@ -2,7 +2,15 @@
 // its target (a watch on it, local or through the route), whichever comes first.
 import type { Clock, TimerHandle } from './clock.js'
 import { actorDefaults } from './defaults.js'
-import { BadArgument, CallTimeout, Exited, NoConnection, NoProc, RuntimeStopped } from './errors.js'
+import {
+  AbortError,
+  BadArgument,
+  CallTimeout,
+  Exited,
+  NoConnection,
+  NoProc,
+  RuntimeStopped,
+} from './errors.js'
 import type { ExitReason } from './exitReason.js'
 import type { Logger } from './logger.js'
 import type { CallOptions } from './options.js'
@@ -46,6 +54,8 @@ interface PendingCall {
   target: Pid
   /** The watcher registered on the target (local) or via the route (remote). */
   onDown: (reason: ExitReason) => void
+  /** Stops listening to the call's abort signal, if it has one. */
+  unlisten: (() => void) | undefined
 }
 
 /** The calls one runtime waits on. */
@@ -92,6 +102,11 @@ export class Calls {
       reject(new RuntimeStopped())
       return
     }
+    const signal = options?.signal
+    if (signal?.aborted === true) {
+      reject(new AbortError(`call to ${to}`, signal))
+      return
+    }
     const ref = host.makeRef()
     const envelope: CallEnvelope =
       options?.from === undefined ? { $call: ref, msg } : { $call: ref, from: options.from, msg }
@@ -105,9 +120,11 @@ export class Calls {
       reject,
       target: to,
       timer: undefined,
+      unlisten: undefined,
       onDown: (reason) => {
         if (this.pending.delete(ref)) {
           host.clock.clearTimeout(pending.timer)
+          pending.unlisten?.()
           reject(callError(to, reason))
         }
       },
@@ -115,9 +132,21 @@ export class Calls {
     pending.timer = host.clock.setTimeout(() => {
       if (this.pending.delete(ref)) {
         host.watches.unwatch(ref, to)
+        pending.unlisten?.()
         reject(new CallTimeout(to, timeoutMs))
       }
     }, timeoutMs)
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        if (this.pending.delete(ref)) {
+          host.clock.clearTimeout(pending.timer)
+          host.watches.unwatch(ref, to)
+          reject(new AbortError(`call to ${to}`, signal))
+        }
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      pending.unlisten = () => signal.removeEventListener('abort', onAbort)
+    }
     this.pending.set(ref, pending)
     if (local !== undefined) {
       host.watches.watch(local, ref, pending.onDown)
@@ -134,6 +163,7 @@ export class Calls {
     } catch (e) {
       host.watches.unwatchRemote(ref)
       if (this.pending.delete(ref)) host.clock.clearTimeout(pending.timer)
+      pending.unlisten?.()
       pending.reject(e)
     }
   }
@@ -178,6 +208,7 @@ export class Calls {
     if (p === undefined) return
     this.pending.delete(ref)
     this.host.clock.clearTimeout(p.timer)
+    p.unlisten?.()
     if (from !== undefined && from === nodeOf(p.target)) this.host.watches.unwatchRemote(ref)
     else this.host.watches.unwatch(ref, p.target)
     if (ok) p.resolve(value)
@@ -189,6 +220,7 @@ export class Calls {
     for (const [ref, p] of this.pending) {
       this.pending.delete(ref)
       this.host.clock.clearTimeout(p.timer)
+      p.unlisten?.()
       p.reject(new RuntimeStopped())
     }
   }

@@ -17,6 +17,7 @@ export const ActorErrorCode = {
   RuntimeStopped: 'RUNTIME_STOPPED',
   BadArgument: 'BAD_ARGUMENT',
   RemoteError: 'REMOTE_ERROR',
+  Aborted: 'ABORT_ERR',
 } as const
 export type ActorErrorCode = (typeof ActorErrorCode)[keyof typeof ActorErrorCode]
 
@@ -47,6 +48,52 @@ export class SwormError extends Error {
 /** True when `u` is a Sworm error carrying `code`: the guard behind every `is`, across package copies. */
 export function hasErrorCode(u: unknown, code: string): boolean {
   return SwormError.is(u) && u.code === code
+}
+
+/**
+ * What was waited for was given up because its `signal` aborted: named `AbortError`, as Node's
+ * own are, with code `ABORT_ERR`; its `cause` is the signal's reason.
+ */
+export class AbortError extends SwormError {
+  override name = 'AbortError'
+  constructor(what: string, signal: AbortSignal) {
+    super(ActorErrorCode.Aborted, `${what} aborted`, { cause: signal.reason })
+  }
+  static override is(u: unknown): u is AbortError {
+    return hasErrorCode(u, ActorErrorCode.Aborted)
+  }
+}
+
+/**
+ * `p`, or an `AbortError` (naming `what`) as soon as `signal` aborts: the work `p` stands for
+ * goes on, only the wait is given up. `p` itself when there is no signal.
+ */
+export function abortable<T>(
+  p: Promise<T>,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<T> {
+  if (signal === undefined) return p
+  if (signal.aborted) {
+    // What `p` ends with is nobody's concern now, but must not go unhandled.
+    p.catch(() => undefined)
+    return Promise.reject(new AbortError(what, signal))
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortError(what, signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it came
+        reject(e)
+      },
+    )
+  })
 }
 
 /** A `call` got no reply within its timeout. */

@@ -74,6 +74,8 @@ export {
   RuntimeStopped,
   BadArgument,
   RemoteError,
+  AbortError,
+  abortable,
   describeReason,
   hasErrorCode,
 } from './errors.js'

@@ -42,4 +42,9 @@ export interface CallOptions {
   timeoutMs?: number
   /** The calling process, when there is one (`ProcessContext.call` fills it). */
   from?: Pid
+  /**
+   * Gives the call up when it aborts: it rejects with `AbortError` (its `cause` the signal's
+   * reason), and a reply that comes later is dropped.
+   */
+  signal?: AbortSignal
 }

@@ -1,7 +1,7 @@
 // Process groups: the members of each group on the live nodes, and the groups each local process
 // joined. A process of another node joins and leaves through its own node, the writer of its
 // memberships; publish and multiCall reach every member.
-import { NoProc, nodeOf, type NodeId, type Pid, type Runtime } from '@sworm/actor'
+import { NoProc, abortable, nodeOf, type NodeId, type Pid, type Runtime } from '@sworm/actor'
 import type { ServerRequest } from './RegistryServer.js'
 import type { MultiCallResult } from './types.js'
 
@@ -90,16 +90,24 @@ export class Groups {
   }
 
   /** Calls every member at once; each member's reply or failure, none dropped. */
-  async multiCall(groupKey: string, msg: unknown, timeoutMs: number): Promise<MultiCallResult[]> {
+  async multiCall(
+    groupKey: string,
+    msg: unknown,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<MultiCallResult[]> {
     const members = this.membersOf(groupKey)
-    return Promise.all(
+    const calls = Promise.all(
       members.map((pid) =>
-        this.host.runtime.call(pid, msg, { timeoutMs }).then(
-          (value): MultiCallResult => ({ pid, ok: true, value }),
-          (error: unknown): MultiCallResult => ({ pid, ok: false, error }),
-        ),
+        this.host.runtime
+          .call(pid, msg, signal === undefined ? { timeoutMs } : { timeoutMs, signal })
+          .then(
+            (value): MultiCallResult => ({ pid, ok: true, value }),
+            (error: unknown): MultiCallResult => ({ pid, ok: false, error }),
+          ),
       ),
     )
+    return abortable(calls, signal, 'multiCall')
   }
 
   /** A membership entry (`memberKey`) is in, or gone from, the doc of a live node. */

@@ -28,6 +28,7 @@ import { Replicas } from './Replicas.js'
 import type {
   Entry,
   LiveValue,
+  MultiCallOptions,
   MultiCallResult,
   RegisterOptions,
   RegistryEvents,
@@ -311,10 +312,10 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
   async multiCall(
     group: Name,
     msg: unknown,
-    options: { timeoutMs?: number } = {},
+    options: MultiCallOptions = {},
   ): Promise<MultiCallResult[]> {
     const timeoutMs = options.timeoutMs ?? actorDefaults.callTimeoutMs
-    return this.groups.multiCall(encodeName(group), msg, timeoutMs)
+    return this.groups.multiCall(encodeName(group), msg, timeoutMs, options.signal)
   }
 
   // ------------------------------------------------------------------ this node's doc, lifecycle

@@ -6,6 +6,7 @@ export type {
   RegistryEvents,
   UnregisterReason,
   Entry,
+  MultiCallOptions,
   MultiCallResult,
 } from './types.js'
 export { registryDefaults } from './defaults.js'

@@ -63,3 +63,11 @@ export interface Tombstone {
 export type Value = LiveValue | Tombstone
 
 export const isLive = (v: Value | undefined): v is LiveValue => v !== undefined && !('x' in v)
+
+/** Options of `multiCall`. */
+export interface MultiCallOptions {
+  /** Each member's call gives up after this (default `actorDefaults.callTimeoutMs`). */
+  timeoutMs?: number
+  /** Gives the whole multiCall up: it rejects with `AbortError`; later replies are dropped. */
+  signal?: AbortSignal
+}

@@ -4,7 +4,9 @@
 import {
   actorDefaults,
   BadArgument,
+  AbortError,
   CallTimeout,
+  abortable,
   Emitter,
   Listenable,
   NotFound,
@@ -24,7 +26,13 @@ import { Placement } from './Placement.js'
 import { normalize, type ChildSpec, type DocChild, type Started } from './records.js'
 import { StartWindows } from './StartWindows.js'
 import { SupervisorServer, type ServerRequest } from './SupervisorServer.js'
-import type { ChildInfo, DistributedSupervisorOptions, ExecFn, SupervisorEvents } from './types.js'
+import type {
+  ChildInfo,
+  DistributedSupervisorOptions,
+  ExecFn,
+  StartOptions,
+  SupervisorEvents,
+} from './types.js'
 
 /**
  * Each node runs its own children and records them in its own doc; placement is rendezvous
@@ -207,19 +215,24 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
    * same node (a window of them in flight to each: `startWindow`), is placed when its turn comes, and
    * then waits at most `callTimeoutMs` for that node to answer.
    */
-  async startChild(spec: ChildSpec): Promise<Pid> {
-    return (await this.startChildWithInfo(spec)).pid
+  async startChild(spec: ChildSpec, options?: StartOptions): Promise<Pid> {
+    return (await this.startChildWithInfo(spec, options)).pid
   }
 
   /**
    * Like `startChild`, and also resolves with what the child's `init` returned (OTP's
    * `{ok, Pid, Info}`), carried back from the node that started it.
    */
-  async startChildWithInfo(spec: ChildSpec): Promise<Started> {
+  async startChildWithInfo(spec: ChildSpec, options: StartOptions = {}): Promise<Started> {
     this.assertRunning()
     const record = normalize(spec, this.shutdownMs)
-    // Checked when it is asked, and again when its turn comes after a wait for a slot.
+    const { signal } = options
+    const what = `start of child ${record.id}`
+    if (signal?.aborted === true) throw new AbortError(what, signal)
+    // Checked when it is asked, and again when its turn comes after a wait for a slot (a start
+    // given up meanwhile is never sent).
     const place = (): NodeId => {
+      if (signal?.aborted === true) throw new AbortError(what, signal)
       this.assertRunning()
       if (this.moves.leaving) throw new ShuttingDown()
       this.placement.assertQuorum()
@@ -227,9 +240,10 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
       if (running !== undefined) throw new AlreadyStarted(record.id, running.pid)
       return this.placement.place(record.id, record.type)
     }
-    return this.starts.run(place, (target) =>
-      this.call<Started>(target, { op: 'start', spec: record }),
+    const started = this.starts.run(place, (target) =>
+      this.call<Started>(target, { op: 'start', spec: record }, this.callTimeoutMs, signal),
     )
+    return abortable(started, signal, what)
   }
 
   /**
@@ -414,9 +428,15 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
     node: NodeId,
     request: ServerRequest,
     timeoutMs = this.callTimeoutMs,
+    signal?: AbortSignal,
   ): Promise<T> {
     try {
-      return await this.node.runtime.call<T>(this.placement.serverOf(node), request, { timeoutMs })
+      const server = this.placement.serverOf(node)
+      return await this.node.runtime.call<T>(
+        server,
+        request,
+        signal === undefined ? { timeoutMs } : { timeoutMs, signal },
+      )
     } catch (e) {
       if (CallTimeout.is(e)) {
         const child = request.op === 'start' ? request.spec.id : request.id

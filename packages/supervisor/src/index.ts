@@ -8,6 +8,7 @@ export type {
   SupervisorHooks,
   SupervisorEvents,
   ChildInfo,
+  StartOptions,
 } from './types.js'
 export type { ChildSpec, Started } from './records.js'
 export { supervisorDefaults } from './defaults.js'

@@ -98,3 +98,12 @@ export interface SupervisorEvents extends Record<string, unknown[]> {
   /** Given up: too many restarts, or no node could run it. */
   lost: [id: string, reason: string]
 }
+
+/** Options of `startChild` and `startChildWithInfo`. */
+export interface StartOptions {
+  /**
+   * Gives the wait up: the start rejects with `AbortError`. A start still waiting for its slot
+   * is never sent; one sent already may still run (as after a timeout): `whichChildren` tells.
+   */
+  signal?: AbortSignal
+}

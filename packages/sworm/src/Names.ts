@@ -1,6 +1,7 @@
 // The names of a sworm on one node, as its users register them: a worker started under a name
 // (through the supervisor, which starts its delegate where the name hashes to), or a running
 // process registered as is; and what a failed registration tells its caller.
+import type { RegisterOptions } from './typed.js'
 import {
   AlreadyRegistered,
   BadArgument,
@@ -40,7 +41,12 @@ export class Names {
   }
 
   /** See `SwormInstance.registerName`. */
-  async register(name: Name, typeOrPid: ActorClassLike<never> | Pid, args: unknown): Promise<Pid> {
+  async register(
+    name: Name,
+    typeOrPid: ActorClassLike<never> | Pid,
+    args: unknown,
+    options: RegisterOptions = {},
+  ): Promise<Pid> {
     const { registry, supervisor } = this.host
     if (typeof typeOrPid === 'string') {
       await registry.register(name, typeOrPid)
@@ -58,12 +64,10 @@ export class Names {
     const delegateArgs: DelegateArgs = { key, type: typeName, args }
     let started: Started
     try {
-      started = await supervisor.startChildWithInfo({
-        id: key,
-        type: 'Delegate',
-        args: delegateArgs,
-        restart: this.host.restart,
-      })
+      started = await supervisor.startChildWithInfo(
+        { id: key, type: 'Delegate', args: delegateArgs, restart: this.host.restart },
+        options,
+      )
     } catch (e) {
       throw await this.registrationError(name, e)
     }
@@ -77,11 +81,16 @@ export class Names {
   }
 
   /** See `SwormInstance.whereisOrRegisterName`. */
-  async whereisOrRegister(name: Name, Type: ActorClassLike<never>, args: unknown): Promise<Pid> {
+  async whereisOrRegister(
+    name: Name,
+    Type: ActorClassLike<never>,
+    args: unknown,
+    options: RegisterOptions = {},
+  ): Promise<Pid> {
     const pid = this.host.registry.whereis(name)
     if (pid !== undefined) return pid
     try {
-      return await this.register(name, Type, args)
+      return await this.register(name, Type, args, options)
     } catch (e) {
       if (AlreadyRegistered.is(e)) return e.pid as Pid
       throw e

@@ -4,12 +4,18 @@
 // holds several nodes (tests).
 import { currentProcess, type CallOptions, type NodeId, type Pid } from '@sworm/actor'
 import type { Node } from '@sworm/cluster'
-import type { MultiCallResult, Name } from '@sworm/registry'
+import type { MultiCallOptions, MultiCallResult, Name } from '@sworm/registry'
 import type { SwormOptions } from './config.js'
 import { NoNodeContext, SwormNotRunning } from './errors.js'
 import { nodeOfRuntime, startedNodes } from './nodes.js'
 import { SwormInstance, type ActorTypes } from './SwormInstance.js'
-import { swormRef, type ArgsParam, type SwormRef, type WorkerClass } from './typed.js'
+import {
+  swormRef,
+  type ArgsParam,
+  type RegisterOptions,
+  type SwormRef,
+  type WorkerClass,
+} from './typed.js'
 
 /**
  * Base class of sworms. Declare one per kind of named process, list the worker types in
@@ -55,8 +61,13 @@ export class Sworm {
     ...args: ArgsParam<T>
   ): Promise<Pid>
   static registerName(name: Name, pid: Pid): Promise<Pid>
-  static registerName(name: Name, typeOrPid: WorkerClass | Pid, args?: unknown): Promise<Pid> {
-    return this.bound().registerName(name, typeOrPid as WorkerClass, args as never)
+  static registerName(
+    name: Name,
+    typeOrPid: WorkerClass | Pid,
+    args?: unknown,
+    options?: RegisterOptions,
+  ): Promise<Pid> {
+    return this.bound().registerName(name, typeOrPid as WorkerClass, args as never, options)
   }
 
   /**
@@ -150,7 +161,7 @@ export class Sworm {
   static multiCall(
     group: Name,
     msg: unknown,
-    options?: { timeoutMs?: number },
+    options?: MultiCallOptions,
   ): Promise<MultiCallResult[]> {
     return this.bound().multiCall(group, msg, options)
   }

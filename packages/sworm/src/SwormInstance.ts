@@ -16,6 +16,7 @@ import {
   Registry,
   decodeName,
   describeName,
+  type MultiCallOptions,
   type MultiCallResult,
   type Name,
 } from '@sworm/registry'
@@ -30,7 +31,13 @@ import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
 import { COPY_STORE_INFO, Replicas } from './replicas/Replicas.js'
 import { FileStore, type SwormStore } from './persist/FileStore.js'
-import { swormRef, type ArgsParam, type SwormRef, type WorkerClass } from './typed.js'
+import {
+  swormRef,
+  type ArgsParam,
+  type RegisterOptions,
+  type SwormRef,
+  type WorkerClass,
+} from './typed.js'
 import {
   mergeConflict,
   mergeMovedCopy,
@@ -260,8 +267,13 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
    */
   registerName<T extends WorkerClass>(name: Name, Type: T, ...args: ArgsParam<T>): Promise<Pid>
   registerName(name: Name, pid: Pid): Promise<Pid>
-  registerName(name: Name, typeOrPid: WorkerClass | Pid, args?: unknown): Promise<Pid> {
-    return this.names.register(name, typeOrPid, args)
+  registerName(
+    name: Name,
+    typeOrPid: WorkerClass | Pid,
+    args?: unknown,
+    options?: RegisterOptions,
+  ): Promise<Pid> {
+    return this.names.register(name, typeOrPid, args, options)
   }
 
   /** The pid under `name`, or starts one: never two. */
@@ -270,7 +282,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     Type: T,
     ...args: ArgsParam<T>
   ): Promise<Pid> {
-    return this.names.whereisOrRegister(name, Type, args[0])
+    return this.names.whereisOrRegister(name, Type, args[0], args[1])
   }
 
   /** A handle on `name` typed by its worker class (see `Sworm.ref`). */
@@ -347,11 +359,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     return this.registry.publish(group, msg)
   }
 
-  multiCall(
-    group: Name,
-    msg: unknown,
-    options?: { timeoutMs?: number },
-  ): Promise<MultiCallResult[]> {
+  multiCall(group: Name, msg: unknown, options?: MultiCallOptions): Promise<MultiCallResult[]> {
     return this.registry.multiCall(group, msg, options)
   }
 

@@ -5,6 +5,7 @@ export { SwormInstance } from './SwormInstance.js'
 export type { ActorTypes } from './SwormInstance.js'
 export type {
   SwormRef,
+  RegisterOptions,
   WorkerClass,
   InitArgs,
   ArgsParam,
@@ -37,8 +38,47 @@ export {
   PersistCorrupt,
   SwormErrorCode,
 } from './errors.js'
-export { NotSerializable } from '@sworm/cluster'
+// Every error class of every layer, so that one import names whatever a sworm may throw (the
+// README's error table lists them with their codes).
+export {
+  SwormError,
+  ActorErrorCode,
+  AbortError,
+  AlreadyRegistered,
+  BadArgument,
+  CallTimeout,
+  Exited,
+  InitFailed,
+  InvalidPid,
+  MaxChildren,
+  NoConnection,
+  NoProc,
+  NotFound,
+  RemoteError,
+  RuntimeStopped,
+  UnknownNode,
+} from '@sworm/actor'
+export {
+  ClusterErrorCode,
+  BadConfig,
+  BadDocChunk,
+  NodeStopped,
+  NotDocOwner,
+  NotSerializable,
+  ProtocolError,
+  UnknownDoc,
+} from '@sworm/cluster'
+export { RegistryErrorCode, NotOwner, RegistryStopped } from '@sworm/registry'
+export {
+  SupervisorErrorCode,
+  AlreadyStarted,
+  NoAliveNodes,
+  QuorumNotMet,
+  ShuttingDown,
+  SupervisorTimeout,
+  UnknownActorType,
+} from '@sworm/supervisor'
 // What a user needs next to a sworm, from the layers below.
-export { NoReply, AlreadyRegistered, NotFound, CallTimeout, NoProc } from '@sworm/actor'
+export { NoReply } from '@sworm/actor'
 export type { Pid, From, ExitReason } from '@sworm/actor'
 export type { Name } from '@sworm/registry'

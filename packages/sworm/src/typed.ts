@@ -13,16 +13,25 @@ type InstanceOf<T> = T extends new () => infer I ? I : never
 export type InitArgs<T> =
   InstanceOf<T> extends { init?: (args: infer A, ...rest: never[]) => unknown } ? A : void
 
+/** Options of `registerName` and `whereisOrRegisterName`. */
+export interface RegisterOptions {
+  /**
+   * Gives the wait up: it rejects with `AbortError`. A start not sent yet never is; one sent
+   * already may still register the name (as after a timeout): `whereis` tells.
+   */
+  signal?: AbortSignal
+}
+
 /**
- * The `args` parameter of `registerName(name, T, args)`: required when `T`'s `init` needs one,
- * optional when it takes none (or may take `undefined`).
+ * The parameters after the type in `registerName(name, T, args, options)`: `args` required when
+ * `T`'s `init` needs them, optional when it takes none (or may take `undefined`).
  */
 export type ArgsParam<T> =
   undefined extends InitArgs<T>
-    ? [args?: InitArgs<T>]
+    ? [args?: InitArgs<T>, options?: RegisterOptions]
     : void extends InitArgs<T>
-      ? [args?: undefined]
-      : [args: InitArgs<T>]
+      ? [args?: undefined, options?: RegisterOptions]
+      : [args: InitArgs<T>, options?: RegisterOptions]
 
 /** The first parameter of method `K` of `T`'s instance (`never` when it has no such method). */
 type MsgOf<T, K extends string> =

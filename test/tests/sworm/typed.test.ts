@@ -53,6 +53,11 @@ async function compileOnly(): Promise<void> {
   // @ts-expect-error the same check
   await Typed.whereisOrRegisterName('c', Counter, { begin: 2 })
   await Typed.registerName('p', 'some-pid' as Pid)
+  const { signal } = new AbortController()
+  await Typed.registerName('c', Counter, { start: 1 }, { signal })
+  await Typed.registerName('e', Echo, undefined, { signal })
+  // @ts-expect-error the options come after the args
+  await Typed.registerName('c', Counter, { signal })
 
   const counter = Typed.ref('c', Counter)
   expectTypeOf(counter).toEqualTypeOf<SwormRef<typeof Counter>>()
