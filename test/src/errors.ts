@@ -1,4 +1,4 @@
-// Typed errors of @sworm/test: a stable `name`, a `code`, and a static `is` guard that tests the
+// Typed errors of @swormjs/test: a stable `name`, a `code`, and a static `is` guard that tests the
 // code rather than the prototype, so it works across copies of the package.
 
 /** Every error code this package raises. */

@@ -2,8 +2,8 @@
 // with, real-time pauses, node ids that sort where a test needs them, a logger that keeps its
 // lines, a silent actor.
 import { randomUUID } from 'node:crypto'
-import { Actor, NoReply, createLogger, type Logger } from '@sworm/actor'
-import type { NodeOptions } from '@sworm/cluster'
+import { Actor, NoReply, createLogger, type Logger } from '@swormjs/actor'
+import type { NodeOptions } from '@swormjs/cluster'
 import { waitUntil } from './testCluster.js'
 
 /**

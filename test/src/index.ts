@@ -1,4 +1,4 @@
-// @sworm/test: tools for multi-node and multi-process tests (a fault-injecting TCP proxy, a
+// @swormjs/test: tools for multi-node and multi-process tests (a fault-injecting TCP proxy, a
 // child-process harness, in-process clusters, seeded randomness, the chaos run and small test
 // helpers). Private to this repository.
 export { FaultProxy, LOOPBACK } from './FaultProxy.js'

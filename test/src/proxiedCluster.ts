@@ -1,8 +1,8 @@
 // In-process nodes whose every link runs through a FaultProxy (node `i` dials node `j` through
 // its own proxy, by the `rewriteUrl` option), so that a test can cut links, split the cluster,
 // heal it, kill nodes and add fresh ones.
-import { silentLogger } from '@sworm/actor'
-import { startNode, type Node, type NodeOptions } from '@sworm/cluster'
+import { silentLogger } from '@swormjs/actor'
+import { startNode, type Node, type NodeOptions } from '@swormjs/cluster'
 import { FaultProxy, type FaultMode } from './FaultProxy.js'
 import { TEST_COOKIE, waitUntil } from './testCluster.js'
 

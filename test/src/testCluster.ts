@@ -1,7 +1,7 @@
 // Several nodes in one OS process, meshed over real loopback sockets: the quick way to test
 // cluster behaviour. `await using cluster = await testCluster(3)` stops every node afterwards.
-import { silentLogger } from '@sworm/actor'
-import { startNode, type Node, type NodeOptions } from '@sworm/cluster'
+import { silentLogger } from '@swormjs/actor'
+import { startNode, type Node, type NodeOptions } from '@swormjs/cluster'
 
 export const TEST_COOKIE = 'test-cookie-of-the-sworm-suite'
 

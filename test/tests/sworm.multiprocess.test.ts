@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { nodeOf } from '@sworm/actor'
+import { nodeOf } from '@swormjs/actor'
 import {
   SLOW_MS,
   movedAwayFrom,

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect, vi } from 'vitest'
-import { nodeOf } from '@sworm/actor'
+import { nodeOf } from '@swormjs/actor'
 import { TEST_COOKIE, spawnNode, type ChildNode } from '../src/index.js'
 
 const script = fileURLToPath(new URL('../dist/fixtures/swormNode.js', import.meta.url))

@@ -1,6 +1,6 @@
 // The chat rooms: `ChatRoom`, one worker per room keeping the room's last posts, and `Rooms`, the
 // sworm that runs one per name across the cluster and hands a room's history over when it moves.
-import { Actor, Sworm } from 'sworm'
+import { Actor, Sworm } from '@swormjs/sworm'
 
 /** A post as the room numbers it and publishes it to the room's members. */
 export interface Post {

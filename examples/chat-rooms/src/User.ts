@@ -1,6 +1,6 @@
 // A chat user: a plain process on one node that joins rooms, posts to them by name, and keeps
 // every post its rooms publish to it.
-import { Actor } from 'sworm'
+import { Actor } from '@swormjs/sworm'
 import { membersOf, Rooms, type Post, type RoomRequest } from './Rooms.js'
 
 export type UserRequest =

@@ -3,8 +3,8 @@
 // post and publishes it to its members' group. The node hosting room:tea leaves gracefully while
 // users are posting: the room moves with its history, and its members keep getting its posts.
 import { pathToFileURL } from 'node:url'
-import { nodeOf, type Pid } from '@sworm/actor'
-import { startNode, type SwormNode } from 'sworm'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import { startNode, type SwormNode } from '@swormjs/sworm'
 import { ChatRoom, membersOf, Rooms, type Post } from './Rooms.js'
 import { User, type UserRequest } from './User.js'
 

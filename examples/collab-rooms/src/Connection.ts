@@ -4,8 +4,8 @@
 // publishes back to the client. It monitors the room's worker: when the worker ends (a move, a
 // crash), it re-syncs the client with the room's next worker.
 import type { WebSocket } from 'ws'
-import { isDownMessage, type Ref } from '@sworm/actor'
-import { Actor, NotFound, type Name, type Pid, type SwormInstance } from 'sworm'
+import { isDownMessage, type Ref } from '@swormjs/actor'
+import { Actor, NotFound, type Name, type Pid, type SwormInstance } from '@swormjs/sworm'
 import {
   Room,
   roomGroup,

@@ -3,7 +3,7 @@
 // sync requests, applies updates and publishes each to the room's group, the connection
 // processes of every node. When its node leaves, the document moves with handoff.
 import * as Y from 'yjs'
-import { Actor, Sworm, type Name, type Pid } from 'sworm'
+import { Actor, Sworm, type Name, type Pid } from '@swormjs/sworm'
 
 export interface RoomArgs {
   /** The room's name (its group is `roomGroup(name)`). */

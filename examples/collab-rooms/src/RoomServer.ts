@@ -3,8 +3,8 @@
 // It closes its sockets first when the node leaves.
 import type { IncomingMessage } from 'node:http'
 import type { RawData, WebSocket } from 'ws'
-import { isNormalExit, type ExitReason } from '@sworm/actor'
-import type { SwormNode } from 'sworm'
+import { isNormalExit, type ExitReason } from '@swormjs/actor'
+import type { SwormNode } from '@swormjs/sworm'
 import { Connection, type ConnectionArgs, type SocketEvent } from './Connection.js'
 import { Rooms } from './Room.js'
 

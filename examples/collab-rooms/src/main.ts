@@ -1,8 +1,8 @@
 // Starts a 3-node collab-rooms cluster in this process on 127.0.0.1 and prints where
 // y-websocket clients connect. Ctrl-C stops the nodes one after the other, gracefully: each
 // node's rooms move to the nodes still running, with their documents.
-//   COLLAB_ROOMS_PORT=4100 npm start -w @sworm/example-collab-rooms   (nodes on 4100, 4101, 4102)
-import { startNode, type SwormNode } from 'sworm'
+//   COLLAB_ROOMS_PORT=4100 npm start -w @swormjs/example-collab-rooms   (nodes on 4100, 4101, 4102)
+import { startNode, type SwormNode } from '@swormjs/sworm'
 import { Rooms } from './Room.js'
 import { RoomServer } from './RoomServer.js'
 

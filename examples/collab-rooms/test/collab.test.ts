@@ -4,8 +4,8 @@ import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
-import { nodeOf, silentLogger, type Pid } from '@sworm/actor'
-import { startNode, type SwormNode } from 'sworm'
+import { nodeOf, silentLogger, type Pid } from '@swormjs/actor'
+import { startNode, type SwormNode } from '@swormjs/sworm'
 import {
   Room,
   Rooms,

@@ -1,8 +1,8 @@
 // The smallest complete sworm program: three nodes in one process, a few named counters spread
 // over them, and a graceful leave that moves a counter, count and all, to another node (handoff).
 import { pathToFileURL } from 'node:url'
-import { nodeOf, type Pid } from '@sworm/actor'
-import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import { Actor, Sworm, startNode, type SwormNode } from '@swormjs/sworm'
 
 /** A counter. Its count is its state: `beginHandoff` gives it away, `endHandoff` takes it back. */
 class Counter extends Actor<{ start?: number } | undefined> {

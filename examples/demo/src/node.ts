@@ -2,9 +2,9 @@
 // `DurableCounters` sworm (the same, with `replicas: 1`), reports what it sees to the driver,
 // and on node `a` runs the load client (steady calls by name at every worker, each answer
 // checked against the count the client expects).
-import { nodeOf, silentLogger, type Pid } from '@sworm/actor'
-import { observe } from '@sworm/observe'
-import { startNode } from 'sworm'
+import { nodeOf, silentLogger, type Pid } from '@swormjs/actor'
+import { observe } from '@swormjs/observe'
+import { startNode } from '@swormjs/sworm'
 import {
   Counter,
   Counters,

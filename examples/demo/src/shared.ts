@@ -1,6 +1,6 @@
 // What the demo's driver and its node processes share: the sworm, and the messages between them
 // (over each child's IPC channel).
-import { Actor, Sworm } from 'sworm'
+import { Actor, Sworm } from '@swormjs/sworm'
 
 /** A counter that hands its count to its next node when its name moves. */
 export class Counter extends Actor<undefined> {

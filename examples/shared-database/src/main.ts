@@ -4,8 +4,8 @@
 // count, the lost machine's on the others. Run it with DATABASE_URL=postgres://user:pw@host/db.
 import { randomBytes } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
-import { nodeOf } from '@sworm/actor'
-import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
+import { nodeOf } from '@swormjs/actor'
+import { Actor, Sworm, startNode, type SwormNode } from '@swormjs/sworm'
 
 /** A counter. Its count is its state: kept in the database after every call it answers. */
 class Counter extends Actor<undefined> {

@@ -1,4 +1,4 @@
-// Typed errors of @sworm/actor: each has a stable `name`, a `code`, and a static `is` guard
+// Typed errors of @swormjs/actor: each has a stable `name`, a `code`, and a static `is` guard
 // that works across copies of the package (it tests a `Symbol.for` brand and the code, not the
 // prototype, so a Node system error with a `code` such as `ENOENT` is never taken for ours).
 

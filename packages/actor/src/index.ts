@@ -1,4 +1,4 @@
-// @sworm/actor: processes, mailboxes, links, monitors, actors and supervisors, with no network.
+// @swormjs/actor: processes, mailboxes, links, monitors, actors and supervisors, with no network.
 export { Runtime } from './Runtime.js'
 export type { Route } from './Route.js'
 export type { RuntimeOptions, SpawnOptions, CallOptions } from './options.js'

@@ -1,4 +1,4 @@
-// `@sworm/actor/internal`: what the layers above this repository need from the runtime's inside
+// `@swormjs/actor/internal`: what the layers above this repository need from the runtime's inside
 // (the dispatch hook a sworm worker extends; long work in short steps). Not a public API: it may
 // change in any release.
 export {

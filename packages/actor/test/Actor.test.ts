@@ -14,7 +14,7 @@ import {
   silentLogger,
   type From,
   type Pid,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { causeChain, deferred, track, type Deferred } from './helpers.js'
 
 class Counter extends Actor<number> {

@@ -13,7 +13,7 @@ import {
   type DynamicChildSpec,
   type ExitReason,
   type Pid,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { causeChain, exitOf } from './helpers.js'
 
 interface RoomArgs {

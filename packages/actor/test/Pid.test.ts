@@ -13,7 +13,7 @@ import {
   silentLogger,
   toPid,
   type NodeId,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 
 const node = '6f1c2a7e-8d2b-4c55-9a0e-3b7d1f0c9e11' as NodeId
 

@@ -1,6 +1,13 @@
 // The local name registry: one process per name, the holder named in a conflict, names freed on exit.
 import { describe, expect, it } from 'vitest'
-import { Actor, AlreadyRegistered, BadArgument, NoProc, Runtime, silentLogger } from '@sworm/actor'
+import {
+  Actor,
+  AlreadyRegistered,
+  BadArgument,
+  NoProc,
+  Runtime,
+  silentLogger,
+} from '@swormjs/actor'
 import { exitOf, spawnInbox } from './helpers.js'
 
 class Idle extends Actor {}

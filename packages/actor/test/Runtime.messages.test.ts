@@ -8,7 +8,7 @@ import {
   settle,
   silentLogger,
   type Pid,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { deferred, exitOf, spawnInbox } from './helpers.js'
 
 class Echo extends Actor {

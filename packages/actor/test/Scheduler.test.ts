@@ -1,7 +1,7 @@
 // The scheduler's time slice: work that goes from process to process through promises still lets
 // the event loop turn (timers, sockets, heartbeats), and every message is handled, in order.
 import { describe, expect, it } from 'vitest'
-import { Actor, Runtime, realClock, silentLogger, type Clock } from '@sworm/actor'
+import { Actor, Runtime, realClock, silentLogger, type Clock } from '@swormjs/actor'
 import { countTurns } from './helpers.js'
 
 class Echo extends Actor {

@@ -10,7 +10,7 @@ import {
   settle,
   silentLogger,
   type ChildSpec,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { causeChain } from './helpers.js'
 import { crash, pidsOf, startSup, worker } from './supervisorFixtures.js'
 

@@ -1,6 +1,6 @@
 // The local Supervisor: strategies, restart policies, intensity, and shutdown order and timeouts.
 import { describe, expect, it } from 'vitest'
-import { ManualClock, Runtime, Supervisor, settle, silentLogger } from '@sworm/actor'
+import { ManualClock, Runtime, Supervisor, settle, silentLogger } from '@swormjs/actor'
 import { deferred, exitOf, track } from './helpers.js'
 import { Worker, crash, pidsOf, startSup, worker, type WorkerArgs } from './supervisorFixtures.js'
 

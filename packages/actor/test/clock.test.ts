@@ -1,6 +1,6 @@
 // Clocks: the manual clock tests drive time with, and the real clock's handling of long delays.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ManualClock, Runtime, realClock, silentLogger } from '@sworm/actor'
+import { ManualClock, Runtime, realClock, silentLogger } from '@swormjs/actor'
 import { track } from './helpers.js'
 
 describe('ManualClock', () => {

@@ -1,7 +1,7 @@
 // currentProcess(): code running for a process (its handlers, also after an await) knows which
 // process and runtime it runs for; code outside any process sees none.
 import { describe, expect, it } from 'vitest'
-import { Actor, Runtime, currentProcess, silentLogger, type Pid } from '@sworm/actor'
+import { Actor, Runtime, currentProcess, silentLogger, type Pid } from '@swormjs/actor'
 
 /** Reports what currentProcess() says, before and after an await, from init and handlers. */
 class Reporter extends Actor<void> {

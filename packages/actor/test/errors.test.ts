@@ -14,7 +14,7 @@ import {
   isNormalExit,
   reasonFromWire,
   reasonToWire,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 
 describe('typed errors', () => {
   it('carry a name, a code and a guard that works across copies of the package', () => {

@@ -1,6 +1,6 @@
 // Helpers shared by the actor tests: deferreds, promise tracking, exit watching and a recording
 // process, so that a test orders its steps by events and never by sleeping.
-import type { ExitReason, Pid, Runtime, SpawnOptions } from '@sworm/actor'
+import type { ExitReason, Pid, Runtime, SpawnOptions } from '@swormjs/actor'
 
 /** A promise with its resolve and reject functions in hand. */
 export interface Deferred<T> {

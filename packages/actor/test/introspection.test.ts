@@ -9,7 +9,7 @@ import {
   settle,
   silentLogger,
   type ExitReason,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { deferred, exitOf, spawnInbox, track } from './helpers.js'
 
 describe('processes()', () => {

@@ -1,6 +1,6 @@
 // Two runtimes in one OS process share nothing: pids, names and processes stay on their side.
 import { describe, expect, it } from 'vitest'
-import { Actor, Runtime, UnknownNode, nodeOf, settle, silentLogger } from '@sworm/actor'
+import { Actor, Runtime, UnknownNode, nodeOf, settle, silentLogger } from '@swormjs/actor'
 import { exitOf, spawnInbox } from './helpers.js'
 
 class Echo extends Actor {

@@ -9,7 +9,7 @@ import {
   silentLogger,
   type ExitReason,
   type Pid,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { exitOf, spawnInbox } from './helpers.js'
 
 /** Records the reason its `terminate` ran with, in the array handed to `init`. */

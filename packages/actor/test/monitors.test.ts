@@ -8,7 +8,7 @@ import {
   silentLogger,
   type ExitReason,
   type Pid,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { exitOf, spawnInbox } from './helpers.js'
 
 describe('monitors', () => {

@@ -1,7 +1,7 @@
 // Long work in short steps: a sliced loop visits every item in order and lets the event loop turn
 // between slices; a limited fan-out keeps at most so many calls in flight and runs them all.
 import { describe, expect, it } from 'vitest'
-import { forEachLimited, forEachSliced, SliceGate } from '@sworm/actor/internal'
+import { forEachLimited, forEachSliced, SliceGate } from '@swormjs/actor/internal'
 import { countTurns, deferred } from './helpers.js'
 
 describe('forEachSliced', () => {

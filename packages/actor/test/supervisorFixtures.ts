@@ -8,7 +8,7 @@ import {
   type Pid,
   type Runtime,
   type SupervisorOptions,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { exitOf } from './helpers.js'
 
 export interface WorkerArgs {

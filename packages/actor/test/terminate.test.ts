@@ -15,7 +15,7 @@ import {
   type ExitReason,
   type NodeId,
   type Pid,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { deferred, exitOf, track } from './helpers.js'
 
 interface Probe {

@@ -1,6 +1,14 @@
 // Timers: `sendAfter` and `cancelTimer` on the injected clock, and timers that die with their owner.
 import { describe, expect, it } from 'vitest'
-import { Actor, ManualClock, Runtime, settle, silentLogger, type Pid, type Ref } from '@sworm/actor'
+import {
+  Actor,
+  ManualClock,
+  Runtime,
+  settle,
+  silentLogger,
+  type Pid,
+  type Ref,
+} from '@swormjs/actor'
 import { exitOf, spawnInbox } from './helpers.js'
 
 /** Sets the timers it is told to and reports what arrives. */

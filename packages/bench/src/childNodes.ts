@@ -1,8 +1,8 @@
-// Real node processes for the suites that need several: the clusterNode fixture of @sworm/test,
+// Real node processes for the suites that need several: the clusterNode fixture of @swormjs/test,
 // spawned through its process harness, meshed, and killed whatever happens.
 import { createServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { killAllChildren, spawnNodes, type ChildNode } from '@sworm/test'
+import { killAllChildren, spawnNodes, type ChildNode } from '@swormjs/test'
 
 /** Bounds on the harness: generous, since a slow machine must fail a target, not time out. */
 export const REQUEST_TIMEOUT_MS = 120_000
@@ -24,9 +24,9 @@ export function nodeFlags(): string[] {
   return process.env[NODE_FLAGS_ENV]?.split(' ').filter((f) => f !== '') ?? []
 }
 
-/** The fixture script, compiled: `dist/fixtures/clusterNode.js` next to @sworm/test's entry. */
+/** The fixture script, compiled: `dist/fixtures/clusterNode.js` next to @swormjs/test's entry. */
 export function clusterNodeScript(): URL {
-  return new URL('../dist/fixtures/clusterNode.js', import.meta.resolve('@sworm/test'))
+  return new URL('../dist/fixtures/clusterNode.js', import.meta.resolve('@swormjs/test'))
 }
 
 /** Ms since the epoch with sub-ms precision, comparable with the fixture's timestamps. */

@@ -1,4 +1,4 @@
-// @sworm/bench: the benchmark runner, its suites, and the measuring helpers suites share.
+// @swormjs/bench: the benchmark runner, its suites, and the measuring helpers suites share.
 export { runCli, listing, selectFigures, runFigure, quickOptions } from './runner.js'
 export type { CliIo, NamedFigure } from './runner.js'
 export { suites } from './suites/index.js'

@@ -19,7 +19,7 @@ export async function runNodeChild(
 ): Promise<string> {
   const path = fileURLToPath(module)
   if (!existsSync(path)) {
-    throw new Error(`${path} does not exist: build @sworm/bench first (npm run build)`)
+    throw new Error(`${path} does not exist: build @swormjs/bench first (npm run build)`)
   }
   const child = spawn(
     process.execPath,

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
-import { liveChildren } from '@sworm/test'
+import { liveChildren } from '@swormjs/test'
 import { runCli, type CliIo } from '../src/runner.js'
 
 /** The node processes of the multi-node suites run this compiled fixture. */

@@ -1,7 +1,7 @@
 // The registry suite end to end in quick mode: in-process figures, node processes and the churn
 // child, one JSON line each, and no child left running afterwards.
 import { afterAll, describe, expect, it } from 'vitest'
-import { killAllChildren } from '@sworm/test'
+import { killAllChildren } from '@swormjs/test'
 import { NODE_FIXTURE, requireBuilt, runQuickSuite } from './helpers.js'
 
 requireBuilt(NODE_FIXTURE, '../dist/child/registryChurn.js')

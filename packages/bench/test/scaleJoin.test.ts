@@ -1,7 +1,7 @@
 // The join figure end to end at a small scale: four real node processes, one measurement with
 // the event-loop figures of the joiner and the owners, and no child left running afterwards.
 import { afterAll, describe, expect, it } from 'vitest'
-import { killAllChildren, liveChildren } from '@sworm/test'
+import { killAllChildren, liveChildren } from '@swormjs/test'
 import { joinFigures } from '../src/suites/scaleJoin.js'
 import { quickOptions } from '../src/runner.js'
 import { requireBuilt } from './helpers.js'

@@ -1,7 +1,7 @@
 // The sworm suite end to end in quick mode: sworm node processes per figure (one leaving under
 // load), one JSON line each with no lost state or call, and no child left running afterwards.
 import { afterAll, describe, expect, it } from 'vitest'
-import { killAllChildren } from '@sworm/test'
+import { killAllChildren } from '@swormjs/test'
 import { SWORM_FIXTURE, requireBuilt, runQuickSuite } from './helpers.js'
 
 requireBuilt(SWORM_FIXTURE)

@@ -4,8 +4,8 @@
 // map says `ready`), tells the component when a node's doc comes, changes or goes, and forgets
 // the docs of a node that has been down for `forgetAfterMs`.
 import type * as Y from 'yjs'
-import type { NodeId, TimerHandle } from '@sworm/actor'
-import { nextTurn } from '@sworm/actor/internal'
+import type { NodeId, TimerHandle } from '@swormjs/actor'
+import { nextTurn } from '@swormjs/actor/internal'
 import { nodeDefaults } from './defaults.js'
 import type { Node } from './Node.js'
 

@@ -2,7 +2,7 @@
 // dialed), one dial state per URL, and the reconnects (backoff with jitter, a longer wait after
 // a refusal, never again after reaching this node itself).
 import type { WebSocket } from 'ws'
-import type { Clock, Logger, NodeId, TimerHandle } from '@sworm/actor'
+import type { Clock, Logger, NodeId, TimerHandle } from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
 import type { DialOutcome } from './Handshake.js'
 import type { TlsOptions } from './options.js'

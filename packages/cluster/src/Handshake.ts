@@ -6,7 +6,7 @@
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import type { RawData, WebSocket } from 'ws'
-import type { Clock, Logger, NodeId } from '@sworm/actor'
+import type { Clock, Logger, NodeId } from '@swormjs/actor'
 import { ProtocolError } from './errors.js'
 import {
   Frame,

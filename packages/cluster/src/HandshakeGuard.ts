@@ -2,7 +2,7 @@
 // of the connections still in their handshake, and a log that speaks once per source per interval
 // with every string a stranger chose clipped.
 import type { WebSocket } from 'ws'
-import type { Clock, Logger } from '@sworm/actor'
+import type { Clock, Logger } from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
 
 /** One incoming connection in its handshake. */

@@ -4,7 +4,7 @@
 // for `downAfterUnreachableMs` is reported silent (the node takes it down). A node whose own
 // event loop stalled reads its sockets before it judges anyone, and forgives the silence it caused.
 import * as encoding from 'lib0/encoding'
-import type { Clock, TimerHandle } from '@sworm/actor'
+import type { Clock, TimerHandle } from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
 import { Frame } from './frames.js'
 import { PhiAccrual, type PhiAccrualOptions } from './PhiAccrual.js'

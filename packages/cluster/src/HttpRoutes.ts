@@ -3,7 +3,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocket, WebSocketServer } from 'ws'
-import type { Logger } from '@sworm/actor'
+import type { Logger } from '@swormjs/actor'
 import { BadConfig } from './errors.js'
 import { rejectUpgrade, tlsBinding } from './sockets.js'
 import { TLSSocket } from 'node:tls'

@@ -5,7 +5,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { RawData, WebSocket } from 'ws'
-import { actorDefaults, type Clock, type Emitter, type Logger, type NodeId } from '@sworm/actor'
+import { actorDefaults, type Clock, type Emitter, type Logger, type NodeId } from '@swormjs/actor'
 import { dispatchFrames, type FrameTargets } from './dispatch.js'
 import { nodeDefaults } from './defaults.js'
 import { Frame, writeMembers, type HelloFrame, type MemberEntry } from './frames.js'

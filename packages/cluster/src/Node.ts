@@ -17,7 +17,7 @@ import {
   type Clock,
   type Logger,
   type NodeId,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
 import { Dialer } from './Dialer.js'
 import { DocService } from './DocService.js'

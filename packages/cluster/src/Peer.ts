@@ -3,7 +3,7 @@
 // our processes (monitors), for cleanup when it goes.
 import type * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
-import type { Clock, NodeId, Pid, Ref } from '@sworm/actor'
+import type { Clock, NodeId, Pid, Ref } from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
 import { Outbox, type OutStream } from './Outbox.js'
 

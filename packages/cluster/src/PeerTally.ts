@@ -1,7 +1,7 @@
 // What peers did that this node refused (a frame in another node's name, a limit passed):
 // counted for `node.stats()`, and logged the first time for each peer only, so that a peer that
 // keeps at it cannot flood the log.
-import type { NodeId } from '@sworm/actor'
+import type { NodeId } from '@swormjs/actor'
 
 export class PeerTally {
   /** How many times, over every peer. */

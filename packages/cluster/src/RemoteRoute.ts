@@ -15,7 +15,7 @@ import {
   type Ref,
   type Route,
   type Runtime,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { encodeValue, readPayload } from './codec.js'
 import { nodeDefaults } from './defaults.js'
 import { PeerTally } from './PeerTally.js'

@@ -1,5 +1,5 @@
-// Typed errors of @sworm/cluster (same conventions as @sworm/actor: a code, a name, `is`).
-import { hasErrorCode, SwormError } from '@sworm/actor'
+// Typed errors of @swormjs/cluster (same conventions as @swormjs/actor: a code, a name, `is`).
+import { hasErrorCode, SwormError } from '@swormjs/actor'
 
 export const ClusterErrorCode = {
   NotSerializable: 'NOT_SERIALIZABLE',

@@ -1,4 +1,4 @@
-// @sworm/cluster: nodes joined in a websocket mesh, remote processes, replicated Yjs docs.
+// @swormjs/cluster: nodes joined in a websocket mesh, remote processes, replicated Yjs docs.
 export { startNode, Node } from './Node.js'
 export type { NodeInfo, NodeEvents, DownReason } from './types.js'
 export type { HttpHandler, WebSocketHandler } from './HttpRoutes.js'

@@ -1,4 +1,4 @@
-// `@sworm/cluster/internal`: building blocks the registry and the supervisor share (replicated
+// `@swormjs/cluster/internal`: building blocks the registry and the supervisor share (replicated
 // docs, the hybrid clock, the conflict winner rule). Not a public API: it may change in any release.
 export { DocService } from './DocService.js'
 export type { DocEvents } from './DocService.js'

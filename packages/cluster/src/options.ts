@@ -1,7 +1,7 @@
 // Node options, their validation (a typo is an error, not a silent no-op), and the options with
 // every default filled in (the defaults themselves are in `defaults.ts`).
 import type { WebSocket, WebSocketServer } from 'ws'
-import type { Clock, Logger } from '@sworm/actor'
+import type { Clock, Logger } from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
 import { BadConfig } from './errors.js'
 import { deviationsAt } from './PhiAccrual.js'

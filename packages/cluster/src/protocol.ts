@@ -1,4 +1,4 @@
-// `@sworm/cluster/protocol`: the wire protocol's building blocks (frames, the handshake proof,
+// `@swormjs/cluster/protocol`: the wire protocol's building blocks (frames, the handshake proof,
 // the payload codec), for tools that speak to a node directly and for protocol tests. Most
 // programs never need it: `startNode` speaks the protocol for them.
 export {

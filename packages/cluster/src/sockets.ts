@@ -3,7 +3,7 @@
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import type { RawData } from 'ws'
-import type { Logger } from '@sworm/actor'
+import type { Logger } from '@swormjs/actor'
 
 /** The bytes of a websocket message, however `ws` delivered them. */
 export function toBytes(data: RawData): Uint8Array {

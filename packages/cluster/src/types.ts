@@ -1,5 +1,5 @@
 // The types of what a node tells about other nodes: shared by the node and its peer table.
-import type { NodeId } from '@sworm/actor'
+import type { NodeId } from '@swormjs/actor'
 
 /** What a node knows of another node. */
 export interface NodeInfo {

@@ -1,7 +1,7 @@
 // The one rule that decides between two copies of one thing (two registrations of a name, two
 // starts of a child): the earliest hybrid logical clock wins, ties broken by the smaller node id.
 // Every node applies it to the same replicas and so reaches the same verdict.
-import type { NodeId } from '@sworm/actor'
+import type { NodeId } from '@swormjs/actor'
 
 /** One contender: when it was made (an HLC) and on which node. */
 export interface Contender {

@@ -2,7 +2,7 @@
 // to the doc's encoded size, and read without encoding the doc.
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { silentLogger, type NodeId } from '@sworm/actor'
+import { silentLogger, type NodeId } from '@swormjs/actor'
 import { DocService } from '../src/DocService.js'
 
 const NODE = 'n0' as NodeId

@@ -1,7 +1,7 @@
 // The heartbeat judge on a clock the test drives: a silent peer is unreachable before it is down,
 // one heard again is reachable, and a node whose own timer fired late judges nobody.
 import { describe, expect, it } from 'vitest'
-import { ManualClock, type Clock, type TimerHandle } from '@sworm/actor'
+import { ManualClock, type Clock, type TimerHandle } from '@swormjs/actor'
 import { Heartbeat, type HeartbeatOptions } from '../src/Heartbeat.js'
 
 const OPTS: HeartbeatOptions = {

@@ -3,7 +3,7 @@
 import { setImmediate as turn } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { silentLogger, type NodeId } from '@sworm/actor'
+import { silentLogger, type NodeId } from '@swormjs/actor'
 import { DocService } from '../src/DocService.js'
 import { endTurn, inTransaction, openTurn } from '../src/turnTransaction.js'
 

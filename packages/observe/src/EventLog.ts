@@ -1,6 +1,6 @@
 // The observer's recent events: a ring of the last `RING_SIZE`, newest first when read, and the
 // listeners told of each one as it is recorded (the metrics' counters, the page's stream).
-import type { Clock, Logger } from '@sworm/actor'
+import type { Clock, Logger } from '@swormjs/actor'
 import type { CountedKind, ObservedEvent } from './state.js'
 
 /** Told of every recorded event; `counted` is the counter it moves on this node, if any. */

@@ -1,7 +1,7 @@
 // The load of one node over time: samples of its message counters (for the rates the page
 // shows) and an event-loop delay histogram of its own, read over windows of a few seconds.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
-import type { Node } from '@sworm/cluster'
+import type { Node } from '@swormjs/cluster'
 
 /** Rates are computed over the samples of about this long. */
 const RATE_WINDOW_MS = 5000

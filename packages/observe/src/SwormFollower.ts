@@ -1,9 +1,9 @@
 // Follows the sworms of the observed node through `sworm`'s public API: those running, and each
 // one that starts later (`SwormInstance.onStart`). Their registries and supervisors reach the
 // tracker through its sources; their handoffs and merges become events here.
-import { describeName } from '@sworm/registry'
-import { SwormInstance } from 'sworm'
-import type { Node } from '@sworm/cluster'
+import { describeName } from '@swormjs/registry'
+import { SwormInstance } from '@swormjs/sworm'
+import type { Node } from '@swormjs/cluster'
 import type { ObserverNote } from './state.js'
 
 /** What the follower needs of the tracker. */

@@ -1,10 +1,10 @@
 // Follows one node and the registries and supervisors it is given: records what happens (nodes
 // up and down, restarts, moves, conflicts, notes of the layer above) in its event log, remembers
 // every node ever seen, samples the load, and builds the page's snapshot.
-import { describeReason, nodeOf, type NodeId, type TimerHandle } from '@sworm/actor'
-import type { Node, NodeInfo } from '@sworm/cluster'
-import { describeName, type Registry } from '@sworm/registry'
-import type { DistributedSupervisor } from '@sworm/supervisor'
+import { describeReason, nodeOf, type NodeId, type TimerHandle } from '@swormjs/actor'
+import type { Node, NodeInfo } from '@swormjs/cluster'
+import { describeName, type Registry } from '@swormjs/registry'
+import type { DistributedSupervisor } from '@swormjs/supervisor'
 import { EventLog, type EventListener } from './EventLog.js'
 import { LoadSampler, type Delay } from './LoadSampler.js'
 import type {

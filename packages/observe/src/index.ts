@@ -1,4 +1,4 @@
-// @sworm/observe: Prometheus metrics and a live observer page for a Sworm node.
+// @swormjs/observe: Prometheus metrics and a live observer page for a Sworm node.
 export { observe } from './observe.js'
 export type { ObserveOptions, Observer } from './observe.js'
 export type { ObservedSworm } from './Tracker.js'

@@ -3,7 +3,7 @@
 // and counters read live values in `collect`, when scraped; the event counters move as the
 // tracker records events.
 import { Counter, Gauge, Histogram, Registry as PromRegistry } from 'prom-client'
-import type { Node } from '@sworm/cluster'
+import type { Node } from '@swormjs/cluster'
 import type { Tracker } from './Tracker.js'
 import type { CountedKind } from './state.js'
 

@@ -3,11 +3,11 @@
 // carries the cluster's websockets). It follows the node's sworms on its own.
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { BadArgument, type TimerHandle } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
-import type { Registry } from '@sworm/registry'
-import type { DistributedSupervisor } from '@sworm/supervisor'
-import { SwormInstance } from 'sworm'
+import { BadArgument, type TimerHandle } from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
+import type { Registry } from '@swormjs/registry'
+import type { DistributedSupervisor } from '@swormjs/supervisor'
+import { SwormInstance } from '@swormjs/sworm'
 import type { Registry as PromRegistry } from 'prom-client'
 import { TokenCheck, tokenCookie } from './auth.js'
 import { createMetrics, type NodeMetrics } from './metrics.js'
@@ -85,7 +85,7 @@ const SERVICE_KEY = Symbol.for('sworm.observe')
  * Throws `BadArgument` for a bad option (the page without a token among them), or when the node
  * is already observed.
  * @example
- * const node = await startNode({ port: 4001, cookie, children: [Rooms] }) // from 'sworm'
+ * const node = await startNode({ port: 4001, cookie, children: [Rooms] }) // from '@swormjs/sworm'
  * const obs = observe(node, { metrics: true, page: { token: process.env.OBSERVER_TOKEN! } })
  * console.log(`observer: ${obs.url}`)
  */

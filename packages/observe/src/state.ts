@@ -1,6 +1,6 @@
 // The shapes the observer hands out: an event it recorded, and the JSON snapshot of one node's
 // view of the cluster that the page renders (GET /observer/state, and each SSE message).
-import type { NodeId } from '@sworm/actor'
+import type { NodeId } from '@swormjs/actor'
 
 /**
  * Kinds the observer counts (`sworm_<kind>s_total`) besides recording them. Anything else

@@ -1,8 +1,8 @@
 // Who gets the observer page: nobody while it is off; with it on, only requests carrying the
 // token (query, cookie or bearer header). Bad options fail at once with BadArgument.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { BadArgument } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
+import { BadArgument } from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
 import { observe, type ObserveOptions, type ObserverState } from '../src/index.js'
 import { get, startCluster, stopAll } from './cluster.js'
 

@@ -1,10 +1,10 @@
 // A few nodes in this process on 127.0.0.1 for the observer's tests, a registry and a
 // supervisor on each, and a reader of the Prometheus text format. (The root `test/` workspace
 // has a fuller harness, for the packages below this one.)
-import { Actor, silentLogger, type Pid } from '@sworm/actor'
-import { startNode, type Node } from '@sworm/cluster'
-import { Registry } from '@sworm/registry'
-import { DistributedSupervisor } from '@sworm/supervisor'
+import { Actor, silentLogger, type Pid } from '@swormjs/actor'
+import { startNode, type Node } from '@swormjs/cluster'
+import { Registry } from '@swormjs/registry'
+import { DistributedSupervisor } from '@swormjs/supervisor'
 
 export const TEST_COOKIE = 'observe-test-cookie'
 

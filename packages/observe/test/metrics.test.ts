@@ -1,9 +1,9 @@
 // GET /metrics of a 3-node cluster with a registry and a distributed supervisor: the values a
 // scrape reads are the cluster's real ones, and the event counters move when things happen.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Node } from '@sworm/cluster'
-import type { Registry } from '@sworm/registry'
-import type { DistributedSupervisor } from '@sworm/supervisor'
+import type { Node } from '@swormjs/cluster'
+import type { Registry } from '@swormjs/registry'
+import type { DistributedSupervisor } from '@swormjs/supervisor'
 import { observe, type Observer } from '../src/index.js'
 import {
   get,

@@ -2,9 +2,9 @@
 // the three nodes of a cluster up and their workers, then shows a killed node as down, live.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import type { Node } from '@sworm/cluster'
-import type { Registry } from '@sworm/registry'
-import type { DistributedSupervisor } from '@sworm/supervisor'
+import type { Node } from '@swormjs/cluster'
+import type { Registry } from '@swormjs/registry'
+import type { DistributedSupervisor } from '@swormjs/supervisor'
 import { observe, type Observer } from '../src/index.js'
 import { startCluster, startComponents, stopAll, waitUntil } from './cluster.js'
 

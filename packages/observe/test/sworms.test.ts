@@ -1,8 +1,8 @@
 // `observe(node)` on a node that runs sworms: it follows them through sworm's public API, those
 // started after it at once, and counts their handoffs; a sworm stopped on the node leaves its view.
 import { describe, expect, it } from 'vitest'
-import { nodeOf, silentLogger } from '@sworm/actor'
-import { Actor, Sworm, startNode } from 'sworm'
+import { nodeOf, silentLogger } from '@swormjs/actor'
+import { Actor, Sworm, startNode } from '@swormjs/sworm'
 import { observe } from '../src/index.js'
 import { TEST_COOKIE, scrape, valueOf, waitUntil } from './cluster.js'
 

@@ -1,7 +1,7 @@
 // Process groups: the members of each group on the live nodes, and the groups each local process
 // joined. A process of another node joins and leaves through its own node, the writer of its
 // memberships; publish and multiCall reach every member.
-import { NoProc, abortable, nodeOf, type NodeId, type Pid, type Runtime } from '@sworm/actor'
+import { NoProc, abortable, nodeOf, type NodeId, type Pid, type Runtime } from '@swormjs/actor'
 import type { ServerRequest } from './RegistryServer.js'
 import type { MultiCallResult } from './types.js'
 

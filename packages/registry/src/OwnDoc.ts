@@ -1,8 +1,8 @@
 // This node's own doc, the only one it writes: its entries and memberships, the count of its live
 // and dead entries, and compaction into a new generation once the dead outweigh the live.
 import type * as Y from 'yjs'
-import type { Logger, Pid } from '@sworm/actor'
-import type { ComponentDocs } from '@sworm/cluster/internal'
+import type { Logger, Pid } from '@swormjs/actor'
+import type { ComponentDocs } from '@swormjs/cluster/internal'
 import { RegistryStopped } from './errors.js'
 import {
   isLive,

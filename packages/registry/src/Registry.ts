@@ -14,9 +14,9 @@ import {
   nodeOf,
   type NodeId,
   type Pid,
-} from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
-import { ComponentDocs, HybridClock } from '@sworm/cluster/internal'
+} from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
+import { ComponentDocs, HybridClock } from '@swormjs/cluster/internal'
 import { loseConflict, type ConflictHost } from './conflicts.js'
 import { registryDefaults } from './defaults.js'
 import { RegistryStopped, NotOwner } from './errors.js'

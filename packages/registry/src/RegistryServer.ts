@@ -1,7 +1,7 @@
 // The registry's process on each node: other nodes call it to act on this node's entries (only
 // this node writes them), and to learn that an update has arrived (`sync`).
-import { Actor, NoReply, type From } from '@sworm/actor'
-import type { Pid } from '@sworm/actor'
+import { Actor, NoReply, type From } from '@swormjs/actor'
+import type { Pid } from '@swormjs/actor'
 
 /** What a registry does for its server. */
 export interface ServerHost {

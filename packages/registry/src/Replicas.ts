@@ -2,9 +2,9 @@
 // newer generation, and the `winners` table (name key → pid) recomputed from the views of the
 // live nodes by the winner rule (`beats`: earliest registration by HLC, then node id).
 import type * as Y from 'yjs'
-import { nodeOf, type Emitter, type NodeId, type Pid } from '@sworm/actor'
-import { forEachSliced } from '@sworm/actor/internal'
-import { beats } from '@sworm/cluster/internal'
+import { nodeOf, type Emitter, type NodeId, type Pid } from '@swormjs/actor'
+import { forEachSliced } from '@swormjs/actor/internal'
+import { beats } from '@swormjs/cluster/internal'
 import { decodeName, type Name } from './names.js'
 import {
   isLive,

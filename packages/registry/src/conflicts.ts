@@ -1,7 +1,7 @@
 // Settling a name conflict this node lost (the winner rule itself is `beats`, applied by
 // `Replicas`): the winner's node confirms it holds the name, this node's entry becomes a
 // tombstone naming the winner, `beforeConflictExit` runs, and the loser exits.
-import { withTimeout, type Clock, type ExitReason, type Logger, type Pid } from '@sworm/actor'
+import { withTimeout, type Clock, type ExitReason, type Logger, type Pid } from '@swormjs/actor'
 import { decodeName, describeName } from './names.js'
 import type { RegistryOptions } from './types.js'
 

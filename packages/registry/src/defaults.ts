@@ -1,7 +1,7 @@
 // The defaults of the registry, written once; the call timeout is the actor runtime's own, and
 // forgetting a down node's docs is the node's.
-import { actorDefaults } from '@sworm/actor'
-import { nodeDefaults } from '@sworm/cluster'
+import { actorDefaults } from '@swormjs/actor'
+import { nodeDefaults } from '@swormjs/cluster'
 
 export const registryDefaults = {
   /** Compact this node's doc once its dead entries pass `max(compactMinDead, live × compactRatio)`. */

@@ -1,5 +1,5 @@
-// Typed errors of @sworm/registry (conventions of @sworm/actor: a code, a name, `is`).
-import { hasErrorCode, SwormError } from '@sworm/actor'
+// Typed errors of @swormjs/registry (conventions of @swormjs/actor: a code, a name, `is`).
+import { hasErrorCode, SwormError } from '@swormjs/actor'
 
 export const RegistryErrorCode = {
   NotOwner: 'NOT_OWNER',

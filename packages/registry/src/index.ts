@@ -1,4 +1,4 @@
-// @sworm/registry: a cluster-wide name registry and process groups on replicated Yjs docs.
+// @swormjs/registry: a cluster-wide name registry and process groups on replicated Yjs docs.
 export { Registry } from './Registry.js'
 export type {
   RegistryOptions,

@@ -1,7 +1,7 @@
 // Names: strings, or JSON values with one canonical encoding (object keys sorted), so that
 // `{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` are the same name. A name's key in the docs is its
 // encoding: `s` + the string, or `j` + the canonical JSON.
-import { BadArgument } from '@sworm/actor'
+import { BadArgument } from '@swormjs/actor'
 
 /** A registry name: a string or a JSON value. */
 export type Name =

@@ -1,6 +1,6 @@
 // The registry's public types (options, events, results) and the layout of the entries of a
 // node's doc, shared by the parts of the registry.
-import type { Pid } from '@sworm/actor'
+import type { Pid } from '@swormjs/actor'
 import type { Name } from './names.js'
 
 /** Why a name stopped resolving to a process. */

@@ -12,10 +12,10 @@ import {
   NotFound,
   type NodeId,
   type Pid,
-} from '@sworm/actor'
-import { forEachSliced } from '@sworm/actor/internal'
-import type { DownReason, Node } from '@sworm/cluster'
-import { ComponentDocs } from '@sworm/cluster/internal'
+} from '@swormjs/actor'
+import { forEachSliced } from '@swormjs/actor/internal'
+import type { DownReason, Node } from '@swormjs/cluster'
+import { ComponentDocs } from '@swormjs/cluster/internal'
 import type * as Y from 'yjs'
 import { supervisorDefaults } from './defaults.js'
 import { AlreadyStarted, ShuttingDown, SupervisorTimeout } from './errors.js'

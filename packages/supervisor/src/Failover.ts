@@ -1,8 +1,8 @@
 // A member seen down: its children are orphans until the live member their hash now picks adopts
 // them. Without a quorum this node parks its own children and starts them again when it returns.
-import type { Emitter, NodeId, TimerHandle } from '@sworm/actor'
-import { forEachLimited, forEachSliced } from '@sworm/actor/internal'
-import type { Node } from '@sworm/cluster'
+import type { Emitter, NodeId, TimerHandle } from '@swormjs/actor'
+import { forEachLimited, forEachSliced } from '@swormjs/actor/internal'
+import type { Node } from '@swormjs/cluster'
 import { supervisorDefaults } from './defaults.js'
 import { AlreadyStarted, QuorumNotMet, ShuttingDown } from './errors.js'
 import type { LocalChildren } from './LocalChildren.js'

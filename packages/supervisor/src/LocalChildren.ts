@@ -12,9 +12,9 @@ import {
   type Emitter,
   type ExitReason,
   type Pid,
-} from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
-import { HybridClock, type ComponentDocs } from '@sworm/cluster/internal'
+} from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
+import { HybridClock, type ComponentDocs } from '@swormjs/cluster/internal'
 import { AlreadyStarted, UnknownActorType } from './errors.js'
 import type { Located } from './Placement.js'
 import type { ChildRecord, DocChild, StartOptions, Started } from './records.js'

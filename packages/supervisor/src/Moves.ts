@@ -1,8 +1,8 @@
 // Children that move while their node lives: to a member that joined and now wins them (`active`
 // redistribution), or all of them on a graceful leave. A move hands the state over (`beforeMove`).
-import { withTimeout, type Emitter, type ExitReason, type NodeId } from '@sworm/actor'
-import { forEachLimited, forEachSliced, SliceGate } from '@sworm/actor/internal'
-import type { Node } from '@sworm/cluster'
+import { withTimeout, type Emitter, type ExitReason, type NodeId } from '@swormjs/actor'
+import { forEachLimited, forEachSliced, SliceGate } from '@swormjs/actor/internal'
+import type { Node } from '@swormjs/cluster'
 import { supervisorDefaults } from './defaults.js'
 import { AlreadyStarted, ShuttingDown } from './errors.js'
 import type { LocalChild, LocalChildren } from './LocalChildren.js'

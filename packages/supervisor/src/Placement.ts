@@ -1,8 +1,8 @@
 // Where children go and where they run, read from the members' docs: the live members and the
 // actor types each runs, the quorum over the known members, the distribution, `place`, `locate`.
 import type * as Y from 'yjs'
-import type { NodeId, Pid } from '@sworm/actor'
-import { beats } from '@sworm/cluster/internal'
+import type { NodeId, Pid } from '@swormjs/actor'
+import { beats } from '@swormjs/cluster/internal'
 import { NoAliveNodes, QuorumNotMet, UnknownActorType } from './errors.js'
 import { rendezvous } from './hash.js'
 import type { ChildInfo, Distribution } from './types.js'

@@ -18,7 +18,7 @@
 // only a few round trips of a smaller window. (A TCP-like additive phase after the first cut
 // was tried: a node's first answers, slow while it warms up, held its window low for thousands
 // of starts, and a quiet cluster started 15-20% fewer children a second.)
-import type { NodeId } from '@sworm/actor'
+import type { NodeId } from '@swormjs/actor'
 
 /** The bounds of each node's window, and the clock and slices of the placing. */
 export interface WindowOptions {

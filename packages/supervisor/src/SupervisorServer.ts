@@ -1,8 +1,8 @@
 // The supervisor's process on each node: the parent of the node's children (it traps their
 // exits), and the address other nodes call to start, stop or reach a child here. Requests are
 // handled one at a time, so two starts of one id on this node never race.
-import { Actor, isExitMessage, type ExitReason, type From, type Pid } from '@sworm/actor'
-import { answerCall } from '@sworm/actor'
+import { Actor, isExitMessage, type ExitReason, type From, type Pid } from '@swormjs/actor'
+import { answerCall } from '@swormjs/actor'
 import type { ChildRecord, StartOptions, Started } from './records.js'
 
 /** What the supervisor does for its server. */

@@ -1,7 +1,7 @@
 // The defaults of the distributed supervisor, written once (the options' TSDoc says them): the
 // layers above import them instead of repeating the numbers. Call and shutdown times are actor's.
-import { actorDefaults } from '@sworm/actor'
-import { nodeDefaults } from '@sworm/cluster'
+import { actorDefaults } from '@swormjs/actor'
+import { nodeDefaults } from '@swormjs/cluster'
 
 export const supervisorDefaults = {
   /** Where a child goes. */

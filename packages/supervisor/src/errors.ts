@@ -1,5 +1,5 @@
-// Typed errors of @sworm/supervisor (conventions of @sworm/actor: a code, a name, `is`).
-import { hasErrorCode, SwormError } from '@sworm/actor'
+// Typed errors of @swormjs/supervisor (conventions of @swormjs/actor: a code, a name, `is`).
+import { hasErrorCode, SwormError } from '@swormjs/actor'
 
 export const SupervisorErrorCode = {
   AlreadyStarted: 'ALREADY_STARTED',

@@ -1,4 +1,4 @@
-// @sworm/supervisor: a distributed dynamic supervisor: placement by hashing, failover,
+// @swormjs/supervisor: a distributed dynamic supervisor: placement by hashing, failover,
 // redistribution, graceful leave.
 export { DistributedSupervisor } from './DistributedSupervisor.js'
 export type {

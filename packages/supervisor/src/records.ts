@@ -1,6 +1,6 @@
 // The shapes a child takes: the spec a caller gives, the normalised record that travels between
 // nodes, and the entry in its node's doc.
-import { BadArgument, type Pid, type RestartPolicy } from '@sworm/actor'
+import { BadArgument, type Pid, type RestartPolicy } from '@swormjs/actor'
 
 /** What `startChild` takes. The id is stable and given by the caller (for sworms, the name). */
 export interface ChildSpec {

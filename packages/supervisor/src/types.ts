@@ -1,6 +1,6 @@
 // The supervisor's public types: its options, its events, a child as `whichChildren` reports it.
 // The parts import them from here, not from the facade, so that no import runs back to it.
-import type { ActorClassLike, ExitReason, NodeId, Pid } from '@sworm/actor'
+import type { ActorClassLike, ExitReason, NodeId, Pid } from '@swormjs/actor'
 import type { ChildRecord } from './records.js'
 
 /** Where a child goes: by hash, by hash with a quorum, or by a function of yours. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { NodeId } from '@sworm/actor'
+import type { NodeId } from '@swormjs/actor'
 import { StartWindows } from '../src/StartWindows.js'
 
 const A = 'a' as NodeId

@@ -20,9 +20,9 @@ import {
   type Pid,
   type Ref,
   type TimerHandle,
-} from '@sworm/actor'
-import type { Name, Registry } from '@sworm/registry'
-import { UnknownActorType } from '@sworm/supervisor'
+} from '@swormjs/actor'
+import type { Name, Registry } from '@swormjs/registry'
+import { UnknownActorType } from '@swormjs/supervisor'
 import { isHandoffMessage } from './handoff.js'
 import type { Replicator } from './replicas/Replicator.js'
 

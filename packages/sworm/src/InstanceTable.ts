@@ -1,7 +1,7 @@
 // The sworm instances of one node, by sworm name: one table per node, kept in the node's
 // `runtime.services` under one key. It tells its listeners of every sworm that starts there.
-import { Emitter } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
+import { Emitter } from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
 
 const KEY = Symbol('sworm.instances')
 

@@ -11,9 +11,9 @@ import {
   type Clock,
   type Pid,
   type RestartPolicy,
-} from '@sworm/actor'
-import { describeName, encodeName, type Name, type Registry } from '@sworm/registry'
-import { AlreadyStarted, type DistributedSupervisor, type Started } from '@sworm/supervisor'
+} from '@swormjs/actor'
+import { describeName, encodeName, type Name, type Registry } from '@swormjs/registry'
+import { AlreadyStarted, type DistributedSupervisor, type Started } from '@swormjs/supervisor'
 import { delegateOf, type DelegateArgs } from './Delegate.js'
 
 /** What the names need of their sworm instance. */

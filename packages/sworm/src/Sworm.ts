@@ -2,9 +2,9 @@
 // inside a process, that process's node (through `currentProcess`, across awaits); outside,
 // the one node started in this OS process. `Rooms.on(node)` is the instance twin for code that
 // holds several nodes (tests).
-import { currentProcess, type CallOptions, type NodeId, type Pid } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
-import type { MultiCallOptions, MultiCallResult, Name } from '@sworm/registry'
+import { currentProcess, type CallOptions, type NodeId, type Pid } from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
+import type { MultiCallOptions, MultiCallResult, Name } from '@swormjs/registry'
 import type { SwormOptions } from './config.js'
 import { NoNodeContext, SwormNotRunning } from './errors.js'
 import { nodeOfRuntime, startedNodes } from './nodes.js'

@@ -10,8 +10,8 @@ import {
   type CallOptions,
   type NodeId,
   type Pid,
-} from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
+} from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
 import {
   Registry,
   decodeName,
@@ -19,8 +19,8 @@ import {
   type MultiCallOptions,
   type MultiCallResult,
   type Name,
-} from '@sworm/registry'
-import { DistributedSupervisor } from '@sworm/supervisor'
+} from '@swormjs/registry'
+import { DistributedSupervisor } from '@swormjs/supervisor'
 import type { PersistOptions, ResolvedSwormOptions } from './config.js'
 import { delegateClass, targetOf } from './Delegate.js'
 import type { SwormEvents } from './events.js'

@@ -2,8 +2,8 @@
 // defaults are in `defaults.ts`), and the checks that turn a typo, a wrong type or an unknown sworm into a startup error.
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { RestartPolicy } from '@sworm/actor'
-import type { Distribution } from '@sworm/supervisor'
+import type { RestartPolicy } from '@swormjs/actor'
+import type { Distribution } from '@swormjs/supervisor'
 import { swormDefaults } from './defaults.js'
 import { ConfigError } from './errors.js'
 
@@ -15,8 +15,8 @@ export const configEnvVar = 'SWORM_CONFIG'
 /**
  * Options of one sworm, from its `static options` or its entry in the config file (the file wins).
  * Every node that runs the sworm should give it the same options. The supervisor and registry
- * options keep the meaning they have in `DistributedSupervisorOptions` (`@sworm/supervisor`)
- * and `RegistryOptions` (`@sworm/registry`).
+ * options keep the meaning they have in `DistributedSupervisorOptions` (`@swormjs/supervisor`)
+ * and `RegistryOptions` (`@swormjs/registry`).
  *
  * @example
  * ```ts

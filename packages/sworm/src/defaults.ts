@@ -1,6 +1,6 @@
 // The default of every sworm option, written once. A number that is another package's default
 // is imported from there, not repeated.
-import { supervisorDefaults } from '@sworm/supervisor'
+import { supervisorDefaults } from '@swormjs/supervisor'
 import type { ResolvedSwormOptions } from './config.js'
 
 /** The default of every option (`quorumSize` has none: a majority of the members ever seen). */

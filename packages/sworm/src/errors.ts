@@ -1,5 +1,5 @@
-// Typed errors of sworm (conventions of @sworm/actor: a code, a name, `is`).
-import { hasErrorCode, SwormError } from '@sworm/actor'
+// Typed errors of sworm (conventions of @swormjs/actor: a code, a name, `is`).
+import { hasErrorCode, SwormError } from '@swormjs/actor'
 
 /** Every error code this package raises. */
 export const SwormErrorCode = {

@@ -1,7 +1,7 @@
 // The events of a sworm on one node, which `SwormInstance.on` listens to (metrics and logs of
 // the layer above subscribe here).
-import type { Pid } from '@sworm/actor'
-import type { Name } from '@sworm/registry'
+import type { Pid } from '@swormjs/actor'
+import type { Name } from '@swormjs/registry'
 
 export interface SwormEvents extends Record<string, unknown[]> {
   /** A name's worker handed its state over (`withState`) or moved without one, from this node. */

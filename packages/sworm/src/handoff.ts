@@ -1,7 +1,7 @@
 // The handoff messages between a delegate and its worker, and `Actor`, the base class that turns
 // them into methods (`beginHandoff`, `endHandoff`, `resolveConflict`).
-import { Actor as BaseActor, type Pid, type Ref } from '@sworm/actor'
-import { kReceive } from '@sworm/actor/internal'
+import { Actor as BaseActor, type Pid, type Ref } from '@swormjs/actor'
+import { kReceive } from '@swormjs/actor/internal'
 
 /** To the worker, when its name is about to move (or it lost a conflict): answer the delegate. */
 export interface BeginHandoff {
@@ -41,7 +41,7 @@ export function isHandoffMessage(m: unknown): m is HandoffMessage {
 }
 
 /**
- * The base class of sworm workers: `Actor` from `@sworm/actor`, plus the handoff protocol as
+ * The base class of sworm workers: `Actor` from `@swormjs/actor`, plus the handoff protocol as
  * methods. Implement what you need; a worker may instead handle the `sworm:*` messages in
  * `handleInfo` (any actor class can, this one is not required).
  * - `beginHandoff()`: the state to hand over (or a promise of it); `undefined` hands over nothing.

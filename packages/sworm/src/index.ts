@@ -57,7 +57,7 @@ export {
   RemoteError,
   RuntimeStopped,
   UnknownNode,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 export {
   ClusterErrorCode,
   BadConfig,
@@ -67,8 +67,8 @@ export {
   NotSerializable,
   ProtocolError,
   UnknownDoc,
-} from '@sworm/cluster'
-export { RegistryErrorCode, NotOwner, RegistryStopped } from '@sworm/registry'
+} from '@swormjs/cluster'
+export { RegistryErrorCode, NotOwner, RegistryStopped } from '@swormjs/registry'
 export {
   SupervisorErrorCode,
   AlreadyStarted,
@@ -77,8 +77,8 @@ export {
   ShuttingDown,
   SupervisorTimeout,
   UnknownActorType,
-} from '@sworm/supervisor'
+} from '@swormjs/supervisor'
 // What a user needs next to a sworm, from the layers below.
-export { NoReply } from '@sworm/actor'
-export type { Pid, From, ExitReason } from '@sworm/actor'
-export type { Name } from '@sworm/registry'
+export { NoReply } from '@swormjs/actor'
+export type { Pid, From, ExitReason } from '@swormjs/actor'
+export type { Name } from '@swormjs/registry'

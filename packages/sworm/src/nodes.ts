@@ -1,8 +1,8 @@
 // The nodes started through `sworm`'s `startNode` in this OS process. A static call made outside
 // any process binds to the one node here (an error if there are several): that is the only
 // state this package keeps outside a node, and it is what "the node of this process" means.
-import type { Runtime } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
+import type { Runtime } from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
 
 const started = new Set<Node>()
 const NODE = Symbol('sworm.node')

@@ -6,7 +6,7 @@ import {
   validateNodeOptions,
   type Node,
   type NodeOptions,
-} from '@sworm/cluster'
+} from '@swormjs/cluster'
 import {
   checkConfigSworms,
   loadConfigFile,
@@ -17,7 +17,7 @@ import { addNode, removeNode } from './nodes.js'
 import type { SwormClass } from './Sworm.js'
 import { SwormInstance } from './SwormInstance.js'
 
-/** Options of `startNode`: the node's (see `@sworm/cluster`), and the sworms it runs. */
+/** Options of `startNode`: the node's (see `@swormjs/cluster`), and the sworms it runs. */
 export interface SwormNodeOptions extends NodeOptions {
   /** The sworms this node runs. Only nodes that run a sworm host its processes. */
   children?: SwormClass[]
@@ -70,7 +70,7 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
 }
 
 /**
- * Runs `sworm` on a node started with `@sworm/cluster`'s `startNode` (what `node.start(sworm)`
+ * Runs `sworm` on a node started with `@swormjs/cluster`'s `startNode` (what `node.start(sworm)`
  * does on a sworm node), with its options from the class and the config file.
  */
 export function runSworm(

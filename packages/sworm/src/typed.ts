@@ -1,7 +1,7 @@
 // What the compiler knows of a worker type: the args its `init` takes, and the messages and
 // replies of its `handleCall`, `handleCast` and `handleInfo`, for `registerName` and `ref`.
-import type { ActorClassLike, CallOptions, NoReply, Pid } from '@sworm/actor'
-import type { Name } from '@sworm/registry'
+import type { ActorClassLike, CallOptions, NoReply, Pid } from '@swormjs/actor'
+import type { Name } from '@swormjs/registry'
 
 /** Any worker class. */
 export type WorkerClass = ActorClassLike<never>

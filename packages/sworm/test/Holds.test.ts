@@ -1,8 +1,8 @@
 // The holds of a moving name, alone: what waits while a name moves goes to its next process in
 // order once the name is registered by another delegate, with what is left of each call's time.
 import { describe, expect, it } from 'vitest'
-import { CallTimeout, type Pid, type Runtime } from '@sworm/actor'
-import { encodeName } from '@sworm/registry'
+import { CallTimeout, type Pid, type Runtime } from '@swormjs/actor'
+import { encodeName } from '@swormjs/registry'
 import { Holds } from '../src/moves/Holds.js'
 
 /** A runtime whose clock only moves when told and whose timers never fire by themselves. */

@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { NodeId } from '@sworm/actor'
+import type { NodeId } from '@swormjs/actor'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   checkConfigSworms,

@@ -21,7 +21,7 @@
 // - Every call ends, with a count or an error that has a `code`, within its timeout plus
 //   `slackMs` (not judged for a client whose own process was paused during the call).
 // - A pause shorter than the downing bound declares nobody down.
-import { nodeOf, type Pid } from '@sworm/actor'
+import { nodeOf, type Pid } from '@swormjs/actor'
 import { mulberry32 } from '../seeded.js'
 import { ChaosNodes, slotName } from './ChaosNodes.js'
 import { checkCounts, settle, type Bounds, type Finding } from './checker.js'

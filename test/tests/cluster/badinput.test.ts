@@ -4,11 +4,11 @@
 import * as net from 'node:net'
 import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
-import { silentLogger } from '@sworm/actor'
+import { silentLogger } from '@swormjs/actor'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
-import { startNode, type Node } from '@sworm/cluster'
-import { Frame, frame } from '@sworm/cluster/protocol'
-import { writePayload } from '@sworm/cluster/protocol'
+import { startNode, type Node } from '@swormjs/cluster'
+import { Frame, frame } from '@swormjs/cluster/protocol'
+import { writePayload } from '@swormjs/cluster/protocol'
 import {
   expectHealthy,
   handshakeByHand,

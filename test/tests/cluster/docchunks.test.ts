@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { waitUntil } from '../../src/index.js'
-import { nodeDefaults, type Node } from '@sworm/cluster'
-import { DocKind, Frame, frame, writeDocChunk, writePayload } from '@sworm/cluster/protocol'
+import { nodeDefaults, type Node } from '@swormjs/cluster'
+import { DocKind, Frame, frame, writeDocChunk, writePayload } from '@swormjs/cluster/protocol'
 import {
   expectHealthy,
   handshakeByHand,

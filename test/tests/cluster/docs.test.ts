@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
 import { proxiedCluster, recordingLogger, testCluster, waitUntil } from '../../src/index.js'
-import { Actor } from '@sworm/actor'
-import { NotDocOwner } from '@sworm/cluster'
+import { Actor } from '@swormjs/actor'
+import { NotDocOwner } from '@swormjs/cluster'
 
 /** Quick redials, so that a healed link comes back soon. */
 const REDIAL = { reconnectMinMs: 20, reconnectMaxMs: 200 }

@@ -5,10 +5,10 @@
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { NodeId, Ref } from '@sworm/actor'
+import type { NodeId, Ref } from '@swormjs/actor'
 import { recordingLogger, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
-import { nodeDefaults } from '@sworm/cluster'
-import { DocKind, Frame, frame, writeMembers, writePayload } from '@sworm/cluster/protocol'
+import { nodeDefaults } from '@swormjs/cluster'
+import { DocKind, Frame, frame, writeMembers, writePayload } from '@swormjs/cluster/protocol'
 import { handshakeByHand, lowNodeId, spawnEcho, type RawSocket } from './rawPeer.js'
 
 let cluster: TestCluster | undefined

@@ -7,7 +7,7 @@ import * as Y from 'yjs'
 import { WebSocketServer, type RawData, type WebSocket as ServerSocket } from 'ws'
 import * as decoding from 'lib0/decoding'
 import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest'
-import type { Pid } from '@sworm/actor'
+import type { Pid } from '@swormjs/actor'
 import {
   TEST_COOKIE,
   mulberry32,
@@ -16,7 +16,7 @@ import {
   waitUntil,
   type TestCluster,
 } from '../../src/index.js'
-import type { Node, NodeOptions } from '@sworm/cluster'
+import type { Node, NodeOptions } from '@swormjs/cluster'
 import {
   DocKind,
   Frame,
@@ -25,9 +25,9 @@ import {
   readIdentity,
   writeChallenge,
   type HelloFrame,
-} from '@sworm/cluster/protocol'
-import { writePayload } from '@sworm/cluster/protocol'
-import { makeNonce, proof } from '@sworm/cluster/protocol'
+} from '@swormjs/cluster/protocol'
+import { writePayload } from '@swormjs/cluster/protocol'
+import { makeNonce, proof } from '@swormjs/cluster/protocol'
 import {
   handshakeByHand,
   helloFrame,

@@ -3,7 +3,7 @@
 // and the cookie never crosses the wire.
 import * as net from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { silentLogger } from '@sworm/actor'
+import { silentLogger } from '@swormjs/actor'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { WebSocketServer } from 'ws'
@@ -16,9 +16,9 @@ import {
   readIdentity,
   writeChallenge,
   writeHello,
-} from '@sworm/cluster/protocol'
+} from '@swormjs/cluster/protocol'
 import { helloFrame, lowNodeId, openRaw } from './rawPeer.js'
-import { BadConfig, startNode, type NodeOptions } from '@sworm/cluster'
+import { BadConfig, startNode, type NodeOptions } from '@swormjs/cluster'
 
 const fast: NodeOptions = { reconnectMinMs: 10, reconnectMaxMs: 50 }
 const RIGHT = 'the-right-cookie-for-this-test'

@@ -1,6 +1,6 @@
 // Helpers shared by the cluster tests: small actors to observe remote traffic (the helpers of
 // every in-process test are in ../../src).
-import { Actor, NoReply, type From } from '@sworm/actor'
+import { Actor, NoReply, type From } from '@swormjs/actor'
 
 /**
  * Keeps what it receives. Calls: `'get'` returns it all, `'count'` how many, `'ids'` the `id`

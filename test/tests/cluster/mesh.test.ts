@@ -3,7 +3,7 @@
 import { once, type EventEmitter } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { silentLogger } from '@sworm/actor'
+import { silentLogger } from '@swormjs/actor'
 import {
   FaultProxy,
   TEST_COOKIE,
@@ -18,7 +18,7 @@ import {
   type Node,
   type NodeInfo,
   type NodeOptions,
-} from '@sworm/cluster'
+} from '@swormjs/cluster'
 import { Inbox } from './helpers.js'
 
 const base: NodeOptions = {

@@ -2,9 +2,9 @@
 // BadConfig naming what is wrong (and leave nothing listening); seed host names go through
 // `resolveHost`, and every address it returns is dialed.
 import { describe, expect, it } from 'vitest'
-import { silentLogger } from '@sworm/actor'
+import { silentLogger } from '@swormjs/actor'
 import { FaultProxy, TEST_COOKIE, waitUntil } from '../../src/index.js'
-import { BadConfig, startNode, type NodeOptions } from '@sworm/cluster'
+import { BadConfig, startNode, type NodeOptions } from '@swormjs/cluster'
 
 const base: NodeOptions = { cookie: TEST_COOKIE, logger: silentLogger }
 

@@ -2,7 +2,7 @@
 // for the tests of big doc syncs (parts, chunks, and the heartbeats between them).
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { DocKind, Frame, frame, readDocChunk, readMembers } from '@sworm/cluster/protocol'
+import { DocKind, Frame, frame, readDocChunk, readMembers } from '@swormjs/cluster/protocol'
 
 /** One frame a node sent: its type, and for doc frames the doc, the kind and the bytes. */
 export interface SeenFrame {

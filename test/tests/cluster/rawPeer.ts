@@ -4,7 +4,7 @@
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { WebSocket, type RawData } from 'ws'
-import { isCallEnvelope, type Pid } from '@sworm/actor'
+import { isCallEnvelope, type Pid } from '@swormjs/actor'
 import { expect } from 'vitest'
 import {
   TEST_COOKIE,
@@ -13,7 +13,7 @@ import {
   waitUntil,
   type TestCluster,
 } from '../../src/index.js'
-import type { Node, NodeOptions } from '@sworm/cluster'
+import type { Node, NodeOptions } from '@swormjs/cluster'
 import {
   Frame,
   frame,
@@ -21,8 +21,8 @@ import {
   readIdentity,
   writeHello,
   type HelloFrame,
-} from '@sworm/cluster/protocol'
-import { makeNonce, proof } from '@sworm/cluster/protocol'
+} from '@swormjs/cluster/protocol'
+import { makeNonce, proof } from '@swormjs/cluster/protocol'
 
 /** A websocket to a node that keeps what it receives and how it ended. */
 export interface RawSocket {

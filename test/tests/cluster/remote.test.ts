@@ -19,9 +19,9 @@ import {
   type NodeId,
   type Pid,
   type Runtime,
-} from '@sworm/actor'
+} from '@swormjs/actor'
 import { Silent, TEST_COOKIE, pause, rejectionOf, testCluster } from '../../src/index.js'
-import { NotSerializable, type NodeOptions } from '@sworm/cluster'
+import { NotSerializable, type NodeOptions } from '@swormjs/cluster'
 import { Inbox, Replier } from './helpers.js'
 
 const opts: NodeOptions = { cookie: TEST_COOKIE, logger: silentLogger }

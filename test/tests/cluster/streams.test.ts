@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { testCluster, waitUntil } from '../../src/index.js'
-import { nodeDefaults, type Node } from '@sworm/cluster'
-import { Frame } from '@sworm/cluster/protocol'
+import { nodeDefaults, type Node } from '@swormjs/cluster'
+import { Frame } from '@swormjs/cluster/protocol'
 import { handshakeByHand, lowNodeId } from './rawPeer.js'
 import { DocKind, EMPTY_STATE_VECTOR, docFrame, readFrames } from './rawFrames.js'
 

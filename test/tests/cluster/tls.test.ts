@@ -9,9 +9,9 @@ import * as https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
-import { silentLogger } from '@sworm/actor'
+import { silentLogger } from '@swormjs/actor'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
-import { startNode, type NodeOptions, type TlsOptions } from '@sworm/cluster'
+import { startNode, type NodeOptions, type TlsOptions } from '@swormjs/cluster'
 import { Inbox } from './helpers.js'
 
 function hasOpenssl(): boolean {

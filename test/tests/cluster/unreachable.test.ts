@@ -2,9 +2,9 @@
 // visible) and down only after it stayed unreachable for downAfterUnreachableMs; one heard from
 // again before that is reachable, and it is as if nothing happened.
 import { describe, expect, it } from 'vitest'
-import { Actor, type Pid } from '@sworm/actor'
-import type { DownReason, Node, NodeOptions } from '@sworm/cluster'
-import { Registry } from '@sworm/registry'
+import { Actor, type Pid } from '@swormjs/actor'
+import type { DownReason, Node, NodeOptions } from '@swormjs/cluster'
+import { Registry } from '@swormjs/registry'
 import { pause, proxiedCluster, waitUntil, type ProxiedCluster } from '../../src/index.js'
 
 const INTERVAL_MS = 100

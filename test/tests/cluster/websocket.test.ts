@@ -3,8 +3,8 @@
 import type { ClientRequestArgs } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws'
-import { silentLogger } from '@sworm/actor'
-import { BadConfig, startNode, type NodeOptions } from '@sworm/cluster'
+import { silentLogger } from '@swormjs/actor'
+import { BadConfig, startNode, type NodeOptions } from '@swormjs/cluster'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { Inbox } from './helpers.js'
 

@@ -2,7 +2,7 @@
 // port, next to the mesh; a taken or malformed prefix is refused, an unknown path gets 404.
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { BadConfig } from '@sworm/cluster'
+import { BadConfig } from '@swormjs/cluster'
 import { testCluster } from '../../src/index.js'
 
 /** Opens a websocket and resolves with its first message, or rejects with the upgrade's status. */

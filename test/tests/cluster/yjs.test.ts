@@ -7,7 +7,7 @@ import * as Y from 'yjs'
 import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as encoding from 'lib0/encoding'
-import { silentLogger } from '@sworm/actor'
+import { silentLogger } from '@swormjs/actor'
 import {
   TEST_COOKIE,
   mulberry32,
@@ -16,7 +16,7 @@ import {
   testCluster,
   waitUntil,
 } from '../../src/index.js'
-import { BadConfig, startNode, type Node } from '@sworm/cluster'
+import { BadConfig, startNode, type Node } from '@swormjs/cluster'
 import { openRaw } from './rawPeer.js'
 
 const TOKEN = 'a-token-for-the-yjs-tests'

@@ -1,8 +1,8 @@
 // Compaction: under churn a node moves its doc to a new generation holding only live entries,
 // the other nodes switch without a name ever blinking out, and the dead weight stays bounded.
 import { describe, expect, it } from 'vitest'
-import type { Pid } from '@sworm/actor'
-import type { Registry } from '@sworm/registry'
+import type { Pid } from '@swormjs/actor'
+import type { Registry } from '@swormjs/registry'
 import { proxiedCluster, testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, FAST, idle, recordEvents, startRegistries } from './helpers.js'
 

@@ -2,7 +2,7 @@
 // once they hear of each other, one survives (the same on every node) and the others' processes
 // exit with { name_conflict: winner }.
 import { describe, expect, it } from 'vitest'
-import { AlreadyRegistered, nodeOf, type ExitReason, type Pid } from '@sworm/actor'
+import { AlreadyRegistered, nodeOf, type ExitReason, type Pid } from '@swormjs/actor'
 import { pause, testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, agreeOn, exitOf, idle, startRegistries } from './helpers.js'
 

@@ -1,7 +1,7 @@
 // Process groups: join and leave (idempotent, a remote process through its own node), members
 // seen on every node, publish and multiCall to them, and members that exit or whose node goes.
 import { describe, expect, it, vi } from 'vitest'
-import { CallTimeout, Exited, NoProc, type Pid } from '@sworm/actor'
+import { CallTimeout, Exited, NoProc, type Pid } from '@swormjs/actor'
 import { Silent, rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, Crasher, Echo, FAST, idle, startRegistries } from './helpers.js'
 

@@ -1,8 +1,8 @@
 // Helpers shared by the registry tests: registries started on every node of a cluster (and seen
 // by each other), small actors to register, exit reasons, and recorded registry events.
-import { Actor, type ExitReason, type Pid } from '@sworm/actor'
-import type { Node, NodeOptions } from '@sworm/cluster'
-import { Registry, type Name, type RegistryOptions, type UnregisterReason } from '@sworm/registry'
+import { Actor, type ExitReason, type Pid } from '@swormjs/actor'
+import type { Node, NodeOptions } from '@swormjs/cluster'
+import { Registry, type Name, type RegistryOptions, type UnregisterReason } from '@swormjs/registry'
 import { fastFailureDetection, waitUntil } from '../../src/index.js'
 
 /** Failure detection fast enough for tests that wait on it. */

@@ -1,8 +1,8 @@
 // A name's meta: given at register, replaced by updateMeta on the holder's node only, and read
 // on every node.
 import { describe, expect, it } from 'vitest'
-import { BadArgument } from '@sworm/actor'
-import { NotOwner } from '@sworm/registry'
+import { BadArgument } from '@swormjs/actor'
+import { NotOwner } from '@swormjs/registry'
 import { testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, idle, startRegistries, thrownBy } from './helpers.js'
 

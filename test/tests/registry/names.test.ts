@@ -1,8 +1,8 @@
 // Names are strings or JSON values with one canonical encoding: the same content is one name,
 // whatever the order of object keys, on every node; values that are not JSON are refused.
 import { describe, expect, it } from 'vitest'
-import { AlreadyRegistered, BadArgument } from '@sworm/actor'
-import { decodeName, encodeName, type Name } from '@sworm/registry'
+import { AlreadyRegistered, BadArgument } from '@swormjs/actor'
+import { decodeName, encodeName, type Name } from '@swormjs/registry'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, idle, startRegistries } from './helpers.js'
 

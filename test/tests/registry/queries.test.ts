@@ -1,8 +1,8 @@
 // Reading the whole registry on any node: registered, count, select and match on meta, and the
 // names a process holds.
 import { describe, expect, it } from 'vitest'
-import type { Pid } from '@sworm/actor'
-import { encodeName, type Entry } from '@sworm/registry'
+import type { Pid } from '@swormjs/actor'
+import { encodeName, type Entry } from '@swormjs/registry'
 import { testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, idle, startRegistries, views } from './helpers.js'
 

@@ -3,8 +3,8 @@
 // holder is alive, and no process that still counts on its name lives on without it. Rerun a
 // failure with REGISTRY_SEED=<seed> (the seed and the last steps are printed when it fails).
 import { describe, expect, it, onTestFailed } from 'vitest'
-import { AlreadyRegistered, CallTimeout, NoConnection, nodeOf, type Pid } from '@sworm/actor'
-import type { Registry } from '@sworm/registry'
+import { AlreadyRegistered, CallTimeout, NoConnection, nodeOf, type Pid } from '@swormjs/actor'
+import type { Registry } from '@swormjs/registry'
 import { mulberry32, proxiedCluster, rerunReport, seedFor, waitUntil } from '../../src/index.js'
 import { FAST, idle, startRegistries, views } from './helpers.js'
 

@@ -1,8 +1,8 @@
 // Registering names and finding them: on the node that registers at once, on the others once
 // replicated (or before register resolves, with awaitReplication), and what may be registered.
 import { describe, expect, it } from 'vitest'
-import { AlreadyRegistered, BadArgument, NoProc } from '@sworm/actor'
-import { Registry } from '@sworm/registry'
+import { AlreadyRegistered, BadArgument, NoProc } from '@swormjs/actor'
+import { Registry } from '@swormjs/registry'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, agreeOn, idle, startRegistries } from './helpers.js'
 

@@ -1,7 +1,7 @@
 // Stopping: a registry stopped on one node takes its names and memberships away from the others
 // and refuses further calls; a node that leaves takes its names along too.
 import { describe, expect, it } from 'vitest'
-import { Registry, RegistryStopped } from '@sworm/registry'
+import { Registry, RegistryStopped } from '@swormjs/registry'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, FAST, idle, recordEvents, startRegistries, thrownBy } from './helpers.js'
 

@@ -1,7 +1,7 @@
 // Names go away: unregistered on any node (a remote holder's node does it), or because the
 // registered process exited; either way every node stops resolving them.
 import { describe, expect, it } from 'vitest'
-import { encodeName } from '@sworm/registry'
+import { encodeName } from '@swormjs/registry'
 import { testCluster, waitUntil } from '../../src/index.js'
 import { CONVERGE_MS, agreeOn, idle, recordEvents, startRegistries } from './helpers.js'
 

@@ -2,8 +2,8 @@
 // id once; starting an id that already runs rejects with `AlreadyStarted` carrying its pid, on
 // the node that asks and across the wire.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf, type Pid } from '@sworm/actor'
-import { AlreadyStarted } from '@sworm/supervisor'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import { AlreadyStarted } from '@swormjs/supervisor'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   SETTLE_MS,

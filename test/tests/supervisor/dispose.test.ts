@@ -1,7 +1,7 @@
 // A supervisor is AsyncDisposable: `await using sup = await DistributedSupervisor.start(...)`
 // stops this node's part at the end of the scope, as `stop()` does (its children stop, its doc goes).
 import { beforeEach, describe, expect, it } from 'vitest'
-import { DistributedSupervisor, ShuttingDown } from '@sworm/supervisor'
+import { DistributedSupervisor, ShuttingDown } from '@swormjs/supervisor'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   ACTORS,

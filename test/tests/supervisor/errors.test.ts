@@ -2,13 +2,13 @@
 // init that throws (and leaves nothing recorded), a bad spec. Also: a type known only by some
 // nodes is placed only there.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { BadArgument, InitFailed, MaxChildren, nodeOf, type NodeId } from '@sworm/actor'
+import { BadArgument, InitFailed, MaxChildren, nodeOf, type NodeId } from '@swormjs/actor'
 import {
   DistributedSupervisor,
   NoAliveNodes,
   UnknownActorType,
   type ChildSpec,
-} from '@sworm/supervisor'
+} from '@swormjs/supervisor'
 import { pause, rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   ACTORS,

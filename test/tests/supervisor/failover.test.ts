@@ -1,7 +1,7 @@
 // Failover: when a node dies, every child it ran is started again by the survivor its hash now
 // picks, each exactly once, with a `moved` event; children of the survivors are left alone.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { supervisorDefaults } from '@sworm/supervisor'
+import { supervisorDefaults } from '@swormjs/supervisor'
 import { pause, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,

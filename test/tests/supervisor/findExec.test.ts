@@ -2,8 +2,8 @@
 // `exec(id, fn)` runs `fn` on that node with the child's pid: a local function when the child is
 // here, a function registered in `functions` (under one name everywhere) when it is elsewhere.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { BadArgument, NotFound, nodeOf, type NodeId } from '@sworm/actor'
-import type { ExecFn } from '@sworm/supervisor'
+import { BadArgument, NotFound, nodeOf, type NodeId } from '@swormjs/actor'
+import type { ExecFn } from '@swormjs/supervisor'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,

@@ -2,8 +2,8 @@
 // for its `terminate`) and starts it on the node its hash picks among the others; temporary
 // children are stopped, not moved.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf } from '@sworm/actor'
-import { ShuttingDown, supervisorDefaults } from '@sworm/supervisor'
+import { nodeOf } from '@swormjs/actor'
+import { ShuttingDown, supervisorDefaults } from '@swormjs/supervisor'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,

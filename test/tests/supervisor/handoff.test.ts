@@ -3,8 +3,8 @@
 // child started next gets that state once, in its start input (`init(args, { handoff })`); a
 // child moved onto a node that runs it already gives its state to that node, for the running one.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf, type Pid } from '@sworm/actor'
-import type { DistributedSupervisor } from '@sworm/supervisor'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import type { DistributedSupervisor } from '@swormjs/supervisor'
 import { proxiedCluster, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,

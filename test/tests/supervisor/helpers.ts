@@ -1,15 +1,22 @@
 // Helpers shared by the supervisor tests: a test actor that reports where it runs, a census of the
 // children alive in this OS process (the ground truth behind "runs exactly once"), supervisors
 // started on every node of a cluster, and ids that hash to a chosen node.
-import { Actor, nodeOf, type ExitReason, type NodeId, type Pid, type StartInfo } from '@sworm/actor'
-import type { Node, NodeOptions } from '@sworm/cluster'
+import {
+  Actor,
+  nodeOf,
+  type ExitReason,
+  type NodeId,
+  type Pid,
+  type StartInfo,
+} from '@swormjs/actor'
+import type { Node, NodeOptions } from '@swormjs/cluster'
 import {
   DistributedSupervisor,
   type ChildInfo,
   type ChildSpec,
   type DistributedSupervisorOptions,
   type SupervisorEvents,
-} from '@sworm/supervisor'
+} from '@swormjs/supervisor'
 import { fastFailureDetection, waitUntil } from '../../src/index.js'
 
 /** Failure detection fast enough for tests that wait on it. */

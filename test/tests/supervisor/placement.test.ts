@@ -1,7 +1,7 @@
 // Placement: children started from any node run exactly once, spread evenly over the members by
 // hashing, and every node reports the same cluster-wide children and counts.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf } from '@sworm/actor'
+import { nodeOf } from '@swormjs/actor'
 import { testCluster, waitUntil } from '../../src/index.js'
 import {
   SETTLE_MS,

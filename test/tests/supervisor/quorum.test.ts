@@ -2,9 +2,9 @@
 // children and refuses starts; the majority adopts them after `quorumAdoptDelayMs`; no child id
 // ever runs on two nodes at once; after the heal the minority takes children again.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
-import { DistributedSupervisor, QuorumNotMet } from '@sworm/supervisor'
+import { nodeOf } from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
+import { DistributedSupervisor, QuorumNotMet } from '@swormjs/supervisor'
 import { pause, proxiedCluster, rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   ACTORS,

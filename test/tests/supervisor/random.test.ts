@@ -6,9 +6,9 @@
 // side with a quorum does, and no child ever runs twice.
 // Rerun a failure with SUPERVISOR_SEED=<seed> (the seed and the last steps are printed).
 import { describe, expect, it, onTestFailed } from 'vitest'
-import { nodeOf, type Pid } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
-import { AlreadyStarted, DistributedSupervisor } from '@sworm/supervisor'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
+import { AlreadyStarted, DistributedSupervisor } from '@swormjs/supervisor'
 import { mulberry32, proxiedCluster, rerunReport, seedFor, waitUntil } from '../../src/index.js'
 import {
   ACTORS,

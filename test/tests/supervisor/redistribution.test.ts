@@ -2,10 +2,10 @@
 // 1/N of them, each stopped on its old node and started once on the new one); `passive` (the
 // default) leaves every child where it is.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf, type Pid } from '@sworm/actor'
-import type { NodeOptions } from '@sworm/cluster'
-import { DistributedSupervisor } from '@sworm/supervisor'
-import { rendezvous } from '@sworm/supervisor/internal'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import type { NodeOptions } from '@swormjs/cluster'
+import { DistributedSupervisor } from '@swormjs/supervisor'
+import { rendezvous } from '@swormjs/supervisor/internal'
 import { pause, testCluster, waitUntil, type TestCluster } from '../../src/index.js'
 import {
   ACTORS,

@@ -1,7 +1,7 @@
 // Restart policies: `permanent` children always come back, `transient` ones only after a crash,
 // `temporary` ones never; and only children that still run are adopted when their node dies.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf } from '@sworm/actor'
+import { nodeOf } from '@swormjs/actor'
 import { pause, testCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,

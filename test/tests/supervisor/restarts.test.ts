@@ -2,8 +2,8 @@
 // `restarted` event); past `maxRestarts` in `maxSeconds` it is given up (`lost`) while the
 // supervisor keeps running its other children and taking new ones.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf, type Pid } from '@sworm/actor'
-import type { DistributedSupervisor } from '@sworm/supervisor'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import type { DistributedSupervisor } from '@swormjs/supervisor'
 import { testCluster, waitUntil } from '../../src/index.js'
 import {
   SETTLE_MS,

@@ -2,7 +2,7 @@
 // after the heal each id runs once, the earliest start is kept, and the other copy stops with
 // reason `{ shutdown: 'duplicate' }`.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf, type Pid } from '@sworm/actor'
+import { nodeOf, type Pid } from '@swormjs/actor'
 import { pastMillisecond, proxiedCluster, waitUntil } from '../../src/index.js'
 import {
   FAST,

@@ -1,7 +1,7 @@
 // Terminating children: `terminateChild` (and its alias `deleteChild`) stops a child wherever it
 // runs, asked from any node; it is not restarted and every node forgets it.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf } from '@sworm/actor'
+import { nodeOf } from '@swormjs/actor'
 import { pause, testCluster, waitUntil } from '../../src/index.js'
 import {
   SETTLE_MS,

@@ -1,8 +1,8 @@
 // A call never waits forever: a start the target node does not finish within callTimeoutMs
 // rejects with SupervisorTimeout, naming the child and the node.
 import { describe, expect, it } from 'vitest'
-import { Actor } from '@sworm/actor'
-import { DistributedSupervisor, SupervisorTimeout } from '@sworm/supervisor'
+import { Actor } from '@swormjs/actor'
+import { DistributedSupervisor, SupervisorTimeout } from '@swormjs/supervisor'
 import { testCluster, waitUntil } from '../../src/index.js'
 
 /** Its init never finishes: the node that starts it never answers the start. */

@@ -2,7 +2,7 @@
 // AbortError whose cause is the signal's reason; a reply that comes later is dropped, and
 // nothing is left behind (no pending call, no watch on the other node).
 import { describe, expect, it } from 'vitest'
-import { AbortError, Actor, NoReply, Sworm } from 'sworm'
+import { AbortError, Actor, NoReply, Sworm } from '@swormjs/sworm'
 import { Silent, rejectionOf, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 

@@ -9,11 +9,18 @@ import {
   NotFound,
   nodeOf,
   type Pid,
-} from '@sworm/actor'
-import { NotSerializable } from '@sworm/cluster'
-import { encodeName } from '@sworm/registry'
-import { UnknownActorType } from '@sworm/supervisor'
-import { Actor, Sworm, SwormInstance, SwormNotRunning, runSworm, type SwormNode } from 'sworm'
+} from '@swormjs/actor'
+import { NotSerializable } from '@swormjs/cluster'
+import { encodeName } from '@swormjs/registry'
+import { UnknownActorType } from '@swormjs/supervisor'
+import {
+  Actor,
+  Sworm,
+  SwormInstance,
+  SwormNotRunning,
+  runSworm,
+  type SwormNode,
+} from '@swormjs/sworm'
 import { waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 

@@ -3,11 +3,11 @@
 // `resolveConflict` before the loser stopped, with handoff off it keeps its own. The observer
 // of the loser's node lists each merge among its recent events.
 import { describe, expect, it, vi } from 'vitest'
-import { nodeOf, type Pid } from '@sworm/actor'
-import type { Node } from '@sworm/cluster'
-import { observe, type Observer } from '@sworm/observe'
-import { encodeName } from '@sworm/registry'
-import { Actor, Sworm, runSworm, type SwormInstance } from 'sworm'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import type { Node } from '@swormjs/cluster'
+import { observe, type Observer } from '@swormjs/observe'
+import { encodeName } from '@swormjs/registry'
+import { Actor, Sworm, runSworm, type SwormInstance } from '@swormjs/sworm'
 import {
   fastFailureDetection,
   pastMillisecond,

@@ -1,11 +1,11 @@
 // One import names every error a sworm may throw: each error class of every layer is exported
 // from `sworm` itself, the same class (so `instanceof` and `is` agree).
 import { describe, expect, it } from 'vitest'
-import * as actor from '@sworm/actor'
-import * as cluster from '@sworm/cluster'
-import * as registry from '@sworm/registry'
-import * as supervisor from '@sworm/supervisor'
-import * as sworm from 'sworm'
+import * as actor from '@swormjs/actor'
+import * as cluster from '@swormjs/cluster'
+import * as registry from '@swormjs/registry'
+import * as supervisor from '@swormjs/supervisor'
+import * as sworm from '@swormjs/sworm'
 
 /** The exported classes of `mod` that are Sworm errors (the base class included). */
 function errorClasses(mod: Record<string, unknown>): string[] {

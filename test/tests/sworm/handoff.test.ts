@@ -3,10 +3,10 @@
 // state comes before any other message, nothing sent to a name during its move is lost, a
 // worker that does not answer moves without state, and groups follow the worker.
 import { describe, expect, it } from 'vitest'
-import { Actor as BaseActor, nodeOf, silentLogger, type Pid } from '@sworm/actor'
-import { Actor, Sworm, startNode, type SwormNode } from 'sworm'
-import { encodeName } from '@sworm/registry'
-import { rendezvous } from '@sworm/supervisor/internal'
+import { Actor as BaseActor, nodeOf, silentLogger, type Pid } from '@swormjs/actor'
+import { Actor, Sworm, startNode, type SwormNode } from '@swormjs/sworm'
+import { encodeName } from '@swormjs/registry'
+import { rendezvous } from '@swormjs/supervisor/internal'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 

@@ -1,6 +1,6 @@
 // The counter the persist tests keep: its count is its state (handed over and taken back), and a
 // copy started twice shows, since a conflict's loser's count adds to the winner's.
-import { Actor } from 'sworm'
+import { Actor } from '@swormjs/sworm'
 
 export class MergingCounter extends Actor<undefined> {
   n = 0

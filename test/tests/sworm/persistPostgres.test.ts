@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { silentLogger } from '@sworm/actor'
-import { ConfigError, Sworm, startNode, type SwormNode } from 'sworm'
+import { silentLogger } from '@swormjs/actor'
+import { ConfigError, Sworm, startNode, type SwormNode } from '@swormjs/sworm'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { MergingCounter } from './mergingCounter.js'
 

@@ -10,8 +10,8 @@ import {
   nodeOf,
   silentLogger,
   type Pid,
-} from '@sworm/actor'
-import { Actor, Sworm, SwormNotRunning, startNode, type SwormNode } from 'sworm'
+} from '@swormjs/actor'
+import { Actor, Sworm, SwormNotRunning, startNode, type SwormNode } from '@swormjs/sworm'
 import { TEST_COOKIE, pause, rejectionOf, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 

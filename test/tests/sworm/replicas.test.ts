@@ -3,8 +3,15 @@
 // acknowledged call's effect included; a state that cannot be kept fails the calls that made
 // it, with a typed error; and the option's errors.
 import { describe, expect, it } from 'vitest'
-import { nodeOf } from '@sworm/actor'
-import { ConfigError, NotSerializable, StateTooLarge, Actor, Sworm, type SwormNode } from 'sworm'
+import { nodeOf } from '@swormjs/actor'
+import {
+  ConfigError,
+  NotSerializable,
+  StateTooLarge,
+  Actor,
+  Sworm,
+  type SwormNode,
+} from '@swormjs/sworm'
 import { recordingLogger, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 

@@ -1,8 +1,8 @@
 // The static API binds to a node: inside a process, that process's node (also after an await);
 // outside any process, the one node of this OS process, and a typed error when there are several.
 import { describe, expect, it } from 'vitest'
-import { silentLogger } from '@sworm/actor'
-import { Actor, NoNodeContext, Sworm, startNode } from 'sworm'
+import { silentLogger } from '@swormjs/actor'
+import { Actor, NoNodeContext, Sworm, startNode } from '@swormjs/sworm'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 
 /** Answers with what the static API says from inside a worker, after an await. */

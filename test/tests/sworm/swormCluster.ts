@@ -1,7 +1,7 @@
 // In-process sworm nodes for the sworm tests: a mesh of `n` nodes running `children`, ready once
 // every node sees every other and every sworm counts every node as a member.
-import { silentLogger } from '@sworm/actor'
-import { startNode, type SwormClass, type SwormNode, type SwormNodeOptions } from 'sworm'
+import { silentLogger } from '@swormjs/actor'
+import { startNode, type SwormClass, type SwormNode, type SwormNodeOptions } from '@swormjs/sworm'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 
 export interface SwormCluster extends AsyncDisposable {

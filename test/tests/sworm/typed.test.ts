@@ -3,7 +3,7 @@
 // The lines marked @ts-expect-error fail the typecheck (`npm test`) if they ever compile; the
 // expectTypeOf lines fail it if an inferred type changes. The run checks the handle works.
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { Actor, Sworm, type Pid, type SwormRef } from 'sworm'
+import { Actor, Sworm, type Pid, type SwormRef } from '@swormjs/sworm'
 import { waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 

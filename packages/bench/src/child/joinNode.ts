@@ -1,12 +1,12 @@
 // A node process of the scale join figure: a node with the `bench` registry started at once (so
 // that a node joining later follows every doc from its first frame), answering the figure's
-// JSON-line commands through @sworm/test's harness (see `serve` below).
+// JSON-line commands through @swormjs/test's harness (see `serve` below).
 //
 // Environment: NODE_NAME, SWORM_COOKIE (default: the bench's own), SWORM_LOG_LEVEL (default 'warn').
-import { Actor, createLogger, type Pid } from '@sworm/actor'
-import { startNode } from '@sworm/cluster'
-import { Registry } from '@sworm/registry'
-import { emit, intArg, ready, serve, stringArg } from '@sworm/test'
+import { Actor, createLogger, type Pid } from '@swormjs/actor'
+import { startNode } from '@swormjs/cluster'
+import { Registry } from '@swormjs/registry'
+import { emit, intArg, ready, serve, stringArg } from '@swormjs/test'
 
 /** Holds a name; does nothing else. */
 class Idle extends Actor<void> {}

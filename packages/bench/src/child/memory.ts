@@ -1,6 +1,6 @@
 // Child process of `actor.memory`, run as `node --expose-gc memory.js <count> <warmup> <runs>`:
 // heap used after spawning `count` idle actors minus before, per actor, with forced full GCs.
-import { Actor, Runtime, silentLogger } from '@sworm/actor'
+import { Actor, Runtime, silentLogger } from '@swormjs/actor'
 import { Countdown } from '../latch.js'
 import { defaultRunOptions, repeat, round } from '../measure.js'
 import { fullGc, nonNegativeInt } from './gc.js'

@@ -2,9 +2,9 @@
 // <live> <warmupCycles> <warmup> <runs>`: one node's registry holds `live` names while `cycles`
 // fresh names are registered and unregistered; the heap at the end over the heap with the live
 // names alone, with forced full GCs. Compaction is what keeps the ratio bounded.
-import { Actor, silentLogger } from '@sworm/actor'
-import { startNode } from '@sworm/cluster'
-import { Registry } from '@sworm/registry'
+import { Actor, silentLogger } from '@swormjs/actor'
+import { startNode } from '@swormjs/cluster'
+import { Registry } from '@swormjs/registry'
 import { defaultRunOptions, now, repeat, round, yieldTurn } from '../measure.js'
 import { formatChurnRuns, type ChurnRun } from './churnResult.js'
 import { heapAfterGc, nonNegativeInt } from './gc.js'

@@ -1,6 +1,6 @@
 // A node process of the `sworm` suite: a `sworm` node running the `BenchRooms` sworm (handoff on)
-// with a `Counter` worker, started from its environment like @sworm/test's clusterNode fixture,
-// and answering the suite's JSON-line commands (see `serve` below) through @sworm/test's harness.
+// with a `Counter` worker, started from its environment like @swormjs/test's clusterNode fixture,
+// and answering the suite's JSON-line commands (see `serve` below) through @swormjs/test's harness.
 //
 // Environment: NODE_NAME, SWORM_COOKIE (default: the bench's own), SWORM_LOG_LEVEL (default 'warn'),
 // SWORM_COMPACT_MIN_DEAD (the sworm's `compactMinDead`), SWORM_REPLICAS (a number > 0: the node
@@ -8,9 +8,9 @@
 // `durable: true` goes to it), SWORM_PERSIST_DIR (DurableRooms keeps its names there, `{node}`
 // being the node's name; DurableRooms runs then too), SWORM_PORT (default 0: any free port) and
 // SWORM_SEEDS (comma-separated URLs dialed at start, as a deployed cluster's nodes do).
-import { createLogger, nodeOf } from '@sworm/actor'
-import { emit, inLanes, intArg, ready, serve, stringArg } from '@sworm/test'
-import { Actor, Sworm, startNode, type SwormInstance } from 'sworm'
+import { createLogger, nodeOf } from '@swormjs/actor'
+import { emit, inLanes, intArg, ready, serve, stringArg } from '@swormjs/test'
+import { Actor, Sworm, startNode, type SwormInstance } from '@swormjs/sworm'
 import { takeMaxDelay } from './loopDelay.js'
 
 /** `set` makes a worker's state a value of its own; `inc` adds one; anything else reads it. */

@@ -1,6 +1,6 @@
-// The `actor` suite: how fast one @sworm/actor runtime spawns, delivers and answers, and how much
+// The `actor` suite: how fast one @swormjs/actor runtime spawns, delivers and answers, and how much
 // an idle actor weighs.
-import { Actor, Runtime, silentLogger } from '@sworm/actor'
+import { Actor, Runtime, silentLogger } from '@swormjs/actor'
 import type { Figure, Suite } from '../figure.js'
 import { Countdown } from '../latch.js'
 import {

@@ -1,8 +1,8 @@
-// The `chaos` suite: the seeded chaos run of @sworm/test (kill -9 and restarts, SIGSTOP pauses
+// The `chaos` suite: the seeded chaos run of @swormjs/test (kill -9 and restarts, SIGSTOP pauses
 // shorter and longer than the downing bound, black-holed links, graceful restarts, clients
 // calling counters by name throughout), longer than the CI form, and the number of promises the
 // checker saw broken. `CHAOS_SEED=<n>` reruns a schedule.
-import { chaosDefaults, runChaos, seedFor, violationKinds, type ViolationKind } from '@sworm/test'
+import { chaosDefaults, runChaos, seedFor, violationKinds, type ViolationKind } from '@swormjs/test'
 import { withChildren } from '../childNodes.js'
 import type { Figure, Suite } from '../figure.js'
 import { scaled, targetFields, type Extra, type Measurement, type RunOptions } from '../measure.js'

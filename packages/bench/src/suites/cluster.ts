@@ -1,7 +1,7 @@
 // The `cluster` suite: two real node processes on 127.0.0.1 (the clusterNode fixture of
-// @sworm/test, driven over the process harness): remote casts and calls, doc replication, and how
+// @swormjs/test, driven over the process harness): remote casts and calls, doc replication, and how
 // fast a crashed node is noticed.
-import type { ChildEvent, ChildNode } from '@sworm/test'
+import type { ChildEvent, ChildNode } from '@swormjs/test'
 import { EVENT_TIMEOUT_MS, field, startMesh, wallClock, withChildren } from '../childNodes.js'
 import type { Figure, Suite } from '../figure.js'
 import {

@@ -1,11 +1,11 @@
-// The `registry` suite: @sworm/registry's local lookups and registrations on one node, how fast
+// The `registry` suite: @swormjs/registry's local lookups and registrations on one node, how fast
 // 100,000 names reach the other nodes, what a name weighs on a replica, and how compaction keeps
 // the heap bounded under churn.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Actor, silentLogger } from '@sworm/actor'
-import { startNode, type Node } from '@sworm/cluster'
-import { Registry } from '@sworm/registry'
-import type { ChildNode } from '@sworm/test'
+import { Actor, silentLogger } from '@swormjs/actor'
+import { startNode, type Node } from '@swormjs/cluster'
+import { Registry } from '@swormjs/registry'
+import type { ChildNode } from '@swormjs/test'
 import { parseChurnRuns } from '../child/churnResult.js'
 import { EVENT_TIMEOUT_MS, field, numberReply, startMesh, withChildren } from '../childNodes.js'
 import type { Figure, Suite } from '../figure.js'

@@ -1,4 +1,4 @@
-// The `scale` suite: many real sworm node processes (@sworm/test's scaleNode fixture, a sworm with
+// The `scale` suite: many real sworm node processes (@swormjs/test's scaleNode fixture, a sworm with
 // handoff on), each seeded to the first, the detector at its defaults. A registration burst on 10
 // nodes (alive nodes taken down, registrations failed), 10,000 names registered on one of 20
 // nodes until every node resolves them, and 5 of 50 nodes killed at once until every name runs
@@ -12,7 +12,7 @@ import {
   settledDigests,
   type BurstPart,
   type ScaleCluster,
-} from '@sworm/test'
+} from '@swormjs/test'
 import { wallClock, withChildren } from '../childNodes.js'
 import type { Figure, Suite } from '../figure.js'
 import {

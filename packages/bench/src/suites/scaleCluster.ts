@@ -1,5 +1,5 @@
 // The steps the `scale` suite's figures share: a cluster of many scaleNode processes (from
-// @sworm/test) started with the suite's heap and flags, what it costs per node while idle
+// @swormjs/test) started with the suite's heap and flags, what it costs per node while idle
 // (heartbeat traffic) and once filled (memory, CPU), who it took down, watching for names to show
 // up everywhere, and checking that every name runs once.
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -9,7 +9,7 @@ import {
   type ChildNode,
   type MembershipEvent,
   type ScaleCluster,
-} from '@sworm/test'
+} from '@swormjs/test'
 import { nodeFlags } from '../childNodes.js'
 import { median, round } from '../measure.js'
 

@@ -2,7 +2,7 @@
 // 100,000 names (the three owners stream their registry docs to it in bounded parts), and the
 // longest step any of the four event loops took meanwhile. Real node processes (the bench's
 // joinNode child); fresh ones each run.
-import { spawnNodes, type ChildNode } from '@sworm/test'
+import { spawnNodes, type ChildNode } from '@swormjs/test'
 import {
   EVENT_TIMEOUT_MS,
   REQUEST_TIMEOUT_MS,

@@ -2,7 +2,7 @@
 // suite's swormNode fixture), read as the largest event-loop delay of each node, while 10,000
 // names are registered, compacted, moved by a leave and adopted after a kill. A step that long
 // stalls every process of its node, heartbeats included.
-import { spawnNode, type ChildNode } from '@sworm/test'
+import { spawnNode, type ChildNode } from '@swormjs/test'
 import {
   REQUEST_TIMEOUT_MS,
   STOP_TIMEOUT_MS,

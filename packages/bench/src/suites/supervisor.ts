@@ -1,9 +1,9 @@
-// The `supervisor` suite: @sworm/supervisor across real node processes (the clusterNode fixture
-// of @sworm/test): how fast the children of a crashed or leaving node run again elsewhere, how
+// The `supervisor` suite: @swormjs/supervisor across real node processes (the clusterNode fixture
+// of @swormjs/test): how fast the children of a crashed or leaving node run again elsewhere, how
 // many children a startChild storm places per second, and how many move when a node joins.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { rendezvous } from '@sworm/supervisor/internal'
-import type { ChildEvent, ChildNode } from '@sworm/test'
+import { rendezvous } from '@swormjs/supervisor/internal'
+import type { ChildEvent, ChildNode } from '@swormjs/test'
 import {
   EVENT_TIMEOUT_MS,
   field,

@@ -2,7 +2,7 @@
 // suite's own swormNode fixture), filling it with handoff workers, a node's leave and the times
 // of its phases, and checking every worker's state by name afterwards.
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ChildNode } from '@sworm/test'
+import type { ChildNode } from '@swormjs/test'
 import {
   EVENT_TIMEOUT_MS,
   field,

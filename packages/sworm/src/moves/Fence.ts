@@ -1,7 +1,7 @@
 // The fence of a move: before a name moves away from this node, every other node running the
 // sworm holds it, so that nothing more is sent to its delegate. Holds asked for in one turn of
 // the event loop (a node leaving moves all its names at once) travel together.
-import type { NodeId, Pid, Runtime } from '@sworm/actor'
+import type { NodeId, Pid, Runtime } from '@swormjs/actor'
 import type { HoldRequest } from './Holds.js'
 
 /** What the fence needs of its sworm instance. */

@@ -9,9 +9,9 @@ import {
   type Pid,
   type Runtime,
   type TimerHandle,
-} from '@sworm/actor'
-import { assertSerializable } from '@sworm/cluster'
-import { describeName, encodeName, type Name } from '@sworm/registry'
+} from '@swormjs/actor'
+import { assertSerializable } from '@swormjs/cluster'
+import { describeName, encodeName, type Name } from '@swormjs/registry'
 import { delegateOf } from '../Delegate.js'
 
 /** What the holds need of their sworm instance. */

@@ -1,6 +1,6 @@
 // The time bounds of a move, each written once: how long the other nodes may take to confirm a
 // hold, the delegate to answer, the supervisor to wait for both, and a hold to last.
-import { actorDefaults } from '@sworm/actor'
+import { actorDefaults } from '@swormjs/actor'
 import type { ResolvedSwormOptions } from '../config.js'
 
 type Bounded = Pick<ResolvedSwormOptions, 'callTimeoutMs' | 'handoffTimeoutMs'>

@@ -2,9 +2,9 @@
 // the name everywhere, then asks the delegate for the worker's state; a lost conflict (the
 // registry's `beforeConflictExit` hook) asks it too, and sends the state to the winner; a copy
 // moved where the name runs already sends its state to the running one (`mergeState`).
-import type { Emitter, Pid, Runtime } from '@sworm/actor'
-import { assertSerializable } from '@sworm/cluster'
-import { decodeName, type Name } from '@sworm/registry'
+import type { Emitter, Pid, Runtime } from '@swormjs/actor'
+import { assertSerializable } from '@swormjs/cluster'
+import { decodeName, type Name } from '@swormjs/registry'
 import { delegateOf, PrepareMove, type HandoffPayload } from '../Delegate.js'
 import type { SwormEvents } from '../events.js'
 

@@ -8,7 +8,7 @@
 import { mkdirSync, openSync, closeSync, fsyncSync, renameSync, writeFileSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeValue, encodeValue } from '@sworm/cluster'
+import { decodeValue, encodeValue } from '@swormjs/cluster'
 import { PersistCorrupt } from '../errors.js'
 import { GroupCommit } from './GroupCommit.js'
 import { frame, readRecords, truncateAt } from './LogFile.js'

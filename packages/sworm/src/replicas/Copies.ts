@@ -3,9 +3,9 @@
 // owner puts a copy on each of the next `k` nodes in the name's placement order; the first of
 // them is the node that adopts the name if the owner dies, and it starts the worker from its
 // copy (`take`). A `CopyStore` process is the door other nodes put copies through.
-import { Actor, NoReply, type From, type Pid, type Runtime } from '@sworm/actor'
-import { decodeValue, encodeValue } from '@sworm/cluster'
-import type { Name } from '@sworm/registry'
+import { Actor, NoReply, type From, type Pid, type Runtime } from '@swormjs/actor'
+import { decodeValue, encodeValue } from '@swormjs/cluster'
+import type { Name } from '@swormjs/registry'
 
 /** One copy: its version and the encoded state (see `Replicator`). */
 export interface Copy {

@@ -4,12 +4,12 @@
 // backups are the next `k` nodes of its placement order after its own node; when the directory
 // changes (a node joins, leaves or dies), every replicator of this node puts its state on the
 // backups it now lacks, in slices.
-import type { Logger, NodeId, Pid, RestartPolicy } from '@sworm/actor'
-import { forEachSliced } from '@sworm/actor/internal'
-import type { Node } from '@sworm/cluster'
-import { HybridClock } from '@sworm/cluster/internal'
-import type { Name, Registry } from '@sworm/registry'
-import { AlreadyStarted, type DistributedSupervisor } from '@sworm/supervisor'
+import type { Logger, NodeId, Pid, RestartPolicy } from '@swormjs/actor'
+import { forEachSliced } from '@swormjs/actor/internal'
+import type { Node } from '@swormjs/cluster'
+import { HybridClock } from '@swormjs/cluster/internal'
+import type { Name, Registry } from '@swormjs/registry'
+import { AlreadyStarted, type DistributedSupervisor } from '@swormjs/supervisor'
 import type { DelegateArgs, DelegateHost, HandoffPayload } from '../Delegate.js'
 import type { StoredName, SwormStore } from '../persist/FileStore.js'
 import { Copies, CopyStore, decodeState, type GetCopy } from './Copies.js'

@@ -21,9 +21,9 @@ import {
   type Pid,
   type Ref,
   type Runtime,
-} from '@sworm/actor'
-import type { Name } from '@sworm/registry'
-import { NotSerializable } from '@sworm/cluster'
+} from '@swormjs/actor'
+import type { Name } from '@swormjs/registry'
+import { NotSerializable } from '@swormjs/cluster'
 import { StateTooLarge } from '../errors.js'
 import {
   answerHeld,
