@@ -107,7 +107,13 @@ export async function main(log: (line: string) => void = console.log): Promise<C
     log(`node ${leaving.name} leaves gracefully while users post`)
     await Promise.all([leaving.stop(), ...DURING.map(say)])
     const moved = [...hosts].filter(([, node]) => node === leaving).map(([room]) => room)
-    await until(() => moved.every((room) => hostOf(rooms.whereis(room)) !== leaving))
+    // Moved: resolved again, on a node that stays (a name is briefly unresolved mid-move).
+    await until(() =>
+      moved.every((room) => {
+        const host = hostOf(rooms.whereis(room))
+        return host !== undefined && host !== leaving
+      }),
+    )
     for (const room of moved) {
       log(`${room} moved from node ${leaving.name} to node ${hostOf(rooms.whereis(room))!.name}`)
     }
