@@ -57,7 +57,11 @@ export async function main(log: (line: string) => void = console.log): Promise<b
     counters = Counters.on(nodes.find((node) => node !== leaving)!)
     log(`stopping node ${leaving.name} gracefully`)
     await leaving.stop()
-    await until(() => hostOf(counters.whereis('page:home')) !== leaving)
+    // Resolved again, on a node that stays (a name is briefly unresolved mid-move).
+    await until(() => {
+      const host = hostOf(counters.whereis('page:home'))
+      return host !== undefined && host !== leaving
+    })
 
     let ok = true
     for (const [name, { count, host }] of before) {
