@@ -122,28 +122,18 @@ export class Calls {
       timer: undefined,
       unlisten: undefined,
       onDown: (reason) => {
-        if (this.pending.delete(ref)) {
-          host.clock.clearTimeout(pending.timer)
-          pending.unlisten?.()
-          reject(callError(to, reason))
-        }
+        if (this.forget(ref, pending)) reject(callError(to, reason))
       },
     }
-    pending.timer = host.clock.setTimeout(() => {
-      if (this.pending.delete(ref)) {
-        host.watches.unwatch(ref, to)
-        pending.unlisten?.()
-        reject(new CallTimeout(to, timeoutMs))
-      }
-    }, timeoutMs)
+    // A timeout or an abort gives the call up: its watch goes too, and a later reply is dropped.
+    const giveUp = (error: Error): void => {
+      if (!this.forget(ref, pending)) return
+      host.watches.unwatch(ref, to)
+      reject(error)
+    }
+    pending.timer = host.clock.setTimeout(() => giveUp(new CallTimeout(to, timeoutMs)), timeoutMs)
     if (signal !== undefined) {
-      const onAbort = (): void => {
-        if (this.pending.delete(ref)) {
-          host.clock.clearTimeout(pending.timer)
-          host.watches.unwatch(ref, to)
-          reject(new AbortError(`call to ${to}`, signal))
-        }
-      }
+      const onAbort = (): void => giveUp(new AbortError(`call to ${to}`, signal))
       signal.addEventListener('abort', onAbort, { once: true })
       pending.unlisten = () => signal.removeEventListener('abort', onAbort)
     }
@@ -162,8 +152,7 @@ export class Calls {
       }
     } catch (e) {
       host.watches.unwatchRemote(ref)
-      if (this.pending.delete(ref)) host.clock.clearTimeout(pending.timer)
-      pending.unlisten?.()
+      this.forget(ref, pending)
       pending.reject(e)
     }
   }
@@ -205,10 +194,7 @@ export class Calls {
    */
   deliverReply(ref: Ref, ok: boolean, value: unknown, from?: NodeId): void {
     const p = this.pending.get(ref)
-    if (p === undefined) return
-    this.pending.delete(ref)
-    this.host.clock.clearTimeout(p.timer)
-    p.unlisten?.()
+    if (p === undefined || !this.forget(ref, p)) return
     if (from !== undefined && from === nodeOf(p.target)) this.host.watches.unwatchRemote(ref)
     else this.host.watches.unwatch(ref, p.target)
     if (ok) p.resolve(value)
@@ -218,11 +204,20 @@ export class Calls {
   /** Rejects every waiting call with `RuntimeStopped` (the runtime shut down). */
   rejectAll(): void {
     for (const [ref, p] of this.pending) {
-      this.pending.delete(ref)
-      this.host.clock.clearTimeout(p.timer)
-      p.unlisten?.()
+      this.forget(ref, p)
       p.reject(new RuntimeStopped())
     }
+  }
+
+  /**
+   * Forgets call `ref` as it settles: its timer and its signal's listener go with it. False when
+   * it had settled already (whichever of reply, end, timeout or abort came first wins).
+   */
+  private forget(ref: Ref, p: PendingCall): boolean {
+    if (!this.pending.delete(ref)) return false
+    this.host.clock.clearTimeout(p.timer)
+    p.unlisten?.()
+    return true
   }
 }
 
