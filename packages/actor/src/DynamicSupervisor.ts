@@ -40,7 +40,8 @@ export interface DynamicSupervisorOptions {
   maxChildren?: number
 }
 
-type DynMsg =
+/** The calls a `DynamicSupervisor` answers. */
+export type DynMsg =
   | { op: 'start'; spec: DynamicChildSpec }
   | { op: 'terminate'; pid: Pid }
   | { op: 'which' }

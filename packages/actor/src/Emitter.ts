@@ -4,7 +4,8 @@
 // returns the function that removes the listener, not the emitter (the project's callers keep
 // it); `once` and `off` return the emitter, as Node's do.
 
-type Listener<A extends unknown[]> = (...args: A) => void
+/** A listener of an event whose arguments are `A`. */
+export type Listener<A extends unknown[]> = (...args: A) => void
 
 /** Options of `on` and `once`. */
 export interface ListenOptions {

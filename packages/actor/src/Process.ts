@@ -83,7 +83,11 @@ export interface StartInfo {
 /** The `StartInfo` of a process started with nothing handed over. */
 export const NO_START_INFO: StartInfo = Object.freeze({})
 
-/** What the runtime calls on a process object. */
+/**
+ * What the runtime calls on a process object.
+ *
+ * @internal
+ */
 export interface Behavior {
   [kAttach](proc: Proc): void
   [kInit](args: unknown, start: StartInfo): unknown
@@ -143,6 +147,7 @@ export class Proc {
  */
 export abstract class ProcessContext {
   /** @internal */
+  /** @internal The runtime's record of this process. */
   protected proc!: Proc;
 
   /** @internal */

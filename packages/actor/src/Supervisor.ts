@@ -56,7 +56,8 @@ interface Child {
   pid: Pid | undefined
 }
 
-type SupMsg =
+/** The calls a `Supervisor` answers. */
+export type SupMsg =
   | { op: 'which' }
   | { op: 'count' }
   | { op: 'terminate'; id: string }

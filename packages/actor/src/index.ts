@@ -18,9 +18,10 @@ export type {
   ChildInfo,
   RestartPolicy,
   Shutdown,
+  SupMsg,
 } from './Supervisor.js'
 export { DynamicSupervisor } from './DynamicSupervisor.js'
-export type { DynamicSupervisorOptions, DynamicChildSpec } from './DynamicSupervisor.js'
+export type { DynamicSupervisorOptions, DynamicChildSpec, DynMsg } from './DynamicSupervisor.js'
 export {
   ProcessContext,
   isCallEnvelope,
@@ -54,7 +55,9 @@ export { actorDefaults } from './defaults.js'
 export type { ExitReason } from './exitReason.js'
 export { createLogger, silentLogger } from './logger.js'
 export { Emitter, Listenable } from './Emitter.js'
-export type { ListenOptions } from './Emitter.js'
+export type { ListenOptions, Listener } from './Emitter.js'
+export type { CallListener } from './Calls.js'
+export type { ExitListener } from './ExitSignals.js'
 export { currentProcess } from './context.js'
 export type { CurrentProcess } from './context.js'
 export type { Logger, LogLevel } from './logger.js'

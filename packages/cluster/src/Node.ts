@@ -76,6 +76,7 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
   readonly url: string
   readonly port: number
   readonly runtime: Runtime
+  /** @internal The replicated docs, for the layers above (registry, supervisor). */
   readonly docs: DocService
   readonly logger: Logger
   readonly clock: Clock

@@ -77,7 +77,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   protected readonly events: Emitter<SwormEvents>
   private readonly holds: Holds
   private readonly router: Pid
-  /** With `replicas`: the copies kept here, and this node's delegates' replicators. */
+  /** @internal With `replicas`: the copies kept here, and this node's delegates' replicators. */
   readonly replicas: Replicas | undefined
   private readonly unsubscribe: () => void
   private stopping: Promise<void> | undefined

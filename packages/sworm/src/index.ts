@@ -13,6 +13,8 @@ export type {
   CallReply,
   CastMsg,
   InfoMsg,
+  MsgOf,
+  InstanceOf,
 } from './typed.js'
 export type { SwormEvents } from './events.js'
 export { Actor, isHandoffMessage } from './handoff.js'
@@ -29,7 +31,13 @@ export { startNode, runSworm } from './startNode.js'
 export type { SwormNodeOptions, SwormNode } from './startNode.js'
 export { validateSwormOptions, loadConfigFile, resolveSwormOptions } from './config.js'
 export { swormDefaults } from './defaults.js'
-export type { SwormOptions, ResolvedSwormOptions } from './config.js'
+export type {
+  SwormOptions,
+  ResolvedSwormOptions,
+  PersistOptions,
+  SwormConfigFile,
+  LoadConfigFileOptions,
+} from './config.js'
 export {
   ConfigError,
   NoNodeContext,

@@ -7,7 +7,7 @@ import type { Name } from '@swormjs/registry'
 export type WorkerClass = ActorClassLike<never>
 
 /** The instance of worker class `T`. */
-type InstanceOf<T> = T extends new () => infer I ? I : never
+export type InstanceOf<T> = T extends new () => infer I ? I : never
 
 /** The args the `init` of worker class `T` takes (`void` when it declares none). */
 export type InitArgs<T> =
@@ -34,7 +34,7 @@ export type ArgsParam<T> =
       : [args: InitArgs<T>, options?: RegisterOptions]
 
 /** The first parameter of method `K` of `T`'s instance (`never` when it has no such method). */
-type MsgOf<T, K extends string> =
+export type MsgOf<T, K extends string> =
   InstanceOf<T> extends Record<K, ((msg: infer M, ...rest: never[]) => unknown) | undefined>
     ? M
     : never
