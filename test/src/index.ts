@@ -21,6 +21,7 @@ export { serve, emit, ready, stringArg, intArg, inLanes } from './childRuntime.j
 export type { ChildHandler, ChildRequest, ServeOptions } from './childRuntime.js'
 export { HarnessError, HarnessErrorCode, ChildRequestError } from './errors.js'
 export { testCluster, waitUntil, TEST_COOKIE } from './testCluster.js'
+export { freePorts } from './ports.js'
 export type { TestCluster } from './testCluster.js'
 export { proxiedCluster } from './proxiedCluster.js'
 export type { ProxiedCluster } from './proxiedCluster.js'

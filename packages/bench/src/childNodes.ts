@@ -1,8 +1,9 @@
 // Real node processes for the suites that need several: the clusterNode fixture of @swormjs/test,
 // spawned through its process harness, meshed, and killed whatever happens.
-import { createServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { killAllChildren, spawnNodes, type ChildNode } from '@swormjs/test'
+import { freePorts, killAllChildren, spawnNodes, type ChildNode } from '@swormjs/test'
+
+export { freePorts }
 
 /** Bounds on the harness: generous, since a slow machine must fail a target, not time out. */
 export const REQUEST_TIMEOUT_MS = 120_000
@@ -58,28 +59,6 @@ export interface MeshOptions {
    * nobody dials them afterwards. Default: each on a free port, meshed once all are ready.
    */
   readonly ports?: readonly number[]
-}
-
-/** `n` ports free on 127.0.0.1 now (each was bound and released), for {@link MeshOptions.ports}. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer()
-          server.once('error', reject)
-          server.listen(0, '127.0.0.1', () => resolve(server))
-        }),
-    ),
-  )
-  const ports = servers.map((s) => {
-    const address = s.address()
-    if (address === null || typeof address === 'string') throw new Error('no port')
-    return address.port
-  })
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
-  return ports
 }
 
 /**

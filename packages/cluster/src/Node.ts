@@ -2,7 +2,7 @@
 // (cookie handshake, heartbeats, gossip, reconnects), remote processes, and replicated docs.
 // This file is the facade and the lifecycle; each part owns its state and sees the node through
 // a host interface: HttpRoutes, Dialer, Handshake, Membership (with dispatch), Heartbeat.
-import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { lookup } from 'node:dns/promises'
 import { hostname } from 'node:os'
@@ -32,6 +32,7 @@ import {
   type NodeOptions,
   type ResolvedOptions,
 } from './options.js'
+import { Readiness, type ReadyCheck, type ReadyOptions } from './Readiness.js'
 import { RemoteRoute } from './RemoteRoute.js'
 import { normalizeUrl } from './sockets.js'
 import type { NodeEvents, NodeInfo } from './types.js'
@@ -91,6 +92,7 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
   private readonly handshake: Handshake
   private readonly dialer: Dialer
   private readonly routes: HttpRoutes
+  private readonly readiness: Readiness
   private state: 'running' | 'stopping' | 'stopped' = 'running'
   private stopping: Promise<void> | undefined
 
@@ -227,6 +229,11 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
       },
       { maxFrameBytes: opts.maxFrameBytes, webSocket },
     )
+    this.readiness = new Readiness(
+      { ...self, upPeers: () => this.membership.nodes().length },
+      opts.minNodes,
+    )
+    if (opts.health) this.serveHealth()
     this.heartbeat.start()
     // A pause is told before any process handles a message after it (see `paused`).
     this.runtime.setBeforeRun(() => this.heartbeat.checkPause())
@@ -296,6 +303,31 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
       framesIn,
       watchesForPeers,
     }
+  }
+
+  /**
+   * Resolves once this node has met `minNodes` nodes (itself included; default: the node's
+   * `minNodes` option) and caught up with their docs, and every added check passes (on a sworm
+   * node: `minNodes` nodes run each of its sworms). Rejects with `NotReady` after `timeoutMs`,
+   * `AbortError` when `signal` aborts, `NodeStopped` if the node stops first.
+   * @example
+   * await node.ready({ minNodes: 3, timeoutMs: 60_000 })
+   */
+  ready(options: ReadyOptions = {}): Promise<void> {
+    return this.readiness.ready(options)
+  }
+
+  /** Whether `ready()` would resolve at once (for `minNodes`, the node's option by default). */
+  isReady(minNodes?: number): boolean {
+    return this.readiness.isReady(minNodes)
+  }
+
+  /**
+   * Adds a condition to readiness (`ready()`, `/readyz`), named in logs and in `NotReady`: say, a
+   * database the application needs. Returns the function that removes it.
+   */
+  addReadyCheck(name: string, check: ReadyCheck): () => void {
+    return this.readiness.addCheck(name, check)
   }
 
   /** Dials `url` (`ws://host:port`) and keeps it as a seed: reconnected whenever it drops. */
@@ -390,6 +422,19 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
     this.membership.close(peers)
     this.handshake.stop()
     this.yjs?.close()
+  }
+
+  /** `/healthz` and `/readyz` (option `health`), as plain text. */
+  private serveHealth(): void {
+    const answer = (res: ServerResponse, ok: boolean, text: string): void => {
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end(`${text}\n`)
+    }
+    this.addHttpRoute('/healthz', (_req, res) => answer(res, true, 'ok'))
+    this.addHttpRoute('/readyz', (_req, res) => {
+      const { ok, detail } = this.readiness.readyz()
+      answer(res, ok, detail)
+    })
   }
 
   private selfInfo(): NodeInfo {

@@ -26,6 +26,11 @@ export const nodeDefaults = {
     maxBufferedBytes: 8 * 1024 * 1024,
   },
   stopTimeoutMs: 10_000,
+  minNodes: 1,
+  /** How often `ready()` looks again while it waits. */
+  readyPollMs: 25,
+  /** How often a node still waiting to be ready says so in its log. */
+  readyLogMs: 10_000,
   /** How often the seeds' host names are resolved again (new addresses are dialed). */
   seedRefreshMs: 30_000,
   /** Heartbeat intervals each peer's detector remembers (Akka's and Cassandra's window). */

@@ -9,6 +9,7 @@ export const ClusterErrorCode = {
   NodeStopped: 'NODE_STOPPED',
   ProtocolError: 'PROTOCOL_ERROR',
   BadDocChunk: 'BAD_DOC_CHUNK',
+  NotReady: 'NOT_READY',
 } as const
 export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode]
 
@@ -118,5 +119,29 @@ export class BadDocChunk extends SwormError {
   }
   static override is(u: unknown): u is BadDocChunk {
     return hasErrorCode(u, ClusterErrorCode.BadDocChunk)
+  }
+}
+
+/**
+ * `ready()` (or `startNode` with `minNodes`) gave up: the node had not met `minNodes` nodes
+ * within `timeoutMs`, or a check of a layer above (a sworm run by fewer nodes) still failed.
+ */
+export class NotReady extends SwormError {
+  override name = 'NotReady'
+  /** The nodes asked for, this one included. */
+  readonly minNodes: number
+  /** The nodes up when it gave up, this one included. */
+  readonly met: number
+  constructor(minNodes: number, met: number, timeoutMs: number, failing: readonly string[]) {
+    super(
+      ClusterErrorCode.NotReady,
+      `not ready after ${timeoutMs} ms: ${met} of ${minNodes} nodes up` +
+        (failing.length > 0 ? `; still waiting for ${failing.join(', ')}` : ''),
+    )
+    this.minNodes = minNodes
+    this.met = met
+  }
+  static override is(u: unknown): u is NotReady {
+    return hasErrorCode(u, ClusterErrorCode.NotReady)
   }
 }

@@ -5,6 +5,7 @@ export type { HttpHandler, WebSocketHandler } from './HttpRoutes.js'
 export type { NodeOptions, TlsOptions } from './options.js'
 export type { YjsEndpointOptions } from './YjsEndpoint.js'
 export { validateNodeOptions } from './options.js'
+export type { ReadyOptions, ReadyCheck } from './Readiness.js'
 export { nodeDefaults } from './defaults.js'
 export { encodeValue, decodeValue, assertSerializable } from './codec.js'
 export { PROTOCOL_VERSION, Frame } from './frames.js'
@@ -17,5 +18,6 @@ export {
   NodeStopped,
   ProtocolError,
   BadDocChunk,
+  NotReady,
 } from './errors.js'
 export type { BadDocChunkReason } from './errors.js'

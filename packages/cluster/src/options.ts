@@ -105,6 +105,19 @@ export interface NodeOptions {
   /** How long `stop()` waits for hand-offs and replication to flush. Default 10000. */
   stopTimeoutMs?: number
   /**
+   * Nodes, this one included, that must be up (connected, their docs caught up) before this node
+   * is ready: what `ready()` waits for by default and `/readyz` reports. A sworm node's
+   * `startNode` waits for it before it resolves, so that no name is placed on a partial view of
+   * the cluster (Akka's `min-nr-of-members`). Default 1: ready at once.
+   */
+  minNodes?: number
+  /**
+   * Serve `/healthz` (200 while the process serves, through a graceful stop) and `/readyz` (200
+   * once the node is ready, 503 before and while it leaves), for load balancers and Kubernetes
+   * probes. They tell nothing about the cluster but counts. Default false (404).
+   */
+  health?: boolean
+  /**
    * A member heard of through gossip and never reached is forgotten after this, and so are the
    * replicas of an application's docs (not a registry's or a supervisor's, which their own
    * `forgetAfterMs` governs) whose owner has been down this long. Default 60000.
@@ -158,6 +171,8 @@ const known: Record<
   tls: 'object',
   yjsEndpoint: 'object',
   stopTimeoutMs: 'number',
+  minNodes: 'number',
+  health: 'boolean',
   forgetAfterMs: 'number',
   logger: 'object',
   clock: 'object',
@@ -215,6 +230,9 @@ export function validateNodeOptions(options: object, extra: readonly string[] = 
           'use a long random string, e.g. from `openssl rand -base64 24`)',
       )
     }
+  }
+  if (o.minNodes !== undefined && !(Number.isInteger(o.minNodes) && o.minNodes >= 1)) {
+    throw new BadConfig(`node option 'minNodes' must be a whole number ≥ 1, got ${o.minNodes}`)
   }
   validateDetector(o)
 }
@@ -277,6 +295,8 @@ export type ResolvedOptions = Required<
     | 'refusedRetryMs'
     | 'stopTimeoutMs'
     | 'forgetAfterMs'
+    | 'minNodes'
+    | 'health'
   >
 > & {
   /** The `/yjs/` endpoint's options filled in; undefined when it is off. */
@@ -310,6 +330,8 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     yjsEndpoint: resolveYjsOptions(options.yjsEndpoint ?? d.yjsEndpoint),
     stopTimeoutMs: options.stopTimeoutMs ?? d.stopTimeoutMs,
     forgetAfterMs: options.forgetAfterMs ?? d.forgetAfterMs,
+    minNodes: options.minNodes ?? d.minNodes,
+    health: options.health ?? false,
   }
 }
 

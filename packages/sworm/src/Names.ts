@@ -28,6 +28,8 @@ export interface NamesHost {
   readonly restart: RestartPolicy
   /** How long to wait for a delegate that is still starting to register its worker. */
   readonly callTimeoutMs: number
+  /** Undefined when the node is ready; else a wait until it is (see `Node.ready`). */
+  untilReady(signal: AbortSignal | undefined): Promise<void> | undefined
 }
 
 export class Names {
@@ -58,6 +60,7 @@ export class Names {
         `${typeOrPid.name} is not one of sworm ${this.host.sworm}'s actors: add it to its static actors`,
       )
     }
+    await this.host.untilReady(options.signal)
     const holder = registry.whereis(name)
     if (holder !== undefined) throw new AlreadyRegistered(describeName(name), holder)
     const key = encodeName(name)

@@ -3,7 +3,7 @@
 // the one node started in this OS process. `Rooms.on(node)` is the instance twin for code that
 // holds several nodes (tests).
 import { currentProcess, type CallOptions, type NodeId, type Pid } from '@swormjs/actor'
-import type { Node } from '@swormjs/cluster'
+import type { Node, NodeInfo } from '@swormjs/cluster'
 import type { MultiCallOptions, MultiCallResult, Name } from '@swormjs/registry'
 import type { SwormOptions } from './config.js'
 import { NoNodeContext, SwormNotRunning } from './errors.js'
@@ -92,6 +92,16 @@ export class Sworm {
   /** The pid registered under `name` now, as this node sees it, or undefined. */
   static whereis(name: Name): Pid | undefined {
     return this.bound().whereis(name)
+  }
+
+  /**
+   * The node that runs `name` now (its id, name and URL), as this node sees it, or undefined
+   * when no process holds the name (supervisorring's `find`).
+   * @example
+   * Rooms.find('room:42')?.name // 'node-b'
+   */
+  static find(name: Name): NodeInfo | undefined {
+    return this.bound().find(name)
   }
 
   /** Every name of this sworm with its pid, as this node sees them. */

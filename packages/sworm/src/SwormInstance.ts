@@ -6,12 +6,13 @@ import {
   Emitter,
   Listenable,
   NotFound,
+  nodeOf,
   type ActorClassLike,
   type CallOptions,
   type NodeId,
   type Pid,
 } from '@swormjs/actor'
-import type { Node } from '@swormjs/cluster'
+import type { Node, NodeInfo } from '@swormjs/cluster'
 import {
   Registry,
   decodeName,
@@ -77,6 +78,8 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   protected readonly events: Emitter<SwormEvents>
   private readonly holds: Holds
   private readonly router: Pid
+  /** Removes this sworm's condition from its node's readiness. */
+  private readonly unready: () => void
   /** @internal With `replicas`: the copies kept here, and this node's delegates' replicators. */
   readonly replicas: Replicas | undefined
   private readonly unsubscribe: () => void
@@ -103,7 +106,15 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       types: parts.types,
       restart: parts.options.restart,
       callTimeoutMs: parts.options.callTimeoutMs,
+      // A name is placed only once the node is ready (`minNodes`): a placement made on a part of
+      // the cluster would start a second copy of a name the others place elsewhere.
+      untilReady: (signal) =>
+        parts.node.isReady() ? undefined : parts.node.ready(signal ? { signal } : {}),
     })
+    this.unready = parts.node.addReadyCheck(
+      `sworm ${parts.name}`,
+      (min) => this.supervisor.members().length >= min,
+    )
   }
 
   /** Starts sworm `name` on `node`: its registry and supervisor, under the sworm's name. */
@@ -299,6 +310,14 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     return this.registry.whereis(name)
   }
 
+  /** The node that runs `name` now, as this node sees it, or undefined (see `Sworm.find`). */
+  find(name: Name): NodeInfo | undefined {
+    const pid = this.registry.whereis(name)
+    if (pid === undefined) return undefined
+    const id = nodeOf(pid)
+    return this.node.members().find((m) => m.id === id)
+  }
+
   registered(): Array<[Name, Pid]> {
     return this.registry.registered()
   }
@@ -383,6 +402,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     this.replicas?.markStopping()
     await this.supervisor.leaveAndStop()
     this.unsubscribe()
+    this.unready()
     await this.registry.stop()
     const runtime = this.node.runtime
     if (runtime.isAlive(this.router)) await runtime.stop(this.router, 'shutdown')

@@ -71,6 +71,7 @@ export {
   BadConfig,
   BadDocChunk,
   NodeStopped,
+  NotReady,
   NotDocOwner,
   NotSerializable,
   ProtocolError,

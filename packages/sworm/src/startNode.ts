@@ -2,6 +2,7 @@
 // (with their options from the class and the config file), and `node.sworm(Rooms)` /
 // `node.start(Rooms)` on the node it returns.
 import {
+  BadConfig,
   startNode as startClusterNode,
   validateNodeOptions,
   type Node,
@@ -23,6 +24,14 @@ export interface SwormNodeOptions extends NodeOptions {
   children?: SwormClass[]
   /** Where to look for `sworm.config.json` (default: the working directory). */
   configDir?: string
+  /**
+   * With `minNodes` above 1: how long `startNode` waits for that many nodes to run its sworms;
+   * past it, the node stops and the start fails with `NotReady`. Default: no limit (a node still
+   * waiting says so in its log every 10 s).
+   */
+  readyTimeoutMs?: number
+  /** Gives the start's wait for `minNodes` up: the node stops, the start fails with `AbortError`. */
+  signal?: AbortSignal
 }
 
 /** A node that runs sworms. */
@@ -40,8 +49,11 @@ export interface SwormNode extends Node {
  * await startNode({ port: 4001, seeds: ['ws://10.0.0.2:4001'], cookie, children: [Rooms] })
  */
 export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNode> {
-  const { children = [], configDir, ...nodeOptions } = options
+  const { children = [], configDir, readyTimeoutMs, signal, ...nodeOptions } = options
   validateNodeOptions(nodeOptions)
+  if (readyTimeoutMs !== undefined && !(Number.isFinite(readyTimeoutMs) && readyTimeoutMs >= 0)) {
+    throw new BadConfig(`startNode option 'readyTimeoutMs' must be a number ≥ 0`)
+  }
   const file = loadConfigFile(configDir !== undefined ? { cwd: configDir } : {})
   const names = children.map((c) => c.name)
   checkConfigSworms(file, names)
@@ -62,6 +74,13 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
     for (const [i, c] of children.entries()) {
       await SwormInstance.start(node, c.name, c.actors, resolved[i]!)
     }
+    // `minNodes`: resolve only once that many nodes run every sworm, so that the program's
+    // first `registerName` places its name where every other node would (Akka's
+    // min-nr-of-members). Names registered meanwhile wait too (see `Names.register`).
+    await node.ready({
+      ...(readyTimeoutMs !== undefined ? { timeoutMs: readyTimeoutMs } : {}),
+      ...(signal !== undefined ? { signal } : {}),
+    })
   } catch (e) {
     await node.stop()
     throw e
