@@ -1,15 +1,24 @@
 // Typed errors of @swormjs/cluster (same conventions as @swormjs/actor: a code, a name, `is`).
 import { hasErrorCode, SwormError } from '@swormjs/actor'
 
+/** Every error code this package raises. */
 export const ClusterErrorCode = {
+  /** A value sent to another node cannot be serialized, or is over `maxFrameBytes`. */
   NotSerializable: 'NOT_SERIALIZABLE',
+  /** A write to a replicated doc this node does not own. */
   NotDocOwner: 'NOT_DOC_OWNER',
+  /** A doc name this node holds neither as owner nor as replica. */
   UnknownDoc: 'UNKNOWN_DOC',
+  /** Bad node options, found at start (or by `addWebSocketRoute`). */
   BadConfig: 'BAD_CONFIG',
+  /** The node is stopping or stopped (reserved: nothing in this release throws it). */
   NodeStopped: 'NODE_STOPPED',
+  /** A peer sent bytes this node cannot read; its connection is closed. */
   ProtocolError: 'PROTOCOL_ERROR',
+  /** A peer's chunked doc update was refused; its connection is closed. */
   BadDocChunk: 'BAD_DOC_CHUNK',
 } as const
+/** One of the `ClusterErrorCode` values. */
 export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode]
 
 /** A message (or reason, or reply) that cannot cross the wire: a function, a symbol, … */
@@ -29,6 +38,7 @@ export class NotSerializable extends SwormError {
 
 /** A write to a replicated doc this node does not own (every doc has one writer). */
 export class NotDocOwner extends SwormError {
+  /** The doc's name. */
   readonly doc: string
   override name = 'NotDocOwner'
   constructor(doc: string) {
@@ -45,6 +55,7 @@ export class NotDocOwner extends SwormError {
 
 /** A doc name this node holds neither as owner nor as replica. */
 export class UnknownDoc extends SwormError {
+  /** The doc's name. */
   readonly doc: string
   override name = 'UnknownDoc'
   constructor(doc: string) {
@@ -67,7 +78,7 @@ export class BadConfig extends SwormError {
   }
 }
 
-/** The node is stopping or stopped. */
+/** The node is stopping or stopped. Reserved: nothing in this release throws it. */
 export class NodeStopped extends SwormError {
   override name = 'NodeStopped'
   constructor() {
@@ -106,7 +117,9 @@ export type BadDocChunkReason =
  */
 export class BadDocChunk extends SwormError {
   override name = 'BadDocChunk'
+  /** Why the update was refused. */
   readonly reason: BadDocChunkReason
+  /** The doc the update was for. */
   readonly doc: string
   constructor(reason: BadDocChunkReason, doc: string, detail: string) {
     super(
