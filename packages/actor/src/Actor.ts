@@ -39,9 +39,42 @@ export type NoReply = typeof NoReply
 export abstract class Actor<Args = void> extends ProcessContext implements Behavior {
   /** What it returns (or resolves to) is the start's info: see `Runtime.startWithInfo`. */
   init?(args: Args, start: StartInfo): unknown
+  /**
+   * Handles a `call`. What it returns (or resolves to) is the reply; a throw (or rejection) ends
+   * the actor and the caller's promise rejects with `Exited`. Return `NoReply` to reply later
+   * with `this.reply(from, value)`. An actor that gets a call and has no `handleCall` crashes.
+   * @example
+   * class Store extends Actor {
+   *   data = new Map<string, string>()
+   *   override handleCall(msg: { get: string }) {
+   *     return this.data.get(msg.get)
+   *   }
+   * }
+   * const value = await rt.call(pid, { get: 'a' })
+   */
   handleCall?(msg: unknown, from: From): unknown
+  /**
+   * Handles a `cast`: no reply, the sender does not wait. A throw (or rejection) ends the actor.
+   * @example
+   * class Log extends Actor {
+   *   lines: string[] = []
+   *   override handleCast(msg: string) {
+   *     this.lines.push(msg)
+   *   }
+   * }
+   * rt.cast(pid, 'started')
+   */
   handleCast?(msg: unknown): void | Promise<void>
+  /**
+   * Handles every other message: plain `send`s, `DownMessage`s of monitors, and `ExitMessage`s
+   * when `trapExit` is on. Without it such messages are dropped (logged at `debug`).
+   */
   handleInfo?(msg: unknown): void | Promise<void>
+  /**
+   * Runs once when the actor stops, with the exit reason: for every reason but `killed`, and not
+   * after a failed `init`. The process counts as alive until it returns or resolves; a stop's
+   * timeout (`shutdownMs`) kills it if it takes longer.
+   */
   terminate?(reason: ExitReason): void | Promise<void>
 
   /** @internal */

@@ -45,6 +45,10 @@ export interface CallWatches {
   unwatch(ref: Ref, target: Pid): void
 }
 
+/**
+ * Told of each call as it settles: how long it took, in ms on the runtime's clock, and whether it
+ * got a reply (`true`) or rejected (`false`).
+ */
 export type CallListener = (ms: number, ok: boolean) => void
 
 interface PendingCall {

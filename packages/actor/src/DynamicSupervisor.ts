@@ -22,30 +22,48 @@ import {
 
 /** A child of a `DynamicSupervisor`: like a `ChildSpec`, the id optional. */
 export type DynamicChildSpec = ChildStart & {
+  /** A label for logs and `whichChildren`; default: the child's pid. Need not be unique. */
   id?: string
   /** Default `permanent`. */
   restart?: RestartPolicy
-  /** Default 5000. */
+  /** How long the child may take to stop, in ms, or `'brutal_kill'`. Default 5000. */
   shutdownMs?: Shutdown
+  /** Default `worker`. Informational, shown by `whichChildren`. */
   type?: 'worker' | 'supervisor'
 }
 
 /** Options of a `DynamicSupervisor`. */
 export interface DynamicSupervisorOptions {
-  /** Default 3. */
+  /** Restarts allowed in `maxSeconds` before it gives up (exits with `shutdown`). Default 3. */
   maxRestarts?: number
-  /** Default 5. */
+  /** The window, in seconds, over which restarts are counted. Default 5. */
   maxSeconds?: number
-  /** Default: no limit. */
+  /** Children it runs at most; past it `startChild` rejects with `MaxChildren`. Default: none. */
   maxChildren?: number
 }
 
 /** The calls a `DynamicSupervisor` answers. */
 export type DynMsg =
-  | { op: 'start'; spec: DynamicChildSpec }
-  | { op: 'terminate'; pid: Pid }
-  | { op: 'which' }
-  | { op: 'count' }
+  | {
+      /** `startChild`. */
+      op: 'start'
+      /** The spec of the child to start. */
+      spec: DynamicChildSpec
+    }
+  | {
+      /** `terminateChild`. */
+      op: 'terminate'
+      /** The child to stop. */
+      pid: Pid
+    }
+  | {
+      /** `whichChildren`. */
+      op: 'which'
+    }
+  | {
+      /** `countChildren`. */
+      op: 'count'
+    }
 
 interface DynChild {
   spec: DynamicChildSpec
@@ -64,6 +82,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
   private intensity!: RestartIntensity
   private maxChildren = Infinity
 
+  /** Starts a dynamic supervisor with no children; resolves with its pid. */
   static start(
     runtime: Runtime,
     options: DynamicSupervisorOptions = {},
@@ -87,14 +106,25 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
     return runtime.call(sup, { op: 'terminate', pid } satisfies DynMsg)
   }
 
+  /** Every running child of `sup`, in start order. */
   static whichChildren(runtime: Runtime, sup: Pid): Promise<ChildInfo[]> {
     return runtime.call<ChildInfo[]>(sup, { op: 'which' } satisfies DynMsg)
   }
 
+  /** How many children `sup` runs, by kind (`specs` and `active` are equal here). */
   static countChildren(
     runtime: Runtime,
     sup: Pid,
-  ): Promise<{ specs: number; active: number; workers: number; supervisors: number }> {
+  ): Promise<{
+    /** Children it holds. */
+    specs: number
+    /** Children running now. */
+    active: number
+    /** Children of type `worker`. */
+    workers: number
+    /** Children of type `supervisor`. */
+    supervisors: number
+  }> {
     return runtime.call(sup, { op: 'count' } satisfies DynMsg)
   }
 
@@ -104,6 +134,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
     this.maxChildren = options.maxChildren ?? Infinity
   }
 
+  /** Answers the `DynMsg` calls of the static helpers; a failure rejects the caller only. */
   override handleCall(msg: DynMsg, from: From): Promise<unknown> {
     return answerCall(this, from, () => this.dispatch(msg))
   }
@@ -139,6 +170,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
     }
   }
 
+  /** Handles a child's `EXIT`: restarts it alone, per its policy, or drops it. */
   override async handleInfo(msg: unknown): Promise<void> {
     if (!isExitMessage(msg)) return
     const child = this.children.get(msg.from)
@@ -169,6 +201,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
     }
   }
 
+  /** Stops every child, newest first, each within its `shutdownMs`. */
   override async terminate(): Promise<void> {
     for (const c of [...this.children.values()].reverse()) {
       await shutdownChild(this.runtime, this.self, c.pid, c.spec.shutdownMs)

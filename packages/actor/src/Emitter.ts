@@ -16,10 +16,15 @@ export interface ListenOptions {
 /** A listener as stored: itself, or the wrapper `once` made around it. */
 type Stored = ((...args: never[]) => void) & { listener?: unknown }
 
+/**
+ * A typed event emitter: `Events` maps each event name to its listeners' arguments. A listener
+ * that throws is passed to `onError` and the others still run.
+ */
 export class Emitter<Events extends Record<string, unknown[]>> {
   private readonly onError: (e: unknown, event: string) => void
   private readonly listeners = new Map<keyof Events, Set<Stored>>()
 
+  /** `onError` gets what a listener threw, and the event's name. */
   constructor(onError: (e: unknown, event: string) => void) {
     this.onError = onError
   }
@@ -73,6 +78,7 @@ export class Emitter<Events extends Record<string, unknown[]>> {
     return this.listeners.get(event)?.size ?? 0
   }
 
+  /** Calls every listener of `event` with `args`, in the order they were added. */
   emit<K extends keyof Events>(event: K, ...args: Events[K]): void {
     const set = this.listeners.get(event)
     if (set === undefined) return
@@ -109,6 +115,7 @@ export class Emitter<Events extends Record<string, unknown[]>> {
  * so that Node's `events.once(node, 'nodeUp')` resolves with the event's arguments.
  */
 export abstract class Listenable<Events extends Record<string, unknown[]>> {
+  /** The emitter the object emits its events on. */
   protected abstract readonly events: Emitter<Events>
 
   /** Listens to `event`; returns the function that stops listening. */

@@ -28,6 +28,7 @@ export interface ExitSignalsHost {
   forget(proc: Proc): void
 }
 
+/** Told of each process exit: its pid, its exit reason, and the local name it had, if any. */
 export type ExitListener = (pid: Pid, reason: ExitReason, name: string | undefined) => void
 
 /** How processes of one runtime end. */

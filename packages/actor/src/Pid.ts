@@ -7,11 +7,20 @@ declare const RefBrand: unique symbol
 declare const NodeIdBrand: unique symbol
 
 /** The incarnation id of a node: a uuid made fresh at every start. */
-export type NodeId = string & { readonly [NodeIdBrand]: true }
+export type NodeId = string & {
+  /** Compile-time brand only: no such property exists at run time. */
+  readonly [NodeIdBrand]: true
+}
 /** Names one process: its node incarnation and a serial. Printed as `<node.serial>`. */
-export type Pid = string & { readonly [PidBrand]: true }
+export type Pid = string & {
+  /** Compile-time brand only: no such property exists at run time. */
+  readonly [PidBrand]: true
+}
 /** A unique reference (monitors, calls, timers). Printed as `#node.serial`. */
-export type Ref = string & { readonly [RefBrand]: true }
+export type Ref = string & {
+  /** Compile-time brand only: no such property exists at run time. */
+  readonly [RefBrand]: true
+}
 
 /** Builds a pid from its parts. */
 export function formatPid(node: NodeId, serial: number): Pid {
@@ -30,7 +39,12 @@ export function isPid(u: unknown): u is Pid {
 }
 
 /** Splits a pid into its node and serial; throws `InvalidPid` for anything else. */
-export function parsePid(s: string): { node: NodeId; serial: number } {
+export function parsePid(s: string): {
+  /** The node incarnation that made the pid. */
+  node: NodeId
+  /** The pid's serial within that node. */
+  serial: number
+} {
   if (!isPid(s)) throw new InvalidPid(s)
   const dot = s.lastIndexOf('.')
   const digits = s.slice(dot + 1, -1)

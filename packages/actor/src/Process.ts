@@ -14,6 +14,7 @@ export const kAttach: unique symbol = Symbol('sworm.attach')
 
 /** Who called: the reply address of a `call`. Pass it to `reply` for a late reply. */
 export interface From {
+  /** The call's ref: the runtime matches the reply to the waiting caller by it. */
   readonly ref: Ref
   /** The calling process, when the call came from inside one. */
   readonly pid?: Pid
@@ -21,40 +22,55 @@ export interface From {
 
 /** The envelope a `call` puts in the target's mailbox. */
 export interface CallEnvelope {
+  /** The call's ref, which the reply carries back. */
   readonly $call: Ref
+  /** The calling process, when the call came from inside one. */
   readonly from?: Pid
+  /** The message the caller passed to `call`. */
   readonly msg: unknown
 }
 
 /** The envelope a `cast` puts in the target's mailbox. */
 export interface CastEnvelope {
+  /** The message the sender passed to `cast`. */
   readonly $cast: unknown
 }
 
 /** What a process that traps exits receives instead of dying. */
 export interface ExitMessage {
+  /** Always `'EXIT'`. */
   readonly type: 'EXIT'
+  /** The process (or the runtime's `systemPid`) that sent the exit signal. */
   readonly from: Pid
+  /** The reason the signal carries. */
   readonly reason: ExitReason
 }
 
 /** What a monitor delivers when its target ends. */
 export interface DownMessage {
+  /** Always `'DOWN'`. */
   readonly type: 'DOWN'
+  /** The ref `monitor` returned. */
   readonly ref: Ref
+  /** The monitored process. */
   readonly pid: Pid
+  /** Why it ended: `noproc` if it was already gone, `noconnection` if its node was lost. */
   readonly reason: ExitReason
 }
 
+/** True for the envelope a `call` puts in a mailbox. */
 export function isCallEnvelope(m: unknown): m is CallEnvelope {
   return typeof m === 'object' && m !== null && '$call' in m
 }
+/** True for the envelope a `cast` puts in a mailbox. */
 export function isCastEnvelope(m: unknown): m is CastEnvelope {
   return typeof m === 'object' && m !== null && '$cast' in m
 }
+/** True for a trapped exit signal (`{ type: 'EXIT' }`). */
 export function isExitMessage(m: unknown): m is ExitMessage {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'EXIT'
 }
+/** True for a monitor's notice (`{ type: 'DOWN' }`). */
 export function isDownMessage(m: unknown): m is DownMessage {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'DOWN'
 }
@@ -100,7 +116,11 @@ export type Watcher = Pid | ((reason: ExitReason, pid: Pid) => void)
 
 export type ProcStatus = 'initializing' | 'alive' | 'exiting' | 'exited'
 
-/** The runtime's record of one process. Fields are lazily allocated to keep idle processes small. */
+/**
+ * The runtime's record of one process. Fields are lazily allocated to keep idle processes small.
+ *
+ * @internal
+ */
 export class Proc {
   readonly pid: Pid
   readonly runtime: Runtime
@@ -169,6 +189,7 @@ export abstract class ProcessContext {
   get trapExit(): boolean {
     return this.proc.trapExit
   }
+  /** Turns exit trapping on or off for this process. */
   set trapExit(on: boolean) {
     this.proc.trapExit = on
   }
@@ -223,6 +244,7 @@ export abstract class ProcessContext {
     this.proc.runtime.link(this.proc.pid, pid)
   }
 
+  /** Removes the link between this process and `pid`, if there is one. */
   unlink(pid: Pid): void {
     this.proc.runtime.unlink(this.proc.pid, pid)
   }
@@ -232,6 +254,7 @@ export abstract class ProcessContext {
     return this.proc.runtime.monitor(this.proc.pid, pid)
   }
 
+  /** Removes the monitor `ref`; no `DownMessage` arrives for it afterwards. */
   demonitor(ref: Ref): void {
     this.proc.runtime.demonitor(ref)
   }
@@ -259,7 +282,10 @@ export abstract class ProcessContext {
 
 /** Anything the runtime can instantiate as a process: a class with a no-argument constructor. */
 export type ActorClassLike<A> = new () => ProcessContext &
-  Behavior & { init?(args: A, start: StartInfo): unknown }
+  Behavior & {
+    /** Runs before the first message, with the start args and what was handed over. */
+    init?(args: A, start: StartInfo): unknown
+  }
 
 /** True for an actor class (its prototype dispatches messages), false for a function process. */
 export function isActorClass(f: unknown): boolean {

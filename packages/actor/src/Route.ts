@@ -17,6 +17,7 @@ export interface Route {
   exit(to: Pid, from: Pid, reason: ExitReason, viaLink: boolean): void
   /** Asks the remote node to link `remote` back to `local`. False: that node is not connected. */
   link(local: Pid, remote: Pid): boolean
+  /** Asks the remote node to drop the link between `remote` and `local`. */
   unlink(local: Pid, remote: Pid): void
   /**
    * Delivers a call (`envelope`, whose reply goes to `ref`) to a remote process, and asks its
@@ -27,6 +28,7 @@ export interface Route {
   call(to: Pid, ref: Ref, envelope: unknown): boolean
   /** Asks the remote node to report `target`'s end under `ref`. False: not connected. */
   monitor(target: Pid, ref: Ref): boolean
+  /** Asks the remote node to drop the monitor `ref` on `target`. */
   demonitor(target: Pid, ref: Ref): void
 }
 

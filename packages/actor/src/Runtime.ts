@@ -28,9 +28,13 @@ import { routeTo, type Route } from './Route.js'
  * await rt.call(pid, { type: 'inc' })
  */
 export class Runtime implements AsyncDisposable {
+  /** This incarnation's id: part of every pid and ref it makes (`RuntimeOptions.nodeId`). */
   readonly nodeId: NodeId
+  /** The human name used in logs (`RuntimeOptions.name`, default `'node'`). */
   readonly name: string
+  /** The clock every timer and call timeout of this runtime uses. */
   readonly clock: Clock
+  /** The runtime's logger; processes may log through it or a `child` of it. */
   readonly logger: Logger
   /** The pid the runtime itself uses as the sender of exit signals from outside any process. */
   readonly systemPid: Pid
@@ -51,6 +55,7 @@ export class Runtime implements AsyncDisposable {
   private readonly timers: RuntimeParts['timers']
   private readonly loopDelay = new LoopDelay()
 
+  /** A runtime with no processes; see `RuntimeOptions` for the defaults. */
   constructor(options: RuntimeOptions = {}) {
     this.nodeId = (options.nodeId ?? randomUUID()) as NodeId
     this.makeRef = refMaker(this.nodeId)
@@ -131,7 +136,12 @@ export class Runtime implements AsyncDisposable {
     actor: ActorClassLike<A>,
     args: A,
     options?: SpawnOptions,
-  ): Promise<{ pid: Pid; info: unknown }> {
+  ): Promise<{
+    /** The started process. */
+    pid: Pid
+    /** What its `init` returned. */
+    info: unknown
+  }> {
     return this.table.start(new actor(), args, options ?? {}, (pid, info) => ({ pid, info }))
   }
 
@@ -289,6 +299,7 @@ export class Runtime implements AsyncDisposable {
     return this.links.linkFromRemote(local, remote)
   }
 
+  /** A remote process removes its link to a local one; nothing happens if there was none. */
   unlinkFromRemote(local: Pid, remote: Pid): void {
     const p = this.table.get(local)
     if (p !== undefined) this.links.dropRemoteLink(p, remote)
@@ -312,6 +323,7 @@ export class Runtime implements AsyncDisposable {
     return this.links.monitorFromRemote(target, ref, onDown)
   }
 
+  /** A remote node removes its monitor `ref` on a local process. */
   demonitorFromRemote(target: Pid, ref: Ref): void {
     this.links.demonitorFromRemote(target, ref)
   }
@@ -376,10 +388,15 @@ export class Runtime implements AsyncDisposable {
 
   /** Counters since start: processes spawned and exited, messages handled, calls waiting. */
   stats(): {
+    /** Processes started since the runtime was created. */
     spawned: number
+    /** Processes that have ended since then. */
     exited: number
+    /** Messages handled by all processes since then. */
     messages: number
+    /** Calls made from this runtime that wait for a reply now. */
     pendingCalls: number
+    /** Local processes alive now. */
     processes: number
   } {
     return {
@@ -424,6 +441,7 @@ export class Runtime implements AsyncDisposable {
     this.loopDelay.disable()
   }
 
+  /** Same as `shutdown()` with the default timeout: for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown()
   }

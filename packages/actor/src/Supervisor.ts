@@ -17,8 +17,16 @@ export type Shutdown = number | 'brutal_kill'
 
 /** How a child is started. `start` must return a pid linked to `supervisor` (use `parent`). */
 export type ChildStart =
-  | { actor: ActorClassLike<unknown>; args?: unknown }
-  | { start: (runtime: Runtime, parent: Pid) => Promise<Pid> }
+  | {
+      /** The actor class to start; the supervisor starts it with `parent` set to itself. */
+      actor: ActorClassLike<unknown>
+      /** The args its `init` gets. */
+      args?: unknown
+    }
+  | {
+      /** Starts the child in `runtime` and resolves with its pid; `parent` is the supervisor. */
+      start: (runtime: Runtime, parent: Pid) => Promise<Pid>
+    }
 
 /** One child of a `Supervisor`. */
 export type ChildSpec = ChildStart & {
@@ -38,16 +46,21 @@ export interface SupervisorOptions {
   strategy?: 'one_for_one' | 'one_for_all' | 'rest_for_one'
   /** Restarts allowed in `maxSeconds` before the supervisor gives up. Default 3. */
   maxRestarts?: number
-  /** Default 5. */
+  /** The window, in seconds, over which restarts are counted. Default 5. */
   maxSeconds?: number
+  /** The children, started in this order and stopped in reverse. */
   children: ChildSpec[]
 }
 
 /** A child as `whichChildren` reports it. */
 export interface ChildInfo {
+  /** The child's id from its spec. */
   id: string
+  /** Its running process, or `undefined` while it is stopped or being restarted. */
   pid: Pid | undefined
+  /** The spec's `type` (default `worker`). */
   type: 'worker' | 'supervisor'
+  /** The spec's `restart` (default `permanent`). */
   restart: RestartPolicy
 }
 
@@ -58,12 +71,38 @@ interface Child {
 
 /** The calls a `Supervisor` answers. */
 export type SupMsg =
-  | { op: 'which' }
-  | { op: 'count' }
-  | { op: 'terminate'; id: string }
-  | { op: 'restart'; id: string }
-  | { op: 'delete'; id: string }
-  | { op: 'start'; spec: ChildSpec }
+  | {
+      /** `whichChildren`. */
+      op: 'which'
+    }
+  | {
+      /** `countChildren`. */
+      op: 'count'
+    }
+  | {
+      /** `terminateChild`. */
+      op: 'terminate'
+      /** The child to stop. */
+      id: string
+    }
+  | {
+      /** `restartChild`. */
+      op: 'restart'
+      /** The stopped child to start again. */
+      id: string
+    }
+  | {
+      /** `deleteChild`. */
+      op: 'delete'
+      /** The stopped child whose spec goes. */
+      id: string
+    }
+  | {
+      /** `startChild`. */
+      op: 'start'
+      /** The spec of the child to add and start. */
+      spec: ChildSpec
+    }
 
 function isRetry(m: unknown): m is { $restart: string[] } {
   return (
@@ -184,14 +223,25 @@ export class Supervisor extends Actor<SupervisorOptions> {
     return runtime.start(Supervisor, options, spawn)
   }
 
+  /** Every child of `sup`, in start order, running or not. */
   static whichChildren(runtime: Runtime, sup: Pid): Promise<ChildInfo[]> {
     return runtime.call<ChildInfo[]>(sup, { op: 'which' } satisfies SupMsg)
   }
 
+  /** How many children `sup` has, by kind. */
   static countChildren(
     runtime: Runtime,
     sup: Pid,
-  ): Promise<{ specs: number; active: number; workers: number; supervisors: number }> {
+  ): Promise<{
+    /** Child specs the supervisor holds, running or not. */
+    specs: number
+    /** Children running now. */
+    active: number
+    /** Specs of type `worker`. */
+    workers: number
+    /** Specs of type `supervisor`. */
+    supervisors: number
+  }> {
     return runtime.call(sup, { op: 'count' } satisfies SupMsg)
   }
 
@@ -200,6 +250,10 @@ export class Supervisor extends Actor<SupervisorOptions> {
     return runtime.call(sup, { op: 'terminate', id } satisfies SupMsg)
   }
 
+  /**
+   * Starts again a child stopped with `terminateChild`; resolves with its new pid. Rejects with
+   * `NotFound` for an unknown id, `BadArgument` if it is running.
+   */
   static restartChild(runtime: Runtime, sup: Pid, id: string): Promise<Pid> {
     return runtime.call(sup, { op: 'restart', id } satisfies SupMsg)
   }
@@ -235,6 +289,7 @@ export class Supervisor extends Actor<SupervisorOptions> {
     }
   }
 
+  /** Answers the `SupMsg` calls of the static helpers; a failure rejects the caller only. */
   override handleCall(msg: SupMsg, from: From): Promise<unknown> {
     return answerCall(this, from, () => this.dispatch(msg))
   }
@@ -291,6 +346,7 @@ export class Supervisor extends Actor<SupervisorOptions> {
     }
   }
 
+  /** Handles a child's `EXIT`: restarts it (and others, by strategy) per its policy. */
   override async handleInfo(msg: unknown): Promise<void> {
     if (isRetry(msg)) {
       const pending = this.children.filter(
@@ -352,6 +408,7 @@ export class Supervisor extends Actor<SupervisorOptions> {
     }
   }
 
+  /** Stops every child, newest first, each within its `shutdownMs`. */
   override async terminate(): Promise<void> {
     await this.stopChildren(this.children)
   }

@@ -9,9 +9,13 @@ export type TimerHandle = object | number
  * machines compare (hybrid logical clocks); `random()` is uniform in [0, 1), for jitter.
  */
 export interface Clock {
+  /** Monotonic time in ms; never goes backwards. Only differences between readings matter. */
   now(): number
+  /** Wall-clock time in ms since the epoch, as `Date.now()`. */
   wallNow(): number
+  /** A number uniform in [0, 1), for jitter. */
   random(): number
+  /** Runs `fn` once after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(fn: () => void, ms: number): TimerHandle
   /** Cancels a timer; `undefined` is ignored. */
   clearTimeout(handle: TimerHandle | undefined): void

@@ -8,7 +8,9 @@ import type { Runtime } from './Runtime.js'
 
 /** What runs now: a process of a runtime. */
 export interface CurrentProcess {
+  /** The running process. */
   readonly pid: Pid
+  /** The runtime it belongs to. */
   readonly runtime: Runtime
 }
 

@@ -1,10 +1,14 @@
-// The defaults of the actor runtime, written once: the layers above import them instead of
-// repeating the numbers.
-
+/**
+ * The defaults of the actor runtime, written once: the layers above import them instead of
+ * repeating the numbers.
+ */
 export const actorDefaults = {
-  /** How long `call` waits for a reply. */
+  /** How long `call` waits for a reply, in ms. */
   callTimeoutMs: 5000,
-  /** How long a process may take to stop (`stop`, a supervisor's `shutdownMs`) before it is killed. */
+  /**
+   * How long, in ms, a process may take to stop (`stop`, a supervisor's `shutdownMs`) before it
+   * is killed.
+   */
   shutdownMs: 5000,
   /** Messages handled per process before it yields to the next runnable one. */
   reductions: 64,

@@ -4,21 +4,36 @@
 
 /** Every error code this package raises. */
 export const ActorErrorCode = {
+  /** A call got no reply within its timeout (`CallTimeout`). */
   CallTimeout: 'CALL_TIMEOUT',
+  /** The target process is not alive (`NoProc`). */
   NoProc: 'NO_PROC',
+  /** The target process exited before it replied (`Exited`). */
   Exited: 'EXITED',
+  /** The target's node went down or was never connected (`NoConnection`). */
   NoConnection: 'NO_CONNECTION',
+  /** A pid of another node, and the runtime has no route to it (`UnknownNode`). */
   UnknownNode: 'UNKNOWN_NODE',
+  /** A process's `init` threw or rejected (`InitFailed`). */
   InitFailed: 'INIT_FAILED',
+  /** A name is already held by another process (`AlreadyRegistered`). */
   AlreadyRegistered: 'ALREADY_REGISTERED',
+  /** A string that is not a pid or ref was given where one was required (`InvalidPid`). */
   InvalidPid: 'INVALID_PID',
+  /** A supervisor already runs its `maxChildren` (`MaxChildren`). */
   MaxChildren: 'MAX_CHILDREN',
+  /** A child id or name that was looked up is not there (`NotFound`). */
   NotFound: 'NOT_FOUND',
+  /** The runtime is shut down and starts nothing new (`RuntimeStopped`). */
   RuntimeStopped: 'RUNTIME_STOPPED',
+  /** An option, spec or argument has the wrong shape (`BadArgument`). */
   BadArgument: 'BAD_ARGUMENT',
+  /** An error from another node that carried no code of its own (`RemoteError`). */
   RemoteError: 'REMOTE_ERROR',
+  /** A wait was given up because its `AbortSignal` aborted (`AbortError`). */
   Aborted: 'ABORT_ERR',
 } as const
+/** One of the `ActorErrorCode` values. */
 export type ActorErrorCode = (typeof ActorErrorCode)[keyof typeof ActorErrorCode]
 
 /** The brand every Sworm error carries: one symbol for all copies of the package. */
@@ -26,10 +41,13 @@ const kSwormError: unique symbol = Symbol.for('sworm.error') as never
 
 /** Base class of the errors of every Sworm package: a `code` and an optional `cause`. */
 export class SwormError extends Error {
+  /** The class name, stable across minification: test it, or use the class's `is`. */
   override name = 'SwormError'
+  /** A stable, upper-case code such as `NO_PROC`: what to branch on. */
   readonly code: string
   /** @internal The brand `is` tests. */
   readonly [kSwormError] = true
+  /** An error with `code` and `message`; `options.cause` becomes `cause`. */
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
@@ -55,6 +73,7 @@ export function hasErrorCode(u: unknown, code: string): boolean {
  * own are, with code `ABORT_ERR`; its `cause` is the signal's reason.
  */
 export class AbortError extends SwormError {
+  /** Always `'AbortError'`. */
   override name = 'AbortError'
   constructor(what: string, signal: AbortSignal) {
     super(ActorErrorCode.Aborted, `${what} aborted`, { cause: signal.reason })
@@ -98,8 +117,11 @@ export function abortable<T>(
 
 /** A `call` got no reply within its timeout. */
 export class CallTimeout extends SwormError {
+  /** The pid (or name) that was called. */
   readonly target: string
+  /** The timeout that passed, in ms. */
   readonly timeoutMs: number
+  /** Always `'CallTimeout'`. */
   override name = 'CallTimeout'
   constructor(target: string, timeoutMs: number) {
     super(ActorErrorCode.CallTimeout, `call to ${target} timed out after ${timeoutMs} ms`)
@@ -113,8 +135,11 @@ export class CallTimeout extends SwormError {
 
 /** The target process does not exist (never did, or has exited). */
 export class NoProc extends SwormError {
+  /** The pid (or name) that is not alive. */
   readonly target: string
+  /** Always `'NoProc'`. */
   override name = 'NoProc'
+  /** Always `'noproc'`, the matching exit reason. */
   readonly reason = 'noproc'
   constructor(target: string) {
     super(ActorErrorCode.NoProc, `no process ${target}`)
@@ -127,8 +152,11 @@ export class NoProc extends SwormError {
 
 /** The target process exited before it replied; `reason` is its exit reason. */
 export class Exited extends SwormError {
+  /** The pid of the process that exited. */
   readonly target: string
+  /** Its exit reason. */
   readonly reason: unknown
+  /** Always `'Exited'`. */
   override name = 'Exited'
   constructor(target: string, reason: unknown) {
     super(ActorErrorCode.Exited, `process ${target} exited: ${describeReason(reason)}`, {
@@ -144,8 +172,11 @@ export class Exited extends SwormError {
 
 /** The node of the target went down (or was never connected) before a reply came. */
 export class NoConnection extends SwormError {
+  /** The pid whose node was lost. */
   readonly target: string
+  /** Always `'NoConnection'`. */
   override name = 'NoConnection'
+  /** Always `'noconnection'`, the matching exit reason. */
   readonly reason = 'noconnection'
   constructor(target: string) {
     super(ActorErrorCode.NoConnection, `lost the connection to the node of ${target}`)
@@ -158,7 +189,9 @@ export class NoConnection extends SwormError {
 
 /** A pid of another node, and this runtime has no route to it. */
 export class UnknownNode extends SwormError {
+  /** The node id there is no route to. */
   readonly node: string
+  /** Always `'UnknownNode'`. */
   override name = 'UnknownNode'
   constructor(node: string) {
     super(ActorErrorCode.UnknownNode, `no route to node ${node}`)
@@ -171,8 +204,11 @@ export class UnknownNode extends SwormError {
 
 /** A process's `init` threw or rejected; `cause` is what it threw. */
 export class InitFailed extends SwormError {
+  /** The pid of the process whose `init` failed; it is gone. */
   readonly pid: string
+  /** What `init` threw or rejected with (also the `cause`). */
   readonly reason: unknown
+  /** Always `'InitFailed'`. */
   override name = 'InitFailed'
   constructor(pid: string, reason: unknown) {
     super(ActorErrorCode.InitFailed, `init of ${pid} failed: ${describeReason(reason)}`, {
@@ -188,8 +224,11 @@ export class InitFailed extends SwormError {
 
 /** A name is already held; `pid` is the holder. */
 export class AlreadyRegistered extends SwormError {
+  /** The name that is taken. */
   readonly registeredName: string
+  /** The pid that holds it. */
   readonly pid: string
+  /** Always `'AlreadyRegistered'`. */
   override name = 'AlreadyRegistered'
   constructor(registeredName: string, pid: string) {
     super(ActorErrorCode.AlreadyRegistered, `${registeredName} is already registered to ${pid}`)
@@ -203,7 +242,9 @@ export class AlreadyRegistered extends SwormError {
 
 /** A string that is not a pid (or ref) was given where one was required. */
 export class InvalidPid extends SwormError {
+  /** The value that is not a pid. */
   readonly value: unknown
+  /** Always `'InvalidPid'`. */
   override name = 'InvalidPid'
   constructor(value: unknown) {
     super(ActorErrorCode.InvalidPid, `not a pid: ${String(value)}`)
@@ -216,7 +257,9 @@ export class InvalidPid extends SwormError {
 
 /** A dynamic supervisor is at its `maxChildren`. */
 export class MaxChildren extends SwormError {
+  /** The supervisor's `maxChildren`. */
   readonly max: number
+  /** Always `'MaxChildren'`. */
   override name = 'MaxChildren'
   constructor(max: number) {
     super(ActorErrorCode.MaxChildren, `the supervisor already runs its maximum of ${max} children`)
@@ -229,7 +272,9 @@ export class MaxChildren extends SwormError {
 
 /** Something looked up by id or name is not there. */
 export class NotFound extends SwormError {
+  /** What was looked up, as the message names it. */
   readonly what: string
+  /** Always `'NotFound'`. */
   override name = 'NotFound'
   constructor(what: string) {
     super(ActorErrorCode.NotFound, `not found: ${what}`)
@@ -242,6 +287,7 @@ export class NotFound extends SwormError {
 
 /** The runtime was shut down; no new process may start. */
 export class RuntimeStopped extends SwormError {
+  /** Always `'RuntimeStopped'`. */
   override name = 'RuntimeStopped'
   constructor() {
     super(ActorErrorCode.RuntimeStopped, 'the runtime is stopped')
@@ -253,6 +299,7 @@ export class RuntimeStopped extends SwormError {
 
 /** An argument of the wrong shape (a bad option, a bad spec). */
 export class BadArgument extends SwormError {
+  /** Always `'BadArgument'`. */
   override name = 'BadArgument'
   constructor(message: string) {
     super(ActorErrorCode.BadArgument, message)
@@ -267,8 +314,11 @@ export class BadArgument extends SwormError {
  * (never a stack). `remoteName` is the class name it had there.
  */
 export class RemoteError extends SwormError {
+  /** The `code` the error had on its node (`''` if it had none). */
   readonly remoteCode: string
+  /** The class name the error had on its node. */
   readonly remoteName: string
+  /** Always `'RemoteError'`. */
   override name = 'RemoteError'
   constructor(remoteCode: string, message: string, remoteName: string) {
     super(remoteCode || ActorErrorCode.RemoteError, message)

@@ -12,8 +12,14 @@ export type ExitReason =
   | 'noproc'
   | 'noconnection'
   | 'name_conflict'
-  | { readonly shutdown: unknown }
-  | { readonly name_conflict: Pid }
+  | {
+      /** A shutdown with a detail, such as `'duplicate'`: counts as a normal exit. */
+      readonly shutdown: unknown
+    }
+  | {
+      /** Lost a registered name to this pid. */
+      readonly name_conflict: Pid
+    }
   | Error
   | (string & {})
   | { readonly [key: string]: unknown }

@@ -6,25 +6,44 @@ import type { Proc } from './Process.js'
 
 /** What `processInfo` tells about a process. */
 export interface ProcessInfo {
+  /** The process. */
   pid: Pid
+  /** Its local registered name, if it has one. */
   name: string | undefined
+  /** The class name of its actor (`FnProcess` for a function process). */
   kind: string
+  /**
+   * `initializing` (in `init`), `waiting` (empty mailbox), `runnable` (scheduled), `running`
+   * (in a handler, also an async one) or `exiting` (in `terminate`).
+   */
   status: 'initializing' | 'waiting' | 'runnable' | 'running' | 'exiting'
+  /** Messages in its mailbox not yet handled. */
   mailboxLength: number
+  /** Messages it has handled since it started. */
   messagesHandled: number
+  /** The pids it is linked to. */
   links: Pid[]
+  /** Refs of the monitors it holds on other processes. */
   monitors: Ref[]
+  /** How many monitors others hold on it. */
   monitoredBy: number
+  /** Whether it traps exits. */
   trapExit: boolean
+  /** The pid given as `SpawnOptions.parent` (its supervisor), if any. */
   parent: Pid | undefined
 }
 
 /** Event-loop delay of the node, in milliseconds. */
 export interface EventLoopDelay {
+  /** The smallest delay sampled, in ms (0 before any sample). */
   minMs: number
+  /** The mean delay, in ms. */
   meanMs: number
+  /** The median delay, in ms. */
   p50Ms: number
+  /** The 99th percentile delay, in ms. */
   p99Ms: number
+  /** The largest delay sampled, in ms. */
   maxMs: number
 }
 

@@ -1,13 +1,19 @@
 // The injectable logger: the shape of pino's (`logger.warn(obj, msg)`), quiet by default.
 
+/** The lowest level a logger writes, from `debug` up; `silent` writes nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
 /** A pino-compatible logger. `child` is used to stamp every line with the node name. */
 export interface Logger {
+  /** Logs the fields of `obj`, and `msg`, at level `debug`. */
   debug(obj: object, msg?: string): void
+  /** Logs at level `info`. */
   info(obj: object, msg?: string): void
+  /** Logs at level `warn`. */
   warn(obj: object, msg?: string): void
+  /** Logs at level `error`. */
   error(obj: object, msg?: string): void
+  /** A logger that adds `bindings` to every line it writes. */
   child(bindings: object): Logger
 }
 

@@ -38,7 +38,17 @@ import { normalizeUrl } from './sockets.js'
 import type { NodeEvents, NodeInfo } from './types.js'
 import { YjsEndpoint } from './YjsEndpoint.js'
 
-/** Starts a node: listens, then dials its seeds. Dispose it (or `stop()`) to leave. */
+/**
+ * Starts a node: listens, then dials its seeds. Dispose it (or `stop()`) to leave. Rejects with
+ * `BadConfig` for options that cannot work, or with the listen error (a port in use).
+ * @example
+ * await using node = await startNode({
+ *   port: 4000,
+ *   cookie: process.env.SWORM_COOKIE,
+ *   seeds: ['ws://10.0.0.2:4000'],
+ * })
+ * node.on('nodeUp', (info) => console.log('up', info.name))
+ */
 export async function startNode(options: NodeOptions = {}): Promise<Node> {
   validateNodeOptions(options)
   const server = options.tls
@@ -72,14 +82,21 @@ export async function startNode(options: NodeOptions = {}): Promise<Node> {
  * lists the others. Only `startNode` makes one.
  */
 export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
+  /** This incarnation's id: the node part of every pid it makes. */
   readonly id: NodeId
+  /** The human name (`NodeOptions.name`, default `node-<port>`). */
   readonly name: string
+  /** The URL other nodes dial it at (`NodeOptions.advertise`, or built from host and port). */
   readonly url: string
+  /** The port it listens on (the one picked when `NodeOptions.port` was 0). */
   readonly port: number
+  /** The actor runtime that runs this node's processes; remote pids route through the node. */
   readonly runtime: Runtime
   /** @internal The replicated docs, for the layers above (registry, supervisor). */
   readonly docs: DocService
+  /** The node's logger: every line carries the node's name. */
   readonly logger: Logger
+  /** The clock of its heartbeats, reconnects and runtime timers. */
   readonly clock: Clock
 
   private readonly opts: ResolvedOptions
@@ -270,15 +287,21 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
 
   /** Counters for metrics and tests. */
   stats(): {
+    /** Peers connected now. */
     peers: number
+    /** Messages and calls sent to processes of other nodes since start. */
     messagesOut: number
+    /** Messages and calls received for this node's processes since start. */
     messagesIn: number
+    /** Messages to a node that is not connected, dropped (as Erlang drops them). */
     dropped: number
     /** Frames and docs a peer sent in another node's name, dropped (docs/SECURITY.md). */
     forged: number
     /** Gossiped members, docs, monitors and links refused past their limits (docs/SECURITY.md). */
     overLimit: number
+    /** Bytes sent to the peers connected now, over their connections' lives. */
     bytesOut: number
+    /** Bytes received from the peers connected now, over their connections' lives. */
     bytesIn: number
     /** Frames queued to peers (heartbeats, which jump the queue, not counted). */
     framesOut: number
@@ -383,6 +406,7 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
     this.docs.close()
   }
 
+  /** Same as `stop()`: for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop()
   }

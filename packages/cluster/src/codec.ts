@@ -74,6 +74,7 @@ export function encodeValue(value: unknown): Uint8Array {
   return taggedVarBytes(TAG_V8, bytes)
 }
 
+/** Decodes bytes made by `encodeValue`; throws `ProtocolError` on bytes it cannot read. */
 export function decodeValue(bytes: Uint8Array): unknown {
   return readPayload(decoding.createDecoder(bytes))
 }

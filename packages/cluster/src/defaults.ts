@@ -1,31 +1,52 @@
-// The defaults of the cluster package, written once: the node options' (documented on
-// `NodeOptions`) and the fixed tunings of its parts. The layers above import them.
-
+/**
+ * The defaults of the cluster package, written once: the node options' (documented on
+ * `NodeOptions`) and the fixed tunings of its parts. The layers above import them.
+ */
 export const nodeDefaults = {
+  /** `NodeOptions.host`: the interface the node binds, loopback only. */
   host: '127.0.0.1',
+  /** `NodeOptions.port`: 0 lets the OS pick a free port. */
   port: 0,
+  /** `NodeOptions.cluster`: nodes of different clusters refuse each other. */
   cluster: 'sworm',
+  /** `NodeOptions.heartbeatIntervalMs`: ms between heartbeats to each peer. */
   heartbeatIntervalMs: 1000,
+  /** `NodeOptions.acceptableHeartbeatPauseMs`: ms a heartbeat may be late before it counts. */
   acceptableHeartbeatPauseMs: 3000,
+  /** `NodeOptions.phiThreshold`: the suspicion (phi) at which a silent peer is unreachable. */
   phiThreshold: 8,
+  /** `NodeOptions.minHeartbeatStdDeviationMs`: the least spread of heartbeat intervals, in ms. */
   minHeartbeatStdDeviationMs: 100,
+  /** `NodeOptions.downAfterUnreachableMs`: ms a peer stays unreachable before it is down. */
   downAfterUnreachableMs: 5000,
+  /** `NodeOptions.maxFrameBytes`: the largest websocket message, in bytes (64 MiB). */
   maxFrameBytes: 64 * 1024 * 1024,
+  /** `NodeOptions.handshakeTimeoutMs`: ms a connection has to finish its handshake. */
   handshakeTimeoutMs: 5000,
+  /** `NodeOptions.maxPendingConnections`: connections in their handshake at once. */
   maxPendingConnections: 64,
+  /** `NodeOptions.reconnectMinMs`: the first reconnect delay, in ms. */
   reconnectMinMs: 100,
+  /** `NodeOptions.reconnectMaxMs`: the longest reconnect delay, in ms. */
   reconnectMaxMs: 2000,
+  /** `NodeOptions.refusedRetryMs`: ms to wait after a refused handshake before dialing again. */
   refusedRetryMs: 30_000,
   /** `/yjs/<doc>` is not served unless given its options (a token at least). */
   yjsEndpoint: false,
   /** Bounds of `/yjs/` clients (see `YjsEndpointOptions`). */
   yjs: {
+    /** `/yjs/` clients at once; more get 503. */
     maxConnections: 64,
+    /** A client that sends nothing for this many ms is closed. */
     idleTimeoutMs: 60_000,
+    /** A larger message from a client, in bytes, closes it (64 KiB). */
     maxMessageBytes: 64 * 1024,
+    /** A client whose send buffer holds more than this many bytes is closed (8 MiB). */
     maxBufferedBytes: 8 * 1024 * 1024,
   },
+  /** `NodeOptions.stopTimeoutMs`: ms `stop()` gives each stop step and the final flush. */
   stopTimeoutMs: 10_000,
+  /** `NodeOptions.minNodes`: nodes (this one included) up before the node is ready. */
   minNodes: 1,
   /** How often `ready()` looks again while it waits. */
   readyPollMs: 25,

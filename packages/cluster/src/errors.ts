@@ -1,16 +1,26 @@
 // Typed errors of @swormjs/cluster (same conventions as @swormjs/actor: a code, a name, `is`).
 import { hasErrorCode, SwormError } from '@swormjs/actor'
 
+/** Every error code this package raises. */
 export const ClusterErrorCode = {
+  /** A value sent to another node cannot be serialized, or is over `maxFrameBytes`. */
   NotSerializable: 'NOT_SERIALIZABLE',
+  /** A write to a replicated doc this node does not own. */
   NotDocOwner: 'NOT_DOC_OWNER',
+  /** A doc name this node holds neither as owner nor as replica. */
   UnknownDoc: 'UNKNOWN_DOC',
+  /** Bad node options, found at start (or by `addWebSocketRoute`). */
   BadConfig: 'BAD_CONFIG',
+  /** The node is stopping or stopped: `ready()` was waiting when it began to stop. */
   NodeStopped: 'NODE_STOPPED',
+  /** A peer sent bytes this node cannot read; its connection is closed. */
   ProtocolError: 'PROTOCOL_ERROR',
+  /** A peer's chunked doc update was refused; its connection is closed. */
   BadDocChunk: 'BAD_DOC_CHUNK',
+  /** `ready()` (or `startNode` with `minNodes`) gave up before enough nodes were up. */
   NotReady: 'NOT_READY',
 } as const
+/** One of the `ClusterErrorCode` values. */
 export type ClusterErrorCode = (typeof ClusterErrorCode)[keyof typeof ClusterErrorCode]
 
 /** A message (or reason, or reply) that cannot cross the wire: a function, a symbol, … */
@@ -30,6 +40,7 @@ export class NotSerializable extends SwormError {
 
 /** A write to a replicated doc this node does not own (every doc has one writer). */
 export class NotDocOwner extends SwormError {
+  /** The doc's name. */
   readonly doc: string
   override name = 'NotDocOwner'
   constructor(doc: string) {
@@ -46,6 +57,7 @@ export class NotDocOwner extends SwormError {
 
 /** A doc name this node holds neither as owner nor as replica. */
 export class UnknownDoc extends SwormError {
+  /** The doc's name. */
   readonly doc: string
   override name = 'UnknownDoc'
   constructor(doc: string) {
@@ -68,7 +80,7 @@ export class BadConfig extends SwormError {
   }
 }
 
-/** The node is stopping or stopped. */
+/** The node is stopping or stopped: `ready()` was still waiting when it began to stop. */
 export class NodeStopped extends SwormError {
   override name = 'NodeStopped'
   constructor() {
@@ -107,7 +119,9 @@ export type BadDocChunkReason =
  */
 export class BadDocChunk extends SwormError {
   override name = 'BadDocChunk'
+  /** Why the update was refused. */
   readonly reason: BadDocChunkReason
+  /** The doc the update was for. */
   readonly doc: string
   constructor(reason: BadDocChunkReason, doc: string, detail: string) {
     super(

@@ -6,24 +6,46 @@ import * as decoding from 'lib0/decoding'
 /** The protocol version both sides of a handshake must speak. */
 export const PROTOCOL_VERSION = 3
 
+/**
+ * The frame types of the node-to-node protocol: the varuint each frame starts with.
+ * docs/INTERNALS.md lists every frame's fields.
+ */
 export const Frame = {
+  /** The dialer's opening: version, cluster, node id, name, URL and a nonce. */
   Hello: 1,
+  /** The acceptor's answer to `Hello`: its identity (empty cluster) and nonce. */
   Challenge: 2,
+  /** The dialer's proof that it knows the cookie. */
   Auth: 3,
+  /** The acceptor's proof; the connection is up after it. */
   Welcome: 4,
+  /** A refused handshake: a reason (`cookie`, `cluster`, `version`, …) and a detail. */
   Refuse: 5,
+  /** "I am alive"; no fields. Sent ahead of any queued frame. */
   Heartbeat: 6,
+  /** "I am leaving the cluster": the peer takes it down with reason `leave`. */
   Leaving: 7,
+  /** Gossip: the members the sender knows (node id, name, URL each). */
   Members: 8,
+  /** A message for a process: the target pid and the payload. */
   Send: 10,
+  /** A call's result: the ref, ok or not, and the value (an error as `{ $error }`). */
   Reply: 11,
+  /** An exit signal: target pid, sender pid, whether it comes through a link, the reason. */
   Exit: 12,
+  /** Link a process of the sender to one of the receiver. */
   Link: 13,
+  /** Remove such a link. */
   Unlink: 14,
+  /** Monitor a process of the receiver under a ref. */
   Monitor: 15,
+  /** Remove such a monitor. */
   Demonitor: 16,
+  /** A monitored process ended: the ref and the reason. */
   Down: 17,
+  /** A replicated doc's state vector, update or request (see `DocKind`). */
   Doc: 20,
+  /** The owner dropped a doc: replicas drop it too. */
   DocDrop: 21,
   /** "I have announced every doc I own." */
   AnnounceEnd: 22,

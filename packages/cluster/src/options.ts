@@ -10,8 +10,11 @@ import { resolveYjsOptions, type YjsEndpointOptions } from './YjsEndpoint.js'
 
 /** TLS material: with it, the node serves `wss://` and peers must present a certificate of `ca`. */
 export interface TlsOptions {
+  /** This node's private key, PEM. */
   key: string | Buffer
+  /** This node's certificate, PEM; it is also the client certificate it shows its peers. */
   cert: string | Buffer
+  /** The CA (PEM) that must have signed every peer's certificate. */
   ca: string | Buffer
 }
 
@@ -142,7 +145,12 @@ export interface NodeOptions {
    * accepts are made with `WebSocket` too. Both must be the `ws` package's classes or
    * subclasses of them (to wrap or count sockets). Default: the `ws` package's.
    */
-  webSocket?: { WebSocket: typeof WebSocket; WebSocketServer: typeof WebSocketServer }
+  webSocket?: {
+    /** The client class, `ws`'s `WebSocket` or a subclass. */
+    WebSocket: typeof WebSocket
+    /** The server class, `ws`'s `WebSocketServer` or a subclass. */
+    WebSocketServer: typeof WebSocketServer
+  }
 }
 
 const known: Record<

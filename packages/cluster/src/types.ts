@@ -3,8 +3,11 @@ import type { NodeId } from '@swormjs/actor'
 
 /** What a node knows of another node. */
 export interface NodeInfo {
+  /** The node's incarnation id (a fresh one at every start). */
   id: NodeId
+  /** Its human name, as set by `NodeOptions.name`. */
   name: string
+  /** The URL other nodes dial it at (`ws://host:port` or `wss://`). */
   url: string
   /**
    * `known`: heard of through gossip, not connected yet. `unreachable`: connected and up, but
@@ -17,8 +20,14 @@ export interface NodeInfo {
 /** Why a peer was marked down. */
 export type DownReason = 'closed' | 'timeout' | 'leave' | 'protocol'
 
+/** The events of a `Node`, each with its listeners' arguments. */
 export interface NodeEvents extends Record<string, unknown[]> {
+  /** A node connected and caught up: its docs are replicated here. */
   nodeUp: [node: NodeInfo]
+  /**
+   * A node is down: its socket closed (`closed`), it stayed silent too long (`timeout`), it
+   * left (`leave`), or it broke the protocol (`protocol`). Its pids now fail with `noconnection`.
+   */
   nodeDown: [node: NodeInfo, reason: DownReason]
   /** A node that is up went silent: it is suspected, and still counts as up. */
   unreachable: [node: NodeInfo]

@@ -19,8 +19,11 @@ import type {
 
 /** A sworm as the observer sees it: its name, its registry and its supervisor. */
 export interface ObservedSworm {
+  /** The `sworm` label of its metrics and events. */
   name: string
+  /** Its registry: names per registry, conflicts. */
   registry: Registry
+  /** Its supervisor: workers per node, restarts, moves. */
   supervisor: DistributedSupervisor
 }
 

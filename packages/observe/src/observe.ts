@@ -24,14 +24,24 @@ export interface ObserveOptions {
    * it (`Authorization: Bearer <token>`, Prometheus's `authorization` setting, or `?token=`):
    * on a network you do not trust, and over TLS, where `/metrics` asks no client certificate.
    */
-  metrics?: boolean | { token: string }
+  metrics?:
+    | boolean
+    | {
+        /** The bearer token every scrape must carry. */
+        token: string
+      }
   /**
    * Serve the observer page at GET / (and its live state at GET /observer/state and
    * /observer/events). Default false. The token is required: a request must carry it as
    * `?token=`, as the `sworm_observer` cookie (set on a visit with `?token=`) or as
    * `Authorization: Bearer <token>`, else it gets 401.
    */
-  page?: { token: string } | false
+  page?:
+    | {
+        /** The token every request must carry: `?token=`, the cookie, or a bearer header. */
+        token: string
+      }
+    | false
   /** The registries to follow (names per registry, conflicts). Called again every second. */
   registries?: () => Iterable<Registry>
   /** The distributed supervisors to follow (workers per node, restarts, moves). Called again every second. */

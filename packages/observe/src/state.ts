@@ -28,8 +28,11 @@ export interface ObservedEvent {
   kind: string
   /** The node it happened on, by name, when known. */
   node?: string
+  /** The sworm (or registry, or supervisor) it concerns, when any. */
   sworm?: string
+  /** The name or child id it concerns, when any. */
   name?: string
+  /** A short free text. */
   detail?: string
 }
 
@@ -42,10 +45,13 @@ export type NodeState = 'up' | 'unreachable' | 'leaving' | 'down' | 'left' | 'kn
 
 /** One row of the nodes table: every node this node has ever seen, itself included. */
 export interface NodeRow {
+  /** The node's incarnation id. */
   id: NodeId
+  /** Its human name. */
   name: string
   /** Its cluster URL (`ws://host:port`); its observer page is at the same host and port over http. */
   url: string
+  /** Its state as this node sees it. */
   state: NodeState
   /** True for the node that serves this state. */
   self: boolean
@@ -59,25 +65,38 @@ export interface NodeRow {
 export interface WorkerGroup {
   /** The sworm's name, or the supervisor's name when it is not part of a sworm. */
   name: string
+  /** `sworm` for a sworm's supervisor, `supervisor` for a plain one. */
   kind: 'sworm' | 'supervisor'
   /** Children per node id, for the nodes that run this supervisor and are up. */
   byNode: Record<string, number>
+  /** Children on all those nodes together. */
   total: number
 }
 
 /** A snapshot of one node's view, as JSON. */
 export interface ObserverState {
   /** The node serving it. */
-  node: { id: NodeId; name: string; url: string }
+  node: {
+    /** Its incarnation id. */
+    id: NodeId
+    /** Its human name. */
+    name: string
+    /** Its cluster URL. */
+    url: string
+  }
   /** Wall-clock time of the snapshot, ms since the epoch. */
   at: number
+  /** Every node this node has seen, itself first, then by name. */
   nodes: NodeRow[]
+  /** The workers of each observed sworm and supervisor, by name. */
   workers: WorkerGroup[]
   /** Newest first; at most the last 200. */
   events: ObservedEvent[]
-  /** Counters of this node since it started. */
+  /** Counts of this node: the first two now, the message counters since it started. */
   totals: {
+    /** Processes alive on this node now. */
     processes: number
+    /** Calls from this node waiting for a reply now. */
     pendingCalls: number
     /** Messages handled by this node's processes (local and remote senders alike). */
     messagesHandled: number
@@ -87,7 +106,21 @@ export interface ObserverState {
     messagesOut: number
   }
   /** Per second, over the last few seconds (0 until two samples a second apart exist). */
-  rates: { messagesHandled: number; messagesIn: number; messagesOut: number }
+  rates: {
+    /** Messages handled by this node's processes, per second. */
+    messagesHandled: number
+    /** Messages in over the mesh, per second. */
+    messagesIn: number
+    /** Messages out over the mesh, per second. */
+    messagesOut: number
+  }
   /** Event-loop delay over the last completed window (5 s), in ms. */
-  eventLoopDelayMs: { mean: number; p99: number; max: number }
+  eventLoopDelayMs: {
+    /** The mean delay, in ms. */
+    mean: number
+    /** The 99th percentile, in ms. */
+    p99: number
+    /** The largest delay, in ms. */
+    max: number
+  }
 }

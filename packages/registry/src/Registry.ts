@@ -46,7 +46,9 @@ import type {
  * rooms.whereis('room:42') // pid, on every node
  */
 export class Registry extends Listenable<RegistryEvents> implements AsyncDisposable {
+  /** The registry's name: instances of the same name on different nodes are one registry. */
   readonly name: string
+  /** The node this instance runs on. */
   readonly node: Node
   private readonly callTimeoutMs: number
   private readonly clock: HybridClock
@@ -151,7 +153,12 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
   /**
    * Registers `name` for `pid`, a live process of this node. Resolves when `whereis` on this
    * node returns it (with `awaitReplication`, once every live member has it). Rejects with
-   * `AlreadyRegistered` (carrying the holder) when the name is held anywhere this node sees.
+   * `AlreadyRegistered` (carrying the holder) when the name is held anywhere this node sees,
+   * `NoProc` when `pid` is not alive, `BadArgument` when it is a process of another node.
+   * @example
+   * const pid = await node.runtime.start(Room, 'lobby')
+   * await rooms.register({ room: 'lobby' }, pid, { topic: 'general' })
+   * rooms.whereis({ room: 'lobby' }) // pid, on every node once replicated
    */
   async register(
     name: Name,
@@ -220,7 +227,14 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
   }
 
   /** The pid under `name` and its meta, in one lookup. */
-  resolve(name: Name): { pid: Pid; meta: unknown } | undefined {
+  resolve(name: Name):
+    | {
+        /** The process the name resolves to. */
+        pid: Pid
+        /** Its meta; `undefined` if none. */
+        meta: unknown
+      }
+    | undefined {
     const key = encodeName(name)
     const pid = this.replicas.winner(key)
     if (pid === undefined) return undefined
@@ -330,7 +344,18 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
   }
 
   /** Sizes for metrics and tests: live names here, dead weight in this node's doc, generation. */
-  stats(): { names: number; ownLive: number; ownDead: number; generation: number; nodes: number } {
+  stats(): {
+    /** Names that resolve now, cluster-wide. */
+    names: number
+    /** Live entries in this node's doc. */
+    ownLive: number
+    /** Dead entries (tombstones) in this node's doc, until the next compaction. */
+    ownDead: number
+    /** The generation of this node's doc: it grows by one at each compaction. */
+    generation: number
+    /** Nodes whose docs of this registry this node follows, itself included. */
+    nodes: number
+  } {
     return { names: this.replicas.count, ...this.own.stats(), nodes: this.replicas.nodes }
   }
 

@@ -7,11 +7,16 @@ import { BadArgument } from '@swormjs/actor'
 export type Name =
   string | number | boolean | null | readonly Name[] | { readonly [k: string]: Name }
 
+/**
+ * The key of `name` in the docs: `s` + a string, or `j` + canonical JSON (object keys sorted).
+ * Throws `BadArgument` for a non-finite number or a value that is not plain JSON data.
+ */
 export function encodeName(name: Name): string {
   if (typeof name === 'string') return 's' + name
   return 'j' + canonicalJson(name)
 }
 
+/** The name a key made by `encodeName` stands for. */
 export function decodeName(key: string): Name {
   if (key.charCodeAt(0) === 115 /* s */) return key.slice(1)
   return JSON.parse(key.slice(1)) as Name

@@ -34,17 +34,38 @@ export interface RegisterOptions {
 
 /** One registered name, as `select` returns it. */
 export interface Entry {
+  /** The registered name. */
   name: Name
+  /** The process it resolves to. */
   pid: Pid
+  /** The meta it was registered with (or last updated to); `undefined` if none. */
   meta: unknown
 }
 
 /** What a member of a group answered to `multiCall`. */
 export type MultiCallResult =
-  { pid: Pid; ok: true; value: unknown } | { pid: Pid; ok: false; error: unknown }
+  | {
+      /** The member that was called. */
+      pid: Pid
+      /** It replied. */
+      ok: true
+      /** Its reply. */
+      value: unknown
+    }
+  | {
+      /** The member that was called. */
+      pid: Pid
+      /** The call failed. */
+      ok: false
+      /** Why: `CallTimeout`, `NoProc`, `Exited`, `NoConnection`, or what it replied with. */
+      error: unknown
+    }
 
+/** The events of a `Registry`, seen on every node that runs it. */
 export interface RegistryEvents extends Record<string, unknown[]> {
+  /** `name` now resolves to `pid` on this node, with `meta`. */
   register: [name: Name, pid: Pid, meta: unknown]
+  /** `name` no longer resolves to `pid` here, for `reason`. */
   unregister: [name: Name, pid: Pid, reason: UnregisterReason]
 }
 

@@ -44,7 +44,9 @@ import type {
  * const pid = await sup.startChild({ id: 'room:42', type: 'ChatRoom', args: { topic: 'tea' } })
  */
 export class DistributedSupervisor extends Listenable<SupervisorEvents> implements AsyncDisposable {
+  /** The supervisor's name: instances of the same name on different nodes are one supervisor. */
   readonly name: string
+  /** The node this instance runs on. */
   readonly node: Node
   private readonly shutdownMs: number
   private readonly callTimeoutMs: number
@@ -214,6 +216,13 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
    * `InitFailed` or `SupervisorTimeout`. It waits its turn behind this node's other starts to the
    * same node (a window of them in flight to each: `startWindow`), is placed when its turn comes, and
    * then waits at most `callTimeoutMs` for that node to answer.
+   * @example
+   * try {
+   *   await sup.startChild({ id: 'room:42', type: 'ChatRoom', args: { topic: 'tea' } })
+   * } catch (e) {
+   *   if (!AlreadyStarted.is(e)) throw e
+   *   // it runs already: e.pid is where
+   * }
    */
   async startChild(spec: ChildSpec, options?: StartOptions): Promise<Pid> {
     return (await this.startChildWithInfo(spec, options)).pid
@@ -281,9 +290,13 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
 
   /** Children on live members, in all and per node. */
   countChildren(): {
+    /** Children running on live members. */
     active: number
+    /** The same number: a child's spec lives only while it runs. */
     specs: number
+    /** The same number again: every child counts as a worker. */
     workers: number
+    /** Children per live member, by node id. */
     byNode: Record<string, number>
   } {
     const byNode: Record<string, number> = {}
@@ -329,7 +342,16 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
   }
 
   /** Sizes for metrics and tests. */
-  stats(): { local: number; generation: number; members: number; quorum: boolean } {
+  stats(): {
+    /** Children running on this node. */
+    local: number
+    /** The generation of this node's doc: it grows by one at each compaction. */
+    generation: number
+    /** Live members that take children now. */
+    members: number
+    /** Whether this side has a quorum (always true unless the distribution is `quorum`). */
+    quorum: boolean
+  } {
     return {
       local: this.children.size,
       generation: this.docs.generation,

@@ -1,8 +1,10 @@
-// The defaults of the distributed supervisor, written once (the options' TSDoc says them): the
-// layers above import them instead of repeating the numbers. Call and shutdown times are actor's.
 import { actorDefaults } from '@swormjs/actor'
 import { nodeDefaults } from '@swormjs/cluster'
 
+/**
+ * The defaults of the distributed supervisor, written once (the options' TSDoc says them): the
+ * layers above import them instead of repeating the numbers. Call and shutdown times are actor's.
+ */
 export const supervisorDefaults = {
   /** Where a child goes. */
   distribution: 'hash',
@@ -50,5 +52,14 @@ export const supervisorDefaults = {
    * up with, instead of timing out at the back of its queue: the timeout still finds a node
    * that does not answer, not one busy with the callers' own earlier starts.
    */
-  startWindow: { initial: 8, min: 4, max: 256, slowFraction: 0.1 },
+  startWindow: {
+    /** Starts in flight to one node at first. */
+    initial: 8,
+    /** The window never shrinks below this many. */
+    min: 4,
+    /** Nor grows past this many. */
+    max: 256,
+    /** A start answered within this fraction of `callTimeoutMs` counts as fast. */
+    slowFraction: 0.1,
+  },
 } as const

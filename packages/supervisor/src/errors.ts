@@ -1,19 +1,28 @@
 // Typed errors of @swormjs/supervisor (conventions of @swormjs/actor: a code, a name, `is`).
 import { hasErrorCode, SwormError } from '@swormjs/actor'
 
+/** Every error code this package raises. */
 export const SupervisorErrorCode = {
+  /** A start of a child whose id already runs somewhere in the cluster. */
   AlreadyStarted: 'ALREADY_STARTED',
+  /** A start of an actor type no live member (or not the chosen node) knows. */
   UnknownActorType: 'UNKNOWN_ACTOR_TYPE',
+  /** A start, and no live member can take the child. */
   NoAliveNodes: 'NO_ALIVE_NODES',
+  /** A start with `quorum` distribution while this side sees no majority. */
   QuorumNotMet: 'QUORUM_NOT_MET',
+  /** A call on a supervisor that is stopping or leaving on this node. */
   ShuttingDown: 'SHUTTING_DOWN',
+  /** A call to another node's supervisor took longer than `callTimeoutMs`. */
   Timeout: 'SUPERVISOR_TIMEOUT',
 } as const
 
 /** A child with this id already runs; `pid` is where. */
 export class AlreadyStarted extends SwormError {
   override name = 'AlreadyStarted'
+  /** The child's id. */
   readonly id: string
+  /** The pid it runs as. */
   readonly pid: string
   constructor(id: string, pid: string) {
     super(SupervisorErrorCode.AlreadyStarted, `child ${id} already runs as ${pid}`)
@@ -28,6 +37,7 @@ export class AlreadyStarted extends SwormError {
 /** No live member of this supervisor knows the actor type (or this node does not). */
 export class UnknownActorType extends SwormError {
   override name = 'UnknownActorType'
+  /** The actor type name asked for. */
   readonly type: string
   constructor(type: string) {
     super(
@@ -55,7 +65,9 @@ export class NoAliveNodes extends SwormError {
 /** `quorum` distribution: this side does not see a majority of the known members. */
 export class QuorumNotMet extends SwormError {
   override name = 'QuorumNotMet'
+  /** Known members, by address, that are live on this side now. */
   readonly live: number
+  /** Known members in all, by address. */
   readonly known: number
   constructor(live: number, known: number) {
     super(

@@ -4,6 +4,7 @@ import { BadArgument, type Pid, type RestartPolicy } from '@swormjs/actor'
 
 /** What `startChild` takes. The id is stable and given by the caller (for sworms, the name). */
 export interface ChildSpec {
+  /** The child's id, unique across the cluster: it also decides where the child goes. */
   id: string
   /** The actor type, by the stable name every node registered it under (`actors`). */
   type: string
@@ -68,6 +69,8 @@ export interface StartOptions {
 
 /** A started child: its pid, and what its `init` returned (see `Runtime.startWithInfo`). */
 export interface Started {
+  /** The started child's process. */
   pid: Pid
+  /** What its `init` returned. */
   info: unknown
 }

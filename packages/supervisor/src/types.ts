@@ -65,6 +65,7 @@ export interface DistributedSupervisorOptions {
   functions?: Record<string, ExecFn>
   /** How long `beforeMove` may take. Default 5000. */
   handoffTimeoutMs?: number
+  /** Hooks for the layer above (sworm sets them): hand-off before a move, and after. */
   hooks?: SupervisorHooks
   /**
    * Forget the doc of a node down this long. With `quorum`, a forgotten member then leaves the
@@ -83,15 +84,23 @@ export interface DistributedSupervisorOptions {
 
 /** A child as `whichChildren` reports it. */
 export interface ChildInfo {
+  /** The child's id, unique across the cluster. */
   id: string
+  /** Its current process. */
   pid: Pid
+  /** The node it runs on. */
   node: NodeId
+  /** Its actor type, by the name in `actors`. */
   type: string
+  /** Its restart policy (default `permanent`). */
   restart: ChildRecord['restart']
 }
 
+/** The events of a `DistributedSupervisor`, about the children of this node. */
 export interface SupervisorEvents extends Record<string, unknown[]> {
+  /** A child was started on this node by `startChild` (or `restoreChild`). */
   started: [id: string, pid: Pid]
+  /** A child of this node ended with `reason` and was restarted as `pid`. */
   restarted: [id: string, pid: Pid, reason: ExitReason]
   /** Started here after it ran on `from` (adopted from a dead node, moved by a leave or a redistribution). */
   moved: [id: string, pid: Pid, from: string]

@@ -37,7 +37,11 @@ export interface DelegateArgs {
 /** What a name carries to its next node when it moves: the worker's state and groups. */
 export interface HandoffPayload {
   /** Present when the worker handed over a state. */
-  state?: { value: unknown }
+  state?: {
+    /** The state `beginHandoff` returned. */
+    value: unknown
+  }
+  /** The groups the worker had joined: its next process joins them again. */
   groups: Name[]
   /** Read from this node's disk (`persist`) after a full restart: it is there already. */
   kept?: boolean

@@ -126,7 +126,10 @@ export class Sworm {
     return swormRef<T>(() => this.bound(), name)
   }
 
-  /** Sends `msg` to the process under `name` (its `handleInfo`); dropped if there is none. */
+  /**
+   * Sends `msg` to the process under `name` (its `handleInfo`). Throws `NotFound` when no
+   * process holds the name. While the name moves, the message waits for its next process.
+   */
   static send(name: Name, msg: unknown): void {
     this.bound().send(name, msg)
   }
@@ -142,7 +145,7 @@ export class Sworm {
     return this.bound().call<R>(name, msg, options)
   }
 
-  /** Casts `msg` to the process under `name` (its `handleCast`); dropped if there is none. */
+  /** Casts `msg` to the process under `name` (its `handleCast`); `NotFound` as for `send`. */
   static cast(name: Name, msg: unknown): void {
     this.bound().cast(name, msg)
   }

@@ -66,11 +66,25 @@ interface Parts {
   unsubscribe: () => void
 }
 
+/**
+ * A sworm running on one node: its registry of names and groups, and its distributed supervisor
+ * (one delegate per name). Every static of a `Sworm` class has its twin here; get the instance
+ * with `Rooms.on(node)` when a process holds several nodes (tests), or from `runSworm`.
+ * @example
+ * const rooms = Rooms.on(node)
+ * const pid = await rooms.registerName('room:42', ChatRoom, { topic: 'tea' })
+ * rooms.on('handoff', (name, withState) => console.log('moved', name, withState))
+ */
 export class SwormInstance extends Listenable<SwormEvents> implements AsyncDisposable {
+  /** The sworm's name (its class name): the same on every node that runs it. */
   readonly name: string
+  /** The node this instance runs on. */
   readonly node: Node
+  /** The sworm's options with every default filled in (the config file's over the class's). */
   readonly options: ResolvedSwormOptions
+  /** The sworm's registry, named `sworm.<name>`: its names and groups. */
   readonly registry: Registry
+  /** The sworm's supervisor, named `sworm.<name>`: it runs one delegate per name. */
   readonly supervisor: DistributedSupervisor
   /** The actor types by name: a `Map`, so `constructor` or `toString` is never taken for one. */
   private readonly types: ReadonlyMap<string, ActorClassLike<never>>
@@ -306,6 +320,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     return this.names.unregister(name)
   }
 
+  /** The pid registered under `name` now, as this node sees it, or undefined. */
   whereis(name: Name): Pid | undefined {
     return this.registry.whereis(name)
   }
@@ -318,6 +333,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     return this.node.members().find((m) => m.id === id)
   }
 
+  /** Every name of this sworm with its pid, as this node sees them. */
   registered(): Array<[Name, Pid]> {
     return this.registry.registered()
   }
@@ -356,28 +372,34 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     }
   }
 
+  /** Casts `msg` to the process under `name` (its `handleCast`); `NotFound` as for `send`. */
   cast(name: Name, msg: unknown): void {
     this.send(name, { $cast: msg })
   }
 
   // ------------------------------------------------------------------ groups
 
+  /** Adds `pid` to `group` (idempotent), cluster-wide. */
   join(group: Name, pid: Pid): Promise<void> {
     return this.registry.join(group, pid)
   }
 
+  /** Removes `pid` from `group` (idempotent). */
   leave(group: Name, pid: Pid): Promise<void> {
     return this.registry.leave(group, pid)
   }
 
+  /** The members of `group` on live nodes, as this node sees them. */
   members(group: Name): Pid[] {
     return this.registry.members(group)
   }
 
+  /** Sends `msg` to every member of `group`; returns how many it went to. */
   publish(group: Name, msg: unknown): number {
     return this.registry.publish(group, msg)
   }
 
+  /** Calls every member of `group` at once: one result per member, a reply or its error. */
   multiCall(group: Name, msg: unknown, options?: MultiCallOptions): Promise<MultiCallResult[]> {
     return this.registry.multiCall(group, msg, options)
   }
@@ -394,6 +416,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     return this.stopping
   }
 
+  /** `stop()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop()
   }

@@ -123,7 +123,10 @@ export interface SwormOptions {
 
 /** Where `persist` keeps the names: a local directory, or one PostgreSQL database for all nodes. */
 export type PersistOptions =
-  | { dir: string }
+  | {
+      /** The directory, one per node: `{node}` in it is replaced by the node's name. */
+      dir: string
+    }
   | {
       /** A connection string: `postgres://user:password@host:5432/database`. */
       postgres: string

@@ -3,12 +3,18 @@ import { hasErrorCode, SwormError } from '@swormjs/actor'
 
 /** Every error code this package raises. */
 export const SwormErrorCode = {
+  /** At startup: a sworm's options or the config file are wrong. */
   ConfigError: 'CONFIG_ERROR',
+  /** A static call with no node started, or several and no process context to choose one. */
   NoNodeContext: 'NO_NODE_CONTEXT',
+  /** A call bound to a node that does not run the sworm. */
   SwormNotRunning: 'SWORM_NOT_RUNNING',
+  /** A worker's state, encoded, is over `maxStateBytes` and cannot be replicated. */
   StateTooLarge: 'STATE_TOO_LARGE',
+  /** At startup: a `persist` file is damaged before its last record. */
   PersistCorrupt: 'PERSIST_CORRUPT',
 } as const
+/** One of the `SwormErrorCode` values. */
 export type SwormErrorCode = (typeof SwormErrorCode)[keyof typeof SwormErrorCode]
 
 /**
@@ -57,7 +63,9 @@ export class SwormNotRunning extends SwormError {
  */
 export class StateTooLarge extends SwormError {
   override name = 'StateTooLarge'
+  /** The state's size, encoded, in bytes. */
   readonly bytes: number
+  /** The sworm's `maxStateBytes`. */
   readonly maxBytes: number
   constructor(sworm: string, name: string, bytes: number, maxBytes: number) {
     super(
@@ -78,7 +86,9 @@ export class StateTooLarge extends SwormError {
  */
 export class PersistCorrupt extends SwormError {
   override name = 'PersistCorrupt'
+  /** The damaged file's path. */
   readonly file: string
+  /** The byte offset of the damage. */
   readonly offset: number
   constructor(file: string, offset: number, what: string) {
     super(

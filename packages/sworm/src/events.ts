@@ -3,6 +3,7 @@
 import type { Pid } from '@swormjs/actor'
 import type { Name } from '@swormjs/registry'
 
+/** The events of a sworm on one node (`SwormInstance.on`): for metrics and logs. */
 export interface SwormEvents extends Record<string, unknown[]> {
   /** A name's worker handed its state over (`withState`) or moved without one, from this node. */
   handoff: [name: Name, withState: boolean]

@@ -5,35 +5,49 @@ import { kReceive } from '@swormjs/actor/internal'
 
 /** To the worker, when its name is about to move (or it lost a conflict): answer the delegate. */
 export interface BeginHandoff {
+  /** Always `'sworm:begin_handoff'`. */
   type: 'sworm:begin_handoff'
+  /** Where to send the answer (`HandoffState` or `HandoffIgnore`). */
   delegate: Pid
+  /** The ref the answer must carry. */
   ref: Ref
 }
 /** The worker's answer to `sworm:begin_handoff`: the state its next process starts from. */
 export interface HandoffState {
+  /** Always `'sworm:handoff_state'`. */
   type: 'sworm:handoff_state'
+  /** The `ref` of the `BeginHandoff` it answers. */
   ref: Ref
+  /** The state to hand over; it must be serializable. */
   state: unknown
 }
 /** The worker's answer to `sworm:begin_handoff` when it has nothing to hand over. */
 export interface HandoffIgnore {
+  /** Always `'sworm:ignore'`. */
   type: 'sworm:ignore'
+  /** The `ref` of the `BeginHandoff` it answers. */
   ref: Ref
 }
 /** To the worker's next process, before any other message: the state handed over. */
 export interface EndHandoff {
+  /** Always `'sworm:end_handoff'`. */
   type: 'sworm:end_handoff'
+  /** The state the previous process handed over. */
   state: unknown
 }
 /** To the winner of a name conflict (with handoff on), before the loser stops: the loser's state. */
 export interface ResolveConflict {
+  /** Always `'sworm:resolve_conflict'`. */
   type: 'sworm:resolve_conflict'
+  /** The loser's state, to merge into the winner's. */
   state: unknown
 }
 
+/** Any of the `sworm:*` messages of the handoff protocol. */
 export type HandoffMessage =
   BeginHandoff | HandoffState | HandoffIgnore | EndHandoff | ResolveConflict
 
+/** True for a message of the handoff protocol (an object whose `type` starts with `sworm:`). */
 export function isHandoffMessage(m: unknown): m is HandoffMessage {
   if (typeof m !== 'object' || m === null) return false
   const t = (m as { type?: unknown }).type
@@ -58,8 +72,21 @@ export function isHandoffMessage(m: unknown): m is HandoffMessage {
  * }
  */
 export abstract class Actor<Args = void> extends BaseActor<Args> {
+  /**
+   * Asked when the name is about to move (or lost a conflict): return the state to hand over, or
+   * a promise of it; `undefined` hands over nothing. With `replicas` or `persist` it is also
+   * asked after messages to copy the state, so it must only read.
+   */
   beginHandoff?(): unknown
+  /**
+   * The first message of the process that takes over a moved name: the state its predecessor
+   * handed over. Without it, the message goes to `handleInfo`.
+   */
   endHandoff?(state: never): void | Promise<void>
+  /**
+   * The winner of a name conflict gets the loser's state here (with handoff on), to merge into
+   * its own. Without it, the message goes to `handleInfo`.
+   */
   resolveConflict?(state: never): void | Promise<void>
 
   /** @internal */

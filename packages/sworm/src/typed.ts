@@ -11,7 +11,12 @@ export type InstanceOf<T> = T extends new () => infer I ? I : never
 
 /** The args the `init` of worker class `T` takes (`void` when it declares none). */
 export type InitArgs<T> =
-  InstanceOf<T> extends { init?: (args: infer A, ...rest: never[]) => unknown } ? A : void
+  InstanceOf<T> extends {
+    /** The worker's `init`, whose first parameter is inferred. */
+    init?: (args: infer A, ...rest: never[]) => unknown
+  }
+    ? A
+    : void
 
 /** Options of `registerName` and `whereisOrRegisterName`. */
 export interface RegisterOptions {
@@ -60,6 +65,7 @@ export type InfoMsg<T> = MsgOf<T, 'handleInfo'>
  * const n: number = await room.call({ post: 'hi' })
  */
 export interface SwormRef<T extends WorkerClass> {
+  /** The name this handle stands for. */
   readonly name: Name
   /** The worker's pid now, or undefined (see `whereis`). */
   whereis(): Pid | undefined
