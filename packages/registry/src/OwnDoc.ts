@@ -89,6 +89,25 @@ export class OwnDoc {
     this.scheduleCompaction()
   }
 
+  /**
+   * Hands `key`'s live entry from its local process to another local one, `value.p`, keeping its
+   * registration time (so a conflict is judged as before). The old process's exit leaves it be.
+   */
+  rebind(key: string, value: LiveValue): void {
+    const old = this.entry(key)
+    if (old === undefined) return
+    this.write((names) => names.set(key, value))
+    this.dead++
+    this.localKeys.get(old.p)?.delete(key)
+    let keys = this.localKeys.get(value.p)
+    if (keys === undefined) {
+      keys = new Set()
+      this.localKeys.set(value.p, keys)
+    }
+    keys.add(key)
+    this.scheduleCompaction()
+  }
+
   /** Replaces the meta of `key`'s live entry (nothing when it is not live). */
   updateMeta(key: string, meta: unknown): void {
     this.write((names) => {

@@ -198,6 +198,22 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
   }
 
   /**
+   * Hands the name under `key`, held by local process `from`, to local process `to` (with
+   * `meta`), in one write: the name never resolves to nothing on the way. The sworm's delegate
+   * takes its worker's name while the worker sleeps (passivation), and gives it back. Throws
+   * `NotOwner` unless `from` holds it here, `NoProc` unless `to` is a live local process.
+   */
+  rebindKey(key: string, from: Pid, to: Pid, meta?: unknown): void {
+    this.assertRunning()
+    const rt = this.node.runtime
+    if (!rt.isLocal(to) || !rt.isAlive(to)) throw new NoProc(to)
+    const v = this.own.entry(key)
+    if (v === undefined || v.p !== from) throw new NotOwner(describeName(decodeName(key)))
+    this.own.rebind(key, meta === undefined ? { p: to, c: v.c } : { p: to, c: v.c, m: meta })
+    this.replicas.recompute(key)
+  }
+
+  /**
    * Removes `name`. A name held by a process of another node is removed by that node (asked over
    * the mesh). Resolves false when the name was not registered.
    */

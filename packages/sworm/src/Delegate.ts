@@ -52,7 +52,13 @@ export interface DelegateHost {
   /** The sworm's name, for logs. */
   readonly sworm: string
   /** Where the delegate registers its worker and its groups. */
-  readonly registry: Pick<Registry, 'join' | 'registerKey' | 'groupsOf'>
+  readonly registry: Pick<Registry, 'join' | 'registerKey' | 'groupsOf' | 'rebindKey'>
+  /** A worker with no message to its name for this long is passivated; 0: never. */
+  readonly idleTimeoutMs: number
+  /** The sworm hands states over (`handoff`): a passivated name keeps its state and stays. */
+  readonly keepsState: boolean
+  /** Ends the name for good (the supervisor terminates this delegate): a stateless passivation. */
+  end(key: string): void
   /** The sworm's actor type of that name (its own `actors` only). */
   actorType(typeName: string): ActorClassLike<never> | undefined
   /** Sends a message that arrived during a move back to be held (`Holds.holdLate`). */
@@ -109,6 +115,9 @@ export class PrepareMove {
   }
 }
 
+/** A message to the name that waits for a worker: a call, or anything else as it came. */
+type Waiting = { call: unknown; from: From } | { raw: unknown }
+
 export class Delegate extends Actor<DelegateArgs> {
   private readonly host: DelegateHost
   private worker: Pid | undefined
@@ -120,6 +129,17 @@ export class Delegate extends Actor<DelegateArgs> {
   private handedOver = false
   /** With `replicas`: the worker's state kept on other nodes, replies held until it is. */
   private replicator: Replicator | undefined
+  private start_: { Type: ActorClassLike<never>; args: unknown } | undefined
+  /** When the last message to the name came in (`idleTimeoutMs`). */
+  private lastMessage = 0
+  private idleTimer: TimerHandle | undefined
+  /**
+   * Passivation under way: the worker was asked for its state (`ref`); messages to the name wait
+   * in `waiting` until it is stopped, then wake a new one.
+   */
+  private sleeping: { ref: Ref; waiting: Waiting[] } | undefined
+  /** The worker is stopped (passivated): its state and groups, for the next worker. */
+  private asleep: { state: { value: unknown } | undefined; groups: Name[] } | undefined
 
   constructor(host: DelegateHost) {
     super()
@@ -138,7 +158,9 @@ export class Delegate extends Actor<DelegateArgs> {
       handoff = await host.replicas.recover(a.key)
     }
     this.trapExit = true
-    const worker = await this.start(Type, a.args, { link: true })
+    this.start_ = { Type, args: a.args }
+    // Its parent is this delegate: `passivate()` asks it.
+    const worker = await this.runtime.start(Type, a.args as never, { parent: this.self })
     this.worker = worker
     // The handed-over state is the worker's first message: nothing can reach the worker before
     // it, since the name resolves to the worker only once registered below.
@@ -166,11 +188,15 @@ export class Delegate extends Actor<DelegateArgs> {
       // A state read back from this node's disk needs copying only to backups, if any.
       this.replicator.started(worker, handoff?.state !== undefined, handoff?.kept === true)
     }
+    this.touch()
     return worker
   }
 
   override handleCall(msg: unknown, from: From): unknown {
     if (msg instanceof PrepareMove) return this.prepareMove(msg, from)
+    const waits = this.moving ? false : this.notAwake({ call: msg, from })
+    if (waits !== false) return waits === true ? NoReply : waits.then(() => NoReply)
+    this.touch()
     if (this.replicator !== undefined && !this.moving) {
       this.replicator.forwardCall(msg, from)
       return NoReply
@@ -181,11 +207,27 @@ export class Delegate extends Actor<DelegateArgs> {
     return NoReply
   }
 
-  override handleCast(msg: unknown): void {
+  override handleCast(msg: unknown): void | Promise<void> {
+    const waits = this.moving ? false : this.notAwake({ raw: { $cast: msg } })
+    if (waits !== false) return waits === true ? undefined : waits
+    this.touch()
     this.pass({ $cast: msg })
+    return undefined
   }
 
-  override handleInfo(msg: unknown): void {
+  override handleInfo(msg: unknown): void | Promise<void> {
+    if (isHandoffMessage(msg) && msg.type === 'sworm:passivate') {
+      if (msg.worker === this.worker) this.passivate()
+      return undefined
+    }
+    if (
+      this.sleeping !== undefined &&
+      isHandoffMessage(msg) &&
+      (msg.type === 'sworm:handoff_state' || msg.type === 'sworm:ignore') &&
+      msg.ref === this.sleeping.ref
+    ) {
+      return this.fallAsleep(msg.type === 'sworm:handoff_state' ? { value: msg.state } : undefined)
+    }
     if (isExitMessage(msg) && msg.from === this.worker) {
       const reason = msg.reason
       // A worker that lost a name conflict must not come back: the supervisor never restarts
@@ -200,19 +242,126 @@ export class Delegate extends Actor<DelegateArgs> {
       this.replicator.owns(msg.ref)
     ) {
       this.replicator.answer(msg.type === 'sworm:handoff_state' ? { value: msg.state } : undefined)
-      return
+      return undefined
     }
     if (isHandoffMessage(msg) && this.asked !== undefined) {
       if (msg.type === 'sworm:handoff_state' && msg.ref === this.asked.ref) {
         this.answerMove({ value: msg.state })
-        return
+        return undefined
       }
       if (msg.type === 'sworm:ignore' && msg.ref === this.asked.ref) {
         this.answerMove(undefined)
-        return
+        return undefined
       }
     }
+    const waits = this.moving ? false : this.notAwake({ raw: msg })
+    if (waits !== false) return waits === true ? undefined : waits
+    this.touch()
     this.pass(msg)
+    return undefined
+  }
+
+  // ------------------------------------------------------------------ passivation
+
+  /**
+   * Whether a message to the name cannot go to a worker now: `true` when it waits for the
+   * passivation under way (it wakes the next worker after it); a promise when it wakes the next
+   * worker now and is delivered after (the mailbox waits meanwhile); `false` when it can go.
+   */
+  private notAwake(w: Waiting): boolean | Promise<void> {
+    if (this.sleeping !== undefined) {
+      this.sleeping.waiting.push(w)
+      return true
+    }
+    if (this.asleep === undefined) return false
+    return this.wake([w])
+  }
+
+  /** Restarts the idle timer's count: a message to the name came in. */
+  private touch(): void {
+    const idle = this.host.idleTimeoutMs
+    if (idle <= 0) return
+    this.lastMessage = this.runtime.clock.now()
+    this.idleTimer ??= this.runtime.clock.setTimeout(() => this.idleCheck(), idle)
+  }
+
+  /** The idle timer fired: passivate, or wait out the rest of the bound since the last message. */
+  private idleCheck(): void {
+    this.idleTimer = undefined
+    const idle = this.host.idleTimeoutMs
+    const quiet = this.runtime.clock.now() - this.lastMessage
+    if (quiet >= idle) this.passivate()
+    else this.idleTimer = this.runtime.clock.setTimeout(() => this.idleCheck(), idle - quiet)
+  }
+
+  /**
+   * Asks the worker for its state, after every message already passed to it; `fallAsleep` goes
+   * on with the answer. Not during a move, a conflict, or another passivation.
+   */
+  private passivate(): void {
+    const worker = this.worker
+    if (worker === undefined || this.moving || this.asked !== undefined) return
+    if (this.sleeping !== undefined || this.asleep !== undefined) return
+    const ref = this.runtime.makeRef()
+    this.sleeping = { ref, waiting: [] }
+    this.send(worker, { type: 'sworm:begin_handoff', delegate: this.self, ref })
+  }
+
+  /**
+   * The worker answered: with handoff, it stops and the name rests on this delegate with its
+   * state (and its copies, with `replicas` or `persist`) until the next message; without, the
+   * name ends, unless messages came meanwhile (then the worker stays, and takes them).
+   */
+  private async fallAsleep(state: { value: unknown } | undefined): Promise<void> {
+    const { waiting } = this.sleeping!
+    this.sleeping = undefined
+    const worker = this.worker!
+    if (!this.host.keepsState) {
+      if (waiting.length > 0) this.deliver(waiting)
+      else this.host.end(this.key)
+      return
+    }
+    const groups = this.host.registry.groupsOf(worker)
+    if (this.replicator !== undefined) await this.replicator.seal(state)
+    // The name rests on this delegate before the worker goes: it never resolves to nothing.
+    this.host.registry.rebindKey(this.key, worker, this.self, { delegate: this.self })
+    this.asleep = { state, groups }
+    this.worker = undefined
+    this.unlink(worker)
+    await this.runtime.stop(worker, 'normal')
+    if (waiting.length > 0) await this.wake(waiting)
+  }
+
+  /** Starts the next worker from the kept state, gives it the name back, then delivers `waiting`. */
+  private async wake(waiting: Waiting[]): Promise<void> {
+    const { state, groups } = this.asleep!
+    const { Type, args } = this.start_!
+    const worker = await this.runtime.start(Type, args as never, { parent: this.self })
+    if (state !== undefined) this.send(worker, { type: 'sworm:end_handoff', state: state.value })
+    for (const group of groups) await this.host.registry.join(group, worker)
+    this.host.registry.rebindKey(this.key, this.self, worker, { delegate: this.self })
+    this.asleep = undefined
+    this.worker = worker
+    this.replicator?.reopen(worker)
+    this.deliver(waiting)
+  }
+
+  /** Passes messages that waited for a worker, in the order they came. */
+  private deliver(waiting: Waiting[]): void {
+    for (const w of waiting) {
+      this.touch()
+      if ('raw' in w) this.pass(w.raw)
+      else if (this.replicator !== undefined && !this.moving) {
+        this.replicator.forwardCall(w.call, w.from)
+      } else {
+        const { from, call } = w
+        this.pass(
+          from.pid === undefined
+            ? { $call: from.ref, msg: call }
+            : { $call: from.ref, from: from.pid, msg: call },
+        )
+      }
+    }
   }
 
   /** Passes a message sent to the name on to the worker, or, during a move, back to be held. */
@@ -224,6 +373,22 @@ export class Delegate extends Actor<DelegateArgs> {
 
   private prepareMove({ withState, why }: PrepareMove, from: From): unknown {
     this.moving = true
+    if (this.idleTimer !== undefined) this.runtime.clock.clearTimeout(this.idleTimer)
+    this.idleTimer = undefined
+    if (this.sleeping !== undefined) {
+      // A move during a passivation: the passivation is given up (its answer will find no
+      // question), and what waited for it goes back to be held, before anything later.
+      const { waiting } = this.sleeping
+      this.sleeping = undefined
+      this.deliver(waiting)
+    }
+    const asleep = this.asleep
+    if (asleep !== undefined) {
+      // A passivated name moves with the state it rests with, once.
+      const state = withState && !this.handedOver ? asleep.state : undefined
+      if (state !== undefined) this.handedOver = true
+      return state !== undefined ? { state, groups: asleep.groups } : { groups: asleep.groups }
+    }
     const worker = this.worker
     // A second question (a move and a conflict one after the other) gets no state: the first
     // answer took it, and a copy given twice would be counted twice.
@@ -273,6 +438,7 @@ export class Delegate extends Actor<DelegateArgs> {
 
   /** A name that ends here for good (not moved) leaves no copies behind. */
   override terminate(): void {
+    if (this.idleTimer !== undefined) this.runtime.clock.clearTimeout(this.idleTimer)
     if (!this.moving) this.replicator?.dropCopies()
   }
 

@@ -207,33 +207,47 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
         if (running !== undefined) mergeState(prepare, key, running, state)
       },
       handoffTimeoutMs: options.handoffTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      keepsState: options.handoff,
+      // A stateless passivation ends the name as `unregisterName` does (the supervisor made
+      // below terminates the delegate; the delegate asks from one of its turns, never before).
+      end: (key) => {
+        supervisor.terminateChild(key).catch((e: unknown) => {
+          node.logger.warn({ sworm: name, name: key.slice(1), err: e }, 'passivation failed')
+        })
+      },
       ...(replicas === undefined ? {} : { replicas: replicas.delegateHost() }),
     })
-    const supervisor = await DistributedSupervisor.start(node, `sworm.${name}`, {
-      actors: { Delegate },
-      distribution: options.distribution,
-      redistribution: options.redistribution,
-      // The registry's verdict decides between two copies of a name, not the start clocks.
-      duplicates: 'keep',
-      // The hold round and the worker's answer both fit in the supervisor's bound.
-      handoffTimeoutMs: beforeMoveMs(options),
-      hooks: {
-        beforeMove: (id, delegate) => prepareMove(move, id, delegate),
-        movedOntoRunning: (id, delegate, handoff) => mergeMovedCopy(prepare, id, delegate, handoff),
-        moved: (id) => replicas?.moved(id),
+    const supervisor: DistributedSupervisor = await DistributedSupervisor.start(
+      node,
+      `sworm.${name}`,
+      {
+        actors: { Delegate },
+        distribution: options.distribution,
+        redistribution: options.redistribution,
+        // The registry's verdict decides between two copies of a name, not the start clocks.
+        duplicates: 'keep',
+        // The hold round and the worker's answer both fit in the supervisor's bound.
+        handoffTimeoutMs: beforeMoveMs(options),
+        hooks: {
+          beforeMove: (id, delegate) => prepareMove(move, id, delegate),
+          movedOntoRunning: (id, delegate, handoff) =>
+            mergeMovedCopy(prepare, id, delegate, handoff),
+          moved: (id) => replicas?.moved(id),
+        },
+        ...defined(options, [
+          'maxRestarts',
+          'maxSeconds',
+          'maxChildren',
+          'shutdownMs',
+          'callTimeoutMs',
+          'quorumAdoptDelayMs',
+          'quorumSize',
+          'compactMinDead',
+          'forgetAfterMs',
+        ]),
       },
-      ...defined(options, [
-        'maxRestarts',
-        'maxSeconds',
-        'maxChildren',
-        'shutdownMs',
-        'callTimeoutMs',
-        'quorumAdoptDelayMs',
-        'quorumSize',
-        'compactMinDead',
-        'forgetAfterMs',
-      ]),
-    })
+    )
     replicas?.attach(registry, supervisor)
     if (store !== undefined) {
       const back = await replicas!.restore()

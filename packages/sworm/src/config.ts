@@ -94,6 +94,15 @@ export interface SwormOptions {
   /** How long a worker may take to stop before it is killed. Default 5000. */
   shutdownMs?: number
   /**
+   * A worker whose name got no message for this long is passivated: stopped until the next
+   * message, as Akka (120 s), Orleans and Dapr do with idle entities. With `handoff` the name
+   * stays, resting on its delegate with the state `beginHandoff()` gave (and its copies, with
+   * `replicas` or `persist`); the next message starts a worker from it (`endHandoff`) and is
+   * delivered after, in order. Without `handoff` the name ends. A worker can ask for it itself:
+   * `this.passivate()`. Default 0: never.
+   */
+  idleTimeoutMs?: number
+  /**
    * Timeout of this sworm's calls to other nodes (start, terminate, exec, remote unregister).
    * Default 5000. See `DistributedSupervisorOptions.callTimeoutMs` and `RegistryOptions.callTimeoutMs`.
    */
@@ -191,6 +200,7 @@ const rules: { readonly [K in keyof SwormOptions]-?: Rule } = {
     test: (v) => v === Infinity || (Number.isInteger(v) && (v as number) >= 1),
   },
   shutdownMs: duration,
+  idleTimeoutMs: duration,
   callTimeoutMs: duration,
   quorumAdoptDelayMs: duration,
   quorumSize: integer(1),

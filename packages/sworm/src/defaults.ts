@@ -27,6 +27,8 @@ export const swormDefaults = {
   maxChildren: supervisorDefaults.maxChildren,
   /** `shutdownMs`: ms a worker may take to stop before it is killed. */
   shutdownMs: supervisorDefaults.shutdownMs,
+  /** Never passivate: a worker lives until its name ends. */
+  idleTimeoutMs: 0,
   /** `callTimeoutMs`: ms a call to another node's registry or supervisor may take. */
   callTimeoutMs: supervisorDefaults.callTimeoutMs,
   /** `quorumAdoptDelayMs`: ms to wait before adopting a down node's names (`quorum` only). */

@@ -44,8 +44,18 @@ export interface ResolveConflict {
 }
 
 /** Any of the `sworm:*` messages of the handoff protocol. */
+/**
+ * From a worker to its delegate (`Actor.passivate()`): stop me until the next message to my
+ * name. `worker` is the sender, so that a late request from a former worker does nothing.
+ */
+export interface Passivate {
+  type: 'sworm:passivate'
+  worker: Pid
+}
+
+/** Every `sworm:*` message between a delegate and its worker. */
 export type HandoffMessage =
-  BeginHandoff | HandoffState | HandoffIgnore | EndHandoff | ResolveConflict
+  BeginHandoff | HandoffState | HandoffIgnore | EndHandoff | ResolveConflict | Passivate
 
 /** True for a message of the handoff protocol (an object whose `type` starts with `sworm:`). */
 export function isHandoffMessage(m: unknown): m is HandoffMessage {
@@ -72,6 +82,20 @@ export function isHandoffMessage(m: unknown): m is HandoffMessage {
  * }
  */
 export abstract class Actor<Args = void> extends BaseActor<Args> {
+  /**
+   * Asks to be stopped until the next message to this worker's name (Akka's passivate): its
+   * delegate takes its state (`beginHandoff`, after every message already sent to it) and stops
+   * it; the next message starts a new worker from that state (`endHandoff`), then is delivered.
+   * Messages sent meanwhile wait, in order. With `handoff` off the name is released instead.
+   * Does nothing for a process that is not a sworm's worker.
+   * @example
+   * override handleCast(msg: 'bye') { if (msg === 'bye') this.passivate() }
+   */
+  passivate(): void {
+    const delegate = this.proc.parent
+    if (delegate !== undefined) this.send(delegate, { type: 'sworm:passivate', worker: this.self })
+  }
+
   /**
    * Asked when the name is about to move (or lost a conflict): return the state to hand over, or
    * a promise of it; `undefined` hands over nothing. With `replicas` or `persist` it is also
@@ -118,6 +142,7 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
         break
       case 'sworm:handoff_state':
       case 'sworm:ignore':
+      case 'sworm:passivate':
         break
     }
     return super[kReceive](msg)

@@ -24,6 +24,7 @@ export type {
   HandoffIgnore,
   EndHandoff,
   ResolveConflict,
+  Passivate,
   HandoffMessage,
 } from './handoff.js'
 export type { HandoffPayload } from './Delegate.js'

@@ -202,6 +202,15 @@ export class Replicator {
     await this.replicate(this.host.version(), bytes, held, false)
   }
 
+  /**
+   * The name's worker woke from a passivation (which `seal`ed its state on the backups): its
+   * next states are replicated again, from this new worker.
+   */
+  reopen(worker: Pid): void {
+    this.closed = false
+    this.worker = worker
+  }
+
   /** The backups changed (a node joined, left or died): the state goes to the new ones. */
   refresh(): void {
     const last = this.last
