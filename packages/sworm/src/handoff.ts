@@ -49,7 +49,9 @@ export interface ResolveConflict {
  * name. `worker` is the sender, so that a late request from a former worker does nothing.
  */
 export interface Passivate {
+  /** The message's kind. */
   type: 'sworm:passivate'
+  /** The worker that asks to sleep. */
   worker: Pid
 }
 
