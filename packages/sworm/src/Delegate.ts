@@ -137,7 +137,7 @@ export class Delegate extends Actor<DelegateArgs> {
    * Passivation under way: the worker was asked for its state (`ref`); messages to the name wait
    * in `waiting` until it is stopped, then wake a new one.
    */
-  private sleeping: { ref: Ref; waiting: Waiting[] } | undefined
+  private sleeping: { ref: Ref; waiting: Waiting[]; timer: TimerHandle } | undefined
   /** The worker is stopped (passivated): its state and groups, for the next worker. */
   private asleep: { state: { value: unknown } | undefined; groups: Name[] } | undefined
 
@@ -303,7 +303,24 @@ export class Delegate extends Actor<DelegateArgs> {
     if (worker === undefined || this.moving || this.asked !== undefined) return
     if (this.sleeping !== undefined || this.asleep !== undefined) return
     const ref = this.runtime.makeRef()
-    this.sleeping = { ref, waiting: [] }
+    // A worker that does not answer (its `handleInfo` takes `sworm:begin_handoff` and ignores
+    // it) is not passivated with handoff: it stays awake, as its state cannot be taken; without
+    // handoff its name ends all the same, as the idle bound asked.
+    const timer = this.runtime.clock.setTimeout(() => {
+      if (this.sleeping?.ref !== ref) return
+      if (!this.host.keepsState) {
+        void this.fallAsleep(undefined)
+        return
+      }
+      const { waiting } = this.sleeping
+      this.sleeping = undefined
+      this.runtime.logger.warn(
+        { sworm: this.host.sworm, name: this.key.slice(1), timeoutMs: this.host.handoffTimeoutMs },
+        'the worker did not answer sworm:begin_handoff in time; it is not passivated',
+      )
+      this.deliver(waiting)
+    }, this.host.handoffTimeoutMs)
+    this.sleeping = { ref, waiting: [], timer }
     this.send(worker, { type: 'sworm:begin_handoff', delegate: this.self, ref })
   }
 
@@ -313,8 +330,9 @@ export class Delegate extends Actor<DelegateArgs> {
    * name ends, unless messages came meanwhile (then the worker stays, and takes them).
    */
   private async fallAsleep(state: { value: unknown } | undefined): Promise<void> {
-    const { waiting } = this.sleeping!
+    const { waiting, timer } = this.sleeping!
     this.sleeping = undefined
+    this.runtime.clock.clearTimeout(timer)
     const worker = this.worker!
     if (!this.host.keepsState) {
       if (waiting.length > 0) this.deliver(waiting)
@@ -378,8 +396,9 @@ export class Delegate extends Actor<DelegateArgs> {
     if (this.sleeping !== undefined) {
       // A move during a passivation: the passivation is given up (its answer will find no
       // question), and what waited for it goes back to be held, before anything later.
-      const { waiting } = this.sleeping
+      const { waiting, timer } = this.sleeping
       this.sleeping = undefined
+      this.runtime.clock.clearTimeout(timer)
       this.deliver(waiting)
     }
     const asleep = this.asleep
@@ -439,6 +458,7 @@ export class Delegate extends Actor<DelegateArgs> {
   /** A name that ends here for good (not moved) leaves no copies behind. */
   override terminate(): void {
     if (this.idleTimer !== undefined) this.runtime.clock.clearTimeout(this.idleTimer)
+    if (this.sleeping !== undefined) this.runtime.clock.clearTimeout(this.sleeping.timer)
     if (!this.moving) this.replicator?.dropCopies()
   }
 

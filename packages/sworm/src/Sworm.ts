@@ -2,15 +2,27 @@
 // inside a process, that process's node (through `currentProcess`, across awaits); outside,
 // the one node started in this OS process. `Rooms.on(node)` is the instance twin for code that
 // holds several nodes (tests).
-import { currentProcess, type CallOptions, type NodeId, type Pid } from '@swormjs/actor'
+import {
+  BadArgument,
+  currentProcess,
+  type CallOptions,
+  type NodeId,
+  type Pid,
+} from '@swormjs/actor'
 import type { Node, NodeInfo } from '@swormjs/cluster'
-import type { MultiCallOptions, MultiCallResult, Name } from '@swormjs/registry'
+import {
+  describeName,
+  type MultiCallOptions,
+  type MultiCallResult,
+  type Name,
+} from '@swormjs/registry'
 import type { SwormOptions } from './config.js'
 import { NoNodeContext, SwormNotRunning } from './errors.js'
 import { nodeOfRuntime, startedNodes } from './nodes.js'
 import { SwormInstance, type ActorTypes } from './SwormInstance.js'
 import {
   swormRef,
+  type Activation,
   type ArgsParam,
   type RegisterOptions,
   type SwormRef,
@@ -33,6 +45,31 @@ export class Sworm {
   static options: SwormOptions = {}
   /** The worker types, by stable name (the same on every node). */
   static actors: ActorTypes = {}
+  /**
+   * `onDemand`: a `call`, `cast` or `send` to a name nobody holds starts it first (once in the
+   * cluster, however many nodes send at once: as `whereisOrRegisterName`), then is delivered to
+   * it, as Orleans, Dapr and Effect start an entity on its first message. What the name runs is
+   * `activate(name)`'s answer. Default `explicit`: such a message is `NotFound`.
+   */
+  static activation: 'explicit' | 'onDemand' = 'explicit'
+
+  /**
+   * With `activation = 'onDemand'`: what a name runs when a message comes to it and nobody
+   * holds it; undefined leaves it `NotFound`. Default: the sworm's one actor type, without args
+   * (a sworm of several types must say which).
+   * @example
+   * static override activate(name: Name): Activation | undefined {
+   *   if (typeof name !== 'string' || !name.startsWith('room:')) return undefined
+   *   return { type: ChatRoom, args: { topic: '' } }
+   * }
+   */
+  static activate(name: Name): Activation | undefined {
+    const types = Object.values(this.actors)
+    if (types.length === 1) return { type: types[0]! }
+    throw new BadArgument(
+      `sworm ${this.name} has ${types.length} actor types: its static activate(name) must say which one ${describeName(name)} runs`,
+    )
+  }
 
   /** This sworm's instance on `node` (every static has its twin there). */
   static on(node: Node): SwormInstance {

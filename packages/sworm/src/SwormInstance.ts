@@ -17,6 +17,7 @@ import {
   Registry,
   decodeName,
   describeName,
+  encodeName,
   type MultiCallOptions,
   type MultiCallResult,
   type Name,
@@ -38,6 +39,7 @@ import {
   type RegisterOptions,
   type SwormRef,
   type WorkerClass,
+  type Activate,
 } from './typed.js'
 import {
   mergeConflict,
@@ -64,6 +66,7 @@ interface Parts {
   supervisor: DistributedSupervisor
   replicas: Replicas | undefined
   unsubscribe: () => void
+  activate: Activate | undefined
 }
 
 /**
@@ -92,6 +95,10 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   protected readonly events: Emitter<SwormEvents>
   private readonly holds: Holds
   private readonly router: Pid
+  /** With `onDemand` activation: what a name nobody holds runs (see `Sworm.activate`). */
+  private readonly activate: Activate | undefined
+  /** Names being started by their first message here, by key: later messages wait behind. */
+  private readonly activating = new Map<string, Promise<void>>()
   /** Removes this sworm's condition from its node's readiness. */
   private readonly unready: () => void
   /** @internal With `replicas`: the copies kept here, and this node's delegates' replicators. */
@@ -125,6 +132,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       untilReady: (signal) =>
         parts.node.isReady() ? undefined : parts.node.ready(signal ? { signal } : {}),
     })
+    this.activate = parts.activate
     this.unready = parts.node.addReadyCheck(
       `sworm ${parts.name}`,
       (min) => this.supervisor.members().length >= min,
@@ -137,6 +145,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     name: string,
     actors: ActorTypes,
     options: ResolvedSwormOptions,
+    activate?: Activate,
   ): Promise<SwormInstance> {
     const table = InstanceTable.of<SwormInstance>(node)
     if (table.has(name)) throw new BadArgument(`sworm ${name} already runs on this node`)
@@ -266,6 +275,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       supervisor,
       replicas,
       unsubscribe,
+      activate,
     })
     table.add(inst)
     return inst
@@ -371,19 +381,79 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
    * drop. While the name moves, the message waits and goes to the name's next process, in order.
    */
   send(name: Name, msg: unknown): void {
+    const starting = this.activation(name)
+    if (starting !== undefined) {
+      starting.then(
+        () => this.send(name, msg),
+        (e: unknown) =>
+          this.node.logger.warn(
+            { sworm: this.name, name: describeName(name), err: e },
+            'a message to a name started on demand was dropped: the start failed',
+          ),
+      )
+      return
+    }
     if (this.holds.send(name, msg)) return
     this.node.runtime.send(this.target(name), msg)
   }
 
   /** Calls the process under `name`; during a move, the call is answered by the name's next process. */
   call<R = unknown>(name: Name, msg: unknown, options?: CallOptions): Promise<R> {
-    const held = this.holds.call<R>(name, msg, options)
-    if (held !== undefined) return held
     try {
+      const starting = this.activation(name)
+      if (starting !== undefined) return starting.then(() => this.call<R>(name, msg, options))
+      const held = this.holds.call<R>(name, msg, options)
+      if (held !== undefined) return held
       return this.node.runtime.call<R>(this.target(name), msg, options)
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)))
     }
+  }
+
+  /**
+   * With `onDemand` activation, the start of `name` that a message to it must wait for: one under
+   * way here (so that messages keep their order), or a new one when nobody holds the name.
+   * Undefined when the message can go now (or the sworm does not start names on demand).
+   */
+  private activation(name: Name): Promise<void> | undefined {
+    if (this.activate === undefined) return undefined
+    if (this.activating.size === 0 && this.registry.whereis(name) !== undefined) return undefined
+    const key = encodeName(name)
+    const under = this.activating.get(key)
+    if (under !== undefined) return under
+    if (this.registry.whereis(name) !== undefined) return undefined
+    const what = this.activate(name)
+    if (what === undefined) return undefined
+    const started = this.names
+      .whereisOrRegister(name, what.type, what.args, {})
+      .then((pid) => this.seen(name, pid))
+    const done = (): void => {
+      if (this.activating.get(key) === started) this.activating.delete(key)
+    }
+    started.then(done, done)
+    this.activating.set(key, started)
+    return started
+  }
+
+  /**
+   * Resolves once this node resolves `name` (to `pid` or a successor): a name another node
+   * started reaches this node's registry a moment after its start answered.
+   */
+  private seen(name: Name, pid: Pid): Promise<void> {
+    if (this.registry.whereis(name) !== undefined) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const key = encodeName(name)
+      const timer = this.node.clock.setTimeout(() => {
+        off()
+        reject(new NotFound(`${describeName(name)} (started as ${pid}, not seen here in time)`))
+      }, this.options.callTimeoutMs)
+      const off = this.registry.on('register', (n) => {
+        if (encodeName(n) !== key) return
+        this.node.clock.clearTimeout(timer)
+        off()
+        resolve()
+      })
+    })
   }
 
   /** Casts `msg` to the process under `name` (its `handleCast`); `NotFound` as for `send`. */

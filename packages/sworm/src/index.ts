@@ -15,6 +15,8 @@ export type {
   InfoMsg,
   MsgOf,
   InstanceOf,
+  Activation,
+  Activate,
 } from './typed.js'
 export type { SwormEvents } from './events.js'
 export { Actor, isHandoffMessage } from './handoff.js'

@@ -17,6 +17,7 @@ import {
 import { addNode, removeNode } from './nodes.js'
 import type { SwormClass } from './Sworm.js'
 import { SwormInstance } from './SwormInstance.js'
+import type { Activate } from './typed.js'
 
 /** Options of `startNode`: the node's (see `@swormjs/cluster`), and the sworms it runs. */
 export interface SwormNodeOptions extends NodeOptions {
@@ -72,7 +73,7 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
   })
   try {
     for (const [i, c] of children.entries()) {
-      await SwormInstance.start(node, c.name, c.actors, resolved[i]!)
+      await SwormInstance.start(node, c.name, c.actors, resolved[i]!, activateOf(c))
     }
     // `minNodes`: resolve only once that many nodes run every sworm, so that the program's
     // first `registerName` places its name where every other node would (Akka's
@@ -112,5 +113,11 @@ function startSworm(
     sworm.name,
     sworm.actors,
     resolveSwormOptions(sworm.name, sworm.options, file, names),
+    activateOf(sworm),
   )
+}
+
+/** With `static activation = 'onDemand'`, the sworm's `activate`, bound to it. */
+function activateOf(sworm: SwormClass): Activate | undefined {
+  return sworm.activation === 'onDemand' ? (name) => sworm.activate(name) : undefined
 }

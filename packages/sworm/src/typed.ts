@@ -95,3 +95,20 @@ export function swormRef<T extends WorkerClass>(ops: () => ByName, name: Name): 
     send: (msg) => ops().send(name, msg),
   }
 }
+
+/**
+ * What a name started by its first message runs (`Sworm.activate`): a worker class of the sworm
+ * and the args its `init` takes.
+ */
+export interface Activation<T extends WorkerClass = WorkerClass> {
+  /** The worker class, one of the sworm's `actors`. */
+  type: T
+  /**
+   * What its `init` takes (left out when it takes none). Checked against `T`'s `init` when `T`
+   * is named (`Activation<typeof ChatRoom>`); any value for a plain `Activation`.
+   */
+  args?: WorkerClass extends T ? unknown : InitArgs<T>
+}
+
+/** Says what a name nobody holds runs when a message comes to it; undefined: `NotFound`. */
+export type Activate = (name: Name) => Activation | undefined
