@@ -49,6 +49,8 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
   /** The node this instance runs on. */
   readonly node: Node
   private readonly shutdownMs: number
+  /** False on a client of this supervisor: it runs none of its children. */
+  private readonly hosts: boolean
   private readonly callTimeoutMs: number
   protected readonly events: Emitter<SupervisorEvents>
   private readonly docs: ComponentDocs
@@ -70,6 +72,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
     this.name = name
     const d = supervisorDefaults
     this.shutdownMs = options.shutdownMs ?? d.shutdownMs
+    this.hosts = options.hosts ?? true
     this.callTimeoutMs = options.callTimeoutMs ?? d.callTimeoutMs
     const { slowFraction, ...bounds } = d.startWindow
     this.starts = new StartWindows({
@@ -102,7 +105,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
         isUp: (n) => node.isUp(n),
         owners: () => docs.owners(),
         docOf: (n) => docs.docOf(n),
-        takesChildren: () => !this.moves.leaving && !this.failover.suspended,
+        takesChildren: () => this.hosts && !this.moves.leaving && !this.failover.suspended,
       },
       distribution,
       options.quorumSize,
@@ -192,7 +195,8 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
     this.docs.start((info) => {
       info.set('server', this.server)
       info.set('url', this.node.url)
-      info.set('actors', children.actorTypes())
+      info.set('actors', this.hosts ? children.actorTypes() : [])
+      if (!this.hosts) info.set('client', true)
     })
     this.unsubscribe.push(
       this.node.on('nodeDown', (info, reason) => this.onNodeDown(info.id, reason)),

@@ -57,6 +57,7 @@ export class Placement {
 
   /** A member's doc arrived: it counts for the quorum from now on. */
   noteMember(doc: Y.Doc): void {
+    if (isClient(doc)) return // runs no children: no say in the quorum
     const url = urlOf(doc)
     if (url === undefined) return
     this.known.add(url)
@@ -127,7 +128,9 @@ export class Placement {
     for (const node of this.host.owners()) {
       if (!this.isLive(node)) continue
       const info = this.host.docOf(node)?.getMap<unknown>('info')
-      if (info === undefined || info.get('leaving') === true) continue
+      if (info === undefined || info.get('leaving') === true || info.get('client') === true) {
+        continue
+      }
       if (node === this.host.self && !this.host.takesChildren()) continue
       if (type !== undefined && !this.knowsType(node, type)) continue
       out.push(node)
@@ -258,6 +261,11 @@ export class Placement {
   assertQuorum(): void {
     if (!this.hasQuorum()) throw new QuorumNotMet(this.liveKnown(), this.known.size)
   }
+}
+
+/** Whether a member's doc says it runs no children (`hosts: false`). */
+function isClient(doc: Y.Doc): boolean {
+  return doc.getMap<unknown>('info').get('client') === true
 }
 
 /** The address a member's doc gives. */

@@ -28,6 +28,11 @@ export interface SupervisorHooks {
 export interface DistributedSupervisorOptions {
   /** The actor types this node can run, by stable name. */
   actors: Record<string, ActorClassLike<never>>
+  /**
+   * False: this node runs none of the supervisor's children (a client of it). It starts,
+   * terminates and finds children on the members that do, and counts for no quorum. Default true.
+   */
+  hosts?: boolean
   /** Default `hash`. */
   distribution?: Distribution
   /** `passive` (default): children stay until their node leaves or dies. `active`: they move to a node that joins and now wins them. */

@@ -67,6 +67,15 @@ interface Parts {
   replicas: Replicas | undefined
   unsubscribe: () => void
   activate: Activate | undefined
+  client: boolean
+}
+
+/** How a sworm runs on a node, beside its options: from its class and `startNode`. */
+export interface StartHow {
+  /** With `onDemand` activation: what a name nobody holds runs (`Sworm.activate`). */
+  activate?: Activate | undefined
+  /** This node uses the sworm without running its workers (`startNode({ clients })`). */
+  client?: boolean
 }
 
 /**
@@ -135,7 +144,8 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     this.activate = parts.activate
     this.unready = parts.node.addReadyCheck(
       `sworm ${parts.name}`,
-      (min) => this.supervisor.members().length >= min,
+      // A client needs one node that runs the sworm; a host, `minNodes` of them.
+      (min) => this.supervisor.members().length >= (parts.client ? 1 : min),
     )
   }
 
@@ -145,8 +155,9 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     name: string,
     actors: ActorTypes,
     options: ResolvedSwormOptions,
-    activate?: Activate,
+    how: StartHow = {},
   ): Promise<SwormInstance> {
+    const { activate, client = false } = how
     const table = InstanceTable.of<SwormInstance>(node)
     if (table.has(name)) throw new BadArgument(`sworm ${name} already runs on this node`)
     const runtime = node.runtime
@@ -170,13 +181,14 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       answerMs: prepareAnswerMs(options),
       events,
     }
-    const persist = options.persist
+    // A client runs no worker: it keeps no copies and writes nothing to disk.
+    const persist = client ? undefined : options.persist
     const store = persist === undefined ? undefined : await openStore(persist, name, node.name)
     // Closed once the node's other stop steps (the supervisor's leave among them, registered
     // after this one) have run: the names that moved are written by then.
     if (store !== undefined) node.onStop(`persist ${name}`, () => store.close())
     const replicas =
-      options.replicas > 0 || store !== undefined
+      (options.replicas > 0 && !client) || store !== undefined
         ? await Replicas.start({
             sworm: name,
             node,
@@ -232,6 +244,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       `sworm.${name}`,
       {
         actors: { Delegate },
+        hosts: !client,
         distribution: options.distribution,
         redistribution: options.redistribution,
         // The registry's verdict decides between two copies of a name, not the start clocks.
@@ -276,6 +289,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       replicas,
       unsubscribe,
       activate,
+      client,
     })
     table.add(inst)
     return inst

@@ -2,7 +2,7 @@
 export { Sworm, currentNode } from './Sworm.js'
 export type { SwormClass } from './Sworm.js'
 export { SwormInstance } from './SwormInstance.js'
-export type { ActorTypes } from './SwormInstance.js'
+export type { ActorTypes, StartHow } from './SwormInstance.js'
 export type {
   SwormRef,
   RegisterOptions,

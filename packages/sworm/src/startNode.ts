@@ -23,6 +23,13 @@ import type { Activate } from './typed.js'
 export interface SwormNodeOptions extends NodeOptions {
   /** The sworms this node runs. Only nodes that run a sworm host its processes. */
   children?: SwormClass[]
+  /**
+   * The sworms this node uses without running their workers (Akka's proxy-only shard region):
+   * it calls, casts, looks names up, joins groups and registers names, whose workers run on
+   * the nodes that have the sworm in `children`. It keeps no copies (`replicas`) and writes no
+   * `persist` store, and counts for no `quorum`.
+   */
+  clients?: SwormClass[]
   /** Where to look for `sworm.config.json` (default: the working directory). */
   configDir?: string
   /**
@@ -50,16 +57,21 @@ export interface SwormNode extends Node {
  * await startNode({ port: 4001, seeds: ['ws://10.0.0.2:4001'], cookie, children: [Rooms] })
  */
 export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNode> {
-  const { children = [], configDir, readyTimeoutMs, signal, ...nodeOptions } = options
+  const { children = [], clients = [], configDir, readyTimeoutMs, signal, ...nodeOptions } = options
   validateNodeOptions(nodeOptions)
   if (readyTimeoutMs !== undefined && !(Number.isFinite(readyTimeoutMs) && readyTimeoutMs >= 0)) {
     throw new BadConfig(`startNode option 'readyTimeoutMs' must be a number ≥ 0`)
   }
   const file = loadConfigFile(configDir !== undefined ? { cwd: configDir } : {})
-  const names = children.map((c) => c.name)
+  const all = [...children, ...clients]
+  const names = all.map((c) => c.name)
+  const twice = names.find((n, i) => names.indexOf(n) !== i)
+  if (twice !== undefined) {
+    throw new BadConfig(`sworm ${twice} is given twice (in children or clients): give it once`)
+  }
   checkConfigSworms(file, names)
   // Resolve every sworm's options before anything listens: a bad config fails the start cleanly.
-  const resolved = children.map((c) => resolveSwormOptions(c.name, c.options, file, names))
+  const resolved = all.map((c) => resolveSwormOptions(c.name, c.options, file, names))
   const node = await startClusterNode(nodeOptions)
   addNode(node)
   node.onStop('sworm nodes', async () => removeNode(node))
@@ -72,8 +84,11 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
     },
   })
   try {
-    for (const [i, c] of children.entries()) {
-      await SwormInstance.start(node, c.name, c.actors, resolved[i]!, activateOf(c))
+    for (const [i, c] of all.entries()) {
+      await SwormInstance.start(node, c.name, c.actors, resolved[i]!, {
+        activate: activateOf(c),
+        client: i >= children.length,
+      })
     }
     // `minNodes`: resolve only once that many nodes run every sworm, so that the program's
     // first `registerName` places its name where every other node would (Akka's
@@ -96,10 +111,15 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
 export function runSworm(
   node: Node,
   sworm: SwormClass,
-  options: { configDir?: string } = {},
+  options: {
+    configDir?: string
+    /** Use the sworm without running its workers (see `SwormNodeOptions.clients`). */
+    client?: boolean
+  } = {},
 ): Promise<SwormInstance> {
   const file = loadConfigFile(options.configDir !== undefined ? { cwd: options.configDir } : {})
-  return startSworm(node, sworm, file, [sworm.name, ...Object.keys(file?.sworms ?? {})])
+  const names = [sworm.name, ...Object.keys(file?.sworms ?? {})]
+  return startSworm(node, sworm, file, names, options.client === true)
 }
 
 function startSworm(
@@ -107,13 +127,14 @@ function startSworm(
   sworm: SwormClass,
   file: SwormConfigFile | undefined,
   names: string[],
+  client = false,
 ): Promise<SwormInstance> {
   return SwormInstance.start(
     node,
     sworm.name,
     sworm.actors,
     resolveSwormOptions(sworm.name, sworm.options, file, names),
-    activateOf(sworm),
+    { activate: activateOf(sworm), client },
   )
 }
 
