@@ -24,6 +24,7 @@ import {
   swormRef,
   type Activation,
   type ArgsParam,
+  type ExecFunction,
   type RegisterOptions,
   type SwormRef,
   type WorkerClass,
@@ -52,6 +53,11 @@ export class Sworm {
    * `activate(name)`'s answer. Default `explicit`: such a message is `NotFound`.
    */
   static activation: 'explicit' | 'onDemand' = 'explicit'
+  /**
+   * Functions `exec` runs on the node that runs a name, with its worker, by stable name (the
+   * same on every node, as `actors`).
+   */
+  static functions: Record<string, ExecFunction> = {}
 
   /**
    * With `activation = 'onDemand'`: what a name runs when a message comes to it and nobody
@@ -139,6 +145,24 @@ export class Sworm {
    */
   static find(name: Name): NodeInfo | undefined {
     return this.bound().find(name)
+  }
+
+  /**
+   * Runs function `fnName` of `static functions` on the node that runs `name`, given the name
+   * and its worker's pid, and resolves with what it returns (supervisorring's `exec`): code that
+   * must run beside the worker (read its process info, touch a local resource). Rejects with
+   * `NotFound` when no process holds the name, `BadArgument` for an unknown function.
+   * @example
+   * static override functions = { where: ({ pid }) => process.pid }
+   * const osPid = await Rooms.exec<number>('room:42', 'where')
+   */
+  static exec<T = unknown>(
+    name: Name,
+    fnName: string,
+    args?: unknown,
+    options?: { timeoutMs?: number },
+  ): Promise<T> {
+    return this.bound().exec<T>(name, fnName, args, options)
   }
 
   /** Every name of this sworm with its pid, as this node sees them. */

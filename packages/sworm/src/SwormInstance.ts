@@ -22,7 +22,7 @@ import {
   type MultiCallResult,
   type Name,
 } from '@swormjs/registry'
-import { DistributedSupervisor } from '@swormjs/supervisor'
+import { DistributedSupervisor, type ExecFn } from '@swormjs/supervisor'
 import type { PersistOptions, ResolvedSwormOptions } from './config.js'
 import { delegateClass, targetOf } from './Delegate.js'
 import type { SwormEvents } from './events.js'
@@ -40,6 +40,7 @@ import {
   type SwormRef,
   type WorkerClass,
   type Activate,
+  type ExecFunction,
 } from './typed.js'
 import {
   mergeConflict,
@@ -68,6 +69,7 @@ interface Parts {
   unsubscribe: () => void
   activate: Activate | undefined
   client: boolean
+  execFns: ReadonlyMap<string, ExecFn>
 }
 
 /** How a sworm runs on a node, beside its options: from its class and `startNode`. */
@@ -76,6 +78,8 @@ export interface StartHow {
   activate?: Activate | undefined
   /** This node uses the sworm without running its workers (`startNode({ clients })`). */
   client?: boolean
+  /** The functions `exec` runs, by name (`Sworm.functions`). */
+  functions?: Record<string, ExecFunction>
 }
 
 /**
@@ -106,6 +110,8 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   private readonly router: Pid
   /** With `onDemand` activation: what a name nobody holds runs (see `Sworm.activate`). */
   private readonly activate: Activate | undefined
+  /** The functions `exec` runs, wrapped to be given the worker. */
+  private readonly execFns: ReadonlyMap<string, ExecFn>
   /** Names being started by their first message here, by key: later messages wait behind. */
   private readonly activating = new Map<string, Promise<void>>()
   /** Removes this sworm's condition from its node's readiness. */
@@ -142,6 +148,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
         parts.node.isReady() ? undefined : parts.node.ready(signal ? { signal } : {}),
     })
     this.activate = parts.activate
+    this.execFns = parts.execFns
     this.unready = parts.node.addReadyCheck(
       `sworm ${parts.name}`,
       // A client needs one node that runs the sworm; a host, `minNodes` of them.
@@ -157,7 +164,15 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     options: ResolvedSwormOptions,
     how: StartHow = {},
   ): Promise<SwormInstance> {
-    const { activate, client = false } = how
+    const { activate, client = false, functions = {} } = how
+    // Each runs with the worker of the name (the child is its delegate): `exec`'s promise.
+    const execFns = new Map<string, ExecFn>()
+    for (const [fnName, fn] of Object.entries(functions)) {
+      execFns.set(fnName, (child, args) => {
+        const name = decodeName(child.id)
+        return fn({ name, pid: registry.whereis(name) ?? child.pid }, args)
+      })
+    }
     const table = InstanceTable.of<SwormInstance>(node)
     if (table.has(name)) throw new BadArgument(`sworm ${name} already runs on this node`)
     const runtime = node.runtime
@@ -245,6 +260,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       {
         actors: { Delegate },
         hosts: !client,
+        functions: Object.fromEntries(execFns),
         distribution: options.distribution,
         redistribution: options.redistribution,
         // The registry's verdict decides between two copies of a name, not the start clocks.
@@ -290,6 +306,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       unsubscribe,
       activate,
       client,
+      execFns,
     })
     table.add(inst)
     return inst
@@ -369,6 +386,27 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     if (pid === undefined) return undefined
     const id = nodeOf(pid)
     return this.node.members().find((m) => m.id === id)
+  }
+
+  /**
+   * Runs function `fnName` of the sworm's `functions` on the node that runs `name`, with its
+   * worker, and resolves with what it returns (see `Sworm.exec`).
+   */
+  exec<T = unknown>(
+    name: Name,
+    fnName: string,
+    args?: unknown,
+    options: { timeoutMs?: number } = {},
+  ): Promise<T> {
+    const fn = this.execFns.get(fnName)
+    if (fn === undefined) {
+      return Promise.reject(
+        new BadArgument(
+          `sworm ${this.name} has no function ${fnName} (its static functions: ${[...this.execFns.keys()].join(', ') || 'none'})`,
+        ),
+      )
+    }
+    return this.supervisor.exec<T>(encodeName(name), fn, args, options)
   }
 
   /** Every name of this sworm with its pid, as this node sees them. */

@@ -17,6 +17,7 @@ export type {
   InstanceOf,
   Activation,
   Activate,
+  ExecFunction,
 } from './typed.js'
 export type { SwormEvents } from './events.js'
 export { Actor, isHandoffMessage } from './handoff.js'

@@ -88,6 +88,7 @@ export async function startNode(options: SwormNodeOptions = {}): Promise<SwormNo
       await SwormInstance.start(node, c.name, c.actors, resolved[i]!, {
         activate: activateOf(c),
         client: i >= children.length,
+        functions: c.functions,
       })
     }
     // `minNodes`: resolve only once that many nodes run every sworm, so that the program's
@@ -134,7 +135,7 @@ function startSworm(
     sworm.name,
     sworm.actors,
     resolveSwormOptions(sworm.name, sworm.options, file, names),
-    { activate: activateOf(sworm), client },
+    { activate: activateOf(sworm), client, functions: sworm.functions },
   )
 }
 

@@ -112,3 +112,9 @@ export interface Activation<T extends WorkerClass = WorkerClass> {
 
 /** Says what a name nobody holds runs when a message comes to it; undefined: `NotFound`. */
 export type Activate = (name: Name) => Activation | undefined
+
+/**
+ * A function `exec` runs on the node that runs a name, with its worker (supervisorring's
+ * `exec`): registered in the sworm's `static functions` under the same name on every node.
+ */
+export type ExecFunction = (worker: { name: Name; pid: Pid }, args: unknown) => unknown
