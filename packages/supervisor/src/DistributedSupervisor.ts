@@ -158,6 +158,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
       {
         redistribution: options.redistribution ?? d.redistribution,
         handoffTimeoutMs: options.handoffTimeoutMs ?? d.handoffTimeoutMs,
+        moveTemporary: options.moveTemporary ?? false,
         hooks: options.hooks ?? {},
       },
     )

@@ -26,7 +26,7 @@ export interface MovesHost {
 }
 
 export type MovesOptions = Required<
-  Pick<DistributedSupervisorOptions, 'redistribution' | 'handoffTimeoutMs'>
+  Pick<DistributedSupervisorOptions, 'redistribution' | 'handoffTimeoutMs' | 'moveTemporary'>
 > & { hooks: SupervisorHooks }
 
 export class Moves {
@@ -62,16 +62,27 @@ export class Moves {
     if (this.host.stopped() || this.leavingNow) return
     this.leavingNow = true
     this.host.markLeaving()
-    await forEachLimited(this.host.children.all(), supervisorDefaults.startsInFlight, (child) =>
-      this.leaveWith(child),
-    )
+    const all = this.host.children.all()
+    if (!this.opts.moveTemporary) {
+      const temporary = all.filter((c) => c.spec.restart === 'temporary' && !c.stopping)
+      if (temporary.length > 0) {
+        this.host.node.logger.info(
+          { supervisor: this.host.name, children: temporary.length },
+          'temporary children stop with their node (moveTemporary is off): they are not moved',
+        )
+      }
+    }
+    await forEachLimited(all, supervisorDefaults.startsInFlight, (child) => this.leaveWith(child))
   }
 
-  /** One child of a leave: moved to its next node, or stopped when it has none (or is temporary). */
+  /**
+   * One child of a leave: moved to its next node, or stopped when it has none (or is temporary
+   * and `moveTemporary` is off).
+   */
   private async leaveWith(child: LocalChild): Promise<void> {
     if (child.stopping || this.moving.has(child.spec.id)) return
     let target: NodeId | undefined
-    if (child.spec.restart !== 'temporary') {
+    if (child.spec.restart !== 'temporary' || this.opts.moveTemporary) {
       try {
         target = this.host.placement.place(child.spec.id, child.spec.type)
       } catch {

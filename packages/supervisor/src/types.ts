@@ -33,6 +33,14 @@ export interface DistributedSupervisorOptions {
    * terminates and finds children on the members that do, and counts for no quorum. Default true.
    */
   hosts?: boolean
+  /**
+   * Move `temporary` children on a graceful leave too (with the hand-off hook), as the others.
+   * Default false: they stop with their node, as OTP stops a temporary child with its
+   * supervisor (logged). Either way they are never restarted after an exit or adopted after a
+   * crash. A sworm sets it when `handoff` is on: a Swarm user expects a registered process with
+   * handoff to follow a leave, whatever its restart policy.
+   */
+  moveTemporary?: boolean
   /** Default `hash`. */
   distribution?: Distribution
   /** `passive` (default): children stay until their node leaves or dies. `active`: they move to a node that joins and now wins them. */

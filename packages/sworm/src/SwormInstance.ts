@@ -260,6 +260,8 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       {
         actors: { Delegate },
         hosts: !client,
+        // `temporary` names move with a graceful leave when they carry state (see `restart`).
+        moveTemporary: options.handoff,
         functions: Object.fromEntries(execFns),
         distribution: options.distribution,
         redistribution: options.redistribution,

@@ -30,7 +30,9 @@ export interface SwormOptions {
   /**
    * When a name's worker is started again after it exits: `transient` (default) only after an
    * abnormal exit, `temporary` never, `permanent` always. A delegate that lost its name in a
-   * conflict is never restarted, whatever this says.
+   * conflict is never restarted, whatever this says. On a graceful leave with `handoff`, a
+   * `temporary` name moves with its state like the others (a move is no restart); without
+   * `handoff` it stops with its node (logged), as it would not be started again elsewhere.
    */
   restart?: RestartPolicy
   /**
