@@ -38,7 +38,8 @@ export class SwormFollower {
   private follow(sworm: SwormInstance): void {
     if (this.followed.has(sworm)) return
     const name = sworm.name
-    // Conflicts are counted from the registry; a merge is worth a line in the recent events.
+    // Conflicts are counted from the sworm (its registry's are left alone); a merge is worth a
+    // line of its own in the recent events.
     this.followed.set(sworm, [
       sworm.on('handoff', (n, withState) =>
         this.host.note({
@@ -48,7 +49,14 @@ export class SwormFollower {
           detail: withState ? 'with state' : 'without state',
         }),
       ),
-      sworm.on('conflict', (n, _loser, _winner, merged) => {
+      sworm.on('conflict', (n, loser, winner, merged) => {
+        // Told on the loser's node only: counted once over the cluster.
+        this.host.note({
+          kind: 'conflict',
+          sworm: name,
+          name: describeName(n),
+          detail: `${loser} lost the name to ${winner}`,
+        })
         if (!merged) return
         this.host.note({
           kind: 'merge',

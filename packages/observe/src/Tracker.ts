@@ -3,7 +3,7 @@
 // every node ever seen, samples the load, and builds the page's snapshot.
 import { describeReason, nodeOf, type NodeId, type TimerHandle } from '@swormjs/actor'
 import type { Node, NodeInfo } from '@swormjs/cluster'
-import { describeName, type Registry } from '@swormjs/registry'
+import { decodeName, describeName, type Registry } from '@swormjs/registry'
 import type { DistributedSupervisor } from '@swormjs/supervisor'
 import { EventLog, type EventListener } from './EventLog.js'
 import { LoadSampler, type Delay } from './LoadSampler.js'
@@ -112,6 +112,9 @@ export class Tracker {
     )
   }
 
+  /** The registries and supervisors of the sworms running on the node (not merely labelled so). */
+  private readonly instanceParts = new WeakSet<object>()
+
   /** The registries followed now, with the sworm each belongs to ('' for none). */
   registries(): Array<{ registry: Registry; sworm: string }> {
     return [...this.registrySubs].map(([registry, s]) => ({ registry, sworm: s.sworm }))
@@ -133,10 +136,12 @@ export class Tracker {
     for (const r of this.ask('registries', this.sources.registries)) registries.set(r, '')
     for (const s of this.ask('supervisors', this.sources.supervisors)) supervisors.set(s, '')
     // A sworm's name wins over '' when one instance is given both ways.
-    const sworms = [
-      ...this.ask('sworms', this.sources.sworms),
-      ...this.ask("the node's sworms", this.sources.nodeSworms),
-    ]
+    const own = this.ask("the node's sworms", this.sources.nodeSworms)
+    for (const sw of own) {
+      this.instanceParts.add(sw.registry)
+      this.instanceParts.add(sw.supervisor)
+    }
+    const sworms = [...this.ask('sworms', this.sources.sworms), ...own]
     for (const sw of sworms) {
       registries.set(sw.registry, sw.name)
       supervisors.set(sw.supervisor, sw.name)
@@ -252,7 +257,9 @@ export class Tracker {
 
   private followRegistry(r: Registry, sworm: string): void {
     const off = r.on('unregister', (name, pid, reason) => {
-      if (reason !== 'name_conflict') return
+      // A running sworm's conflicts are its own to tell (the `conflict` event of the loser's
+      // node, once per conflict, merged or not: see `SwormFollower`).
+      if (reason !== 'name_conflict' || this.instanceParts.has(r)) return
       // Every node hears of every conflict; only the loser's node counts it, so that the sum
       // over nodes is the number of conflicts.
       const local = this.node.runtime.isLocal(pid)
@@ -271,10 +278,12 @@ export class Tracker {
   }
 
   private followSupervisor(s: DistributedSupervisor, sworm: string): void {
+    // A running sworm's child id is its name's key: shown as the name its user wrote.
+    const keyed = this.instanceParts.has(s)
     const base = (id: string): Omit<ObservedEvent, 'at' | 'kind'> => ({
       node: this.node.name,
       ...(sworm !== '' ? { sworm } : {}),
-      name: id,
+      name: keyed ? describeName(decodeName(id)) : id,
     })
     // These events are emitted only on the node where the child runs (or ran).
     const off = [

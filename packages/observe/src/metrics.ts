@@ -2,7 +2,13 @@
 // share an OS process, as in tests, so the global default registry would mix them up). Gauges
 // and counters read live values in `collect`, when scraped; the event counters move as the
 // tracker records events.
-import { Counter, Gauge, Histogram, Registry as PromRegistry } from 'prom-client'
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry as PromRegistry,
+  collectDefaultMetrics,
+} from 'prom-client'
 import type { Node } from '@swormjs/cluster'
 import type { Tracker } from './Tracker.js'
 import type { CountedKind } from './state.js'
@@ -20,9 +26,14 @@ const CALL_BUCKETS = [
 ]
 
 /** Every metric; each also carries the label `node` (the node's name). */
-export function createMetrics(node: Node, tracker: Tracker): NodeMetrics {
+export function createMetrics(
+  node: Node,
+  tracker: Tracker,
+  options: { processMetrics: boolean } = { processMetrics: false },
+): NodeMetrics {
   const registry = new PromRegistry()
   registry.setDefaultLabels({ node: node.name })
+  if (options.processMetrics) collectDefaultMetrics({ register: registry })
   const registers = [registry]
 
   // A counter whose value is a running total kept elsewhere (runtime and cluster stats).

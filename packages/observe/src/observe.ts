@@ -27,8 +27,14 @@ export interface ObserveOptions {
   metrics?:
     | boolean
     | {
-        /** The bearer token every scrape must carry. */
-        token: string
+        /** The bearer token every scrape must carry. Default: none (open). */
+        token?: string
+        /**
+         * Add prom-client's default metrics of the OS process (`process_cpu_seconds_total`,
+         * `nodejs_eventloop_lag_seconds`, `nodejs_heap_size_used_bytes`, ...), labelled with the
+         * node. Default false: several nodes may share one process (as in tests).
+         */
+        processMetrics?: boolean
       }
   /**
    * Serve the observer page at GET / (and its live state at GET /observer/state and
@@ -112,12 +118,18 @@ export function observe(node: Node, options: ObserveOptions = {}): Observer {
   })
   const follower = new SwormFollower(node, tracker)
   const metrics: NodeMetrics | undefined =
-    options.metrics === false ? undefined : createMetrics(node, tracker)
+    options.metrics === false
+      ? undefined
+      : createMetrics(node, tracker, {
+          processMetrics:
+            typeof options.metrics === 'object' && options.metrics.processMetrics === true,
+        })
   const removeRoutes: Array<() => void> = []
   const stream = token === undefined ? undefined : new SnapshotStream(tracker)
   if (metrics !== undefined) {
     const m = options.metrics
-    const check = typeof m === 'object' ? new TokenCheck(m.token) : undefined
+    const check =
+      typeof m === 'object' && m.token !== undefined ? new TokenCheck(m.token) : undefined
     removeRoutes.push(node.addHttpRoute('/metrics', metricsHandler(node, metrics.registry, check)))
   }
   if (token !== undefined && stream !== undefined) {
@@ -162,10 +174,17 @@ function validate(options: ObserveOptions): void {
   }
   const m: unknown = options.metrics
   if (m !== undefined && typeof m !== 'boolean') {
-    const t = typeof m === 'object' && m !== null ? (m as { token?: unknown }).token : undefined
-    if (typeof t !== 'string' || t === '') {
-      throw new BadArgument('observe: `metrics` is true, false or { token: "<a secret>" }')
+    const shape =
+      'observe: `metrics` is true, false or { token?: "<a secret>", processMetrics?: boolean }'
+    if (typeof m !== 'object' || m === null) throw new BadArgument(shape)
+    for (const key of Object.keys(m)) {
+      if (key !== 'token' && key !== 'processMetrics') {
+        throw new BadArgument(`${shape}: unknown key '${key}'`)
+      }
     }
+    const { token: t, processMetrics: p } = m as { token?: unknown; processMetrics?: unknown }
+    if (t !== undefined && (typeof t !== 'string' || t === '')) throw new BadArgument(shape)
+    if (p !== undefined && typeof p !== 'boolean') throw new BadArgument(shape)
   }
   const page: unknown = options.page
   if (page !== undefined && page !== false) {

@@ -40,6 +40,7 @@ describe("observing a node's sworms", () => {
       'Rooms on both nodes',
     )
     using obs = observe(a, { metrics: true })
+    using obsB = observe(b, { metrics: false })
     const sworms = (): string[] => obs.state().workers.map((w) => `${w.kind} ${w.name}`)
     expect(sworms()).toEqual(['sworm Rooms'])
     await a.start(Lobby)
@@ -66,5 +67,14 @@ describe("observing a node's sworms", () => {
     // The stopped sworm is no longer followed here.
     expect(sworms()).toEqual(['sworm Lobby'])
     for (const name of onA) expect(await Rooms.on(b).call(name, 'inc')).toBe(2)
+    // b's observer lists each move under the name as its user wrote it (`room:3`, not its key).
+    const moves = (): string[] =>
+      obsB
+        .state()
+        .events.filter((e) => e.kind === 'move')
+        .map((e) => e.name ?? '')
+        .sort()
+    await waitUntil(() => moves().length === onA.length, 5000, 'the moves on b')
+    expect(moves()).toEqual([...onA].sort())
   })
 })

@@ -54,6 +54,15 @@ class DurableRooms extends Sworm {
   static override actors = { Counter: DurableCounter }
 }
 
+/** The observer's `sworm_conflicts_total` for sworm Rooms (0 when it has no line yet). */
+async function conflictsCounted(o: Observer): Promise<number> {
+  const text = await o.promRegistry!.getSingleMetricAsString('sworm_conflicts_total')
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('sworm_conflicts_total{') && l.includes('sworm="Rooms"'))
+  return line === undefined ? 0 : Number(line.split(' ').pop())
+}
+
 class PlainRooms extends Sworm {
   static override actors = { Counter }
 }
@@ -92,7 +101,7 @@ async function splitRegisterHeal(
   census.clear()
   const cluster = await proxiedCluster(2, fastFailureDetection(150, 600))
   const nodes = cluster.nodes
-  const observers = nodes.map((node) => observe(node, { metrics: false }))
+  const observers = nodes.map((node) => observe(node))
   const instances = [await runSworm(nodes[0]!, sworm), await runSworm(nodes[1]!, sworm)]
   const conflicts: Array<{ name: unknown; loser: Pid; winner: Pid; merged: boolean }> = []
   for (const inst of instances) {
@@ -180,6 +189,10 @@ describe('name conflicts after a split', () => {
     const merges = s.observers[1]!.state().events.filter((e) => e.kind === 'merge')
     expect(merges.map((e) => e.name).sort()).toEqual([...NAMES].sort())
     expect(merges.every((e) => e.sworm === 'Rooms')).toBe(true)
+    // Each conflict counted once over the cluster, on the loser's node (sworm_conflicts_total).
+    const counted = await Promise.all(s.observers.map((o) => conflictsCounted(o)))
+    expect(counted.reduce((a, b) => a + b, 0)).toBe(NAMES.length)
+    expect(counted[1]).toBe(NAMES.length)
     // The losers are not restarted: still one worker per name a while later.
     await pause(300)
     for (const name of NAMES) expect(running(s.nodes, name)).toEqual([s.first.get(name)])
