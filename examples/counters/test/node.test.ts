@@ -1,42 +1,9 @@
 // The README's program (src/node.ts) on three real processes started at the same instant, each
 // seeded with all three addresses, as a StatefulSet starts its pods in parallel: each counts
 // `page:home` once, and they end with one counter at 3, not two copies of it.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { freePorts } from '@swormjs/test'
-
-const script = fileURLToPath(new URL('../dist/node.js', import.meta.url))
-
-interface Run {
-  child: ChildProcess
-  out: string[]
-  /** The line the program prints once it has counted. */
-  counted: Promise<string>
-}
-
-function run(env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const out: string[] = []
-  const counted = new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const line of chunk.split('\n').filter(Boolean)) {
-        out.push(line)
-        if (line.includes('page:home =')) resolve(line)
-      }
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => out.push(chunk))
-    child.on('exit', (code) =>
-      reject(new Error(`exited ${code} before counting:\n${out.join('\n')}`)),
-    )
-  })
-  counted.catch(() => undefined)
-  return { child, out, counted }
-}
+import { run, stopAll } from './run.js'
 
 describe("the README's program", () => {
   it('started on three processes at the same instant ends with one counter', async () => {
@@ -63,17 +30,7 @@ describe("the README's program", () => {
       expect(seen.map((s) => s.count).sort()).toEqual([1, 2, 3])
       expect(new Set(seen.map((s) => s.on)).size).toBe(1)
     } finally {
-      // One after another: each graceful stop hands its names to the nodes still up.
-      const codes: Array<number | null> = []
-      for (const r of runs) {
-        if (r.child.exitCode === null && r.child.signalCode === null) {
-          const exited = once(r.child, 'exit')
-          r.child.kill('SIGTERM')
-          await exited
-        }
-        codes.push(r.child.exitCode)
-      }
-      expect(codes, runs.map((r) => r.out.join('\n')).join('\n')).toEqual([0, 0, 0])
+      await stopAll(runs)
     }
   }, 60_000)
 })

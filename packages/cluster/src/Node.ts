@@ -5,7 +5,7 @@
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { lookup } from 'node:dns/promises'
-import { hostname } from 'node:os'
+import { hostname, networkInterfaces } from 'node:os'
 import { WebSocket, WebSocketServer } from 'ws'
 import {
   createLogger,
@@ -120,7 +120,7 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
     this.opts = opts
     this.port = port
     this.name = options.name ?? `node-${port}`
-    const advertisedHost = host === '0.0.0.0' || host === '::' ? hostname() : host
+    const advertisedHost = host === '0.0.0.0' || host === '::' ? reachableAddress() : host
     this.url = normalizeUrl(
       options.advertise ?? `${options.tls ? 'wss' : 'ws'}://${advertisedHost}:${port}`,
     )
@@ -469,4 +469,16 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
       status: this.state === 'running' ? 'up' : 'leaving',
     }
   }
+}
+
+/**
+ * What a node bound to every interface advertises when `advertise` is not given: its first
+ * IPv4 address that is not a loopback one (what a pod's IP is), else its host name. The host name
+ * was the default before; a Deployment's pods cannot resolve one another's.
+ */
+function reachableAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return hostname()
 }

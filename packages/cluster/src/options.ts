@@ -26,7 +26,12 @@ export interface NodeOptions {
   host?: string
   /** Port to listen on; 0 picks a free one. Default 0. */
   port?: number
-  /** The URL other nodes dial (`ws://host:port`). Default: built from `host` and the bound port. */
+  /**
+   * The URL other nodes dial (`ws://host:port`). Default: built from `host` and the bound port;
+   * with `host` `0.0.0.0` (or `::`), from the machine's first IPv4 address that is not a
+   * loopback one (a pod's IP), else its host name. On Kubernetes, set it from the downward API:
+   * `ws://$(POD_IP):4001`.
+   */
   advertise?: string
   /**
    * Nodes to dial at start, as `ws://host:port` (or `wss://`). A host name that resolves to
