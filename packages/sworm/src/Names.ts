@@ -83,6 +83,17 @@ export class Names {
     return pid
   }
 
+  /** The name the singleton of `Type` runs under: `singleton:` and its name in `actors`. */
+  singletonName(Type: ActorClassLike<never>): string {
+    const typeName = this.typeNames.get(Type)
+    if (typeName === undefined) {
+      throw new BadArgument(
+        `${Type.name} is not one of sworm ${this.host.sworm}'s actors: add it to its static actors`,
+      )
+    }
+    return `singleton:${typeName}`
+  }
+
   /** See `SwormInstance.whereisOrRegisterName`. */
   async whereisOrRegister(
     name: Name,

@@ -188,6 +188,27 @@ export class Sworm {
   }
 
   /**
+   * Runs one worker of `Type` in the whole cluster (a singleton, as Akka's cluster singleton):
+   * under the name `singleton:<its name in actors>`, on the node that name hashes to (a
+   * `distribution` function chooses another), moved with handoff when that node leaves and
+   * started again elsewhere when it crashes (from its newest state, with `replicas`). Every node
+   * may call it at start: the first starts it, the others get its pid. During a split each side
+   * may run one until the heal (one survives, with the other's state merged); with
+   * `distribution: 'quorum'` never two.
+   * @example
+   * await Jobs.startSingleton(Scheduler, { everyMs: 60_000 })
+   * await Jobs.singleton(Scheduler).call('status')
+   */
+  static startSingleton<T extends WorkerClass>(Type: T, ...args: ArgsParam<T>): Promise<Pid> {
+    return this.bound().startSingleton(Type, ...args)
+  }
+
+  /** A typed handle on the singleton of `Type` (see `startSingleton` and `ref`). */
+  static singleton<T extends WorkerClass>(Type: T): SwormRef<T> {
+    return swormRef<T>(() => this.bound(), `singleton:${actorName(this, Type)}`)
+  }
+
+  /**
    * Sends `msg` to the process under `name` (its `handleInfo`). Throws `NotFound` when no
    * process holds the name. While the name moves, the message waits for its next process.
    */
@@ -257,5 +278,13 @@ export function currentNode(): Node {
     nodes.length === 0
       ? 'no node is started in this process: call startNode first'
       : `${nodes.length} nodes run in this process and the call is not made from a process of one: use Rooms.on(node)`,
+  )
+}
+
+/** The name `Type` has in `sworm`'s `actors` (`BadArgument` when it has none). */
+function actorName(sworm: SwormClass, Type: WorkerClass): string {
+  for (const [name, cls] of Object.entries(sworm.actors)) if (cls === Type) return name
+  throw new BadArgument(
+    `${Type.name} is not one of sworm ${sworm.name}'s actors: add it to its static actors`,
   )
 }

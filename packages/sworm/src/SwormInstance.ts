@@ -367,6 +367,20 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     return this.names.whereisOrRegister(name, Type, args[0], args[1])
   }
 
+  /** See `Sworm.startSingleton`. */
+  startSingleton<T extends WorkerClass>(Type: T, ...args: ArgsParam<T>): Promise<Pid> {
+    try {
+      return this.names.whereisOrRegister(this.names.singletonName(Type), Type, args[0], args[1])
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+
+  /** See `Sworm.singleton`. */
+  singleton<T extends WorkerClass>(Type: T): SwormRef<T> {
+    return swormRef<T>(() => this, this.names.singletonName(Type))
+  }
+
   /** A handle on `name` typed by its worker class (see `Sworm.ref`). */
   ref<T extends WorkerClass>(name: Name, _Type: T): SwormRef<T> {
     return swormRef<T>(() => this, name)
