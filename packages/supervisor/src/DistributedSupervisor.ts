@@ -159,6 +159,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
         redistribution: options.redistribution ?? d.redistribution,
         handoffTimeoutMs: options.handoffTimeoutMs ?? d.handoffTimeoutMs,
         moveTemporary: options.moveTemporary ?? false,
+        rebalance: options.rebalance ?? d.rebalance,
         hooks: options.hooks ?? {},
       },
     )

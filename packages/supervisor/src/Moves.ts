@@ -26,7 +26,10 @@ export interface MovesHost {
 }
 
 export type MovesOptions = Required<
-  Pick<DistributedSupervisorOptions, 'redistribution' | 'handoffTimeoutMs' | 'moveTemporary'>
+  Pick<
+    DistributedSupervisorOptions,
+    'redistribution' | 'handoffTimeoutMs' | 'moveTemporary' | 'rebalance'
+  >
 > & { hooks: SupervisorHooks }
 
 export class Moves {
@@ -114,19 +117,35 @@ export class Moves {
     })
   }
 
+  /**
+   * One round of redistribution: at most `maxMovesPerRound` of the children that now go
+   * elsewhere move; the next round, `intervalMs` after this one ends, finds the rest again (the
+   * members may have changed meanwhile).
+   */
   private async redistribute(): Promise<void> {
+    const { maxMovesPerRound, intervalMs } = this.opts.rebalance
     const goes: LocalChild[] = []
     await forEachSliced(this.host.children.all(), (child) => {
       if (this.host.stopped() || this.leavingNow) return true
       if (this.targetOf(child) !== undefined) goes.push(child)
       return false
     })
-    await forEachLimited(goes, supervisorDefaults.startsInFlight, async (child) => {
+    if (goes.length === 0) return
+    const round = goes.slice(0, maxMovesPerRound)
+    let moved = 0
+    await forEachLimited(round, supervisorDefaults.startsInFlight, async (child) => {
       // Placed again when its turn comes: the members may have changed since.
       if (this.host.stopped() || this.leavingNow) return
       const target = this.targetOf(child)
-      if (target !== undefined) await this.move(child, target, { shutdown: 'redistribution' })
+      if (target === undefined) return
+      moved++
+      await this.move(child, target, { shutdown: 'redistribution' })
     })
+    const left = goes.length - round.length
+    this.host.events.emit('rebalanced', moved, left)
+    if (left > 0 && !this.host.stopped() && !this.leavingNow) {
+      this.host.node.clock.setTimeout(() => this.scheduleRedistribution(), intervalMs)
+    }
   }
 
   /** Where a child of this node goes now under redistribution; undefined when it stays. */

@@ -10,6 +10,17 @@ export const supervisorDefaults = {
   distribution: 'hash',
   /** Children stay on their node until it leaves or dies. */
   redistribution: 'passive',
+  /**
+   * `active` redistribution moves at most `maxMovesPerRound` children of a node per round, a
+   * round every `intervalMs` until none is left to move (Akka rebalances in rounds too: 10% of
+   * shards at most, every 10 s); a join then holds few names at a time.
+   */
+  rebalance: {
+    /** Children one node moves per round, at most. */
+    maxMovesPerRound: 1000,
+    /** Milliseconds between two rounds. */
+    intervalMs: 500,
+  },
   /** Restarts of one child allowed in `maxSeconds` before it is given up. */
   maxRestarts: actorDefaults.maxRestarts,
   /** The window of `maxRestarts`, in seconds. */

@@ -9,6 +9,7 @@ export type {
   SupervisorEvents,
   ChildInfo,
   StartOptions,
+  RebalanceOptions,
 } from './types.js'
 export type { ChildSpec, Started } from './records.js'
 export { supervisorDefaults } from './defaults.js'

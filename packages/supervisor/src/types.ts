@@ -45,6 +45,11 @@ export interface DistributedSupervisorOptions {
   distribution?: Distribution
   /** `passive` (default): children stay until their node leaves or dies. `active`: they move to a node that joins and now wins them. */
   redistribution?: 'passive' | 'active'
+  /**
+   * Bounds of `active` redistribution: each node moves at most `maxMovesPerRound` children per
+   * round, a round every `intervalMs`, until none is left to move. Default 1000 and 500 ms.
+   */
+  rebalance?: RebalanceOptions
   /** Restarts of one child allowed in `maxSeconds` before it is given up. Default 3. */
   maxRestarts?: number
   /** Default 5. */
@@ -109,8 +114,18 @@ export interface ChildInfo {
   restart: ChildRecord['restart']
 }
 
+/** Bounds of `active` redistribution (see `DistributedSupervisorOptions.rebalance`). */
+export interface RebalanceOptions {
+  /** Children one node moves per round, at most (≥ 1). */
+  maxMovesPerRound: number
+  /** The wait between two rounds, in ms. */
+  intervalMs: number
+}
+
 /** The events of a `DistributedSupervisor`, about the children of this node. */
 export interface SupervisorEvents extends Record<string, unknown[]> {
+  /** A round of `active` redistribution ended here: `moved` children went, `left` wait for the next. */
+  rebalanced: [moved: number, left: number]
   /** A child was started on this node by `startChild` (or `restoreChild`). */
   started: [id: string, pid: Pid]
   /** A child of this node ended with `reason` and was restarted as `pid`. */

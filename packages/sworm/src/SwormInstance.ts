@@ -265,6 +265,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
         functions: Object.fromEntries(execFns),
         distribution: options.distribution,
         redistribution: options.redistribution,
+        rebalance: options.rebalance,
         // The registry's verdict decides between two copies of a name, not the start clocks.
         duplicates: 'keep',
         // The hold round and the worker's answer both fit in the supervisor's bound.

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { RestartPolicy } from '@swormjs/actor'
-import type { Distribution } from '@swormjs/supervisor'
+import type { Distribution, RebalanceOptions } from '@swormjs/supervisor'
 import { swormDefaults } from './defaults.js'
 import { ConfigError } from './errors.js'
 
@@ -84,6 +84,12 @@ export interface SwormOptions {
    * joins, the names that now hash to it move there (with handoff if `handoff` is on).
    */
   redistribution?: 'passive' | 'active'
+  /**
+   * With `active` redistribution: each node moves at most `maxMovesPerRound` names per round, a
+   * round every `intervalMs`, until every name is where it hashes to; a join then holds few names
+   * at a time. Default `{ maxMovesPerRound: 1000, intervalMs: 500 }`.
+   */
+  rebalance?: RebalanceOptions
   /**
    * Restarts of one name's delegate allowed within `maxSeconds` before it is given up. Default 3.
    * See `DistributedSupervisorOptions.maxRestarts`.
@@ -192,6 +198,17 @@ const rules: { readonly [K in keyof SwormOptions]-?: Rule } = {
     test: (v) => v === 'hash' || v === 'quorum' || typeof v === 'function',
   },
   redistribution: oneOf('passive', 'active'),
+  rebalance: {
+    expected: 'an object { "maxMovesPerRound": <an integer ≥ 1>, "intervalMs": <a duration> }',
+    test: (v) =>
+      isObject(v) &&
+      Object.keys(v).every((k) => k === 'maxMovesPerRound' || k === 'intervalMs') &&
+      Number.isInteger(v['maxMovesPerRound']) &&
+      (v['maxMovesPerRound'] as number) >= 1 &&
+      typeof v['intervalMs'] === 'number' &&
+      Number.isFinite(v['intervalMs']) &&
+      v['intervalMs'] >= 0,
+  },
   maxRestarts: integer(0),
   maxSeconds: {
     expected: 'a number of seconds (a finite number ≥ 0)',

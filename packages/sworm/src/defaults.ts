@@ -19,6 +19,8 @@ export const swormDefaults = {
   distribution: supervisorDefaults.distribution,
   /** `redistribution`: names stay on their node until it leaves or dies. */
   redistribution: supervisorDefaults.redistribution,
+  /** `active` redistribution's rounds: the supervisor's. */
+  rebalance: supervisorDefaults.rebalance,
   /** `maxRestarts`: restarts of one name allowed within `maxSeconds`. */
   maxRestarts: supervisorDefaults.maxRestarts,
   /** `maxSeconds`: the window of `maxRestarts`, in seconds. */
