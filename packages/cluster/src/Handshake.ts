@@ -11,7 +11,7 @@ import { ProtocolError } from './errors.js'
 import {
   Frame,
   frame,
-  PROTOCOL_VERSION,
+  agreedVersion,
   readIdentity,
   writeChallenge,
   writeHello,
@@ -37,7 +37,13 @@ export interface HandshakeHost {
   /** True for a node this one has met: its handshake is never pushed out by strangers'. */
   isMember(id: string): boolean
   /** The handshake is done: `ws` joins this node to `peer`; `dialerId` dialed it, at `dialedUrl`. */
-  peerUp(ws: WebSocket, peer: HelloFrame, dialerId: string, dialedUrl?: string): void
+  peerUp(
+    ws: WebSocket,
+    peer: HelloFrame,
+    dialerId: string,
+    protocol: number,
+    dialedUrl?: string,
+  ): void
 }
 
 /** What the dialer's side of a handshake tells the dialer. */
@@ -52,6 +58,8 @@ export interface DialOutcome {
 
 export interface HandshakeOptions {
   cookie: string | undefined
+  /** The protocol versions this node speaks (`NodeOptions.protocolVersions`). */
+  protocolVersions: { min: number; max: number }
   cluster: string
   handshakeTimeoutMs: number
   maxPendingConnections: number
@@ -158,7 +166,7 @@ export class Handshake {
               encoding.writeVarUint8Array(enc, mine)
             }),
           )
-          host.peerUp(ws, hello, hello.nodeId)
+          host.peerUp(ws, hello, hello.nodeId, agreedVersion(this.opts.protocolVersions, hello)!)
         }
       } catch (e) {
         this.log.log('warn', source, { err: clip(String(e), 200) }, 'bad handshake frame; closed')
@@ -176,6 +184,7 @@ export class Handshake {
     const nonce = makeNonce()
     let stage: 'challenge' | 'welcome' | 'up' = 'challenge'
     let peer: HelloFrame | undefined
+    let protocol = 0
     const timer = host.clock.setTimeout(() => {
       if (stage !== 'up') {
         host.logger.warn({ url }, 'handshake timed out')
@@ -225,11 +234,13 @@ export class Handshake {
             fail('self')
             return
           }
-          if (ident.version !== PROTOCOL_VERSION) {
-            this.log.log('error', url, { url }, versionMismatch(ident.version))
+          const agreed = agreedVersion(this.opts.protocolVersions, ident)
+          if (agreed === undefined) {
+            this.log.log('error', url, { url }, this.versionMismatch(ident))
             fail('refused')
             return
           }
+          protocol = agreed
           peer = ident
           stage = 'welcome'
           const session = this.session(host.id, ident.nodeId, nonce, ident.nonce, binding)
@@ -255,7 +266,7 @@ export class Handshake {
           host.clock.clearTimeout(timer)
           ws.off('message', onMessage)
           outcome.done()
-          host.peerUp(ws, { ...peer, cluster: this.opts.cluster }, host.id, url)
+          host.peerUp(ws, { ...peer, cluster: this.opts.cluster }, host.id, protocol, url)
         }
       } catch (e) {
         host.logger.warn({ url, err: clip(String(e), 200) }, 'bad handshake frame; closing')
@@ -292,7 +303,8 @@ export class Handshake {
 
   private identity(cluster: string): Omit<HelloFrame, 'nonce'> {
     return {
-      version: PROTOCOL_VERSION,
+      version: this.opts.protocolVersions.min,
+      maxVersion: this.opts.protocolVersions.max,
       cluster,
       nodeId: this.host.id,
       name: this.host.name,
@@ -300,9 +312,16 @@ export class Handshake {
     }
   }
 
+  /** What the log says of a peer whose protocol versions do not meet this node's. */
+  private versionMismatch(peer: HelloFrame): string {
+    const { min, max } = this.opts.protocolVersions
+    const theirs = `${peer.version}..${peer.maxVersion ?? peer.version}`
+    return `protocol version mismatch (the peer speaks ${theirs}, this node ${min}..${max})`
+  }
+
   /** Why a dialer's hello is refused before any proof, if it is. */
   private checkHello(peer: HelloFrame): RefuseReason | undefined {
-    if (peer.version !== PROTOCOL_VERSION) return 'version'
+    if (agreedVersion(this.opts.protocolVersions, peer) === undefined) return 'version'
     if (peer.cluster !== this.opts.cluster) return 'cluster'
     if (!this.host.running()) return 'stopping'
     if (this.opts.cookie === undefined || this.opts.cookie === '') return 'cookie'
@@ -319,7 +338,7 @@ export class Handshake {
         : reason === 'cluster'
           ? 'cluster mismatch'
           : reason === 'version'
-            ? versionMismatch(peer.version)
+            ? this.versionMismatch(peer)
             : reason === 'busy'
               ? 'already dialing this node'
               : reason
@@ -342,8 +361,4 @@ export class Handshake {
     )
     ws.close(1000)
   }
-}
-
-function versionMismatch(theirs: number): string {
-  return `protocol version mismatch (${theirs} vs ${PROTOCOL_VERSION})`
 }

@@ -165,7 +165,13 @@ export class Membership {
   }
 
   /** A handshake is done: `ws` joins this node to `ident`, dialed by `dialerId` at `dialedUrl`. */
-  up(ws: WebSocket, ident: HelloFrame, dialerId: string, dialedUrl?: string): void {
+  up(
+    ws: WebSocket,
+    ident: HelloFrame,
+    dialerId: string,
+    protocol: number,
+    dialedUrl?: string,
+  ): void {
     const id = ident.nodeId as NodeId
     if (!this.host.running()) {
       ws.close(1000)
@@ -206,6 +212,7 @@ export class Membership {
       this.maxFrameBytes,
     )
     if (dialedUrl !== undefined && dialedUrl !== ident.url) peer.dialedUrl = dialedUrl
+    peer.protocol = protocol
     this.peers.set(id, peer)
     this.host.detector.watch(peer)
     this.known.set(id, { id, name: ident.name, url: ident.url, status: 'known' })

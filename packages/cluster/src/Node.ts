@@ -212,10 +212,10 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
         ...self,
         dialing: (url) => this.dialer.dialing(url),
         isMember: (id) => this.membership.isMember(id),
-        peerUp: (ws, peer, dialerId, dialedUrl) =>
-          this.membership.up(ws, peer, dialerId, dialedUrl),
+        peerUp: (ws, peer, dialerId, protocol, dialedUrl) =>
+          this.membership.up(ws, peer, dialerId, protocol, dialedUrl),
       },
-      { ...opts, cookie: options.cookie },
+      { ...opts, cookie: options.cookie, protocolVersions: opts.protocolVersions },
     )
     this.dialer = new Dialer(
       {
@@ -273,6 +273,15 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
   /** Every node this node has heard of, with its status, this node included. */
   members(): NodeInfo[] {
     return [this.selfInfo(), ...this.membership.members()]
+  }
+
+  /**
+   * The protocol version this node speaks with `node` (the newest both know), or undefined when
+   * it is not connected. A layer above that changed a message's shape asks it in a rolling
+   * upgrade (see `NodeOptions.protocolVersions`).
+   */
+  protocolOf(node: NodeId): number | undefined {
+    return this.membership.peer(node)?.protocol
   }
 
   /** True while `node` is connected and caught up (unreachable or not). */

@@ -1,6 +1,7 @@
 // One connected peer: its socket, what is queued for it (its `Outbox`: this turn's doc updates
 // and frames as one websocket message, bulk in bounded messages behind, heartbeats ahead), and what it holds on
 // our processes (monitors), for cleanup when it goes.
+import { PROTOCOL_VERSION } from './frames.js'
 import type * as encoding from 'lib0/encoding'
 import type { WebSocket } from 'ws'
 import type { Clock, NodeId, Pid, Ref } from '@swormjs/actor'
@@ -9,6 +10,8 @@ import { Outbox, type OutStream } from './Outbox.js'
 
 export class Peer {
   readonly nodeId: NodeId
+  /** The protocol version this connection speaks (the newest both sides know). */
+  protocol: number = PROTOCOL_VERSION
   readonly name: string
   readonly url: string
   private socket: WebSocket

@@ -72,6 +72,21 @@ export class RemoteRoute implements Route {
     const peer = this.peerOf(nodeOf(to))
     if (peer === undefined) return false
     this.messagesOut++
+    if (peer.protocol < 3) {
+      // A version 2 peer knows no `Call` frame: a monitor under the call's ref, then the
+      // envelope; the caller drops the monitor with a `Demonitor` when the reply comes.
+      peer.write((enc) => {
+        encoding.writeVarUint(enc, Frame.Monitor)
+        encoding.writeVarString(enc, to)
+        encoding.writeVarString(enc, ref)
+      })
+      peer.write((enc) => {
+        encoding.writeVarUint(enc, Frame.Send)
+        encoding.writeVarString(enc, to)
+        encoding.writeUint8Array(enc, bytes)
+      })
+      return true
+    }
     peer.write((enc) => {
       encoding.writeVarUint(enc, Frame.Call)
       encoding.writeVarString(enc, to)
@@ -192,7 +207,14 @@ export class RemoteRoute implements Route {
         const ref = decoding.readVarString(dec) as Ref
         const ok = decoding.readUint8(dec) === 1
         const value = readPayload(dec)
-        rt.deliverReply(ref, ok, ok ? value : reasonFromWire(value), peer.nodeId)
+        // A version 2 peer keeps the call's monitor after its reply: no `from`, so the caller
+        // takes it back with a `Demonitor`.
+        rt.deliverReply(
+          ref,
+          ok,
+          ok ? value : reasonFromWire(value),
+          peer.protocol >= 3 ? peer.nodeId : undefined,
+        )
         return true
       }
       case Frame.Exit: {

@@ -3,8 +3,27 @@
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 
-/** The protocol version both sides of a handshake must speak. */
+/**
+ * The newest protocol version this release speaks. A connection speaks the newest version both
+ * sides know: each states its range in the handshake (`version` is its oldest, `maxVersion` its
+ * newest), so a rolling upgrade runs nodes of two adjacent releases in one cluster.
+ */
 export const PROTOCOL_VERSION = 3
+/**
+ * The oldest protocol version this release speaks: 2, the previous release's, which calls with a
+ * `Monitor`, a `Send` and a `Demonitor` frame where version 3 sends one `Call` frame. (A node of
+ * version 2 demands a peer's `version` be 2 and reads no `maxVersion`: it meets this release.)
+ */
+export const MIN_PROTOCOL_VERSION = 2
+
+/** The version two nodes speak: the newest both know; undefined when their ranges do not meet. */
+export function agreedVersion(
+  ours: { min: number; max: number },
+  theirs: { version: number; maxVersion?: number },
+): number | undefined {
+  const max = Math.min(ours.max, theirs.maxVersion ?? theirs.version)
+  return max >= Math.max(ours.min, theirs.version) ? max : undefined
+}
 
 /**
  * The frame types of the node-to-node protocol: the varuint each frame starts with.
@@ -77,7 +96,10 @@ export const DocKind = {
 export type RefuseReason = 'cookie' | 'cluster' | 'version' | 'self' | 'stopping' | 'busy'
 
 export interface HelloFrame {
+  /** The oldest protocol version the sender speaks (the only one, for a version 2 node). */
   version: number
+  /** The newest it speaks; absent (the same as `version`) from a version 2 node. */
+  maxVersion?: number
   cluster: string
   nodeId: string
   name: string
@@ -103,6 +125,8 @@ function writeIdentity(enc: encoding.Encoder, f: HelloFrame): void {
   encoding.writeVarString(enc, f.name)
   encoding.writeVarString(enc, f.url)
   encoding.writeVarUint8Array(enc, f.nonce)
+  // Last, where a version 2 reader, which reads up to the nonce, leaves it unread.
+  encoding.writeVarUint(enc, f.maxVersion ?? f.version)
 }
 
 export function readIdentity(dec: decoding.Decoder): HelloFrame {
@@ -113,6 +137,7 @@ export function readIdentity(dec: decoding.Decoder): HelloFrame {
     name: decoding.readVarString(dec),
     url: decoding.readVarString(dec),
     nonce: decoding.readVarUint8Array(dec),
+    ...(decoding.hasContent(dec) ? { maxVersion: decoding.readVarUint(dec) } : {}),
   }
 }
 

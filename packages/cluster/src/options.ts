@@ -4,6 +4,7 @@ import type { WebSocket, WebSocketServer } from 'ws'
 import type { Clock, Logger } from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
 import { BadConfig } from './errors.js'
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from './frames.js'
 import { deviationsAt } from './PhiAccrual.js'
 import { weakCookie } from './proof.js'
 import { resolveYjsOptions, type YjsEndpointOptions } from './YjsEndpoint.js'
@@ -120,6 +121,18 @@ export interface NodeOptions {
    */
   minNodes?: number
   /**
+   * The protocol versions this node speaks, oldest and newest. A connection speaks the newest
+   * both sides know, so a rolling upgrade runs two adjacent releases in one cluster. Default
+   * `{ min: 2, max: 3 }`: the previous release's and this one's. Once every node runs this
+   * release, `{ min: 3, max: 3 }` refuses nodes of the previous one.
+   */
+  protocolVersions?: {
+    /** The oldest version spoken. */
+    min: number
+    /** The newest version spoken. */
+    max: number
+  }
+  /**
    * Serve `/healthz` (200 while the process serves, through a graceful stop) and `/readyz` (200
    * once the node is ready, 503 before and while it leaves), for load balancers and Kubernetes
    * probes. They tell nothing about the cluster but counts. Default false (404).
@@ -186,6 +199,7 @@ const known: Record<
   stopTimeoutMs: 'number',
   minNodes: 'number',
   health: 'boolean',
+  protocolVersions: 'object',
   forgetAfterMs: 'number',
   logger: 'object',
   clock: 'object',
@@ -241,6 +255,20 @@ export function validateNodeOptions(options: object, extra: readonly string[] = 
       throw new BadConfig(
         `the cookie is too weak to guard a cluster: ${weak} (option \`cookie\`; ` +
           'use a long random string, e.g. from `openssl rand -base64 24`)',
+      )
+    }
+  }
+  if (o.protocolVersions !== undefined) {
+    const { min, max } = o.protocolVersions
+    if (
+      !Number.isInteger(min) ||
+      !Number.isInteger(max) ||
+      min > max ||
+      min < MIN_PROTOCOL_VERSION ||
+      max > PROTOCOL_VERSION
+    ) {
+      throw new BadConfig(
+        `node option 'protocolVersions' must be { min, max } with ${MIN_PROTOCOL_VERSION} ≤ min ≤ max ≤ ${PROTOCOL_VERSION}`,
       )
     }
   }
@@ -310,6 +338,7 @@ export type ResolvedOptions = Required<
     | 'forgetAfterMs'
     | 'minNodes'
     | 'health'
+    | 'protocolVersions'
   >
 > & {
   /** The `/yjs/` endpoint's options filled in; undefined when it is off. */
@@ -345,6 +374,10 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     forgetAfterMs: options.forgetAfterMs ?? d.forgetAfterMs,
     minNodes: options.minNodes ?? d.minNodes,
     health: options.health ?? false,
+    protocolVersions: options.protocolVersions ?? {
+      min: MIN_PROTOCOL_VERSION,
+      max: PROTOCOL_VERSION,
+    },
   }
 }
 

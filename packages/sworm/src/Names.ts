@@ -68,7 +68,8 @@ export class Names {
     let started: Started
     try {
       started = await supervisor.startChildWithInfo(
-        { id: key, type: 'Delegate', args: delegateArgs, restart: this.host.restart },
+        // Placed by the worker's type: only on nodes that run it (each starts it in a delegate).
+        { id: key, type: typeName, args: delegateArgs, restart: this.host.restart },
         options,
       )
     } catch (e) {

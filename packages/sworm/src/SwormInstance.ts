@@ -258,7 +258,10 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       node,
       `sworm.${name}`,
       {
-        actors: { Delegate },
+        // Each worker type is a name of the delegate class, so that a name is placed only on the
+        // nodes whose sworm has its type (a node of an older release may not); `Delegate` stays
+        // for names placed by a release that placed every name by it.
+        actors: { Delegate, ...Object.fromEntries([...types.keys()].map((t) => [t, Delegate])) },
         hosts: !client,
         // `temporary` names move with a graceful leave when they carry state (see `restart`).
         moveTemporary: options.handoff,

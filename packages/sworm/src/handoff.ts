@@ -85,6 +85,24 @@ export function isHandoffMessage(m: unknown): m is HandoffMessage {
  */
 export abstract class Actor<Args = void> extends BaseActor<Args> {
   /**
+   * The version of the state `beginHandoff` gives, for a rolling upgrade that changes its shape.
+   * Set, the state travels with it (through moves, copies, disk and merges), and a worker whose
+   * class has another version gets it through `migrateState` first. Unset: states travel bare.
+   */
+  static stateVersion?: number
+  /**
+   * Turns a state of version `fromVersion` (0: from a class without `stateVersion`) into this
+   * class's `stateVersion`, before `endHandoff` or `resolveConflict` gets it. A state from a
+   * newer version (a rollback) comes here too: return what this version can use, or throw to
+   * start the worker without it (logged). Without it, a state of another version is passed
+   * on as it came.
+   * @example
+   * static override stateVersion = 2
+   * static override migrateState(s: unknown, from: number) { return from < 2 ? { n: s as number, seen: [] } : s }
+   */
+  static migrateState?(state: unknown, fromVersion: number): unknown
+
+  /**
    * Asks to be stopped until the next message to this worker's name (Akka's passivate): its
    * delegate takes its state (`beginHandoff`, after every message already sent to it) and stops
    * it; the next message starts a new worker from that state (`endHandoff`), then is delivered.
@@ -126,7 +144,7 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
               msg.delegate,
               state === undefined
                 ? { type: 'sworm:ignore', ref: msg.ref }
-                : { type: 'sworm:handoff_state', ref: msg.ref, state },
+                : { type: 'sworm:handoff_state', ref: msg.ref, state: versioned(this, state) },
             )
           const state = this.beginHandoff()
           if (state instanceof Promise) return state.then(answer)
@@ -137,10 +155,16 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
         this.send(msg.delegate, { type: 'sworm:ignore', ref: msg.ref })
         return undefined
       case 'sworm:end_handoff':
-        if (this.endHandoff !== undefined) return this.endHandoff(msg.state as never)
+        if (this.endHandoff !== undefined) {
+          const taken = current(this, msg.state)
+          return taken === NOT_TAKEN ? undefined : this.endHandoff(taken as never)
+        }
         break
       case 'sworm:resolve_conflict':
-        if (this.resolveConflict !== undefined) return this.resolveConflict(msg.state as never)
+        if (this.resolveConflict !== undefined) {
+          const taken = current(this, msg.state)
+          return taken === NOT_TAKEN ? undefined : this.resolveConflict(taken as never)
+        }
         break
       case 'sworm:handoff_state':
       case 'sworm:ignore':
@@ -148,5 +172,55 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
         break
     }
     return super[kReceive](msg)
+  }
+}
+
+/** A state as it travels when its worker class declares a `stateVersion`. */
+interface VersionedState {
+  $stateVersion: number
+  state: unknown
+}
+
+function isVersioned(u: unknown): u is VersionedState {
+  return (
+    typeof u === 'object' &&
+    u !== null &&
+    typeof (u as { $stateVersion?: unknown }).$stateVersion === 'number' &&
+    'state' in u
+  )
+}
+
+/** The class statics of a worker. */
+function classOf(worker: Actor<never>): typeof Actor {
+  return worker.constructor as typeof Actor
+}
+
+/** `state` as it leaves a worker: with its class's version, when it declares one. */
+function versioned(worker: Actor<never>, state: unknown): unknown {
+  const v = classOf(worker).stateVersion
+  return v === undefined ? state : ({ $stateVersion: v, state } satisfies VersionedState)
+}
+
+/** What `current` gives when a migration threw: the worker goes on without the state. */
+const NOT_TAKEN = Symbol('not taken')
+
+/**
+ * A state that came in, as this worker's class takes it: unwrapped, and migrated when it was
+ * given by another version (`NOT_TAKEN`, logged, when the migration threw).
+ */
+function current(worker: Actor<never>, incoming: unknown): unknown {
+  const cls = classOf(worker)
+  const from = isVersioned(incoming) ? incoming.$stateVersion : 0
+  const state = isVersioned(incoming) ? incoming.state : incoming
+  const to = cls.stateVersion ?? 0
+  if (from === to || cls.migrateState === undefined) return state
+  try {
+    return cls.migrateState(state, from)
+  } catch (e) {
+    worker.runtime.logger.error(
+      { worker: worker.self, from, to, err: e },
+      'migrateState threw: the worker goes on without the state it was handed',
+    )
+    return NOT_TAKEN
   }
 }

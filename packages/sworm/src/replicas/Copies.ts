@@ -3,7 +3,15 @@
 // owner puts a copy on each of the next `k` nodes in the name's placement order; the first of
 // them is the node that adopts the name if the owner dies, and it starts the worker from its
 // copy (`take`). A `CopyStore` process is the door other nodes put copies through.
-import { Actor, NoReply, type From, type Pid, type Runtime } from '@swormjs/actor'
+import {
+  Actor,
+  NoReply,
+  nodeOf,
+  type From,
+  type NodeId,
+  type Pid,
+  type Runtime,
+} from '@swormjs/actor'
 import { decodeValue, encodeValue } from '@swormjs/cluster'
 import type { Name } from '@swormjs/registry'
 
@@ -103,6 +111,12 @@ export function answerHeld(runtime: Runtime, held: readonly HeldReply[]): void {
   }
 }
 
+/** A copy's bytes as they came (`PutCopy.b`): base64, or bytes from a previous release. */
+export function bytesOf(b: unknown): Uint8Array | undefined {
+  if (typeof b === 'string') return Buffer.from(b, 'base64')
+  return b instanceof Uint8Array ? b : undefined
+}
+
 /** `bytes` in base64 (how a copy's bytes cross the wire: see `PutCopy.b`). */
 export function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
@@ -134,9 +148,10 @@ export interface PutCopy {
   /**
    * The encoded state, in base64: a message of plain data crosses the wire on the codec's JSON
    * path, where a byte array would take the whole message through the v8 serializer (several
-   * times slower at this size).
+   * times slower at this size). The bytes themselves when a node of the chain speaks protocol
+   * version 2 (the previous release, which takes only those): both are read.
    */
-  readonly b: string
+  readonly b: string | Uint8Array
   readonly next?: readonly Pid[]
   readonly r?: readonly HeldReply[]
 }
@@ -151,20 +166,36 @@ export interface GetCopy {
 }
 
 /** The door of a node's `Copies`: puts and gets are calls, drops casts. */
-export class CopyStore extends Actor<{ copies: Copies; timeoutMs: number }> {
+export class CopyStore extends Actor<{
+  copies: Copies
+  timeoutMs: number
+  protocolOf: (node: NodeId) => number | undefined
+}> {
   private copies!: Copies
+  /** The protocol version spoken with a node (`Node.protocolOf`). */
+  private protocolOf: (node: NodeId) => number | undefined = () => undefined
   /** How long a put down the chain may take (the sworm's `callTimeoutMs`). */
   private timeoutMs = 0
 
-  override init({ copies, timeoutMs }: { copies: Copies; timeoutMs: number }): void {
+  override init({
+    copies,
+    timeoutMs,
+    protocolOf,
+  }: {
+    copies: Copies
+    timeoutMs: number
+    protocolOf: (node: NodeId) => number | undefined
+  }): void {
     this.copies = copies
     this.timeoutMs = timeoutMs
+    this.protocolOf = protocolOf
   }
 
   override handleCall(msg: PutCopy | GetCopy, from: From): unknown {
     if ('put' in msg) {
-      if (typeof msg.b !== 'string' || typeof msg.v !== 'number') return false
-      this.copies.put(msg.put, msg.v, Buffer.from(msg.b, 'base64'))
+      const bytes = bytesOf(msg.b)
+      if (bytes === undefined || typeof msg.v !== 'number') return false
+      this.copies.put(msg.put, msg.v, bytes)
       const [next, ...rest] = msg.next ?? []
       if (next === undefined) {
         answerHeld(this.runtime, msg.r ?? [])
@@ -182,7 +213,11 @@ export class CopyStore extends Actor<{ copies: Copies; timeoutMs: number }> {
     }
     if ('get' in msg) {
       const copy = this.copies.get(msg.get)
-      return copy === undefined ? null : { v: copy.v, b: toBase64(copy.bytes) }
+      if (copy === undefined) return null
+      // The asker's node may be of the previous release, which reads only bytes.
+      const asker = from.pid === undefined ? undefined : nodeOf(from.pid)
+      const old = asker !== undefined && (this.protocolOf(asker) ?? 3) < 3
+      return { v: copy.v, b: old ? copy.bytes : toBase64(copy.bytes) }
     }
     return false
   }

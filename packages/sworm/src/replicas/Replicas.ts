@@ -12,7 +12,7 @@ import type { Name, Registry } from '@swormjs/registry'
 import { AlreadyStarted, type DistributedSupervisor } from '@swormjs/supervisor'
 import type { DelegateArgs, DelegateHost, HandoffPayload } from '../Delegate.js'
 import type { StoredName, SwormStore } from '../persist/FileStore.js'
-import { Copies, CopyStore, decodeState, type GetCopy } from './Copies.js'
+import { Copies, CopyStore, bytesOf, decodeState, type GetCopy } from './Copies.js'
 import { Replicator } from './Replicator.js'
 
 /** The registry `info` key under which each node publishes its copy store. */
@@ -84,6 +84,7 @@ export class Replicas {
     const store = await opts.node.runtime.start(CopyStore, {
       copies,
       timeoutMs: opts.callTimeoutMs,
+      protocolOf: (n) => opts.node.protocolOf(n),
     })
     return new Replicas(opts, copies, store)
   }
@@ -160,7 +161,7 @@ export class Replicas {
         const args: DelegateArgs = { key: n.key, type: n.type, args: n.args }
         try {
           await supervisor.restoreChild(
-            { id: n.key, type: 'Delegate', args, restart: this.opts.restart },
+            { id: n.key, type: n.type, args, restart: this.opts.restart },
             handoff,
           )
           back++
@@ -274,6 +275,7 @@ export class Replicas {
       self: delegate,
       backups: () => this.backups(key),
       storeOf: (n) => this.storeOf(n),
+      protocolOf: (n) => node.protocolOf(n),
       version: () => this.clock.now(),
       groups,
       maxStateBytes,
@@ -349,15 +351,16 @@ export class Replicas {
       const ask: GetCopy = { get: key }
       const answers = await Promise.allSettled(
         others.map(([, copyStore]) =>
-          node.runtime.call<{ v: number; b: string } | null>(copyStore as Pid, ask, {
+          node.runtime.call<{ v: number; b: string | Uint8Array } | null>(copyStore as Pid, ask, {
             timeoutMs: callTimeoutMs,
           }),
         ),
       )
       for (const a of answers) {
         if (a.status !== 'fulfilled' || a.value === null) continue
-        if (best === undefined || a.value.v > best.v) {
-          best = { v: a.value.v, bytes: Buffer.from(a.value.b, 'base64') }
+        const bytes = bytesOf(a.value.b)
+        if (bytes !== undefined && (best === undefined || a.value.v > best.v)) {
+          best = { v: a.value.v, bytes }
         }
       }
     }

@@ -47,6 +47,8 @@ export interface ReplicatorHost {
   backups(): Array<[NodeId, Pid]>
   /** The copy store of `node`, while it runs the sworm. */
   storeOf(node: NodeId): Pid | undefined
+  /** The protocol version spoken with a node (`Node.protocolOf`): 2 takes a copy as bytes. */
+  protocolOf(node: NodeId): number | undefined
   /** A version larger than every one this node issued or saw. */
   version(): number
   /** The worker's groups now, kept with its state. */
@@ -328,7 +330,8 @@ export class Replicator {
       const msg: PutCopy = {
         put: this.host.key,
         v,
-        b: b64,
+        // A chain with a node of the previous release carries the bytes, which every node reads.
+        b: chain.some(([n]) => (this.host.protocolOf(n) ?? 3) < 3) ? bytes : b64,
         next: rest.map(([, store]) => store),
         r: onward,
       }
