@@ -54,6 +54,8 @@ export class Runtime implements AsyncDisposable {
   private readonly names: RuntimeParts['names']
   private readonly timers: RuntimeParts['timers']
   private readonly loopDelay = new LoopDelay()
+  /** Told of messages to local processes that are gone (see `onDeadLetter`). */
+  private readonly deadLetters = new Set<(to: Pid, msg: unknown) => boolean>()
 
   /** A runtime with no processes; see `RuntimeOptions` for the defaults. */
   constructor(options: RuntimeOptions = {}) {
@@ -154,9 +156,36 @@ export class Runtime implements AsyncDisposable {
       this.scheduler.enqueue(proc, msg)
       return
     }
-    if (this.isLocal(to)) return // a dead local process: dropped, as in Erlang
+    if (this.isLocal(to)) {
+      // A dead local process: dropped, as in Erlang, unless a layer above takes it on.
+      this.deadLetter(to, msg)
+      return
+    }
     if (!isPid(to)) throw new BadArgument(`send: not a pid: ${String(to)}`)
+    // A process a layer above knows is gone (a worker whose name moved on) is not sent to.
+    if (this.deadLetters.size > 0 && this.deadLetter(to, msg)) return
     routeTo(this.route, to).send(to, msg)
+  }
+
+  /**
+   * Adds a handler of messages to processes that are gone: a local one (sent from this node or
+   * over the mesh), or a remote one (sent from this node: the handler is asked before the
+   * message is routed, and again if its node is not up). It returns true when it took the
+   * message on (the sworm forwards one sent to a
+   * worker that moved to its name's next process). Returns the function that removes it.
+   */
+  onDeadLetter(handler: (to: Pid, msg: unknown) => boolean): () => void {
+    this.deadLetters.add(handler)
+    return () => this.deadLetters.delete(handler)
+  }
+
+  /**
+   * @internal A message that cannot reach `to` (gone, or on a node that is not up): true when a
+   * dead-letter handler took it on. The route calls it before it drops one.
+   */
+  deadLetter(to: Pid, msg: unknown): boolean {
+    for (const handler of this.deadLetters) if (handler(to, msg)) return true
+    return false
   }
 
   /** Sends a cast envelope (handled by an actor's `handleCast`). */
@@ -423,6 +452,11 @@ export class Runtime implements AsyncDisposable {
    * node's refs cannot guess another (and forge a reply to a call it was never sent).
    */
   readonly makeRef: () => Ref
+
+  /** True once `shutdown` began: the runtime refuses new processes, and its own go. */
+  get isShutDown(): boolean {
+    return this.stopped
+  }
 
   /**
    * Stops every process (newest first, each with `shutdown`, killed after `timeoutMs`), rejects

@@ -59,6 +59,11 @@ export interface DelegateHost {
   readonly keepsState: boolean
   /** Ends the name for good (the supervisor terminates this delegate): a stateless passivation. */
   end(key: string): void
+  /**
+   * The worker of `key` stops because its name moved on: what is sent to its pid from now on
+   * goes to the name (see `SwormInstance`'s dead letters).
+   */
+  gone(worker: Pid, key: string): void
   /** The sworm's actor type of that name (its own `actors` only). */
   actorType(typeName: string): ActorClassLike<never> | undefined
   /** Sends a message that arrived during a move back to be held (`Holds.holdLate`). */
@@ -430,7 +435,7 @@ export class Delegate extends Actor<DelegateArgs> {
       this.answerMove(undefined)
     }, timeoutMs)
     this.asked = { ref, from, timer, why }
-    this.send(worker, { type: 'sworm:begin_handoff', delegate: this.self, ref })
+    this.send(worker, { type: 'sworm:begin_handoff', delegate: this.self, ref, final: true })
     return NoReply
   }
 
@@ -457,6 +462,7 @@ export class Delegate extends Actor<DelegateArgs> {
 
   /** A name that ends here for good (not moved) leaves no copies behind. */
   override terminate(): void {
+    if (this.moving && this.worker !== undefined) this.host.gone(this.worker, this.key)
     if (this.idleTimer !== undefined) this.runtime.clock.clearTimeout(this.idleTimer)
     if (this.sleeping !== undefined) this.runtime.clock.clearTimeout(this.sleeping.timer)
     if (!this.moving) this.replicator?.dropCopies()

@@ -6,6 +6,7 @@ import {
   Emitter,
   Listenable,
   NotFound,
+  isCallEnvelope,
   nodeOf,
   type ActorClassLike,
   type CallOptions,
@@ -31,6 +32,7 @@ import { beforeMoveMs, holdConfirmMs, holdMs, prepareAnswerMs } from './moves/bo
 import { Fence } from './moves/Fence.js'
 import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
+import { SwormNotRunning } from './errors.js'
 import { COPY_STORE_INFO, Replicas } from './replicas/Replicas.js'
 import { FileStore, type SwormStore } from './persist/FileStore.js'
 import {
@@ -70,6 +72,7 @@ interface Parts {
   activate: Activate | undefined
   client: boolean
   execFns: ReadonlyMap<string, ExecFn>
+  gone: GoneWorkers
 }
 
 /** How a sworm runs on a node, beside its options: from its class and `startNode`. */
@@ -114,6 +117,10 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   private readonly execFns: ReadonlyMap<string, ExecFn>
   /** Names being started by their first message here, by key: later messages wait behind. */
   private readonly activating = new Map<string, Promise<void>>()
+  /** Set once this node stopped running the sworm: a message sent through it is an error. */
+  private stopped = false
+  /** Stops forwarding messages sent to moved workers' pids. */
+  private readonly offDeadLetters: () => void
   /** Removes this sworm's condition from its node's readiness. */
   private readonly unready: () => void
   /** @internal With `replicas`: the copies kept here, and this node's delegates' replicators. */
@@ -148,6 +155,21 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
         parts.node.isReady() ? undefined : parts.node.ready(signal ? { signal } : {}),
     })
     this.activate = parts.activate
+    // A message sent to the pid of a worker whose name moved on (a cached pid, a group) goes
+    // to the name, so to its next process, in order; a call is not forwarded (its caller
+    // already heard the pid is gone: `NoProc`), so it never runs twice.
+    const { gone } = parts
+    this.offDeadLetters = parts.node.runtime.onDeadLetter((to, msg) => {
+      const key = gone.keyOf(to)
+      if (key === undefined || isCallEnvelope(msg)) return false
+      try {
+        // Not `send`: a node in its last moments (its runtime shutting down) still forwards.
+        this.deliver(decodeName(key), msg)
+      } catch {
+        // The name is gone too: the message is dropped, as one to a dead process is.
+      }
+      return true
+    })
     this.execFns = parts.execFns
     this.unready = parts.node.addReadyCheck(
       `sworm ${parts.name}`,
@@ -188,6 +210,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       return entry === undefined ? undefined : targetOf(entry)
     }
     const holds = new Holds({ sworm: name, runtime, holdMs: holdMs(options), targetNow })
+    const gone = new GoneWorkers()
     const router = await runtime.start(Router, holds)
     const prepare: PrepareHost = {
       sworm: name,
@@ -224,7 +247,16 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
         mergeConflict(prepare, n, loser, winner, meta),
       ...defined(options, ['compactMinDead', 'forgetAfterMs', 'callTimeoutMs']),
     })
-    const unsubscribe = registry.on('register', (n, pid, meta) => holds.release(n, pid, meta))
+    const offRegister = registry.on('register', (n, pid, meta) => holds.release(n, pid, meta))
+    // A name's former process, on any node: what is sent to its pid from now on (a cached pid,
+    // one of its node if that node is gone) goes to the name, wherever it runs next.
+    const offUnregister = registry.on('unregister', (n, pid, reason) => {
+      if (reason !== 'unregister') gone.add(pid, encodeName(n))
+    })
+    const unsubscribe = (): void => {
+      offRegister()
+      offUnregister()
+    }
     const fence = new Fence({
       sworm: name,
       runtime,
@@ -252,6 +284,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
           node.logger.warn({ sworm: name, name: key.slice(1), err: e }, 'passivation failed')
         })
       },
+      gone: (worker, key) => gone.add(worker, key),
       ...(replicas === undefined ? {} : { replicas: replicas.delegateHost() }),
     })
     const supervisor: DistributedSupervisor = await DistributedSupervisor.start(
@@ -313,6 +346,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       activate,
       client,
       execFns,
+      gone,
     })
     table.add(inst)
     return inst
@@ -453,6 +487,9 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
    * drop. While the name moves, the message waits and goes to the name's next process, in order.
    */
   send(name: Name, msg: unknown): void {
+    if (this.stopped || this.node.runtime.isShutDown) {
+      throw new SwormNotRunning(this.name, this.node.name)
+    }
     const starting = this.activation(name)
     if (starting !== undefined) {
       starting.then(
@@ -465,6 +502,11 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       )
       return
     }
+    this.deliver(name, msg)
+  }
+
+  /** Sends to the process under `name` now: held during a move, `NotFound` when nobody holds it. */
+  private deliver(name: Name, msg: unknown): void {
     if (this.holds.send(name, msg)) return
     this.node.runtime.send(this.target(name), msg)
   }
@@ -472,6 +514,9 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   /** Calls the process under `name`; during a move, the call is answered by the name's next process. */
   call<R = unknown>(name: Name, msg: unknown, options?: CallOptions): Promise<R> {
     try {
+      if (this.stopped || this.node.runtime.isShutDown) {
+        throw new SwormNotRunning(this.name, this.node.name)
+      }
       const starting = this.activation(name)
       if (starting !== undefined) return starting.then(() => this.call<R>(name, msg, options))
       const held = this.holds.call<R>(name, msg, options)
@@ -582,6 +627,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     await this.supervisor.leaveAndStop()
     this.unsubscribe()
     this.unready()
+    this.offDeadLetters()
     await this.registry.stop()
     const runtime = this.node.runtime
     if (runtime.isAlive(this.router)) await runtime.stop(this.router, 'shutdown')
@@ -590,6 +636,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       if (runtime.isAlive(this.replicas.store)) await runtime.stop(this.replicas.store, 'shutdown')
     }
     InstanceTable.of<SwormInstance>(this.node).delete(this)
+    this.stopped = true
     this.events.emit('stop')
   }
 }
@@ -645,3 +692,28 @@ async function openStore(
     nodeName,
   )
 }
+
+/**
+ * The workers of this node whose names moved on, for a while (`GONE_MS`): a message sent to one
+ * of their pids is forwarded to the name. Oldest first, so pruning stops at the first fresh one.
+ */
+class GoneWorkers {
+  private readonly byPid = new Map<Pid, { key: string; at: number }>()
+
+  add(worker: Pid, key: string): void {
+    const now = Date.now()
+    this.byPid.set(worker, { key, at: now })
+    for (const [pid, g] of this.byPid) {
+      if (now - g.at < GONE_MS) break
+      this.byPid.delete(pid)
+    }
+  }
+
+  keyOf(worker: Pid): string | undefined {
+    const g = this.byPid.get(worker)
+    return g !== undefined && Date.now() - g.at < GONE_MS ? g.key : undefined
+  }
+}
+
+/** How long a moved worker's pid still forwards to its name: senders re-resolve well within it. */
+const GONE_MS = 60_000

@@ -1,12 +1,18 @@
 // The handoff messages between a delegate and its worker, and `Actor`, the base class that turns
 // them into methods (`beginHandoff`, `endHandoff`, `resolveConflict`).
-import { Actor as BaseActor, type Pid, type Ref } from '@swormjs/actor'
+import { Actor as BaseActor, isExitMessage, type Pid, type Ref } from '@swormjs/actor'
 import { kReceive } from '@swormjs/actor/internal'
 
 /** To the worker, when its name is about to move (or it lost a conflict): answer the delegate. */
 export interface BeginHandoff {
   /** Always `'sworm:begin_handoff'`. */
   type: 'sworm:begin_handoff'
+  /**
+   * The name moves (or lost a conflict): once it has answered, the worker passes everything
+   * that still comes to it on to its delegate, which holds it for the name's next process.
+   * Absent when the state is only copied (`replicas`) and the worker carries on.
+   */
+  final?: boolean
   /** Where to send the answer (`HandoffState` or `HandoffIgnore`). */
   delegate: Pid
   /** The ref the answer must carry. */
@@ -133,19 +139,32 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
    */
   resolveConflict?(state: never): void | Promise<void>
 
+  /** Set once this worker handed its state over for a move: its delegate, which takes the rest. */
+  #handedTo: Pid | undefined;
+
   /** @internal */
   override [kReceive](msg: unknown): unknown {
-    if (!isHandoffMessage(msg)) return super[kReceive](msg)
+    if (!isHandoffMessage(msg)) {
+      // Handed over: what still comes (sent to this pid, or published to its groups) goes to
+      // the delegate, to be held for the next process, in order, not lost with this one.
+      if (this.#handedTo !== undefined && !isExitMessage(msg)) {
+        this.send(this.#handedTo, msg)
+        return undefined
+      }
+      return super[kReceive](msg)
+    }
     switch (msg.type) {
       case 'sworm:begin_handoff':
         if (this.beginHandoff !== undefined) {
-          const answer = (state: unknown): void =>
+          const answer = (state: unknown): void => {
             this.send(
               msg.delegate,
               state === undefined
                 ? { type: 'sworm:ignore', ref: msg.ref }
                 : { type: 'sworm:handoff_state', ref: msg.ref, state: versioned(this, state) },
             )
+            if (msg.final === true) this.#handedTo = msg.delegate
+          }
           const state = this.beginHandoff()
           if (state instanceof Promise) return state.then(answer)
           answer(state)
@@ -153,6 +172,7 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
         }
         if (this.handleInfo !== undefined) return this.handleInfo(msg)
         this.send(msg.delegate, { type: 'sworm:ignore', ref: msg.ref })
+        if (msg.final === true) this.#handedTo = msg.delegate
         return undefined
       case 'sworm:end_handoff':
         if (this.endHandoff !== undefined) {

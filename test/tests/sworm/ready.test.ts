@@ -130,6 +130,7 @@ describe('startNode with minNodes', () => {
         await runSworm(n, Counters)
       }
       const pid = await early
+      for (const n of nodes) await waitUntil(() => Counters.on(n).nodes().length === 3)
       // Every node places the name on the node that runs it: it was placed on the full view.
       for (const n of nodes) {
         expect(Counters.on(n).supervisor.placementOrder('spage:home', 1)[0]).toBe(nodeOf(pid))
