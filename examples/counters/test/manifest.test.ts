@@ -19,7 +19,10 @@ function envOf(yaml: string): Array<{ name: string; value?: string; from?: strin
   for (const item of block[2]!.split(/\n\s+- name: /).slice(0)) {
     const name = /^(?:\s*- name: )?(\w+)/.exec(item)?.[1]
     if (name === undefined) continue
-    const value = /value: "([^"]*)"/.exec(item)?.[1]
+    const value = /value: (?:"([^"]*)"|'([^']*)'|(\S+))/
+      .exec(item)
+      ?.slice(1)
+      .find((v) => v !== undefined)
     const from = /fieldPath: (\S+)|secretKeyRef:/.exec(item)
     if (value !== undefined) out.push({ name, value })
     else if (from !== null) out.push({ name, from: from[1] ?? 'secret' })
