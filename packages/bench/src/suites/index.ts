@@ -5,6 +5,7 @@ import { actorSuite } from './actor.js'
 import { chaosSuite } from './chaos.js'
 import { clusterSuite } from './cluster.js'
 import { durableSuite } from './durable.js'
+import { lifecycleSuite } from './lifecycle.js'
 import { registrySuite } from './registry.js'
 import { scaleSuite } from './scale.js'
 import { supervisorSuite } from './supervisor.js'
@@ -18,6 +19,7 @@ export const suites: ReadonlyMap<string, Suite> = new Map<string, Suite>([
   ['supervisor', supervisorSuite],
   ['sworm', swormSuite],
   ['durable', durableSuite],
+  ['lifecycle', lifecycleSuite],
   ['scale', scaleSuite],
   ['chaos', chaosSuite],
 ])
