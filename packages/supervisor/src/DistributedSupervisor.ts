@@ -241,7 +241,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
   async startChildWithInfo(spec: ChildSpec, options: StartOptions = {}): Promise<Started> {
     this.assertRunning()
     const record = normalize(spec, this.shutdownMs)
-    const { signal } = options
+    const { signal, handoff } = options
     const what = `start of child ${record.id}`
     if (signal?.aborted === true) throw new AbortError(what, signal)
     // Checked when it is asked, and again when its turn comes after a wait for a slot (a start
@@ -256,7 +256,12 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
       return this.placement.place(record.id, record.type)
     }
     const started = this.starts.run(place, (target) =>
-      this.call<Started>(target, { op: 'start', spec: record }, this.callTimeoutMs, signal),
+      this.call<Started>(
+        target,
+        { op: 'start', spec: record, ...(handoff === undefined ? {} : { handoff }) },
+        this.callTimeoutMs,
+        signal,
+      ),
     )
     return abortable(started, signal, what)
   }

@@ -143,4 +143,10 @@ export interface StartOptions {
    * is never sent; one sent already may still run (as after a timeout): `whichChildren` tells.
    */
   signal?: AbortSignal
+  /**
+   * Given to the child's `init` as `start.handoff` on this start only: not kept in the doc, so a
+   * restart or an adoption never sees it again (the sworm sends the message that started a name
+   * on demand this way, so that it is the worker's first).
+   */
+  handoff?: unknown
 }

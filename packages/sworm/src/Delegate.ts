@@ -14,6 +14,7 @@ import {
   isExitMessage,
   isNameConflictExit,
   NoReply,
+  reasonToWire,
   type ActorClassLike,
   type From,
   type StartInfo,
@@ -34,8 +35,40 @@ export interface DelegateArgs {
   args: unknown
 }
 
+/**
+ * The message that started a name on demand, delivered to its worker before anything else: a
+ * message as it was sent (`raw`), or a call whose answer goes back with the start.
+ */
+export type FirstMessage =
+  | {
+      /** A message, a cast envelope included, as it was sent. */
+      raw: unknown
+    }
+  | {
+      /** The message of a call. */
+      call: unknown
+      /** The call's timeout, in ms. */
+      timeoutMs: number
+    }
+/** The worker's answer to a first message that was a call. */
+export type FirstReply =
+  | {
+      /** It answered. */
+      ok: true
+      /** Its answer. */
+      value: unknown
+    }
+  | {
+      /** It failed. */
+      ok: false
+      /** Its error, as on the wire (`reasonToWire`). */
+      error: unknown
+    }
+
 /** What a name carries to its next node when it moves: the worker's state and groups. */
 export interface HandoffPayload {
+  /** A name started on demand: the message that started it (on that start only). */
+  first?: FirstMessage
   /** Present when the worker handed over a state. */
   state?: {
     /** The state `beginHandoff` returned. */
@@ -151,8 +184,14 @@ export class Delegate extends Actor<DelegateArgs> {
     this.host = host
   }
 
-  /** Starts and registers the worker; returns its pid, which `registerName` hands its caller. */
-  override async init(a: DelegateArgs, start: StartInfo): Promise<Pid> {
+  /**
+   * Starts and registers the worker; returns its pid, which `registerName` hands its caller
+   * (with the worker's answer to the first message, when a call started the name on demand).
+   */
+  override async init(
+    a: DelegateArgs,
+    start: StartInfo,
+  ): Promise<Pid | { pid: Pid; reply: FirstReply }> {
     const host = this.host
     this.key = a.key
     const Type = host.actorType(a.type)
@@ -173,6 +212,22 @@ export class Delegate extends Actor<DelegateArgs> {
       this.send(worker, { type: 'sworm:end_handoff', state: handoff.state.value })
     }
     for (const group of handoff?.groups ?? []) await host.registry.join(group, worker)
+    // A name started on demand: the message that started it is the worker's first, before the
+    // name resolves for anyone else.
+    let reply: FirstReply | undefined
+    const first = handoff?.first
+    if (first !== undefined && 'raw' in first) this.runtime.send(worker, first.raw)
+    if (first !== undefined && 'call' in first) {
+      try {
+        reply = {
+          ok: true,
+          value: await this.call(worker, first.call, { timeoutMs: first.timeoutMs }),
+        }
+      } catch (e) {
+        // It travels back with the start's answer, perhaps to another node: as on the wire.
+        reply = { ok: false, error: reasonToWire(e) }
+      }
+    }
     // Registered before this init returns, so the caller's reply travels after the
     // registration (read-your-writes on its node).
     try {
@@ -191,10 +246,14 @@ export class Delegate extends Actor<DelegateArgs> {
       // waits until the name is on this node's disk.
       await this.replicator.keepNow(handoff?.state, handoff?.kept === true)
       // A state read back from this node's disk needs copying only to backups, if any.
-      this.replicator.started(worker, handoff?.state !== undefined, handoff?.kept === true)
+      this.replicator.started(
+        worker,
+        handoff?.state !== undefined || first !== undefined,
+        handoff?.kept === true,
+      )
     }
     this.touch()
-    return worker
+    return reply === undefined ? worker : { pid: worker, reply }
   }
 
   override handleCall(msg: unknown, from: From): unknown {

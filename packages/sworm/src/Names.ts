@@ -14,7 +14,7 @@ import {
 } from '@swormjs/actor'
 import { describeName, encodeName, type Name, type Registry } from '@swormjs/registry'
 import { AlreadyStarted, type DistributedSupervisor, type Started } from '@swormjs/supervisor'
-import { delegateOf, type DelegateArgs } from './Delegate.js'
+import { delegateOf, type DelegateArgs, type FirstMessage, type FirstReply } from './Delegate.js'
 
 /** What the names need of their sworm instance. */
 export interface NamesHost {
@@ -49,10 +49,34 @@ export class Names {
     args: unknown,
     options: RegisterOptions = {},
   ): Promise<Pid> {
+    return (await this.start(name, typeOrPid, args, options, undefined)).pid
+  }
+
+  /**
+   * Starts `name` with `first` as its worker's first message (a name started on demand): the
+   * worker's answer when it is a call. `AlreadyRegistered` when the name runs already (then
+   * `first` was not delivered).
+   */
+  async registerFirst(
+    name: Name,
+    Type: ActorClassLike<never>,
+    args: unknown,
+    first: FirstMessage,
+  ): Promise<{ pid: Pid; reply?: FirstReply }> {
+    return this.start(name, Type, args, {}, first)
+  }
+
+  private async start(
+    name: Name,
+    typeOrPid: ActorClassLike<never> | Pid,
+    args: unknown,
+    options: RegisterOptions,
+    first: FirstMessage | undefined,
+  ): Promise<{ pid: Pid; reply?: FirstReply }> {
     const { registry, supervisor } = this.host
     if (typeof typeOrPid === 'string') {
       await registry.register(name, typeOrPid)
-      return typeOrPid
+      return { pid: typeOrPid }
     }
     const typeName = this.typeNames.get(typeOrPid)
     if (typeName === undefined) {
@@ -70,18 +94,19 @@ export class Names {
       started = await supervisor.startChildWithInfo(
         // Placed by the worker's type: only on nodes that run it (each starts it in a delegate).
         { id: key, type: typeName, args: delegateArgs, restart: this.host.restart },
-        options,
+        first === undefined ? options : { ...options, handoff: { groups: [], first } },
       )
     } catch (e) {
       throw await this.registrationError(name, e)
     }
     // The delegate's init returns the worker it started and registered: the start chain's answer.
     // Its reply travelled behind the registration, so a worker that is gone already shows here.
-    const pid = started.info as Pid
+    const info = started.info as Pid | { pid: Pid; reply: FirstReply }
+    const pid = typeof info === 'string' ? info : info.pid
     if (registry.whereis(name) !== pid) {
       throw new NotFound(`${describeName(name)} (its worker ended at once)`)
     }
-    return pid
+    return typeof info === 'string' ? { pid } : info
   }
 
   /** The name the singleton of `Type` runs under: `singleton:` and its name in `actors`. */

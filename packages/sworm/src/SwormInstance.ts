@@ -6,7 +6,11 @@ import {
   Emitter,
   Listenable,
   NotFound,
+  AlreadyRegistered,
+  actorDefaults,
   isCallEnvelope,
+  reasonFromWire,
+  describeReason,
   nodeOf,
   type ActorClassLike,
   type CallOptions,
@@ -25,7 +29,7 @@ import {
 } from '@swormjs/registry'
 import { DistributedSupervisor, type ExecFn } from '@swormjs/supervisor'
 import type { PersistOptions, ResolvedSwormOptions } from './config.js'
-import { delegateClass, targetOf } from './Delegate.js'
+import { delegateClass, targetOf, type FirstMessage, type FirstReply } from './Delegate.js'
 import type { SwormEvents } from './events.js'
 import { InstanceTable } from './InstanceTable.js'
 import { beforeMoveMs, holdConfirmMs, holdMs, prepareAnswerMs } from './moves/bounds.js'
@@ -73,6 +77,20 @@ interface Parts {
   client: boolean
   execFns: ReadonlyMap<string, ExecFn>
   gone: GoneWorkers
+}
+
+/** What a message to a name started on demand waits for (see `SwormInstance.activation`). */
+type Activation =
+  /** A start under way here, which a message sent earlier made: this one goes after it. */
+  | { behind: Promise<void> }
+  /** The start this message made: it rode it (`delivered`), or goes the usual way after. */
+  | { started: Promise<Started> }
+
+/** How the start of a name on demand went, once this node resolves the name. */
+interface Started {
+  pid: Pid
+  delivered: boolean
+  reply?: FirstReply
 }
 
 /** How a sworm runs on a node, beside its options: from its class and `startNode`. */
@@ -490,15 +508,19 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     if (this.stopped || this.node.runtime.isShutDown) {
       throw new SwormNotRunning(this.name, this.node.name)
     }
-    const starting = this.activation(name)
-    if (starting !== undefined) {
-      starting.then(
-        () => this.send(name, msg),
-        (e: unknown) =>
-          this.node.logger.warn(
-            { sworm: this.name, name: describeName(name), err: e },
-            'a message to a name started on demand was dropped: the start failed',
-          ),
+    const a = this.activation(name, { raw: msg })
+    if (a !== undefined) {
+      const after =
+        'behind' in a
+          ? a.behind.then(() => this.send(name, msg))
+          : a.started.then((r) => {
+              if (!r.delivered) this.deliver(name, msg)
+            })
+      after.catch((e: unknown) =>
+        this.node.logger.warn(
+          { sworm: this.name, name: describeName(name), err: e },
+          'a message to a name started on demand was dropped: the start failed',
+        ),
       )
       return
     }
@@ -517,14 +539,39 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       if (this.stopped || this.node.runtime.isShutDown) {
         throw new SwormNotRunning(this.name, this.node.name)
       }
-      const starting = this.activation(name)
-      if (starting !== undefined) return starting.then(() => this.call<R>(name, msg, options))
-      const held = this.holds.call<R>(name, msg, options)
-      if (held !== undefined) return held
-      return this.node.runtime.call<R>(this.target(name), msg, options)
+      // The call that starts a name rides its start, as its worker's first message, unless its
+      // answer must wait for copies (`replicas`, `persist`) or it can be given up (`signal`).
+      const rides =
+        options?.signal === undefined &&
+        this.options.replicas === 0 &&
+        this.options.persist === undefined
+      const a = this.activation(
+        name,
+        rides
+          ? { call: msg, timeoutMs: options?.timeoutMs ?? actorDefaults.callTimeoutMs }
+          : undefined,
+      )
+      if (a !== undefined) {
+        if ('behind' in a) return a.behind.then(() => this.call<R>(name, msg, options))
+        return a.started.then((r) => {
+          // Not `call`: the messages queued behind this start come after this one.
+          if (r.reply === undefined) return this.callNow<R>(name, msg, options)
+          if (r.reply.ok) return r.reply.value as R
+          const error = reasonFromWire(r.reply.error)
+          throw error instanceof Error ? error : new Error(describeReason(error))
+        })
+      }
+      return this.callNow<R>(name, msg, options)
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)))
     }
+  }
+
+  /** Calls the process under `name` now: held during a move, `NotFound` when nobody holds it. */
+  private callNow<R>(name: Name, msg: unknown, options: CallOptions | undefined): Promise<R> {
+    const held = this.holds.call<R>(name, msg, options)
+    if (held !== undefined) return held
+    return this.node.runtime.call<R>(this.target(name), msg, options)
   }
 
   /**
@@ -532,24 +579,39 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
    * way here (so that messages keep their order), or a new one when nobody holds the name.
    * Undefined when the message can go now (or the sworm does not start names on demand).
    */
-  private activation(name: Name): Promise<void> | undefined {
+  private activation(name: Name, first: FirstMessage | undefined): Activation | undefined {
     if (this.activate === undefined) return undefined
     if (this.activating.size === 0 && this.registry.whereis(name) !== undefined) return undefined
     const key = encodeName(name)
     const under = this.activating.get(key)
-    if (under !== undefined) return under
+    if (under !== undefined) return { behind: under }
     if (this.registry.whereis(name) !== undefined) return undefined
     const what = this.activate(name)
     if (what === undefined) return undefined
-    const started = this.names
-      .whereisOrRegister(name, what.type, what.args, {})
-      .then((pid) => this.seen(name, pid))
+    const started: Promise<Started> =
+      first === undefined
+        ? this.names
+            .whereisOrRegister(name, what.type, what.args, {})
+            .then((pid) => ({ delivered: false, pid }))
+        : this.names.registerFirst(name, what.type, what.args, first).then(
+            (r) => ({ delivered: true, ...r }),
+            (e: unknown) => {
+              // Another node started it first: this message goes the usual way, after.
+              if (AlreadyRegistered.is(e)) return { delivered: false, pid: e.pid as Pid }
+              throw e
+            },
+          )
+    const seen = started.then(async (r) => {
+      await this.seen(name, r.pid)
+      return r
+    })
+    const gate = seen.then(() => undefined)
     const done = (): void => {
-      if (this.activating.get(key) === started) this.activating.delete(key)
+      if (this.activating.get(key) === gate) this.activating.delete(key)
     }
-    started.then(done, done)
-    this.activating.set(key, started)
-    return started
+    gate.then(done, done)
+    this.activating.set(key, gate)
+    return { started: seen }
   }
 
   /**

@@ -30,7 +30,7 @@ export type {
   Passivate,
   HandoffMessage,
 } from './handoff.js'
-export type { HandoffPayload } from './Delegate.js'
+export type { HandoffPayload, FirstMessage, FirstReply } from './Delegate.js'
 export { startNode, runSworm } from './startNode.js'
 export type { SwormNodeOptions, SwormNode } from './startNode.js'
 export { validateSwormOptions, loadConfigFile, resolveSwormOptions } from './config.js'

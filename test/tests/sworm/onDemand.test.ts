@@ -71,9 +71,13 @@ describe('onDemand activation', () => {
     )
     const answers = await Promise.all(calls)
     expect(new Set(answers).size).toBe(60) // 1..60: one worker took them all
+    // The call that started it was its worker's first message: a node's first call, answered 1.
+    const firstOf = [0, 1, 2].filter((n) => answers[n * 20] === '1')
+    expect(firstOf).toHaveLength(1)
     expect(inits).toBe(1)
     const got = await Logs.on(cluster.at(0)).call<string[]>('x', 'get')
     expect(got).toHaveLength(60)
+    expect(got[0]).toBe(`${firstOf[0]}:0`)
     // Each node's calls arrive in the order it made them.
     for (let n = 0; n < 3; n++) {
       const mine = got.filter((m) => m.startsWith(`${n}:`))
