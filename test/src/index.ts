@@ -22,6 +22,7 @@ export type { ChildHandler, ChildRequest, ServeOptions } from './childRuntime.js
 export { HarnessError, HarnessErrorCode, ChildRequestError } from './errors.js'
 export { testCluster, waitUntil, TEST_COOKIE } from './testCluster.js'
 export { freePorts } from './ports.js'
+export { HandoffCounter } from './counters.js'
 export type { TestCluster } from './testCluster.js'
 export { proxiedCluster } from './proxiedCluster.js'
 export type { ProxiedCluster } from './proxiedCluster.js'

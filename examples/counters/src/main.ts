@@ -2,31 +2,8 @@
 // over them, and a graceful leave that moves a counter, count and all, to another node (handoff).
 import { pathToFileURL } from 'node:url'
 import { nodeOf, type Pid } from '@swormjs/actor'
-import { Actor, Sworm, startNode, type SwormNode } from '@swormjs/sworm'
-
-/** A counter. Its count is its state: `beginHandoff` gives it away, `endHandoff` takes it back. */
-class Counter extends Actor<{ start?: number } | undefined> {
-  n = 0
-  override init(args?: { start?: number }): void {
-    this.n = args?.start ?? 0
-  }
-  override handleCall(msg: 'inc' | 'get'): number {
-    if (msg === 'inc') this.n++
-    return this.n // the return value is the reply
-  }
-  override beginHandoff(): number {
-    return this.n // asked on the old node when the counter's node leaves gracefully
-  }
-  override endHandoff(n: number): void {
-    this.n = n // the first message the counter gets on its new node
-  }
-}
-
-/** One `Counter` per name across the cluster; with handoff, a name keeps its state when it moves. */
-class Counters extends Sworm {
-  static override options = { handoff: true }
-  static override actors = { Counter }
-}
+import { startNode, type SwormNode } from '@swormjs/sworm'
+import { Counter, Counters } from './counter.js'
 
 /** Runs the example, printing through `log`; true when every count survived the move. */
 export async function main(log: (line: string) => void = console.log): Promise<boolean> {

@@ -4,31 +4,8 @@
 //   PORT (default 4001), HOST (default 0.0.0.0), ADVERTISE (default: from HOST and PORT),
 //   SEEDS (comma-separated, default ws://sworm-0.sworm:4001), MIN_NODES (default 3),
 //   SWORM_COOKIE (required to join others), NODE_NAME (default node-<port>).
-import { Actor, Sworm, startNode } from '@swormjs/sworm'
-
-/** A counter. Its count is its state: `beginHandoff` gives it away, `endHandoff` takes it back. */
-class Counter extends Actor<{ start?: number } | undefined> {
-  n = 0
-  override init(args?: { start?: number }): void {
-    this.n = args?.start ?? 0
-  }
-  override handleCall(msg: 'inc' | 'get'): number {
-    if (msg === 'inc') this.n++
-    return this.n // the return value is the reply
-  }
-  override beginHandoff(): number {
-    return this.n // asked on the old node when the counter's node leaves gracefully
-  }
-  override endHandoff(n: number): void {
-    this.n = n // the first message the counter gets on its new node
-  }
-}
-
-/** One `Counter` per name across the cluster; with handoff, a name keeps its state when it moves. */
-class Counters extends Sworm {
-  static override options = { handoff: true }
-  static override actors = { Counter }
-}
+import { startNode } from '@swormjs/sworm'
+import { Counter, Counters } from './counter.js' // the Counter and Counters of the README
 
 const env = process.env
 const node = await startNode({

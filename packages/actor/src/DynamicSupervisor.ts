@@ -14,6 +14,7 @@ import {
   shutdownChild,
   startChildProcess,
   validateChildSpec,
+  type ChildCounts,
   type ChildInfo,
   type ChildStart,
   type RestartPolicy,
@@ -112,19 +113,7 @@ export class DynamicSupervisor extends Actor<DynamicSupervisorOptions> {
   }
 
   /** How many children `sup` runs, by kind (`specs` and `active` are equal here). */
-  static countChildren(
-    runtime: Runtime,
-    sup: Pid,
-  ): Promise<{
-    /** Children it holds. */
-    specs: number
-    /** Children running now. */
-    active: number
-    /** Children of type `worker`. */
-    workers: number
-    /** Children of type `supervisor`. */
-    supervisors: number
-  }> {
+  static countChildren(runtime: Runtime, sup: Pid): Promise<ChildCounts> {
     return runtime.call(sup, { op: 'count' } satisfies DynMsg)
   }
 

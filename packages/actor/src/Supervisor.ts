@@ -69,6 +69,18 @@ interface Child {
   pid: Pid | undefined
 }
 
+/** How many children a supervisor has, by kind (`countChildren`). */
+export interface ChildCounts {
+  /** Child specs the supervisor holds, running or not (a dynamic one: its children). */
+  specs: number
+  /** Children running now. */
+  active: number
+  /** Specs of type `worker`. */
+  workers: number
+  /** Specs of type `supervisor`. */
+  supervisors: number
+}
+
 /** The calls a `Supervisor` answers. */
 export type SupMsg =
   | {
@@ -229,19 +241,7 @@ export class Supervisor extends Actor<SupervisorOptions> {
   }
 
   /** How many children `sup` has, by kind. */
-  static countChildren(
-    runtime: Runtime,
-    sup: Pid,
-  ): Promise<{
-    /** Child specs the supervisor holds, running or not. */
-    specs: number
-    /** Children running now. */
-    active: number
-    /** Specs of type `worker`. */
-    workers: number
-    /** Specs of type `supervisor`. */
-    supervisors: number
-  }> {
+  static countChildren(runtime: Runtime, sup: Pid): Promise<ChildCounts> {
     return runtime.call(sup, { op: 'count' } satisfies SupMsg)
   }
 

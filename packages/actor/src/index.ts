@@ -19,6 +19,7 @@ export type {
   RestartPolicy,
   Shutdown,
   SupMsg,
+  ChildCounts,
 } from './Supervisor.js'
 export { DynamicSupervisor } from './DynamicSupervisor.js'
 export type { DynamicSupervisorOptions, DynamicChildSpec, DynMsg } from './DynamicSupervisor.js'

@@ -79,12 +79,7 @@ export class OwnDoc {
       names.set(key, value)
     })
     this.live++
-    let keys = this.localKeys.get(value.p)
-    if (keys === undefined) {
-      keys = new Set()
-      this.localKeys.set(value.p, keys)
-    }
-    keys.add(key)
+    this.addLocalKey(value.p, key)
     // Registering over a tombstone adds dead weight too.
     this.scheduleCompaction()
   }
@@ -99,13 +94,18 @@ export class OwnDoc {
     this.write((names) => names.set(key, value))
     this.dead++
     this.localKeys.get(old.p)?.delete(key)
-    let keys = this.localKeys.get(value.p)
+    this.addLocalKey(value.p, key)
+    this.scheduleCompaction()
+  }
+
+  /** Notes that local process `pid` holds `key`. */
+  private addLocalKey(pid: Pid, key: string): void {
+    let keys = this.localKeys.get(pid)
     if (keys === undefined) {
       keys = new Set()
-      this.localKeys.set(value.p, keys)
+      this.localKeys.set(pid, keys)
     }
     keys.add(key)
-    this.scheduleCompaction()
   }
 
   /** Replaces the meta of `key`'s live entry (nothing when it is not live). */

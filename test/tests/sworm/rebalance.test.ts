@@ -4,23 +4,9 @@
 import { describe, expect, it } from 'vitest'
 import { nodeOf, silentLogger } from '@swormjs/actor'
 import { encodeName } from '@swormjs/registry'
-import { Actor, Sworm, startNode, type SwormNode } from '@swormjs/sworm'
-import { TEST_COOKIE, waitUntil } from '../../src/index.js'
+import { Sworm, startNode, type SwormNode } from '@swormjs/sworm'
+import { HandoffCounter as Counter, TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
-
-class Counter extends Actor {
-  n = 0
-  override handleCall(msg: 'inc' | 'get'): number {
-    if (msg === 'inc') this.n++
-    return this.n
-  }
-  override beginHandoff(): number {
-    return this.n
-  }
-  override endHandoff(n: number): void {
-    this.n = n
-  }
-}
 
 const BOUND = 400
 

@@ -2,23 +2,9 @@
 // the others (a move is no restart); without, they stop with their node.
 import { describe, expect, it } from 'vitest'
 import { nodeOf } from '@swormjs/actor'
-import { Actor, Sworm } from '@swormjs/sworm'
-import { waitUntil } from '../../src/index.js'
+import { Sworm } from '@swormjs/sworm'
+import { HandoffCounter as Counter, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
-
-class Counter extends Actor {
-  n = 0
-  override handleCall(msg: 'inc' | 'get'): number {
-    if (msg === 'inc') this.n++
-    return this.n
-  }
-  override beginHandoff(): number {
-    return this.n
-  }
-  override endHandoff(n: number): void {
-    this.n = n
-  }
-}
 
 class Moving extends Sworm {
   static override actors = { Counter }

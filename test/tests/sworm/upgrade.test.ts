@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { Actor as PlainActor, nodeOf, silentLogger } from '@swormjs/actor'
 import { startNode as startClusterNode, type Node } from '@swormjs/cluster'
 import { Actor, Sworm, runSworm } from '@swormjs/sworm'
-import { TEST_COOKIE, waitUntil } from '../../src/index.js'
+import { HandoffCounter, TEST_COOKIE, waitUntil } from '../../src/index.js'
 
 const base = { cookie: TEST_COOKIE, logger: silentLogger, host: '127.0.0.1' }
 const OLD = { protocolVersions: { min: 2, max: 2 } }
@@ -20,19 +20,7 @@ class Echo extends PlainActor {
 }
 
 /** The previous release's counter: its state is a bare number. */
-class CounterV1 extends Actor {
-  n = 0
-  override handleCall(msg: 'inc' | 'get'): unknown {
-    if (msg === 'inc') this.n++
-    return this.n
-  }
-  override beginHandoff(): number {
-    return this.n
-  }
-  override endHandoff(n: number): void {
-    this.n = n
-  }
-}
+class CounterV1 extends HandoffCounter {}
 
 /** This release's: its state is `{ n, from }`, and it takes a v1 number through migrateState. */
 class CounterV2 extends Actor {
@@ -72,6 +60,18 @@ const RoomsV2 = class Rooms extends Sworm {
   static override options = { handoff: true, replicas: 1 }
 }
 
+/** Nodes `a` and `b` of this release and `old`, pinned to version 2, meshed; pushed to `nodes`. */
+async function threeNodes(nodes: Node[]): Promise<[Node, Node, Node]> {
+  const a = await startClusterNode({ ...base, name: 'a' })
+  nodes.push(a)
+  const old = await startClusterNode({ ...base, ...OLD, name: 'old', seeds: [a.url] })
+  nodes.push(old)
+  const b = await startClusterNode({ ...base, name: 'b', seeds: [a.url] })
+  nodes.push(b)
+  await meshed(nodes)
+  return [a, old, b]
+}
+
 async function meshed(nodes: Node[]): Promise<void> {
   await waitUntil(
     () => nodes.every((x) => nodes.every((y) => x === y || x.isUp(y.id))),
@@ -84,13 +84,7 @@ describe('rolling upgrades', () => {
   it('connections speak the newest version both know; calls work both ways and leave no watch', async () => {
     const nodes: Node[] = []
     try {
-      const a = await startClusterNode({ ...base, name: 'a' })
-      nodes.push(a)
-      const old = await startClusterNode({ ...base, ...OLD, name: 'old', seeds: [a.url] })
-      nodes.push(old)
-      const b = await startClusterNode({ ...base, name: 'b', seeds: [a.url] })
-      nodes.push(b)
-      await meshed(nodes)
+      const [a, old, b] = await threeNodes(nodes)
       expect(a.protocolOf(old.id)).toBe(2)
       expect(old.protocolOf(a.id)).toBe(2)
       expect(a.protocolOf(b.id)).toBe(3)
@@ -125,13 +119,7 @@ describe('rolling upgrades', () => {
   it('a sworm runs across both releases: states migrate, new types stay on new nodes, copies cross', async () => {
     const nodes: Node[] = []
     try {
-      const a = await startClusterNode({ ...base, name: 'a' })
-      nodes.push(a)
-      const old = await startClusterNode({ ...base, ...OLD, name: 'old', seeds: [a.url] })
-      nodes.push(old)
-      const b = await startClusterNode({ ...base, name: 'b', seeds: [a.url] })
-      nodes.push(b)
-      await meshed(nodes)
+      const [a, old, b] = await threeNodes(nodes)
       const onA = await runSworm(a, RoomsV2)
       const onOld = await runSworm(old, RoomsV1)
       await runSworm(b, RoomsV2)
