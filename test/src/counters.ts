@@ -2,7 +2,7 @@
 import { Actor } from '@swormjs/sworm'
 
 /** Counts `inc` calls; `get` reads the count; the count moves with the name (handoff). */
-export class HandoffCounter extends Actor {
+export class HandoffCounter<Args = void> extends Actor<Args> {
   n = 0
   override handleCall(msg: 'inc' | 'get'): unknown {
     if (msg === 'inc') this.n++
