@@ -170,7 +170,7 @@ export class Runtime implements AsyncDisposable {
   /**
    * Adds a handler of messages to processes that are gone: a local one (sent from this node or
    * over the mesh), or a remote one (sent from this node: the handler is asked before the
-   * message is routed, and again if its node is not up). It returns true when it took the
+   * message is routed, whether its node is up or not). It returns true when it took the
    * message on (the sworm forwards one sent to a
    * worker that moved to its name's next process). Returns the function that removes it.
    */
@@ -179,11 +179,8 @@ export class Runtime implements AsyncDisposable {
     return () => this.deadLetters.delete(handler)
   }
 
-  /**
-   * @internal A message that cannot reach `to` (gone, or on a node that is not up): true when a
-   * dead-letter handler took it on. The route calls it before it drops one.
-   */
-  deadLetter(to: Pid, msg: unknown): boolean {
+  /** A message to a process that is gone: true when a dead-letter handler took it on. */
+  private deadLetter(to: Pid, msg: unknown): boolean {
     for (const handler of this.deadLetters) if (handler(to, msg)) return true
     return false
   }

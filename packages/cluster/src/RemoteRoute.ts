@@ -51,11 +51,10 @@ export class RemoteRoute implements Route {
   send(to: Pid, msg: unknown): void {
     const peer = this.peerOf(nodeOf(to))
     if (peer === undefined) {
-      // As in Erlang, a send to an unreachable node is dropped (unless a layer above takes it
-      // on: a sworm forwards one for a worker whose name moved); check serialisability first so
-      // a bad message fails the same way whether or not the node is up.
+      // As in Erlang, a send to an unreachable node is dropped (the runtime asked its dead-letter
+      // handlers before routing it); check serialisability first so a bad message fails the
+      // same way whether or not the node is up.
       this.encode(msg)
-      if (this.runtime.deadLetter(to, msg)) return
       this.dropped++
       this.logger.debug({ to }, 'message to an unreachable node dropped')
       return
