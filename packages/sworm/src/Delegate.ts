@@ -203,15 +203,10 @@ export class Delegate extends Actor<DelegateArgs> {
     }
     this.trapExit = true
     this.start_ = { Type, args: a.args }
-    // Its parent is this delegate: `passivate()` asks it.
-    const worker = await this.runtime.start(Type, a.args as never, { parent: this.self })
-    this.worker = worker
     // The handed-over state is the worker's first message: nothing can reach the worker before
     // it, since the name resolves to the worker only once registered below.
-    if (handoff?.state !== undefined) {
-      this.send(worker, { type: 'sworm:end_handoff', state: handoff.state.value })
-    }
-    for (const group of handoff?.groups ?? []) await host.registry.join(group, worker)
+    const worker = await this.startWorker(handoff?.state, handoff?.groups ?? [])
+    this.worker = worker
     // A name started on demand: the message that started it is the worker's first, before the
     // name resolves for anyone else.
     let reply: FirstReply | undefined
@@ -261,14 +256,19 @@ export class Delegate extends Actor<DelegateArgs> {
     const waits = this.moving ? false : this.notAwake({ call: msg, from })
     if (waits !== false) return waits === true ? NoReply : waits.then(() => NoReply)
     this.touch()
+    this.passCall(msg, from)
+    return NoReply
+  }
+
+  /** Passes a call to the name on: into the replicator (its answer held until copied), or on. */
+  private passCall(msg: unknown, from: From): void {
     if (this.replicator !== undefined && !this.moving) {
       this.replicator.forwardCall(msg, from)
-      return NoReply
+      return
     }
     this.pass(
       from.pid === undefined ? { $call: from.ref, msg } : { $call: from.ref, from: from.pid, msg },
     )
-    return NoReply
   }
 
   override handleCast(msg: unknown): void | Promise<void> {
@@ -417,10 +417,7 @@ export class Delegate extends Actor<DelegateArgs> {
   /** Starts the next worker from the kept state, gives it the name back, then delivers `waiting`. */
   private async wake(waiting: Waiting[]): Promise<void> {
     const { state, groups } = this.asleep!
-    const { Type, args } = this.start_!
-    const worker = await this.runtime.start(Type, args as never, { parent: this.self })
-    if (state !== undefined) this.send(worker, { type: 'sworm:end_handoff', state: state.value })
-    for (const group of groups) await this.host.registry.join(group, worker)
+    const worker = await this.startWorker(state, groups)
     this.host.registry.rebindKey(this.key, this.self, worker, { delegate: this.self })
     this.asleep = undefined
     this.worker = worker
@@ -428,21 +425,24 @@ export class Delegate extends Actor<DelegateArgs> {
     this.deliver(waiting)
   }
 
+  /**
+   * Starts the name's worker (its parent is this delegate: `passivate()` asks it), with `state`
+   * as its first message when there is one, and puts it in `groups`.
+   */
+  private async startWorker(state: { value: unknown } | undefined, groups: Name[]): Promise<Pid> {
+    const { Type, args } = this.start_!
+    const worker = await this.runtime.start(Type, args as never, { parent: this.self })
+    if (state !== undefined) this.send(worker, { type: 'sworm:end_handoff', state: state.value })
+    for (const group of groups) await this.host.registry.join(group, worker)
+    return worker
+  }
+
   /** Passes messages that waited for a worker, in the order they came. */
   private deliver(waiting: Waiting[]): void {
     for (const w of waiting) {
       this.touch()
       if ('raw' in w) this.pass(w.raw)
-      else if (this.replicator !== undefined && !this.moving) {
-        this.replicator.forwardCall(w.call, w.from)
-      } else {
-        const { from, call } = w
-        this.pass(
-          from.pid === undefined
-            ? { $call: from.ref, msg: call }
-            : { $call: from.ref, from: from.pid, msg: call },
-        )
-      }
+      else this.passCall(w.call, w.from)
     }
   }
 

@@ -80,9 +80,7 @@ export class Names {
     }
     const typeName = this.typeNames.get(typeOrPid)
     if (typeName === undefined) {
-      throw new BadArgument(
-        `${typeOrPid.name} is not one of sworm ${this.host.sworm}'s actors: add it to its static actors`,
-      )
+      throw notAnActor(typeOrPid, this.host.sworm)
     }
     await this.host.untilReady(options.signal)
     const holder = registry.whereis(name)
@@ -113,9 +111,7 @@ export class Names {
   singletonName(Type: ActorClassLike<never>): string {
     const typeName = this.typeNames.get(Type)
     if (typeName === undefined) {
-      throw new BadArgument(
-        `${Type.name} is not one of sworm ${this.host.sworm}'s actors: add it to its static actors`,
-      )
+      throw notAnActor(Type, this.host.sworm)
     }
     return `singleton:${typeName}`
   }
@@ -185,4 +181,11 @@ export class Names {
       })
     })
   }
+}
+
+/** The error for a worker class that is not one of sworm `sworm`'s `actors`. */
+export function notAnActor(Type: { name: string }, sworm: string): BadArgument {
+  return new BadArgument(
+    `${Type.name} is not one of sworm ${sworm}'s actors: add it to its static actors`,
+  )
 }

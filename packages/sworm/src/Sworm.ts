@@ -18,6 +18,7 @@ import {
 } from '@swormjs/registry'
 import type { SwormOptions } from './config.js'
 import { NoNodeContext, SwormNotRunning } from './errors.js'
+import { notAnActor } from './Names.js'
 import { nodeOfRuntime, startedNodes } from './nodes.js'
 import { SwormInstance, type ActorTypes } from './SwormInstance.js'
 import {
@@ -284,7 +285,5 @@ export function currentNode(): Node {
 /** The name `Type` has in `sworm`'s `actors` (`BadArgument` when it has none). */
 function actorName(sworm: SwormClass, Type: WorkerClass): string {
   for (const [name, cls] of Object.entries(sworm.actors)) if (cls === Type) return name
-  throw new BadArgument(
-    `${Type.name} is not one of sworm ${sworm.name}'s actors: add it to its static actors`,
-  )
+  throw notAnActor(Type, sworm.name)
 }

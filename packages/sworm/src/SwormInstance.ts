@@ -505,10 +505,9 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
    * drop. While the name moves, the message waits and goes to the name's next process, in order.
    */
   send(name: Name, msg: unknown): void {
-    if (this.stopped || this.node.runtime.isShutDown) {
-      throw new SwormNotRunning(this.name, this.node.name)
-    }
-    const a = this.activation(name, { raw: msg })
+    this.assertRunning()
+    // Without `onDemand` nothing is made for the start that never comes (a hot path).
+    const a = this.activate === undefined ? undefined : this.activation(name, { raw: msg })
     if (a !== undefined) {
       const after =
         'behind' in a
@@ -536,9 +535,8 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   /** Calls the process under `name`; during a move, the call is answered by the name's next process. */
   call<R = unknown>(name: Name, msg: unknown, options?: CallOptions): Promise<R> {
     try {
-      if (this.stopped || this.node.runtime.isShutDown) {
-        throw new SwormNotRunning(this.name, this.node.name)
-      }
+      this.assertRunning()
+      if (this.activate === undefined) return this.callNow<R>(name, msg, options)
       // The call that starts a name rides its start, as its worker's first message, unless its
       // answer must wait for copies (`replicas`, `persist`) or it can be given up (`signal`).
       const rides =
@@ -564,6 +562,13 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       return this.callNow<R>(name, msg, options)
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+
+  /** Throws `SwormNotRunning` once this node stopped running the sworm (or stopped). */
+  private assertRunning(): void {
+    if (this.stopped || this.node.runtime.isShutDown) {
+      throw new SwormNotRunning(this.name, this.node.name)
     }
   }
 

@@ -154,26 +154,26 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
       return super[kReceive](msg)
     }
     switch (msg.type) {
-      case 'sworm:begin_handoff':
+      case 'sworm:begin_handoff': {
+        const answer = (state: unknown): void => {
+          this.send(
+            msg.delegate,
+            state === undefined
+              ? { type: 'sworm:ignore', ref: msg.ref }
+              : { type: 'sworm:handoff_state', ref: msg.ref, state: versioned(this, state) },
+          )
+          if (msg.final === true) this.#handedTo = msg.delegate
+        }
         if (this.beginHandoff !== undefined) {
-          const answer = (state: unknown): void => {
-            this.send(
-              msg.delegate,
-              state === undefined
-                ? { type: 'sworm:ignore', ref: msg.ref }
-                : { type: 'sworm:handoff_state', ref: msg.ref, state: versioned(this, state) },
-            )
-            if (msg.final === true) this.#handedTo = msg.delegate
-          }
           const state = this.beginHandoff()
           if (state instanceof Promise) return state.then(answer)
           answer(state)
           return undefined
         }
         if (this.handleInfo !== undefined) return this.handleInfo(msg)
-        this.send(msg.delegate, { type: 'sworm:ignore', ref: msg.ref })
-        if (msg.final === true) this.#handedTo = msg.delegate
+        answer(undefined)
         return undefined
+      }
       case 'sworm:end_handoff':
         if (this.endHandoff !== undefined) {
           const taken = current(this, msg.state)

@@ -166,26 +166,31 @@ export interface GetCopy {
 }
 
 /** The door of a node's `Copies`: puts and gets are calls, drops casts. */
-export class CopyStore extends Actor<{
+/** What a `CopyStore` is started with. */
+export interface CopyStoreArgs {
   copies: Copies
+  /** How long a put down the chain may take (the sworm's `callTimeoutMs`). */
   timeoutMs: number
+  /** The protocol version spoken with a node (`Node.protocolOf`). */
   protocolOf: (node: NodeId) => number | undefined
-}> {
+}
+
+/**
+ * Whether a node that speaks `protocol` with this one reads a copy's bytes in base64: a node of
+ * the previous release (version 2) reads only bytes. Unknown (not connected): this release's.
+ */
+export function readsBase64(protocol: number | undefined): boolean {
+  return (protocol ?? 3) >= 3
+}
+
+export class CopyStore extends Actor<CopyStoreArgs> {
   private copies!: Copies
   /** The protocol version spoken with a node (`Node.protocolOf`). */
   private protocolOf: (node: NodeId) => number | undefined = () => undefined
   /** How long a put down the chain may take (the sworm's `callTimeoutMs`). */
   private timeoutMs = 0
 
-  override init({
-    copies,
-    timeoutMs,
-    protocolOf,
-  }: {
-    copies: Copies
-    timeoutMs: number
-    protocolOf: (node: NodeId) => number | undefined
-  }): void {
+  override init({ copies, timeoutMs, protocolOf }: CopyStoreArgs): void {
     this.copies = copies
     this.timeoutMs = timeoutMs
     this.protocolOf = protocolOf
@@ -216,8 +221,8 @@ export class CopyStore extends Actor<{
       if (copy === undefined) return null
       // The asker's node may be of the previous release, which reads only bytes.
       const asker = from.pid === undefined ? undefined : nodeOf(from.pid)
-      const old = asker !== undefined && (this.protocolOf(asker) ?? 3) < 3
-      return { v: copy.v, b: old ? copy.bytes : toBase64(copy.bytes) }
+      const base64 = asker === undefined || readsBase64(this.protocolOf(asker))
+      return { v: copy.v, b: base64 ? toBase64(copy.bytes) : copy.bytes }
     }
     return false
   }

@@ -29,6 +29,7 @@ import {
   answerHeld,
   encodeState,
   toBase64,
+  readsBase64,
   type DropCopy,
   type HeldReply as Held,
   type PutCopy,
@@ -331,7 +332,7 @@ export class Replicator {
         put: this.host.key,
         v,
         // A chain with a node of the previous release carries the bytes, which every node reads.
-        b: chain.some(([n]) => (this.host.protocolOf(n) ?? 3) < 3) ? bytes : b64,
+        b: chain.every(([n]) => readsBase64(this.host.protocolOf(n))) ? b64 : bytes,
         next: rest.map(([, store]) => store),
         r: onward,
       }
