@@ -151,3 +151,22 @@ describe('startNode with minNodes', () => {
     expect((err as Error).message).toMatch(/1 of 2 nodes up; still waiting for sworm Counters/)
   })
 })
+
+describe('the options added for the lifecycle', () => {
+  it('a protocolVersions, rebalance or readyTimeoutMs that cannot work fails the start, naming it', async () => {
+    await expect(startNode({ ...base, protocolVersions: { min: 3, max: 2 } })).rejects.toThrow(
+      /protocolVersions/,
+    )
+    await expect(
+      startNode({ ...base, protocolVersions: { min: 1, max: 3 } }),
+    ).rejects.toBeInstanceOf(BadConfig)
+    await expect(startNode({ ...base, readyTimeoutMs: -1 })).rejects.toThrow(/readyTimeoutMs/)
+    class Rebalanced extends Sworm {
+      static override actors = { Counter }
+      static override options = { rebalance: { maxMovesPerRound: 0, intervalMs: 100 } }
+    }
+    await expect(startNode({ ...base, children: [Rebalanced] })).rejects.toThrow(
+      /Rebalanced.*rebalance/,
+    )
+  })
+})
