@@ -2,7 +2,8 @@
 // each peer's silence is judged by a phi accrual detector over its own heartbeat history. A
 // suspected peer is reported unreachable (nothing is done about it); one that stays unreachable
 // for `downAfterUnreachableMs` is reported silent (the node takes it down). A node whose own
-// event loop stalled reads its sockets before it judges anyone, and forgives the silence it caused.
+// event loop stalled reads its sockets before it judges anyone, and forgives the silence it caused
+// (the stall), not the rest.
 import * as encoding from 'lib0/encoding'
 import type { Clock, TimerHandle } from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
@@ -29,7 +30,7 @@ export interface HeartbeatHost<P> {
   reachable(peer: P, afterMs: number): void
   /** `peer` stayed unreachable for the downing bound: take it down. */
   silent(peer: P): void
-  /** This node's own event loop ran `lateMs` behind its heartbeat timer: nobody was judged. */
+  /** This node's own event loop ran `lateMs` behind its heartbeat timer: that much is forgiven. */
   stalled(lateMs: number): void
   /**
    * This node was silent for `silentMs`, at least the downing bound: its peers may have taken it
@@ -46,10 +47,12 @@ export interface HeartbeatOptions {
   downAfterUnreachableMs: number
 }
 
-/** One watched peer: its detector, and since when it is unreachable (if it is). */
+/** One watched peer: its detector, since when it is unreachable (if it is), when it was last heard. */
 interface Watch {
   readonly detector: PhiAccrual
   unreachableSince: number | undefined
+  /** When a frame last came from it: what a stall of this node forgives is not counted here. */
+  heardAt: number
 }
 
 const writeBeat = (enc: encoding.Encoder): void => encoding.writeVarUint(enc, Frame.Heartbeat)
@@ -105,6 +108,7 @@ export class Heartbeat<P extends Beating> {
     this.watched.set(peer, {
       detector: new PhiAccrual(this.detectorOpts, now),
       unreachableSince: undefined,
+      heardAt: now,
     })
   }
 
@@ -115,6 +119,7 @@ export class Heartbeat<P extends Beating> {
     const now = this.host.clock.now()
     if (this.catchingUp) w.detector.heard(now)
     else w.detector.heartbeat(now)
+    w.heardAt = now
     this.heardFrom(peer, w, now)
   }
 
@@ -124,7 +129,13 @@ export class Heartbeat<P extends Beating> {
     if (w === undefined) return
     const now = this.host.clock.now()
     w.detector.heard(now)
+    w.heardAt = now
     this.heardFrom(peer, w, now)
+  }
+
+  /** When a frame last came from `peer` (clock ms), or undefined if it is not watched. */
+  heardAt(peer: P): number | undefined {
+    return this.watched.get(peer)?.heardAt
   }
 
   /**
@@ -196,21 +207,27 @@ export class Heartbeat<P extends Beating> {
   }
 
   /**
-   * Lets the sockets be read (one I/O turn), then restarts every detector: the stall is not
-   * counted against anyone, and nobody is judged this round. An unreachable peer stays so, but
-   * its downing bound starts again: this node could not watch it meanwhile.
+   * Lets the sockets be read (one I/O turn), then forgives every peer the stall, and only then
+   * judges: the stall is counted against nobody. An unreachable peer stays so, and its downing
+   * bound moves on by the stall too: this node could not watch it meanwhile. Only the stall is
+   * forgiven, not the silence around it, so a node whose every tick is late still finds a
+   * silent peer (later by what it forgave).
    */
   private catchUp(due: number): void {
-    this.host.stalled(this.host.clock.now() - due)
+    const stallMs = this.host.clock.now() - due
+    this.host.stalled(stallMs)
     this.catchingUp = true
     setImmediate(() => {
       this.catchingUp = false
       if (this.stopped) return
       const now = this.host.clock.now()
       for (const w of this.watched.values()) {
-        w.detector.restart(now)
-        if (w.unreachableSince !== undefined) w.unreachableSince = now
+        w.detector.forgive(stallMs, now)
+        if (w.unreachableSince !== undefined) {
+          w.unreachableSince = Math.min(now, w.unreachableSince + stallMs)
+        }
       }
+      this.judge(now)
     })
   }
 

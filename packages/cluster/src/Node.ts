@@ -23,6 +23,7 @@ import { Dialer } from './Dialer.js'
 import { DocService } from './DocService.js'
 import { Handshake } from './Handshake.js'
 import { Heartbeat } from './Heartbeat.js'
+import { deviationsAt } from './PhiAccrual.js'
 import { HttpRoutes, type HttpHandler, type WebSocketHandler } from './HttpRoutes.js'
 import { Membership } from './Membership.js'
 import type { Peer } from './Peer.js'
@@ -282,6 +283,32 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
    */
   protocolOf(node: NodeId): number | undefined {
     return this.membership.peer(node)?.protocol
+  }
+
+  /**
+   * When a frame last came from `node` (this node's clock, ms), or undefined when it is not
+   * connected. A stall of this node's own event loop does not move it, unlike the detector's
+   * view: a layer that must stop before its peers act on this node's silence (a quorum) reads it.
+   * @internal
+   */
+  lastHeardFrom(node: NodeId): number | undefined {
+    const peer = this.membership.peer(node)
+    return peer === undefined ? undefined : this.heartbeat.heardAt(peer)
+  }
+
+  /**
+   * The shortest silence after which a peer with this node's failure-detection options may take
+   * a node down: the acceptable pause, the phi threshold's deviations at their minimum, and the
+   * downing bound (`downAfterUnreachableMs`).
+   * @internal
+   */
+  get downingBoundMs(): number {
+    const o = this.opts
+    return (
+      o.acceptableHeartbeatPauseMs +
+      deviationsAt(o.phiThreshold) * o.minHeartbeatStdDeviationMs +
+      o.downAfterUnreachableMs
+    )
   }
 
   /** True while `node` is connected and caught up (unreachable or not). */

@@ -55,8 +55,8 @@ class History {
 
 /**
  * The detector of one peer. `heartbeat(now)` on each of its heartbeats, `heard(now)` on any other
- * frame; `phi(now)` says how suspicious its silence is; `restart(now)` forgets a silence the local
- * node caused itself (its own event loop stalled, so it could not read).
+ * frame; `phi(now)` says how suspicious its silence is; `forgive(ms, now)` forgets the part of a
+ * silence the local node caused itself (its own event loop stalled, so it could not read).
  */
 export class PhiAccrual {
   private readonly opts: PhiAccrualOptions
@@ -94,11 +94,12 @@ export class PhiAccrual {
   }
 
   /**
-   * The local node could not listen until `now` (its own event loop stalled): that silence is
-   * not the peer's, so neither the phi nor the next interval counts it.
+   * The local node could not listen for `stallMs` before `now` (its own event loop stalled):
+   * that much of the silence is not the peer's, so neither the phi nor the next interval counts
+   * it. The rest of a silence still counts: a node stalled every tick still judges, later.
    */
-  restart(now: number): void {
-    if (this.lastHeard < now) this.lastHeard = now
+  forgive(stallMs: number, now: number): void {
+    this.lastHeard = Math.min(now, this.lastHeard + stallMs)
     this.skipNext = true
   }
 

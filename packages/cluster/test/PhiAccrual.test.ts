@@ -56,11 +56,16 @@ describe('phi accrual', () => {
     expect(suspectedAfter(busy, t2)).toBeGreaterThan(suspectedAfter(regular, t1) + 1000)
   })
 
-  it('forgets a silence the local node caused itself', () => {
+  it('forgets the part of a silence the local node caused itself, and only that part', () => {
     const [d, t] = beating(() => 1000, 50)
     expect(d.isAvailable(t + 20_000)).toBe(false)
-    d.restart(t + 20_000)
+    // A stall of 19.5 s: the half second before it was the peer's silence.
+    d.forgive(19_500, t + 20_000)
     expect(d.isAvailable(t + 20_000)).toBe(true)
+    expect(d.silentFor(t + 20_000)).toBe(500)
+    expect(d.silentFor(t + 20_500)).toBe(1000)
+    // A stall longer than the silence forgives all of it, and no more.
+    d.forgive(60_000, t + 20_000)
     expect(d.silentFor(t + 20_500)).toBe(500)
     // The beat that was waiting behind the stall does not shrink the history's mean.
     d.heartbeat(t + 20_001)

@@ -103,6 +103,8 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
         name,
         self: node.id,
         isUp: (n) => node.isUp(n),
+        heardLately: (n) =>
+          node.clock.now() - (node.lastHeardFrom(n) ?? -Infinity) < node.downingBoundMs,
         owners: () => docs.owners(),
         docOf: (n) => docs.docOf(n),
         takesChildren: () => this.hosts && !this.moves.leaving && !this.failover.suspended,
@@ -145,7 +147,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
       call: (n: NodeId, request: ServerRequest): Promise<unknown> => this.call(n, request),
     }
     this.failover = new Failover(
-      { ...common, closing: () => this.stopped || this.moves.leaving },
+      { ...common, closing: () => this.stopped || this.moves.leaving || node.isStopping },
       // With `quorum`, orphans wait until a minority side has stopped its copies.
       distribution === 'quorum' ? (options.quorumAdoptDelayMs ?? d.quorumAdoptDelayMs) : 0,
     )
@@ -190,6 +192,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
         startLocal: (spec, o) => children.start(spec, o),
         terminateLocal: (id) => children.terminate(id),
         execLocal: (id, fn, args) => children.exec(id, fn, args),
+        runningOf: (ids) => ids.filter((id) => this.placement.locate(id) !== undefined),
         childExited: (pid, reason) => children.exited(pid, reason),
       },
       { name: `sworm.supervisor.${this.name}` },
@@ -211,6 +214,8 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
       }),
     )
     this.node.onStop(`supervisor ${this.name}`, () => this.moves.leave())
+    // Four checks per downing bound: this node stops its children well inside the adoption delay.
+    if (this.fencesOnPause) this.failover.watchQuorum(Math.max(10, this.node.downingBoundMs / 4))
   }
 
   // ------------------------------------------------------------------ API
@@ -472,8 +477,13 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
       )
     } catch (e) {
       if (CallTimeout.is(e)) {
-        const child = request.op === 'start' ? request.spec.id : request.id
-        throw new SupervisorTimeout(`${request.op} of child ${child} on node ${node}`, timeoutMs)
+        const what =
+          request.op === 'start'
+            ? `child ${request.spec.id}`
+            : request.op === 'running'
+              ? `${request.ids.length} children`
+              : `child ${request.id}`
+        throw new SupervisorTimeout(`${request.op} of ${what} on node ${node}`, timeoutMs)
       }
       throw e
     }

@@ -16,12 +16,15 @@ export interface FailoverHost {
   /** The supervisor's name, for logs. */
   readonly name: string
   readonly node: Pick<Node, 'id' | 'clock' | 'logger'>
-  readonly placement: Pick<Placement, 'childrenOf' | 'isLive' | 'locate' | 'place' | 'hasQuorum'>
+  readonly placement: Pick<
+    Placement,
+    'childrenOf' | 'isLive' | 'locate' | 'place' | 'hasQuorum' | 'isQuorum' | 'runningMembers'
+  >
   readonly children: Pick<LocalChildren, 'all' | 'stop'>
   readonly events: Pick<Emitter<SupervisorEvents>, 'emit'>
   /** Asks the supervisor's server on `node`. */
   call(node: NodeId, request: ServerRequest): Promise<unknown>
-  /** True once this node stops or leaves: it adopts nothing then. */
+  /** True once this node (or its supervisor) stops or leaves: it adopts nothing then. */
   closing(): boolean
 }
 
@@ -40,6 +43,11 @@ export class Failover {
   /** When this node last got the quorum back: parked children wait `adoptDelayMs` from then. */
   private resumedAt = 0
   private suspendedNow = false
+  /** `watchQuorum`'s next check. */
+  private quorumTimer: TimerHandle | undefined
+  /** After a fence, the quorum check does not resume this node before then. */
+  private fencedUntil = 0
+  private stopped = false
   /** A round of adoption is under way (it runs in slices); `again`: another was asked for meanwhile. */
   private round: { again: boolean } | undefined
 
@@ -94,9 +102,40 @@ export class Failover {
     }
   }
 
-  /** Cancels the pending adoptions. */
+  /** Cancels the pending adoptions and the quorum checks. */
   stop(): void {
+    this.stopped = true
     for (const t of this.adoptTimers) this.host.node.clock.clearTimeout(t)
+    this.host.node.clock.clearTimeout(this.quorumTimer)
+  }
+
+  /**
+   * With `quorum`: checks the quorum every `periodMs`, after an I/O turn (so that what waits in
+   * the sockets counts), and not only when a member goes down. The quorum counts only members
+   * heard from within the downing bound, and this node's detector forgives its peers the
+   * stalls of its own event loop, so a busy node may be slow to take a silent majority down;
+   * its peers are not, and adopt its children `quorumAdoptDelayMs` after they took it down.
+   * This check stops its children first, whatever its detector says: a lease on the quorum.
+   */
+  watchQuorum(periodMs: number): void {
+    const { clock } = this.host.node
+    this.quorumTimer = clock.setTimeout(() => {
+      setImmediate(() => {
+        if (this.stopped) return
+        this.checkQuorum()
+        this.watchQuorum(periodMs)
+      })
+    }, periodMs)
+  }
+
+  /** Suspends when the quorum went, resumes when it is back (not before a fence's wait ends). */
+  private checkQuorum(): void {
+    if (this.host.closing()) return
+    const has = this.host.placement.hasQuorum()
+    if (!this.suspendedNow && !has) this.suspend()
+    else if (this.suspendedNow && has && this.host.node.clock.now() >= this.fencedUntil) {
+      this.resume()
+    }
   }
 
   /**
@@ -115,6 +154,7 @@ export class Failover {
     )
     this.suspendedNow = false
     this.suspend('brutal_kill')
+    this.fencedUntil = node.clock.now() + confirmMs
     const timer = node.clock.setTimeout(() => {
       this.adoptTimers.delete(timer)
       if (!this.host.closing() && this.host.placement.hasQuorum()) this.resume()
@@ -267,13 +307,53 @@ export class Failover {
     }
   }
 
-  /** Children parked for want of a quorum that no majority adopted meanwhile. */
+  /**
+   * Children parked for want of a quorum that no majority adopted meanwhile. This node's own
+   * view cannot tell: a member that adopted them may not be back yet (a heal reaches one link
+   * before another). The members that are back can, as a side that adopted them had a quorum,
+   * and so has this one now: the two share a member, which saw the adoption. So every live
+   * member is asked which of them it sees running, and none starts again until members that
+   * make a quorum with this one have answered.
+   */
   private async restartParked(): Promise<void> {
+    if (this.parked.size === 0) return
     const parked = [...this.parked]
     this.parked.clear()
-    await forEachLimited(parked, supervisorDefaults.startsInFlight, ([id, spec]) =>
-      this.restartOne(id, spec),
+    const elsewhere = await this.seenRunning(parked.map(([id]) => id))
+    if (elsewhere === undefined) {
+      for (const [id, spec] of parked) if (!this.parked.has(id)) this.parked.set(id, spec)
+      // Never at once: with no delay, asking again would never let the event loop turn.
+      if (!this.host.closing()) this.scheduleAdoption(Math.max(this.adoptDelayMs, 50))
+      return
+    }
+    await forEachLimited(
+      parked.filter(([id]) => !elsewhere.has(id)),
+      supervisorDefaults.startsInFlight,
+      ([id, spec]) => this.restartOne(id, spec),
     )
+  }
+
+  /**
+   * The ids of `ids` that some live member sees running, or undefined when too few answered to
+   * make a quorum with this node.
+   */
+  private async seenRunning(ids: string[]): Promise<Set<string> | undefined> {
+    const { node, placement } = this.host
+    const others = placement.runningMembers().filter((n) => n !== node.id)
+    const answers = await Promise.all(
+      others.map(async (n) => {
+        try {
+          // An older release answers undefined: it knows nothing to add to this node's view.
+          const seen = (await this.host.call(n, { op: 'running', ids })) as string[] | undefined
+          return { node: n, seen: seen ?? [] }
+        } catch {
+          return undefined
+        }
+      }),
+    )
+    const answered = answers.filter((a) => a !== undefined)
+    if (!placement.isQuorum([node.id, ...answered.map((a) => a.node)])) return undefined
+    return new Set(answered.flatMap((a) => a.seen))
   }
 
   private async restartOne(id: string, spec: ChildRecord): Promise<void> {

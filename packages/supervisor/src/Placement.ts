@@ -15,6 +15,11 @@ export interface PlacementHost {
   /** This node. */
   readonly self: NodeId
   isUp(node: NodeId): boolean
+  /**
+   * True when a frame came from `node` within the downing bound (see `Failover.watchQuorum`):
+   * only such members count for the quorum.
+   */
+  heardLately(node: NodeId): boolean
   /** Members with a doc of this supervisor. */
   owners(): NodeId[]
   docOf(node: NodeId): Y.Doc | undefined
@@ -222,13 +227,28 @@ export class Placement {
 
   /** Known member addresses with a live member behind them. */
   private liveKnown(): number {
-    const live = new Set<string>()
-    for (const node of this.host.owners()) {
-      if (!this.isLive(node)) continue
+    return this.knownAmong(
+      this.host
+        .owners()
+        .filter(
+          (node) =>
+            node === this.host.self || (this.host.isUp(node) && this.host.heardLately(node)),
+        ),
+    )
+  }
+
+  /** How many known member addresses `nodes` stand for. */
+  private knownAmong(nodes: readonly NodeId[]): number {
+    const urls = new Set<string>()
+    for (const node of nodes) {
       const url = urlOf(this.host.docOf(node))
-      if (url !== undefined && this.known.has(url)) live.add(url)
+      if (url !== undefined && this.known.has(url)) urls.add(url)
     }
-    return live.size
+    return urls.size
+  }
+
+  private needed(): number {
+    return this.quorumSize ?? Math.floor(this.known.size / 2) + 1
   }
 
   hasQuorum(): boolean {
@@ -237,9 +257,13 @@ export class Placement {
     return this.quorumOverKnown()
   }
 
+  /** True when `nodes` (this one included, if it should count) are a quorum of the known members. */
+  isQuorum(nodes: readonly NodeId[]): boolean {
+    return this.knownAmong(nodes) >= this.needed()
+  }
+
   private quorumOverKnown(): boolean {
-    const needed = this.quorumSize ?? Math.floor(this.known.size / 2) + 1
-    return this.liveKnown() >= needed
+    return this.liveKnown() >= this.needed()
   }
 
   /**

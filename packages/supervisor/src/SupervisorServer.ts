@@ -10,6 +10,8 @@ export interface ServerHost {
   startLocal(spec: ChildRecord, options: StartOptions): Promise<Started>
   terminateLocal(id: string): Promise<boolean>
   execLocal(id: string, fn: string, args: unknown): Promise<unknown>
+  /** Those of `ids` that this node sees running on a live member. */
+  runningOf(ids: readonly string[]): string[]
   childExited(pid: Pid, reason: ExitReason): Promise<void>
 }
 
@@ -17,6 +19,11 @@ export type ServerRequest =
   | ({ op: 'start'; spec: ChildRecord } & StartOptions)
   | { op: 'terminate'; id: string }
   | { op: 'exec'; id: string; fn: string; args: unknown }
+  /**
+   * Which of `ids` this node sees running. A node of an older release answers `undefined` (it
+   * knows no such request), which the asker takes as "none".
+   */
+  | { op: 'running'; ids: string[] }
 
 export class SupervisorServer extends Actor<ServerHost> {
   private host!: ServerHost
@@ -41,6 +48,8 @@ export class SupervisorServer extends Actor<ServerHost> {
           return this.host.terminateLocal(msg.id)
         case 'exec':
           return this.host.execLocal(msg.id, msg.fn, msg.args)
+        case 'running':
+          return Promise.resolve(this.host.runningOf(msg.ids))
       }
     })
   }

@@ -2,9 +2,10 @@
 // children and refuses starts; the majority adopts them after `quorumAdoptDelayMs`; no child id
 // ever runs on two nodes at once; after the heal the minority takes children again.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf } from '@swormjs/actor'
+import { nodeOf, realClock, type Clock } from '@swormjs/actor'
 import type { Node } from '@swormjs/cluster'
 import { DistributedSupervisor, QuorumNotMet } from '@swormjs/supervisor'
+import { rendezvous } from '@swormjs/supervisor/internal'
 import { pause, proxiedCluster, rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
   ACTORS,
@@ -140,6 +141,45 @@ describe('quorum', () => {
     expect(sampler.stop()).toEqual([])
   })
 
+  it('stops a minority node’s children before the majority adopts them, though every timer of that node runs late', async () => {
+    // Node 2 is busy: each of its timers fires 90 ms late, more than half a heartbeat interval,
+    // so every heartbeat tick of its looks like a stall of its own, and its detector forgives
+    // its peers' silence. Its children must stop anyway before the majority's adoption delay
+    // runs out: it holds the quorum only while it has heard from one within the downing bound.
+    const lateMs = 90
+    const lateClock: Clock = {
+      ...realClock,
+      setTimeout: (fn, ms) => realClock.setTimeout(fn, ms + lateMs),
+    }
+    await using cluster = await proxiedCluster(3, FAST, (i) =>
+      i === 2 ? { clock: lateClock } : {},
+    )
+    const sups = await startSupervisors(cluster.nodes, {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: 400,
+    })
+    const minority = cluster.node(2)
+    const ids = idsPlacedOn(sups[0]!, minority.id, 20, 'late-timers')
+    await Promise.all(ids.map((id) => sups[0]!.startChild(worker(id))))
+    await waitUntil(
+      () => viewsAgree(sups) && eachRunsOnce(cluster.nodes, ids),
+      SETTLE_MS,
+      'replication',
+    )
+    const sampler = sampleDuplicates(cluster.nodes)
+
+    // Silence, not closed sockets: only the heartbeats can tell.
+    cluster.setLink(0, 2, 'blackhole')
+    cluster.setLink(1, 2, 'blackhole')
+    await waitUntil(() => eachRunsOnce(cluster.nodes.slice(0, 2), ids), SETTLE_MS, 'adoption')
+    expect(sampler.stop()).toEqual([])
+    expect(liveCopies([minority]).size).toBe(0)
+    expect(sups[2]!.stats().quorum).toBe(false)
+
+    await cluster.heal()
+    await waitUntil(() => sups[2]!.stats().quorum, SETTLE_MS, 'node 2 to have the quorum again')
+  })
+
   it('starts its children again when every side lost the quorum and the split heals', async () => {
     await using cluster = await proxiedCluster(3, FAST)
     const sups = await startSupervisors(cluster.nodes, {
@@ -172,6 +212,45 @@ describe('quorum', () => {
       'every child to run again, once',
     )
     expect(sampler.stop()).toEqual([])
+  })
+
+  it('does not start its parked children again when it gets the quorum back from a node that knows they were adopted', async () => {
+    await using cluster = await proxiedCluster(3, FAST)
+    const delayMs = 300
+    const sups = await startSupervisors(cluster.nodes, {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: delayMs,
+    })
+    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)]
+    // Children of a that b adopts when a is cut off (b is their second choice after a).
+    const ids = idsPlacedOn(sups[0]!, a.id, 200, 'parked')
+      .filter((id) => rendezvous(id, [b.id, c.id]) === b.id)
+      .slice(0, 10)
+    expect(ids.length).toBe(10)
+    await Promise.all(ids.map((id) => sups[0]!.startChild(worker(id))))
+    await waitUntil(
+      () => viewsAgree(sups) && eachRunsOnce([a], ids),
+      SETTLE_MS,
+      'the children to run on a',
+    )
+
+    await cluster.split([0])
+    await waitUntil(() => eachRunsOnce([b], ids), SETTLE_MS, 'b to adopt them')
+    const sampler = sampleDuplicates(cluster.nodes)
+    // a meets c again, but not b yet: its own view still shows b's children as they were
+    // before the split, while c knows b adopted a's.
+    cluster.setLink(0, 2, 'pass')
+    await waitUntil(() => sups[0]!.stats().quorum, SETTLE_MS, 'a to have the quorum again')
+    await pause(delayMs + 300)
+    expect(liveCopies([a]).size).toBe(0)
+    expect(sampler.stop()).toEqual([])
+
+    await cluster.heal()
+    await waitUntil(
+      () => viewsAgree(sups) && eachRunsOnce(cluster.nodes, ids),
+      SETTLE_MS,
+      'every node to agree after the heal',
+    )
   })
 
   it('adopts the children of a dead node once the quorum comes back', async () => {
