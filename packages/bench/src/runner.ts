@@ -1,7 +1,16 @@
 // What `cli.js` does, as functions: list the suites, pick figures by name, run them and print
 // one JSON line each. Kept apart from the entry point so that tests call it directly.
+import { BASELINES, measureBaseline, type BaselineName, type BaselineValue } from './baselines.js'
 import type { Figure } from './figure.js'
-import { defaultRunOptions, printLine, type BenchLine, type RunOptions } from './measure.js'
+import {
+  defaultRunOptions,
+  printLine,
+  round,
+  targetFields,
+  type BenchLine,
+  type Extra,
+  type RunOptions,
+} from './measure.js'
 import { suites } from './suites/index.js'
 
 /** Where the runner writes: bench lines and the listing to `out`, everything else to `err`. */
@@ -55,10 +64,49 @@ export function selectFigures(selector: string): NamedFigure[] | undefined {
   return one === undefined ? undefined : [one]
 }
 
-/** Runs one figure and returns its line (`bench` first). */
-export async function runFigure(named: NamedFigure, options: RunOptions): Promise<BenchLine> {
+/** The baselines measured so far in this run, by name. */
+export type MeasuredBaselines = ReadonlyMap<BaselineName, BaselineValue>
+
+/**
+ * Runs one figure and returns its line (`bench` first). A figure compared with a baseline gets
+ * `baseline` (its value), `baseline_of` and `ratio`, and `ratio_target`, `ratio_pass` if the
+ * ratio has a target; `baselines` must hold it.
+ */
+export async function runFigure(
+  named: NamedFigure,
+  options: RunOptions,
+  baselines: MeasuredBaselines = new Map(),
+): Promise<BenchLine> {
   const measurement = await named.figure.run(options)
-  return { bench: named.bench, ...measurement }
+  const line: Record<string, Extra> = { bench: named.bench, ...measurement }
+  const compare = named.figure.compare
+  if (compare !== undefined) {
+    const base = baselines.get(compare.baseline)
+    if (base === undefined) throw new Error(`baseline ${compare.baseline} was not measured`)
+    const value = compare.inBaselineUnit?.(measurement.value) ?? measurement.value
+    const ratio = round(value / base.value)
+    line['baseline'] = base.value
+    line['baseline_of'] = `baseline.${compare.baseline}`
+    line['ratio'] = ratio
+    if (compare.target !== undefined) {
+      const { target, pass } = targetFields(ratio, compare.target)
+      line['ratio_target'] = target
+      line['ratio_pass'] = pass
+    }
+  }
+  return line as BenchLine
+}
+
+/**
+ * The baselines to measure before `figures`: all of them for a whole suite (every suite prints
+ * the same limits, measured by the same code), only those compared with for a single figure.
+ */
+export function baselinesFor(figures: readonly NamedFigure[], wholeSuite: boolean): BaselineName[] {
+  if (wholeSuite) return [...BASELINES]
+  const wanted = new Set(
+    figures.flatMap((f) => (f.figure.compare ? [f.figure.compare.baseline] : [])),
+  )
+  return BASELINES.filter((b) => wanted.has(b))
 }
 
 /**
@@ -97,9 +145,22 @@ export async function runCli(args: readonly string[], io: CliIo = processIo): Pr
     return usageError(io, `no suite or figure named ${JSON.stringify(selector)}`)
   }
   let failed = false
+  const baselines = new Map<BaselineName, BaselineValue>()
+  for (const name of baselinesFor(figures, !selector.includes('.'))) {
+    try {
+      const value = await measureBaseline(name, options)
+      baselines.set(name, value)
+      printLine({ bench: `baseline.${name}`, ...value }, (text) => io.out(text))
+    } catch (e) {
+      failed = true
+      io.err(
+        `baseline.${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      )
+    }
+  }
   for (const named of figures) {
     try {
-      printLine(await runFigure(named, options), (text) => io.out(text))
+      printLine(await runFigure(named, options, baselines), (text) => io.out(text))
     } catch (e) {
       failed = true
       io.err(`${named.bench} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)

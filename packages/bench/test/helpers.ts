@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
 import { liveChildren } from '@swormjs/test'
+import { BASELINES } from '../src/baselines.js'
 import { runCli, type CliIo } from '../src/runner.js'
 
 /** The node processes of the multi-node suites run this compiled fixture. */
@@ -42,7 +43,8 @@ export function requireBuilt(...files: string[]): void {
 }
 
 /**
- * Runs `suite` in quick mode and checks it: exit code 0, one JSON line per figure of `figures`
+ * Runs `suite` in quick mode and checks it: exit code 0, the four baselines first, then one JSON
+ * line per figure of `figures`
  * (`[bench, unit]`, in order), each matching `{ runs: 1, target: <string>, ...shape }` with a
  * finite positive `value` (or, for a figure in unit `count`, which counts what went wrong, one
  * of at least 0), and no child process left running. Returns the lines.
@@ -55,12 +57,25 @@ export async function runQuickSuite(
   const io = captureIo()
   const code = await runCli([suite, '--quick'], io)
   expect(code, io.stderr()).toBe(0)
-  const lines = io
+  const all = io
     .stdout()
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+  // Every suite first prints the machine's limits, the same four, measured by the same code.
+  const baselines = all.filter((l) => String(l['bench']).startsWith('baseline.'))
+  expect(all.slice(0, baselines.length)).toEqual(baselines)
+  expect(baselines.map((l) => l['bench'])).toEqual(BASELINES.map((b) => `baseline.${b}`))
+  for (const b of baselines) expect(b['value']).toBeGreaterThan(0)
+  const lines = all.slice(baselines.length)
   expect(lines.map((l) => [l['bench'], l['unit']])).toEqual(figures)
+  // A figure compared with a limit carries it, and the ratio to it.
+  const byName = new Map(baselines.map((b) => [b['bench'], b['value']]))
+  for (const line of lines) {
+    if (line['baseline_of'] === undefined) continue
+    expect(line['baseline']).toBe(byName.get(line['baseline_of']))
+    expect(line['ratio']).toBeGreaterThan(0)
+  }
   for (const line of lines) {
     expect(line).toMatchObject({ runs: 1, target: expect.any(String), ...shape })
     expect(Number.isFinite(line['value'])).toBe(true)

@@ -1,7 +1,7 @@
 // The `actor` suite: how fast one @swormjs/actor runtime spawns, delivers and answers, and how much
 // an idle actor weighs.
 import { Actor, Runtime, silentLogger } from '@swormjs/actor'
-import type { Figure, Suite } from '../figure.js'
+import { nsPerOp, type Figure, type Suite } from '../figure.js'
 import { Countdown } from '../latch.js'
 import {
   measureLatency,
@@ -74,6 +74,7 @@ const TICK = { type: 'tick' } as const
 const perSecond = (count: number, ms: number): number => (count * 1000) / ms
 
 const spawn: Figure = {
+  compare: { baseline: 'map_get_ns', inBaselineUnit: nsPerOp },
   name: 'spawn',
   description: `processes/s: spawn ${SPAWNS} trivial actors until every init ran (target >= ${targets.spawn.value})`,
   async run(options: RunOptions): Promise<Measurement> {
@@ -96,6 +97,7 @@ const spawn: Figure = {
 }
 
 const send: Figure = {
+  compare: { baseline: 'map_get_ns', inBaselineUnit: nsPerOp },
   name: 'send',
   description: `messages/s: one sender, one actor, ${MESSAGES} messages until all are handled (target >= ${targets.send.value})`,
   async run(options: RunOptions): Promise<Measurement> {
@@ -124,6 +126,7 @@ const send: Figure = {
 }
 
 const call: Figure = {
+  compare: { baseline: 'map_get_ns', inBaselineUnit: (us) => us * 1000 },
   name: 'call',
   description: `µs: round trip of ${CALLS} sequential await runtime.call(pid, msg), median and p99 (target <= ${targets.call.value})`,
   async run(options: RunOptions): Promise<Measurement> {

@@ -64,6 +64,7 @@ function checkCount(what: string, got: number, want: number): void {
 const perSecond = (count: number, ms: number): number => (count * 1000) / ms
 
 const cast: Figure = {
+  compare: { baseline: 'ws_msgs_per_s', target: { op: '>=', value: 0.3 } },
   name: 'cast',
   description: `messages/s: node A casts ${CASTS} messages to an Echo on node B, until B handled all (target >= ${targets.cast.value})`,
   run: (options: RunOptions) =>
@@ -88,6 +89,7 @@ const cast: Figure = {
 }
 
 const call: Figure = {
+  compare: { baseline: 'ws_rtt_us', target: { op: '<=', value: 1.5 } },
   name: 'call',
   description: `µs: round trip of ${CALLS} sequential calls from node A to an Echo on node B, median and p99 (target <= ${targets.call.value})`,
   run: (options: RunOptions) =>

@@ -8,7 +8,7 @@ import { Registry } from '@swormjs/registry'
 import type { ChildNode } from '@swormjs/test'
 import { parseChurnRuns } from '../child/churnResult.js'
 import { EVENT_TIMEOUT_MS, field, numberReply, startMesh, withChildren } from '../childNodes.js'
-import type { Figure, Suite } from '../figure.js'
+import { nsPerOp, type Figure, type Suite } from '../figure.js'
 import {
   median,
   now,
@@ -51,9 +51,6 @@ const REGISTRY = 'bench'
  * it runs from `dist` and when a test runs it from `src`.
  */
 const CHURN_CHILD = new URL('../../dist/child/registryChurn.js', import.meta.url)
-
-/** Registrations per second measured on this machine with the same workload, for comparison. */
-const REGISTER_ELSEWHERE = { horde: 21_000, elixir_registry: 100_000 } as const
 
 const targets = {
   whereis: { op: '<=', value: 300 },
@@ -104,6 +101,7 @@ function checkCount(what: string, got: number, want: number): void {
 const perSecond = (count: number, ms: number): number => (count * 1000) / ms
 
 const whereis: Figure = {
+  compare: { baseline: 'map_get_ns', target: { op: '<=', value: 1.5 } },
   name: 'whereis',
   description: `ns per whereis of a random name on a node holding ${NAMES}, median of ${WHEREIS_ROUNDS} rounds per run (target <= ${targets.whereis.value})`,
   async run(options: RunOptions): Promise<Measurement> {
@@ -141,6 +139,7 @@ const whereis: Figure = {
 }
 
 const register: Figure = {
+  compare: { baseline: 'map_get_ns', inBaselineUnit: nsPerOp },
   name: 'register',
   description: `registrations/s: spawn a process and register it, ${NAMES} times on one node (target >= ${targets.register.value})`,
   async run(options: RunOptions): Promise<Measurement> {
@@ -158,7 +157,7 @@ const register: Figure = {
     }
     const unit = 'registrations/s'
     const samples = await repeat(options, 'registry.register', once, (v) => `${round(v)} ${unit}`)
-    return { ...summarize(samples, unit, targets.register), count, ...REGISTER_ELSEWHERE }
+    return { ...summarize(samples, unit, targets.register), count }
   },
 }
 
@@ -200,6 +199,7 @@ async function warmUpNodes(
 }
 
 const converge: Figure = {
+  compare: { baseline: 'yjs_converge_ms', target: { op: '<=', value: 2 } },
   name: 'converge_100k',
   description: `ms: node A registers ${NAMES} names, until node C (of 3) resolves them all; fresh nodes each run (target <= ${targets.converge.value})`,
   run: (options: RunOptions) =>

@@ -13,7 +13,7 @@ import {
   withChildren,
   type Mesh,
 } from '../childNodes.js'
-import type { Figure, Suite } from '../figure.js'
+import { usPerOp, type Figure, type Suite } from '../figure.js'
 import {
   median,
   repeat,
@@ -240,6 +240,7 @@ const leave: Figure = {
 }
 
 const startChild: Figure = {
+  compare: { baseline: 'ws_rtt_us', inBaselineUnit: usPerOp },
   name: 'start_child',
   description: `children/s: node A starts ${CHILDREN} children placed across 3 nodes, ${CONCURRENCY} calls in flight (target >= ${targets.startChild.value})`,
   run: (options: RunOptions) =>

@@ -4,7 +4,7 @@
 // made during a leave are ever lost.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { field, wallClock, withChildren } from '../childNodes.js'
-import type { Figure, Suite } from '../figure.js'
+import { usPerOp, type Figure, type Suite } from '../figure.js'
 import {
   repeat,
   round,
@@ -94,6 +94,7 @@ const leaveHandoff: Figure = {
 }
 
 const register: Figure = {
+  compare: { baseline: 'ws_rtt_us', inBaselineUnit: usPerOp },
   name: 'register',
   description: `names/s: each of 3 nodes registers ${REGISTER_PER_NODE} names at once (placed across the cluster), ${CONCURRENCY} registerName calls in flight per node (target >= ${targets.register.value})`,
   run: (options: RunOptions) =>
