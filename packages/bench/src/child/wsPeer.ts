@@ -22,7 +22,8 @@ server.on('connection', (ws) => {
   let checksum = 0
   ws.on('message', (data: RawData) => {
     const bytes = data as Buffer
-    switch (bytes[0]) {
+    const op: number = bytes[0] ?? 0
+    switch (op) {
       case PeerOp.Echo:
         ws.send(bytes)
         return
@@ -47,7 +48,7 @@ server.on('connection', (ws) => {
         return
       }
       default:
-        ws.close(1003, `unknown op ${String(bytes[0])} (checksum ${checksum})`)
+        ws.close(1003, `unknown op ${op} (checksum ${checksum})`)
     }
   })
 })
