@@ -38,6 +38,12 @@ const POLL_MS = 20
 
 const targets = {
   failover: { op: '<=', value: 1000 },
+  /**
+   * A silent node: the detector's defaults take it down after about 10 s of silence (a 1 s
+   * interval, 3 s acceptable pause, 5.2 deviations of 100 ms, 5 s unreachable, judged once a
+   * second); its children must run elsewhere within 300 ms of that.
+   */
+  afterDown: { op: '<=', value: 300 },
   leave: { op: '<=', value: 2000 },
   startChild: { op: '>=', value: 10_000 },
   movedOnJoin: { op: '<=', value: 0.3 },
@@ -199,6 +205,67 @@ const failover: Figure = {
     }),
 }
 
+const failoverSilent: Figure = {
+  name: 'failover_silent_10k',
+  description: `ms: ${CHILDREN} children on 3 nodes; one falls silent (SIGSTOP: its sockets stay open, nothing comes) until all its children run on the others; fresh nodes each run (the detector at its defaults; target: ${targets.afterDown.value} ms or less after the others take it down)`,
+  run: (options: RunOptions) =>
+    withChildren(async (): Promise<Measurement> => {
+      const count = scaled(CHILDREN, options.scale)
+      const once = async (): Promise<{
+        silent: number
+        afterDown: number
+        down: number
+        orphans: number
+      }> => {
+        await using cluster = await filledCluster(count)
+        const [a, b, c] = cluster.nodes
+        const victim = cluster.ids[2]
+        const orphans = numberReply(await c.request({ op: 'supLocal', sup: SUP }), 'supLocal')
+        const recovered = awaitCount(b, count, victim)
+        const down = b.waitForEvent(
+          (e: ChildEvent) => e.event === 'nodeDown' && e.id === victim,
+          EVENT_TIMEOUT_MS,
+        )
+        const silentAt = wallClock()
+        process.kill(c.pid, 'SIGSTOP')
+        try {
+          const at = await recovered
+          const downAt = field(await down, 'at', 'number')
+          await awaitCount(a, count, victim)
+          checkCount('children after the failover', (await placement(a)).size, count)
+          return { silent: at - silentAt, afterDown: at - downAt, down: downAt - silentAt, orphans }
+        } finally {
+          await c.kill9()
+        }
+      }
+      const runs = await repeat(
+        { ...options, warmup: 0 },
+        'supervisor.failover_silent_10k',
+        once,
+        (r) =>
+          `${round(r.silent)} ms from the silence, ${round(r.afterDown)} ms after it was taken down (${r.orphans} orphans)`,
+      )
+      // The target is the downing bound plus 300 ms: what the run adds after the others took
+      // the node down, in the worst run.
+      const worstAfterDown = round(Math.max(...runs.map((r) => r.afterDown)))
+      const silent = runs.map((r) => r.silent)
+      return {
+        value: round(median(silent)),
+        unit: 'ms',
+        target: `<= the downing bound + ${targets.afterDown.value}`,
+        pass: worstAfterDown <= targets.afterDown.value,
+        runs: runs.length,
+        min: round(Math.min(...silent)),
+        max: round(Math.max(...silent)),
+        downing_bound_ms: round(median(runs.map((r) => r.down))),
+        after_down_ms: round(median(runs.map((r) => r.afterDown))),
+        after_down_worst_ms: worstAfterDown,
+        orphans: median(runs.map((r) => r.orphans)),
+        count,
+      }
+    }),
+}
+
 const leave: Figure = {
   name: 'leave_10k',
   description: `ms: ${CHILDREN} children on 3 nodes; graceful stop of one until all its children run on the others; fresh nodes each run (target <= ${targets.leave.value})`,
@@ -333,4 +400,4 @@ const movedOnJoin: Figure = {
 }
 
 /** The `supervisor` suite, in the order `cli.js supervisor` runs it. */
-export const supervisorSuite: Suite = [failover, leave, startChild, movedOnJoin]
+export const supervisorSuite: Suite = [failover, failoverSilent, leave, startChild, movedOnJoin]
