@@ -15,6 +15,7 @@ describe('bench registry suite', () => {
       [
         ['registry.whereis', 'ns'],
         ['registry.register', 'registrations/s'],
+        ['registry.register_3_nodes', 'registrations/s'],
         ['registry.converge_100k', 'ms'],
         ['registry.heap_per_name', 'bytes'],
         ['registry.churn_heap_ratio', 'ratio'],
@@ -24,11 +25,18 @@ describe('bench registry suite', () => {
     // Compared with the machine's limits measured in the same run, and no other system's figure.
     expect(lines[0]).toMatchObject({ baseline_of: 'baseline.map_get_ns', ratio_target: '<= 1.5' })
     expect(lines[1]).not.toHaveProperty('horde')
-    expect(lines[2]).toMatchObject({
+    // Three nodes beside a lone one, in the same run.
+    const three = lines[2]!
+    expect(three['ratio_to_lone_node']).toBeCloseTo(
+      (three['value'] as number) / (three['lone_node'] as number),
+      1,
+    )
+    expect(three).toMatchObject({ ratio_target: '>= 0.5', ratio_pass: expect.any(Boolean) })
+    expect(lines[3]).toMatchObject({
       baseline_of: 'baseline.yjs_converge_ms',
       ratio_target: '<= 2',
     })
-    expect(lines[3]!['owner']).toBeGreaterThan(0)
-    expect(lines[4]!['peak']).toBeGreaterThanOrEqual(lines[4]!['value'] as number)
+    expect(lines[4]!['owner']).toBeGreaterThan(0)
+    expect(lines[5]!['peak']).toBeGreaterThanOrEqual(lines[5]!['value'] as number)
   }, 30_000)
 })

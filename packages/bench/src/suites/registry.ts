@@ -17,6 +17,8 @@ import {
   scaled,
   summarize,
   summarizeRuns,
+  targetFields,
+  type Extra,
   type Measurement,
   type RunOptions,
   type Target,
@@ -55,6 +57,7 @@ const CHURN_CHILD = new URL('../../dist/child/registryChurn.js', import.meta.url
 const targets = {
   whereis: { op: '<=', value: 300 },
   register: { op: '>=', value: 50_000 },
+  registerThreeNodes: { op: '>=', value: 0.5 },
   converge: { op: '<=', value: 2000 },
   heapPerName: { op: '<=', value: 600 },
   churnHeapRatio: { op: '<=', value: 2 },
@@ -176,14 +179,18 @@ async function bulkRegister(
   return { start: field(reply, 'start', 'number'), end: field(reply, 'end', 'number') }
 }
 
-/** Resolves once `node`'s registry resolves `count` names (polled there; not for timing). */
-async function awaitCount(node: ChildNode, count: number): Promise<void> {
-  await node.request({
+/**
+ * Resolves once `node`'s registry resolves `count` names, with the absolute time it saw them
+ * (polled there, one check per turn: good to a turn).
+ */
+async function awaitCount(node: ChildNode, count: number): Promise<number> {
+  const reply = await node.request({
     op: 'regAwaitCount',
     registry: REGISTRY,
     count,
     timeoutMs: EVENT_TIMEOUT_MS,
   })
+  return numberReply(reply, 'regAwaitCount')
 }
 
 /** Registers and replicates a few names unmeasured, so that every node has compiled the paths. */
@@ -238,6 +245,56 @@ const converge: Figure = {
         count,
       }
     }),
+}
+
+const registerThreeNodes: Figure = {
+  name: 'register_3_nodes',
+  description: `registrations/s: node A of 3 registers ${NAMES} names (spawn and register each, as registry.register does) while B and C follow; beside the same on a lone node process in the same run, as a ratio (target >= ${targets.registerThreeNodes.value} of the lone node's rate); fresh nodes each run`,
+  run: (options: RunOptions) =>
+    withChildren(async (): Promise<Measurement> => {
+      const count = scaled(NAMES, options.scale)
+      const rateOf = (r: { start: number; end: number }): number =>
+        perSecond(count, r.end - r.start)
+      const once = async (): Promise<{ lone: number; three: number; converge: number }> => {
+        let lone: number
+        {
+          await using solo = await startMesh(['bench-solo'])
+          const [s] = solo.nodes as [ChildNode]
+          await startRegistries(solo.nodes)
+          await warmUpNodes(s, [], options.scale)
+          lone = rateOf(await bulkRegister(s, count, 'name:'))
+        }
+        await using mesh = await startMesh(['bench-a', 'bench-b', 'bench-c'])
+        const [a, b, c] = mesh.nodes as [ChildNode, ChildNode, ChildNode]
+        await startRegistries(mesh.nodes)
+        const before = await warmUpNodes(a, [b, c], options.scale)
+        const bulk = await bulkRegister(a, count, 'name:')
+        const seen = await Promise.all([b, c].map((n) => awaitCount(n, before + count)))
+        return { lone, three: rateOf(bulk), converge: Math.max(...seen) - bulk.start }
+      }
+      const runs = await repeat(
+        { ...options, warmup: 0 },
+        'registry.register_3_nodes',
+        once,
+        (r) =>
+          `${round(r.three)} registrations/s on A of 3, ${round(r.lone)} on a lone node: ${(r.three / r.lone).toFixed(2)}; on all three ${round(r.converge)} ms after the first`,
+      )
+      const ratio = round(median(runs.map((r) => r.three / r.lone)))
+      return {
+        ...summarizeRuns(runs, (r) => r.three, 'registrations/s', targets.register, {
+          lone_node: (r) => r.lone,
+          converged_ms: (r) => r.converge,
+        }),
+        ratio_to_lone_node: ratio,
+        ...prefixed('ratio_', targetFields(ratio, targets.registerThreeNodes)),
+        count,
+      }
+    }),
+}
+
+/** `fields` with each name prefixed: `{ target, pass }` as `{ ratio_target, ratio_pass }`. */
+function prefixed(prefix: string, fields: Record<string, Extra>): Record<string, Extra> {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [prefix + k, v]))
 }
 
 /** The heap of a node process after a full GC (the nodes run with `--expose-gc`). */
@@ -315,4 +372,11 @@ const churnHeapRatio: Figure = {
 }
 
 /** The `registry` suite, in the order `cli.js registry` runs it. */
-export const registrySuite: Suite = [whereis, register, converge, heapPerName, churnHeapRatio]
+export const registrySuite: Suite = [
+  whereis,
+  register,
+  registerThreeNodes,
+  converge,
+  heapPerName,
+  churnHeapRatio,
+]
