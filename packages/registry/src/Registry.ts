@@ -229,7 +229,9 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
 
   /** The process `name` resolves to: a local read, O(1). Undefined when absent or its node is down. */
   whereis(name: Name): Pid | undefined {
-    return this.replicas.winner(encodeName(name))
+    return typeof name === 'string'
+      ? this.replicas.winnerOfString(name)
+      : this.replicas.winner(encodeName(name))
   }
 
   /** Every registered name with its process. */

@@ -16,9 +16,14 @@ export function encodeName(name: Name): string {
   return 'j' + canonicalJson(name)
 }
 
+/** True for the key of a string name (`encodeName('x')` is `'sx'`). */
+export function isStringKey(key: string): boolean {
+  return key.charCodeAt(0) === 115 /* s */
+}
+
 /** The name a key made by `encodeName` stands for. */
 export function decodeName(key: string): Name {
-  if (key.charCodeAt(0) === 115 /* s */) return key.slice(1)
+  if (isStringKey(key)) return key.slice(1)
   return JSON.parse(key.slice(1)) as Name
 }
 
