@@ -15,7 +15,18 @@ describe('bench cluster suite', () => {
       ['cluster.call', 'µs'],
       ['cluster.doc_visible', 'ms'],
       ['cluster.detect_close', 'ms'],
+      ['cluster.codec_sworm', 'ns'],
+      ['cluster.codec_v8', 'ns'],
+      ['cluster.codec_msgpackr', 'ns'],
+      ['cluster.codec_json', 'ns'],
     ])
+    // Each codec's line says what each kind of message costs and weighs.
+    for (const line of lines.slice(4)) {
+      for (const kind of ['small', 'text', 'numbers', 'binary']) {
+        expect(line[`${kind}_ns`]).toBeGreaterThan(0)
+        expect(line[`${kind}_bytes`]).toBeGreaterThan(0)
+      }
+    }
     expect(lines[1]!['p99']).toBeGreaterThan(0)
   }, 30_000)
 })

@@ -331,6 +331,11 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
     messagesIn: number
     /** Messages to a node that is not connected, dropped (as Erlang drops them). */
     dropped: number
+    /**
+     * Messages from peers whose payload could not be decoded here (a newer Node's v8 format in a
+     * rolling upgrade, say), dropped; a call among them was answered with `NotSerializable`.
+     */
+    undecodable: number
     /** Frames and docs a peer sent in another node's name, dropped (docs/SECURITY.md). */
     forged: number
     /** Gossiped members, docs, monitors and links refused past their limits (docs/SECURITY.md). */
@@ -353,6 +358,7 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
       messagesOut: this.route.messagesOut,
       messagesIn: this.route.messagesIn,
       dropped: this.route.dropped,
+      undecodable: this.route.undecodable,
       forged: this.route.forged.count + this.docs.forged.count,
       overLimit:
         this.membership.membersIgnored + this.route.overLimit.count + this.docs.overLimit.count,

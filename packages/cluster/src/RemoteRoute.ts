@@ -23,6 +23,11 @@ import { NotSerializable } from './errors.js'
 import { Frame } from './frames.js'
 import type { Peer } from './Peer.js'
 
+/** What `readMessage` gives for a payload that does not decode: why. */
+class Undecodable {
+  constructor(readonly error: NotSerializable) {}
+}
+
 export class RemoteRoute implements Route {
   private readonly runtime: Runtime
   private readonly peerOf: (node: NodeId) => Peer | undefined
@@ -31,6 +36,8 @@ export class RemoteRoute implements Route {
   messagesOut = 0
   messagesIn = 0
   dropped = 0
+  /** Messages whose payload could not be decoded here, dropped (see `readMessage`). */
+  undecodable = 0
   /** Frames dropped because a peer spoke for another node's process or ref. */
   readonly forged = new PeerTally()
   /** Monitors and links refused to a peer past `maxMonitorsPerPeer` or `maxLinksPerPeer`. */
@@ -166,6 +173,25 @@ export class RemoteRoute implements Route {
     return true
   }
 
+  /**
+   * A message's payload, or an `Undecodable` when its bytes were read whole but do not decode
+   * (another Node's v8 format in a rolling upgrade, say): the message is dropped and logged, the
+   * connection and the frames after it kept. Bytes it cannot delimit still throw.
+   */
+  private readMessage(peer: Peer, dec: decoding.Decoder, to: Pid): unknown {
+    try {
+      return readPayload(dec)
+    } catch (e) {
+      if (!NotSerializable.is(e)) throw e
+      this.undecodable++
+      this.logger.warn(
+        { from: peer.nodeId, to, err: e },
+        'a message that could not be decoded was dropped',
+      )
+      return new Undecodable(e)
+    }
+  }
+
   private encode(value: unknown): Uint8Array {
     const bytes = encodeValue(value)
     if (bytes.length > this.maxPayloadBytes) {
@@ -190,17 +216,22 @@ export class RemoteRoute implements Route {
     switch (type) {
       case Frame.Send: {
         const to = decoding.readVarString(dec) as Pid
-        const msg = readPayload(dec)
+        const msg = this.readMessage(peer, dec, to)
         this.messagesIn++
-        if (rt.isLocal(to)) rt.send(to, msg)
+        if (!(msg instanceof Undecodable) && rt.isLocal(to)) rt.send(to, msg)
         return true
       }
       case Frame.Call: {
         const to = decoding.readVarString(dec) as Pid
         const ref = decoding.readVarString(dec) as Ref
-        const envelope = readPayload(dec)
+        const envelope = this.readMessage(peer, dec, to)
         this.messagesIn++
         if (!this.ownedBy(peer, nodeOfRef(ref), 'Call')) return true
+        if (envelope instanceof Undecodable) {
+          // The caller learns at once why, rather than after its timeout.
+          this.reply(ref, false, envelope.error)
+          return true
+        }
         if (this.watchFor(peer, to, ref)) rt.send(to, envelope)
         return true
       }

@@ -50,12 +50,39 @@ export function writePayload(enc: encoding.Encoder, value: unknown): void {
   encoding.writeUint8Array(enc, encodeValue(value))
 }
 
-/** Reads a value written by `writePayload`; throws `ProtocolError` on bad bytes. */
+/**
+ * Reads a value written by `writePayload`; throws `ProtocolError` on bytes it cannot even
+ * delimit (an unknown tag, a length past the end), and `NotSerializable` on a payload it read
+ * whole but cannot decode (JSON that does not parse; v8 bytes of a newer Node, as in a rolling
+ * upgrade across Node versions): then the decoder stands after it, and the frames after it can
+ * still be read.
+ */
 export function readPayload(dec: decoding.Decoder): unknown {
   const tag = decoding.readUint8(dec)
-  if (tag === TAG_JSON) return JSON.parse(decoding.readVarString(dec)) as unknown
-  if (tag === TAG_V8) return v8.deserialize(decoding.readVarUint8Array(dec))
+  if (tag === TAG_JSON) {
+    const text = decoding.readVarString(dec)
+    try {
+      return JSON.parse(text) as unknown
+    } catch (e) {
+      throw undecodable('JSON', e)
+    }
+  }
+  if (tag === TAG_V8) {
+    const bytes = decoding.readVarUint8Array(dec)
+    try {
+      return v8.deserialize(bytes) as unknown
+    } catch (e) {
+      throw undecodable('v8', e)
+    }
+  }
   throw new ProtocolError(`unknown payload tag ${tag}`)
+}
+
+function undecodable(format: string, cause: unknown): NotSerializable {
+  const why = cause instanceof Error ? cause.message : String(cause)
+  return new NotSerializable(`the receiving node could not decode a ${format} payload (${why})`, {
+    cause,
+  })
 }
 
 /**

@@ -4,7 +4,7 @@
 import * as net from 'node:net'
 import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
-import { silentLogger } from '@swormjs/actor'
+import { Actor, formatRef, silentLogger, type NodeId } from '@swormjs/actor'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
 import { startNode, type Node } from '@swormjs/cluster'
 import { Frame, frame } from '@swormjs/cluster/protocol'
@@ -228,6 +228,56 @@ describe('bad input from an authenticated peer', () => {
     expect(await sock.closed).toBe(1002)
     expect(s.rec.find(s.a.name, 'malformed frame from peer')).toHaveLength(1)
     expect(s.a.isUp(fake as Node['id'])).toBe(false)
+    await expectHealthy(s)
+  })
+
+  it('drops a message whose payload does not decode, answers such a call with NotSerializable, and keeps the connection and the frames after it', async () => {
+    // Bytes read whole that do not decode: what a newer Node's v8 format looks like to an older
+    // one in a rolling upgrade across Node versions.
+    const s = await setup()
+    const fake = lowNodeId(9)
+    const sock = await hand(s.a, 9)
+    const got: unknown[] = []
+    const target = s.a.runtime.spawn(
+      class extends Actor<void> {
+        override handleInfo(msg: unknown): void {
+          got.push(msg)
+        }
+      },
+      undefined,
+    )
+    const v8Garbage = (enc: encoding.Encoder): void => {
+      encoding.writeUint8(enc, 1) // the v8 tag
+      encoding.writeVarUint8Array(enc, Uint8Array.from([0xff, 0x63, 0x7f, 0x00, 0x13]))
+    }
+    const ref = formatRef(fake as NodeId, 1)
+    sock.send(
+      frame((enc) => {
+        encoding.writeVarUint(enc, Frame.Send)
+        encoding.writeVarString(enc, target)
+        v8Garbage(enc)
+        encoding.writeVarUint(enc, Frame.Call)
+        encoding.writeVarString(enc, target)
+        encoding.writeVarString(enc, ref)
+        v8Garbage(enc)
+        encoding.writeVarUint(enc, Frame.Send)
+        encoding.writeVarString(enc, target)
+        writePayload(enc, { after: 'the bad ones' })
+      }),
+    )
+    await waitUntil(() => got.length === 1, 2000, 'the good message after the bad ones')
+    expect(got).toEqual([{ after: 'the bad ones' }])
+    // The call's reply came back (among the node's other frames), with a NotSerializable that
+    // says why.
+    const text = (): string => sock.received.map((b) => Buffer.from(b).toString('latin1')).join()
+    await waitUntil(() => text().includes(ref), 2000, 'a reply to the call')
+    expect(text()).toContain('could not decode a v8 payload')
+    expect(text()).toContain('NOT_SERIALIZABLE')
+    expect(s.rec.find(s.a.name, 'a message that could not be decoded was dropped')).toHaveLength(2)
+    expect(s.rec.find(s.a.name, 'malformed frame from peer')).toHaveLength(0)
+    expect(sock.closeCode()).toBeUndefined()
+    expect(s.a.isUp(fake as Node['id'])).toBe(true)
+    expect(s.a.stats().undecodable).toBe(2)
     await expectHealthy(s)
   })
 

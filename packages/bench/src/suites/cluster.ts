@@ -4,6 +4,7 @@
 import type { ChildEvent, ChildNode } from '@swormjs/test'
 import { EVENT_TIMEOUT_MS, field, startMesh, wallClock, withChildren } from '../childNodes.js'
 import type { Figure, Suite } from '../figure.js'
+import { codecFigures } from './codec.js'
 import {
   measureLatency,
   repeat,
@@ -168,4 +169,4 @@ const detectClose: Figure = {
 }
 
 /** The `cluster` suite, in the order `cli.js cluster` runs it. */
-export const clusterSuite: Suite = [cast, call, docVisible, detectClose]
+export const clusterSuite: Suite = [cast, call, docVisible, detectClose, ...codecFigures]
