@@ -25,7 +25,10 @@ import type { Peer } from './Peer.js'
 
 /** What `readMessage` gives for a payload that does not decode: why. */
 class Undecodable {
-  constructor(readonly error: NotSerializable) {}
+  readonly error: NotSerializable
+  constructor(error: NotSerializable) {
+    this.error = error
+  }
 }
 
 export class RemoteRoute implements Route {
