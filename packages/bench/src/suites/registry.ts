@@ -12,6 +12,7 @@ import { nsPerOp, type Figure, type Suite } from '../figure.js'
 import {
   median,
   now,
+  percentile,
   repeat,
   round,
   scaled,
@@ -28,6 +29,8 @@ import { runNodeChild } from '../nodeChild.js'
 
 /** Full-size workloads; `RunOptions.scale` shrinks them. */
 const NAMES = 100_000
+/** Registrations per second of `converge_stream`, steady. */
+const STREAM_RATE = 10_000
 const LOOKUPS = 1_000_000
 /**
  * A `whereis` run times its lookups in this many rounds and keeps the median round: a round in
@@ -58,6 +61,8 @@ const targets = {
   whereis: { op: '<=', value: 300 },
   register: { op: '>=', value: 50_000 },
   registerThreeNodes: { op: '>=', value: 0.5 },
+  streamP50: { op: '<=', value: 50 },
+  streamP99: { op: '<=', value: 50 },
   converge: { op: '<=', value: 2000 },
   heapPerName: { op: '<=', value: 600 },
   churnHeapRatio: { op: '<=', value: 2 },
@@ -292,6 +297,67 @@ const registerThreeNodes: Figure = {
     }),
 }
 
+const convergeStream: Figure = {
+  name: 'converge_stream',
+  description: `ms: node A of 3 registers ${NAMES} names at a steady ${STREAM_RATE}/s (open loop: each name due at its time, whatever the earlier ones took); for each name, from when it was due on A until node C resolves it; p50 as the value, p99 beside (target p99 <= ${targets.streamP99.value})`,
+  run: (options: RunOptions) =>
+    withChildren(async (): Promise<Measurement> => {
+      const count = scaled(NAMES, options.scale)
+      await using mesh = await startMesh(['bench-a', 'bench-b', 'bench-c'])
+      const [a, b, c] = mesh.nodes as [ChildNode, ChildNode, ChildNode]
+      await startRegistries(mesh.nodes)
+      await warmUpNodes(a, [b, c], options.scale)
+      let run = 0
+      const once = async (): Promise<{ p50: number; p99: number; max: number; late: number }> => {
+        const prefix = `stream${run++}:`
+        await c.request({ op: 'regWatchTimes', registry: REGISTRY, prefix, count })
+        const seen = c.waitForEvent(
+          (e) => e.event === 'regTimes' && e.prefix === prefix,
+          EVENT_TIMEOUT_MS + (count * 1000) / STREAM_RATE,
+        )
+        const paced = await a.request({
+          op: 'regPaced',
+          registry: REGISTRY,
+          count,
+          rate: STREAM_RATE,
+          prefix,
+        })
+        const start = field(paced, 'start', 'number')
+        const times = (await seen)['times'] as number[]
+        checkCount('names seen on C', times.filter((t) => t > 0).length, count)
+        const lags = times
+          .map((t, i) => t - (start + (i * 1000) / STREAM_RATE))
+          .sort((x, y) => x - y)
+        return {
+          p50: percentile(lags, 50, true),
+          p99: percentile(lags, 99, true),
+          max: lags[lags.length - 1]!,
+          late: field(paced, 'worstLateMs', 'number'),
+        }
+      }
+      const runs = await repeat(
+        { ...options, warmup: 0 },
+        'registry.converge_stream',
+        once,
+        (r) =>
+          `p50 ${round(r.p50)} ms, p99 ${round(r.p99)} ms, max ${round(r.max)} ms (A's schedule ran at worst ${round(r.late)} ms late)`,
+      )
+      const p99 = round(median(runs.map((r) => r.p99)))
+      const worstP99 = round(Math.max(...runs.map((r) => r.p99)))
+      return {
+        ...summarizeRuns(runs, (r) => r.p50, 'ms', targets.streamP50, {
+          p99: (r) => r.p99,
+          slowest: (r) => r.max,
+          schedule_late_ms: (r) => r.late,
+        }),
+        p99_worst_run: worstP99,
+        ...prefixed('p99_', targetFields(p99, targets.streamP99)),
+        rate: STREAM_RATE,
+        count,
+      }
+    }),
+}
+
 /** `fields` with each name prefixed: `{ target, pass }` as `{ ratio_target, ratio_pass }`. */
 function prefixed(prefix: string, fields: Record<string, Extra>): Record<string, Extra> {
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [prefix + k, v]))
@@ -377,6 +443,7 @@ export const registrySuite: Suite = [
   register,
   registerThreeNodes,
   converge,
+  convergeStream,
   heapPerName,
   churnHeapRatio,
 ]
