@@ -14,7 +14,16 @@ import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { PeerOp, YJS_MAP, readCount, writeCount } from './child/wsPeerOps.js'
-import { median, now, percentile, repeat, round, scaled, type RunOptions } from './measure.js'
+import {
+  median,
+  now,
+  nsPerLookup,
+  percentile,
+  repeat,
+  round,
+  scaled,
+  type RunOptions,
+} from './measure.js'
 
 /** The limits a figure can be compared with. */
 export type BaselineName = 'map_get_ns' | 'ws_rtt_us' | 'ws_msgs_per_s' | 'yjs_converge_ms'
@@ -90,19 +99,10 @@ async function mapGet(options: RunOptions): Promise<BaselineValue> {
   for (const k of stored) map.set(k, { p: `<0.${k.length}.0>` })
   const keys = Array.from({ length: count }, (_, i) => `name:${String(i)}`)
   const order = Uint32Array.from({ length: lookups }, () => Math.floor(Math.random() * count))
-  const perRound = Math.ceil(lookups / MAP_ROUNDS)
-  const once = (): Promise<number> => {
-    let found = 0
-    const rounds: number[] = []
-    for (let start = 0; start < lookups; start += perRound) {
-      const end = Math.min(lookups, start + perRound)
-      const t0 = now()
-      for (let i = start; i < end; i++) if (map.get(keys[order[i]!]!) !== undefined) found++
-      rounds.push(((now() - t0) * 1e6) / (end - start))
-    }
-    if (found !== lookups) throw new Error(`found ${found} of ${lookups} keys`)
-    return Promise.resolve(median(rounds))
-  }
+  const once = (): Promise<number> =>
+    Promise.resolve(
+      nsPerLookup(lookups, MAP_ROUNDS, (i) => map.get(keys[order[i]!]!) !== undefined),
+    )
   const samples = await repeat(options, 'baseline.map_get_ns', once, (v) => `${round(v)} ns`)
   return summed(samples, 'ns', count)
 }

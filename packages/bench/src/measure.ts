@@ -190,3 +190,28 @@ export function printLine(
 export function scaled(full: number, scale: number, min = 1): number {
   return Math.max(min, Math.round(full * scale))
 }
+
+/**
+ * ns per lookup of `lookups` lookups (`lookup(i)` for i in order, true when found), timed in
+ * `rounds` rounds of which the median counts: a round in which the shared machine took the core
+ * away is left out instead of skewing the run. Throws unless every lookup found its key. The
+ * same for `registry.whereis` and `baseline.map_get_ns`, so that their ratio compares like with
+ * like.
+ */
+export function nsPerLookup(
+  lookups: number,
+  rounds: number,
+  lookup: (i: number) => boolean,
+): number {
+  let found = 0
+  const times: number[] = []
+  const perRound = Math.ceil(lookups / rounds)
+  for (let start = 0; start < lookups; start += perRound) {
+    const end = Math.min(lookups, start + perRound)
+    const t0 = now()
+    for (let i = start; i < end; i++) if (lookup(i)) found++
+    times.push(((now() - t0) * 1e6) / (end - start))
+  }
+  if (found !== lookups) throw new Error(`found ${found} of ${lookups} keys`)
+  return median(times)
+}

@@ -12,6 +12,7 @@ import { nsPerOp, type Figure, type Suite } from '../figure.js'
 import {
   median,
   now,
+  nsPerLookup,
   percentile,
   repeat,
   round,
@@ -126,21 +127,14 @@ const whereis: Figure = {
     await sleep(SETTLE_MS)
     // The same random sequence for every run, drawn before the clock starts.
     const order = Uint32Array.from({ length: lookups }, () => Math.floor(Math.random() * count))
-    const perRound = Math.ceil(lookups / WHEREIS_ROUNDS)
-    const once = (): Promise<number> => {
-      let found = 0
-      const rounds: number[] = []
-      for (let start = 0; start < lookups; start += perRound) {
-        const end = Math.min(lookups, start + perRound)
-        const t0 = now()
-        for (let i = start; i < end; i++) {
-          if (registry.whereis(names[order[i]!]!) !== undefined) found++
-        }
-        rounds.push(((now() - t0) * 1e6) / (end - start))
-      }
-      checkCount('names found', found, lookups)
-      return Promise.resolve(median(rounds))
-    }
+    const once = (): Promise<number> =>
+      Promise.resolve(
+        nsPerLookup(
+          lookups,
+          WHEREIS_ROUNDS,
+          (i) => registry.whereis(names[order[i]!]!) !== undefined,
+        ),
+      )
     const samples = await repeat(options, 'registry.whereis', once, (v) => `${round(v)} ns`)
     return { ...summarize(samples, 'ns', targets.whereis), count, lookups }
   },

@@ -162,6 +162,32 @@ async function placement(node: ChildNode): Promise<Map<string, string>> {
   return out
 }
 
+/**
+ * Node C of `cluster` about to fail: how many children it holds, and B watching (from its own
+ * view, polled there) for all `count` to run on A and B, and for C's `nodeDown`.
+ */
+async function watchFailover(
+  cluster: Filled,
+  count: number,
+): Promise<{
+  a: ChildNode
+  c: ChildNode
+  victim: string
+  orphans: number
+  recovered: Promise<number>
+  down: Promise<ChildEvent>
+}> {
+  const [a, b, c] = cluster.nodes
+  const victim = cluster.ids[2]
+  const orphans = numberReply(await c.request({ op: 'supLocal', sup: SUP }), 'supLocal')
+  const recovered = awaitCount(b, count, victim)
+  const down = b.waitForEvent(
+    (e: ChildEvent) => e.event === 'nodeDown' && e.id === victim,
+    EVENT_TIMEOUT_MS,
+  )
+  return { a, c, victim, orphans, recovered, down }
+}
+
 const failover: Figure = {
   name: 'failover_10k',
   description: `ms: ${CHILDREN} children on 3 nodes; kill -9 of one until all its children run on the others; fresh nodes each run (target <= ${targets.failover.value} after the socket closes)`,
@@ -170,15 +196,7 @@ const failover: Figure = {
       const count = scaled(CHILDREN, options.scale)
       const once = async (): Promise<{ kill: number; close: number; orphans: number }> => {
         await using cluster = await filledCluster(count)
-        const [a, b, c] = cluster.nodes
-        const victim = cluster.ids[2]
-        const orphans = numberReply(await c.request({ op: 'supLocal', sup: SUP }), 'supLocal')
-        // B times it: it polls its own view from before the kill.
-        const recovered = awaitCount(b, count, victim)
-        const down = b.waitForEvent(
-          (e: ChildEvent) => e.event === 'nodeDown' && e.id === victim,
-          EVENT_TIMEOUT_MS,
-        )
+        const { a, c, victim, orphans, recovered, down } = await watchFailover(cluster, count)
         const killedAt = wallClock()
         await c.kill9()
         const at = await recovered
@@ -218,14 +236,7 @@ const failoverSilent: Figure = {
         orphans: number
       }> => {
         await using cluster = await filledCluster(count)
-        const [a, b, c] = cluster.nodes
-        const victim = cluster.ids[2]
-        const orphans = numberReply(await c.request({ op: 'supLocal', sup: SUP }), 'supLocal')
-        const recovered = awaitCount(b, count, victim)
-        const down = b.waitForEvent(
-          (e: ChildEvent) => e.event === 'nodeDown' && e.id === victim,
-          EVENT_TIMEOUT_MS,
-        )
+        const { a, c, victim, orphans, recovered, down } = await watchFailover(cluster, count)
         const silentAt = wallClock()
         process.kill(c.pid, 'SIGSTOP')
         try {
