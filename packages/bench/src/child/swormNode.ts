@@ -39,10 +39,15 @@ const env = process.env
 /** SWORM_COMPACT_MIN_DEAD: the sworm's `compactMinDead` (default: the sworm's default). */
 const compactMinDead = env['SWORM_COMPACT_MIN_DEAD']
 
+/** SWORM_REDISTRIBUTION: `active` moves names to a node that joins, in bounded rounds. */
+const redistribution: 'active' | undefined =
+  env['SWORM_REDISTRIBUTION'] === 'active' ? 'active' : undefined
+
 class BenchRooms extends Sworm {
   static override options = {
     handoff: true,
     ...(compactMinDead === undefined ? {} : { compactMinDead: Number(compactMinDead) }),
+    ...(redistribution === undefined ? {} : { redistribution }),
   }
   static override actors = { Counter }
 }

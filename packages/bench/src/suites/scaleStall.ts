@@ -17,6 +17,7 @@ import {
   PREFIX,
   SWORM_NODE,
   countOn,
+  localCount,
   swormMesh,
   until,
   verify,
@@ -217,15 +218,45 @@ async function adoption(count: number): Promise<Delay[]> {
   return await maxDelays([a, b])
 }
 
+/**
+ * Phase: C runs `count` names alone, with active redistribution; then A and B join it, and the
+ * names the hash now gives them move to them with their state, in bounded rounds (`rebalance`:
+ * at most 1,000 moves a round, one round each 500 ms). Until A and B run their share.
+ */
+async function rebalance(count: number): Promise<Delay[]> {
+  const env = { SWORM_REDISTRIBUTION: 'active' }
+  const nodes = ['sworm-a', 'sworm-b', 'sworm-c'].map((n) => spawnSworm(n, env))
+  try {
+    const [a, b, c] = nodes as [ChildNode, ChildNode, ChildNode]
+    const readies = await Promise.all(nodes.map((n) => n.ready))
+    await c.request({ op: 'register', prefix: PREFIX, count, concurrency: CONCURRENCY })
+    await c.request({ op: 'setStates', prefix: PREFIX, count, concurrency: CONCURRENCY })
+    // Their start-up is not what is measured.
+    await maxDelays(nodes)
+    const urls = readies.map((r) => field(r, 'url', 'string'))
+    await a.request({ op: 'connect', url: urls[2] })
+    await b.request({ op: 'connect', url: urls[2] })
+    // At least a sixth each (a third is the hash's share: rounds take a while to get there).
+    await until('A and B to run their share', async () => {
+      const [onA, onB] = await Promise.all([a, b].map((n) => localCount(n, count)))
+      return onA! >= count / 6 && onB! >= count / 6
+    })
+    return await maxDelays(nodes)
+  } finally {
+    await Promise.all(nodes.map((n) => n.kill9()))
+  }
+}
+
 interface Run {
   readonly register: Delay[]
   readonly compaction: Delay[]
   readonly leave: Delay[]
   readonly adopt: Delay[]
+  readonly rebalance: Delay[]
   readonly lostState: number
 }
 
-const PHASES = ['register', 'compaction', 'leave', 'adopt'] as const
+const PHASES = ['register', 'compaction', 'leave', 'adopt', 'rebalance'] as const
 type Phase = (typeof PHASES)[number]
 
 const wallOf = (ds: readonly Delay[]): number => Math.max(...ds.map((d) => d.wall))
@@ -258,7 +289,7 @@ function medianByNode(runs: readonly Run[], phase: Phase): string {
 
 const maxStall: Figure = {
   name: 'max_stall_ms',
-  description: `ms: largest event-loop delay on any node, 3 nodes: ${NAMES} registrations (${CONCURRENCY} in flight from one node), then a ${NAMES} leave (handoff on); also per phase, with each node's delay bounded by its CPU time: registration, leave, kill-adoption, compaction (target <= ${target.value})`,
+  description: `ms: largest event-loop delay on any node, 3 nodes: ${NAMES} registrations (${CONCURRENCY} in flight from one node), then a ${NAMES} leave (handoff on); also per phase, with each node's delay bounded by its CPU time: registration, leave, kill-adoption, compaction, and the bounded rounds of an active rebalance when two nodes join (target <= ${target.value})`,
   run: (options) =>
     withChildren(async (): Promise<Measurement> => {
       const count = scaled(NAMES, options.scale, 10)
@@ -266,7 +297,7 @@ const maxStall: Figure = {
         const register = await registration(count)
         const { compaction, leave, lostState } = await compactionAndLeave(count, options.note)
         const adopt = await adoption(count)
-        return { register, compaction, leave, adopt, lostState }
+        return { register, compaction, leave, adopt, rebalance: await rebalance(count), lostState }
       }
       const runs = await repeat(
         { ...options, warmup: 0 },
