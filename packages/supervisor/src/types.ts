@@ -66,8 +66,10 @@ export interface DistributedSupervisorOptions {
   callTimeoutMs?: number
   /**
    * `quorum`: wait this long before adopting the children of a node seen down, so that a
-   * minority side has noticed the split too (it runs the same failure detector, so within a few
-   * seconds) and stopped its children (their `shutdownMs`, 5 s by default). Default 10,000.
+   * minority side has stopped its children (their `shutdownMs`, 5 s by default). A minority node
+   * stops them once it has not heard from a quorum for the downing bound (a lease, whatever its
+   * own detector forgave: see "Quorum" in docs/INTERNALS.md), about when the others could first
+   * take it down; this delay is the margin on top. Default 10,000.
    */
   quorumAdoptDelayMs?: number
   /**
