@@ -121,6 +121,9 @@ interface Load {
   readonly errors: Map<string, number>
   running: boolean
   done: Promise<void>
+  /** Open loop: calls sent and not answered yet, and the most at once. */
+  inFlight: number
+  maxInFlight: number
 }
 
 let load: Load | undefined
@@ -134,8 +137,8 @@ rooms.on('handoff', () => {
 })
 
 function loadMark(l: Load): Record<string, number> {
-  const { sent, sentToMoving, failed } = l
-  return { sent, sentToMoving, failed, at: wallClock() }
+  const { sent, sentToMoving, failed, maxInFlight } = l
+  return { sent, sentToMoving, failed, maxInFlight, at: wallClock() }
 }
 
 /**
@@ -266,6 +269,8 @@ serve({
     const count = intArg(r, 'count')
     const sworm = swormOf(r)
     const only = r['only'] as number[] | undefined
+    /** The `inc` calls that succeeded from another node's load, per name. */
+    const okElsewhere = r['okElsewhere'] as number[] | undefined
     const indexes = only ?? Array.from({ length: count }, (_, i) => i)
     let wrong = 0
     let missing = 0
@@ -274,7 +279,8 @@ serve({
     const examples: string[] = []
     await inLanes(indexes.length, intArg(r, 'concurrency', 256), async (k) => {
       const i = indexes[k]!
-      const want = stateOf(i) + (load?.prefix === prefix ? (load.ok[i] ?? 0) : 0)
+      const want =
+        stateOf(i) + (load?.prefix === prefix ? (load.ok[i] ?? 0) : 0) + (okElsewhere?.[i] ?? 0)
       let got: number
       try {
         got = await sworm.call<number>(`${prefix}${i}`, 'get' satisfies CounterCall)
@@ -314,26 +320,55 @@ serve({
       errors: new Map(),
       running: true,
       done: Promise.resolve(),
+      inFlight: 0,
+      maxInFlight: 0,
     }
-    let next = 0
-    const lane = async (): Promise<void> => {
-      while (l.running) {
-        const i = next
-        next = (next + 1) % count
-        l.sent++
-        if (l.moving[i] === 1) l.sentToMoving++
-        try {
-          const n = await sworm.call<number>(`${prefix}${i}`, 'inc' satisfies CounterCall)
-          l.ok[i] = (l.ok[i] ?? 0) + 1
-          l.replies[i]?.push(n)
-        } catch (e) {
-          l.failed++
-          const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
-          l.errors.set(what, (l.errors.get(what) ?? 0) + 1)
-        }
+    const stride = intArg(r, 'stride', 1)
+    let next = intArg(r, 'offset', 0)
+    const callOne = async (): Promise<void> => {
+      const i = next
+      next = (next + stride) % count
+      l.sent++
+      if (l.moving[i] === 1) l.sentToMoving++
+      l.inFlight++
+      l.maxInFlight = Math.max(l.maxInFlight, l.inFlight)
+      try {
+        const n = await sworm.call<number>(`${prefix}${i}`, 'inc' satisfies CounterCall)
+        l.ok[i] = (l.ok[i] ?? 0) + 1
+        l.replies[i]?.push(n)
+      } catch (e) {
+        l.failed++
+        const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+        l.errors.set(what, (l.errors.get(what) ?? 0) + 1)
+      } finally {
+        l.inFlight--
       }
     }
-    l.done = Promise.all(Array.from({ length: intArg(r, 'concurrency', 64) }, lane)).then(() => {})
+    const rate = r['rate'] as number | undefined
+    if (rate === undefined) {
+      // Closed loop: `concurrency` lanes, each one call at a time.
+      const lane = async (): Promise<void> => {
+        while (l.running) await callOne()
+      }
+      l.done = Promise.all(Array.from({ length: intArg(r, 'concurrency', 64) }, lane)).then(
+        () => {},
+      )
+    } else {
+      // Open loop: `rate` calls a second, each due at its time whatever the earlier ones took
+      // (none is awaited before the next is sent), so a move that slows replies piles calls up
+      // in flight instead of slowing the load down.
+      l.done = (async () => {
+        const start = performance.now()
+        let sent = 0
+        while (l.running) {
+          const due = Math.floor(((performance.now() - start) * rate) / 1000)
+          for (; sent < due; sent++) void callOne()
+          await new Promise((res) => setTimeout(res, 1))
+        }
+        // Every call settles within its timeout (callOne catches its failure).
+        while (l.inFlight > 0) await new Promise((res) => setTimeout(res, 5))
+      })()
+    }
     load = l
     return true
   },
@@ -385,11 +420,16 @@ serve({
     return loadMark(load)
   },
   /** Stops the load, waits for its calls in flight, and returns its counters and errors. */
-  loadStop: async () => {
+  loadStop: async (r) => {
     if (load === undefined) throw new Error('no load was started')
     load.running = false
     await load.done
-    return { ...loadMark(load), ...checkReplies(load), errors: Object.fromEntries(load.errors) }
+    return {
+      ...loadMark(load),
+      ...checkReplies(load),
+      errors: Object.fromEntries(load.errors),
+      ...(r['withOk'] === true ? { ok: Array.from(load.ok) } : {}),
+    }
   },
   /**
    * Leaves gracefully (this node's names move, with their state), replies, then exits. Replies

@@ -212,6 +212,7 @@ export async function verify(
   count: number,
   durable = false,
   only?: readonly number[],
+  okElsewhere?: readonly number[],
 ): Promise<Verified> {
   const reply = await node.request({
     op: 'verify',
@@ -220,6 +221,7 @@ export async function verify(
     concurrency: CONCURRENCY,
     durable,
     ...(only === undefined ? {} : { only }),
+    ...(okElsewhere === undefined ? {} : { okElsewhere }),
   })
   return {
     wrong: field(reply, 'wrong', 'number'),
