@@ -47,6 +47,35 @@ export async function inLanes(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, lane))
 }
 
+/**
+ * Open loop, `inLanes`'s counterpart: calls `fire(i)` for i = 0, 1, ... at a steady `rate` per
+ * second, the i-th due at `start + i * 1000 / rate` on `now`'s clock (ms), whatever the earlier
+ * ones took (none is awaited: a slow one piles up work in flight instead of slowing the rest),
+ * while `more(i)` holds. Checks the schedule every millisecond; resolves with how far behind it
+ * ran at worst.
+ */
+export async function openLoop(options: {
+  rate: number
+  now: () => number
+  start: number
+  more: (i: number) => boolean
+  fire: (i: number) => void
+}): Promise<{ worstLateMs: number }> {
+  const { rate, now, start, more, fire } = options
+  let i = 0
+  let worstLateMs = 0
+  while (more(i)) {
+    const t = now()
+    const due = Math.floor(((t - start) * rate) / 1000) + 1
+    for (; i < due && more(i); i++) {
+      worstLateMs = Math.max(worstLateMs, t - (start + (i * 1000) / rate))
+      fire(i)
+    }
+    await new Promise((res) => setTimeout(res, 1))
+  }
+  return { worstLateMs }
+}
+
 /** Prints one JSON line on stdout. Writes to a pipe are synchronous on Linux, so none is lost. */
 function writeLine(value: object): void {
   process.stdout.write(`${JSON.stringify(value)}\n`)

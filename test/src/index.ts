@@ -17,7 +17,7 @@ export type {
   ChildNodes,
   SpawnNodeOptions,
 } from './ProcessHarness.js'
-export { serve, emit, ready, stringArg, intArg, inLanes } from './childRuntime.js'
+export { serve, emit, ready, stringArg, intArg, inLanes, openLoop } from './childRuntime.js'
 export type { ChildHandler, ChildRequest, ServeOptions } from './childRuntime.js'
 export { HarnessError, HarnessErrorCode, ChildRequestError } from './errors.js'
 export { testCluster, waitUntil, TEST_COOKIE } from './testCluster.js'

@@ -153,9 +153,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo): Pr
       printLine({ bench: `baseline.${name}`, ...value }, (text) => io.out(text))
     } catch (e) {
       failed = true
-      io.err(
-        `baseline.${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-      )
+      io.err(`baseline.${name} failed: ${described(e)}\n`)
     }
   }
   for (const named of figures) {
@@ -163,10 +161,15 @@ export async function runCli(args: readonly string[], io: CliIo = processIo): Pr
       printLine(await runFigure(named, options, baselines), (text) => io.out(text))
     } catch (e) {
       failed = true
-      io.err(`${named.bench} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+      io.err(`${named.bench} failed: ${described(e)}\n`)
     }
   }
   return failed ? 1 : 0
+}
+
+/** What a failed baseline or figure prints: its stack, where it has one. */
+function described(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e)
 }
 
 function usageError(io: CliIo, message: string): number {

@@ -119,6 +119,11 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
     super()
     const opts = resolveOptions(options)
     this.opts = opts
+    // Fixed for the node's life; a quorum reads it on every check, so it is worked out once.
+    this.downingBoundMs =
+      opts.acceptableHeartbeatPauseMs +
+      deviationsAt(opts.phiThreshold) * opts.minHeartbeatStdDeviationMs +
+      opts.downAfterUnreachableMs
     this.port = port
     this.name = options.name ?? `node-${port}`
     const advertisedHost = host === '0.0.0.0' || host === '::' ? reachableAddress() : host
@@ -302,14 +307,7 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
    * downing bound (`downAfterUnreachableMs`).
    * @internal
    */
-  get downingBoundMs(): number {
-    const o = this.opts
-    return (
-      o.acceptableHeartbeatPauseMs +
-      deviationsAt(o.phiThreshold) * o.minHeartbeatStdDeviationMs +
-      o.downAfterUnreachableMs
-    )
-  }
+  readonly downingBoundMs: number
 
   /** True while `node` is connected and caught up (unreachable or not). */
   isUp(node: NodeId): boolean {

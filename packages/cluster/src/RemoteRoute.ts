@@ -31,6 +31,15 @@ class Undecodable {
   }
 }
 
+/** A `Send` frame: `bytes` (an encoded payload) for process `to`. */
+function writeSend(peer: Peer, to: Pid, bytes: Uint8Array): void {
+  peer.write((enc) => {
+    encoding.writeVarUint(enc, Frame.Send)
+    encoding.writeVarString(enc, to)
+    encoding.writeUint8Array(enc, bytes)
+  })
+}
+
 export class RemoteRoute implements Route {
   private readonly runtime: Runtime
   private readonly peerOf: (node: NodeId) => Peer | undefined
@@ -71,11 +80,7 @@ export class RemoteRoute implements Route {
     }
     const bytes = this.encode(msg)
     this.messagesOut++
-    peer.write((enc) => {
-      encoding.writeVarUint(enc, Frame.Send)
-      encoding.writeVarString(enc, to)
-      encoding.writeUint8Array(enc, bytes)
-    })
+    writeSend(peer, to, bytes)
   }
 
   call(to: Pid, ref: Ref, envelope: unknown): boolean {
@@ -91,11 +96,7 @@ export class RemoteRoute implements Route {
         encoding.writeVarString(enc, to)
         encoding.writeVarString(enc, ref)
       })
-      peer.write((enc) => {
-        encoding.writeVarUint(enc, Frame.Send)
-        encoding.writeVarString(enc, to)
-        encoding.writeUint8Array(enc, bytes)
-      })
+      writeSend(peer, to, bytes)
       return true
     }
     peer.write((enc) => {

@@ -9,7 +9,7 @@
 // being the node's name; DurableRooms runs then too), SWORM_PORT (default 0: any free port) and
 // SWORM_SEEDS (comma-separated URLs dialed at start, as a deployed cluster's nodes do).
 import { createLogger, nodeOf } from '@swormjs/actor'
-import { emit, inLanes, intArg, ready, serve, stringArg } from '@swormjs/test'
+import { emit, inLanes, intArg, openLoop, ready, serve, stringArg } from '@swormjs/test'
 import { Actor, Sworm, startNode, type SwormInstance } from '@swormjs/sworm'
 import { takeMaxDelay } from './loopDelay.js'
 
@@ -358,13 +358,13 @@ serve({
       // (none is awaited before the next is sent), so a move that slows replies piles calls up
       // in flight instead of slowing the load down.
       l.done = (async () => {
-        const start = performance.now()
-        let sent = 0
-        while (l.running) {
-          const due = Math.floor(((performance.now() - start) * rate) / 1000)
-          for (; sent < due; sent++) void callOne()
-          await new Promise((res) => setTimeout(res, 1))
-        }
+        await openLoop({
+          rate,
+          now: () => performance.now(),
+          start: performance.now(),
+          more: () => l.running,
+          fire: () => void callOne(),
+        })
         // Every call settles within its timeout (callOne catches its failure).
         while (l.inFlight > 0) await new Promise((res) => setTimeout(res, 5))
       })()

@@ -204,6 +204,29 @@ async function warmUpNodes(
   return count
 }
 
+/** Three node processes running the bench registry, warmed up from A. */
+interface RegistryMesh extends AsyncDisposable {
+  readonly a: ChildNode
+  readonly b: ChildNode
+  readonly c: ChildNode
+  /** Names A registered (and B and C resolve) before anything is measured. */
+  readonly warmed: number
+}
+
+/** Spawns A, B and C, meshes them, starts the registry on each and warms it up from A. */
+async function registryMesh(scale: number): Promise<RegistryMesh> {
+  const mesh = await startMesh(['bench-a', 'bench-b', 'bench-c'])
+  try {
+    const [a, b, c] = mesh.nodes as [ChildNode, ChildNode, ChildNode]
+    await startRegistries(mesh.nodes)
+    const warmed = await warmUpNodes(a, [b, c], scale)
+    return { a, b, c, warmed, [Symbol.asyncDispose]: () => mesh[Symbol.asyncDispose]() }
+  } catch (e) {
+    await mesh[Symbol.asyncDispose]()
+    throw e
+  }
+}
+
 const converge: Figure = {
   compare: { baseline: 'yjs_converge_ms', target: { op: '<=', value: 2 } },
   name: 'converge_100k',
@@ -212,10 +235,8 @@ const converge: Figure = {
     withChildren(async (): Promise<Measurement> => {
       const count = scaled(NAMES, options.scale)
       const once = async (): Promise<{ converge: number; register: number }> => {
-        await using mesh = await startMesh(['bench-a', 'bench-b', 'bench-c'])
-        const [a, b, c] = mesh.nodes as [ChildNode, ChildNode, ChildNode]
-        await startRegistries(mesh.nodes)
-        const before = await warmUpNodes(a, [b, c], options.scale)
+        await using mesh = await registryMesh(options.scale)
+        const { a, c, warmed: before } = mesh
         // C reports the moment it resolves every name, from its own `register` events.
         const total = before + count
         await c.request({ op: 'regWatchCount', registry: REGISTRY, count: total })
@@ -263,10 +284,8 @@ const registerThreeNodes: Figure = {
           await warmUpNodes(s, [], options.scale)
           lone = rateOf(await bulkRegister(s, count, 'name:'))
         }
-        await using mesh = await startMesh(['bench-a', 'bench-b', 'bench-c'])
-        const [a, b, c] = mesh.nodes as [ChildNode, ChildNode, ChildNode]
-        await startRegistries(mesh.nodes)
-        const before = await warmUpNodes(a, [b, c], options.scale)
+        await using mesh = await registryMesh(options.scale)
+        const { a, b, c, warmed: before } = mesh
         const bulk = await bulkRegister(a, count, 'name:')
         const seen = await Promise.all([b, c].map((n) => awaitCount(n, before + count)))
         return { lone, three: rateOf(bulk), converge: Math.max(...seen) - bulk.start }
@@ -297,10 +316,8 @@ const convergeStream: Figure = {
   run: (options: RunOptions) =>
     withChildren(async (): Promise<Measurement> => {
       const count = scaled(NAMES, options.scale)
-      await using mesh = await startMesh(['bench-a', 'bench-b', 'bench-c'])
-      const [a, b, c] = mesh.nodes as [ChildNode, ChildNode, ChildNode]
-      await startRegistries(mesh.nodes)
-      await warmUpNodes(a, [b, c], options.scale)
+      await using mesh = await registryMesh(options.scale)
+      const { a, c } = mesh
       let run = 0
       const once = async (): Promise<{ p50: number; p99: number; max: number; late: number }> => {
         const prefix = `stream${run++}:`
