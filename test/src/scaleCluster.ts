@@ -21,6 +21,11 @@ export interface ScaleClusterOptions {
   readonly startTimeoutMs?: number
   /** How long a request to a node may take. Default 120 000 (a burst is one request). */
   readonly requestTimeoutMs?: number
+  /**
+   * Stop the nodes with SIGTERM (SIGKILL after the harness's stop bound) rather than SIGKILL at
+   * once, so that a node started with `--cpu-prof` writes its profile. Default false.
+   */
+  readonly graceful?: boolean
 }
 
 /** Node processes meshed together; disposing it kills them all. */
@@ -43,6 +48,8 @@ export interface MembershipEvent {
 }
 
 const POLL_MS = 200
+/** A graceful stop of many nodes at once hands their names around: time to finish and write. */
+const GRACEFUL_STOP_MS = 60_000
 
 async function until(what: string, deadline: number, probe: () => Promise<boolean>): Promise<void> {
   while (!(await probe())) {
@@ -83,6 +90,7 @@ export async function scaleCluster(options: ScaleClusterOptions): Promise<ScaleC
       requestTimeoutMs: options.requestTimeoutMs ?? 120_000,
     })
   const dispose = async (): Promise<void> => {
+    if (options.graceful === true) await Promise.all(nodes.map((x) => x.stop(GRACEFUL_STOP_MS)))
     await Promise.all(nodes.map((x) => x[Symbol.asyncDispose]()))
   }
   try {

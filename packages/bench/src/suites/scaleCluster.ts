@@ -34,6 +34,8 @@ export function startScale(nodes: number, prefix: string): Promise<ScaleCluster>
     // Forming a mesh of 50 took minutes on a small shared machine (Members gossip is O(n²) a node).
     startTimeoutMs: 60_000 + nodes * 12_000,
     requestTimeoutMs: 180_000,
+    // A profiled node writes its profile only when it exits by itself.
+    graceful: nodeFlags().length > 0,
   })
 }
 
