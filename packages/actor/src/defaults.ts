@@ -19,6 +19,13 @@ export const actorDefaults = {
    * 50 ms), long enough that the yield (one `setImmediate`) costs nothing measurable.
    */
   sliceMs: 10,
+  /**
+   * How long, in ms, the sliced workers of a process together run in one turn of the event loop
+   * before each takes at most one more step and waits for the next turn (see `turnElapsed`).
+   * Each alone stops at `sliceMs`; without a shared bound, a turn that ran five of them (a
+   * rebalance: a loop placing names, the doc parts coming in, the moves' calls) ran 60-90 ms.
+   */
+  turnMs: 20,
   /** Restarts a supervisor allows within `maxSeconds` before it gives up. */
   maxRestarts: 3,
   /** The window, in seconds, over which a supervisor counts restarts. */

@@ -5,5 +5,13 @@ export {
   /** The method an actor's mailbox dispatch runs under: a subclass overrides it to see messages first. */
   kReceive,
 } from './Process.js'
-export { forEachLimited, forEachSliced, nextTurn, SliceGate } from './slices.js'
+export {
+  forEachLimited,
+  forEachSliced,
+  nextTurn,
+  sharesTurn,
+  SliceGate,
+  turnElapsed,
+  turnSpent,
+} from './slices.js'
 export type { SliceOptions } from './slices.js'

@@ -3,8 +3,45 @@
 // many calls keeps only so many in flight. A synchronous step that runs for long stalls every
 // timer and socket of its node, heartbeats included; calls queued by the thousand behind one
 // process time out one by one while the queue drains.
-import type { Clock } from './clock.js'
+import { realClock, type Clock } from './clock.js'
 import { actorDefaults } from './defaults.js'
+
+/** When this turn's first sliced work began (real clock, ms), while `turnOpen`. */
+let turnStart = 0
+let turnOpen = false
+const closeTurn = (): void => {
+  turnOpen = false
+}
+
+/**
+ * How long, in ms, the sliced work of this turn of the event loop has run so far: from the first
+ * call in the turn (which opens it) to now, on the real clock. Every worker that bounds its own
+ * synchronous work by `actorDefaults.sliceMs` (the scheduler's drains, the inbox's messages,
+ * long loops) also reads this one clock, and past `actorDefaults.turnMs` takes at most one more
+ * step before it waits for the next turn: each had a slice of its own, so a turn that ran five
+ * of them ran for five slices. A worker's first step of a turn is never refused, so none starves
+ * behind the others. The turn closes at the next `setImmediate`: a turn opened by I/O ends when
+ * the immediates begin, and the immediates then have one of their own.
+ */
+export function turnElapsed(): number {
+  const now = performance.now()
+  if (!turnOpen) {
+    turnOpen = true
+    turnStart = now
+    setImmediate(closeTurn)
+  }
+  return now - turnStart
+}
+
+/** True once this turn's sliced work has run `actorDefaults.turnMs` (see `turnElapsed`). */
+export function turnSpent(): boolean {
+  return turnElapsed() >= actorDefaults.turnMs
+}
+
+/** Whether a worker timed by `clock` shares the process's turn: only on the real clock. */
+export function sharesTurn(clock: Pick<Clock, 'now'> | undefined): boolean {
+  return clock === undefined || clock === realClock
+}
 
 /** Resolves once the event loop has turned: after the I/O and timers that were due. */
 export function nextTurn(): Promise<void> {
@@ -81,15 +118,20 @@ export async function forEachLimited<T>(
 export class SliceGate {
   private readonly now: () => number
   private readonly sliceMs: number
+  /** On the real clock, the slice also ends once the turn's shared one is spent (`turnSpent`). */
+  private readonly shared: boolean
   private sliceStart = 0
   /** A slice was started in this turn (cleared by the turn's end). */
   private inTurn = false
+  /** Passes in this slice: the first always goes on, so that a spent turn starves no gate. */
+  private passes = 0
   private pause: Promise<void> | undefined
 
   constructor(options: SliceOptions = {}) {
     const clock = options.clock
     this.now = clock === undefined ? () => performance.now() : () => clock.now()
     this.sliceMs = options.sliceMs ?? actorDefaults.sliceMs
+    this.shared = sharesTurn(clock)
   }
 
   /**
@@ -103,7 +145,9 @@ export class SliceGate {
    */
   pass(): Promise<void> | undefined {
     if (!this.inTurn) this.startSlice()
-    if (this.now() - this.sliceStart < this.sliceMs) return undefined
+    if (this.passes++ === 0) return undefined
+    if (this.now() - this.sliceStart < this.sliceMs && !(this.shared && turnSpent()))
+      return undefined
     return (this.pause ??= nextTurn().then(() => {
       this.pause = undefined
       this.startSlice()
@@ -112,6 +156,7 @@ export class SliceGate {
 
   private startSlice(): void {
     this.sliceStart = this.now()
+    this.passes = 0
     this.inTurn = true
     setImmediate(() => (this.inTurn = false))
   }

@@ -1,6 +1,7 @@
 // Long work in short steps: a sliced loop visits every item in order and lets the event loop turn
 // between slices; a limited fan-out keeps at most so many calls in flight and runs them all.
 import { describe, expect, it } from 'vitest'
+import { actorDefaults } from '@swormjs/actor'
 import { forEachLimited, forEachSliced, SliceGate } from '@swormjs/actor/internal'
 import { countTurns, deferred } from './helpers.js'
 
@@ -133,5 +134,34 @@ describe('SliceGate', () => {
     expect(turns.length).toBe(100)
     expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(10)
     expect(perTurn.size).toBeGreaterThanOrEqual(10)
+  })
+})
+
+describe('the turn shared by sliced workers', () => {
+  it('bounds the work of several sliced loops together in one turn, not each alone', async () => {
+    // Four loops on the real clock, each item 1 ms of work. Each alone stops at `sliceMs`
+    // (10 ms); together they stop at `turnMs` (20 ms), each taking at most one more step: about
+    // 24 items a turn, where four slices of their own would run about 40.
+    const spin = (): void => {
+      const until = performance.now() + 1
+      while (performance.now() < until);
+    }
+    const loop = countTurns()
+    const perTurn = new Map<number, number>()
+    const seen: number[][] = [[], [], [], []]
+    await Promise.all(
+      seen.map((out) =>
+        forEachSliced([...Array(60).keys()], (item) => {
+          spin()
+          out.push(item)
+          const t = loop.turns()
+          perTurn.set(t, (perTurn.get(t) ?? 0) + 1)
+        }),
+      ),
+    )
+    loop.stop()
+    for (const out of seen) expect(out).toEqual([...Array(60).keys()])
+    expect(actorDefaults.turnMs).toBe(20)
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(30)
   })
 })

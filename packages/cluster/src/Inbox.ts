@@ -3,6 +3,7 @@
 // turn, so a burst of bulk (a big doc sync, in parts) never makes one long step, and timers
 // (heartbeats) and other sockets get their turn in between. A lone heartbeat jumps the queue.
 import type { WebSocket } from 'ws'
+import { turnSpent } from '@swormjs/actor/internal'
 import { Frame } from './frames.js'
 
 /** What the inbox needs of its owner: the handling of one message. */
@@ -54,7 +55,10 @@ export class Inbox<P> {
   /** Whether this turn may handle one more message. */
   private hasRoom(): boolean {
     if (this.spent >= this.opts.turnBytes) return false
-    return this.turnStart === undefined || this.now() - this.turnStart < this.opts.sliceMs
+    if (this.turnStart === undefined) return true
+    if (this.now() - this.turnStart >= this.opts.sliceMs) return false
+    // On the real clock the turn's shared slice bounds it too (`turnElapsed`).
+    return this.opts.now !== undefined || !turnSpent()
   }
 
   /** A message of `peer` came on `ws`: handled now, or queued behind its peer's earlier ones. */
