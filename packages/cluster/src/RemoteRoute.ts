@@ -182,7 +182,7 @@ export class RemoteRoute implements Route {
    * (another Node's v8 format in a rolling upgrade, say): the message is dropped and logged, the
    * connection and the frames after it kept. Bytes it cannot delimit still throw.
    */
-  private readMessage(peer: Peer, dec: decoding.Decoder, to: Pid): unknown {
+  private readMessage(peer: Peer, dec: decoding.Decoder, to: Pid | Ref): unknown {
     try {
       return readPayload(dec)
     } catch (e) {
@@ -242,15 +242,13 @@ export class RemoteRoute implements Route {
       case Frame.Reply: {
         const ref = decoding.readVarString(dec) as Ref
         const ok = decoding.readUint8(dec) === 1
-        const value = readPayload(dec)
+        const value = this.readMessage(peer, dec, ref)
         // A version 2 peer keeps the call's monitor after its reply: no `from`, so the caller
         // takes it back with a `Demonitor`.
-        rt.deliverReply(
-          ref,
-          ok,
-          ok ? value : reasonFromWire(value),
-          peer.protocol >= 3 ? peer.nodeId : undefined,
-        )
+        const from = peer.protocol >= 3 ? peer.nodeId : undefined
+        // A reply that does not decode fails the call with the reason, at once.
+        if (value instanceof Undecodable) rt.deliverReply(ref, false, value.error, from)
+        else rt.deliverReply(ref, ok, ok ? value : reasonFromWire(value), from)
         return true
       }
       case Frame.Exit: {

@@ -4,9 +4,9 @@
 import * as net from 'node:net'
 import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Actor, formatRef, silentLogger, type NodeId } from '@swormjs/actor'
+import { Actor, formatPid, formatRef, silentLogger, type NodeId } from '@swormjs/actor'
 import { TEST_COOKIE, waitUntil } from '../../src/index.js'
-import { startNode, type Node } from '@swormjs/cluster'
+import { NotSerializable, startNode, type Node } from '@swormjs/cluster'
 import { Frame, frame } from '@swormjs/cluster/protocol'
 import { writePayload } from '@swormjs/cluster/protocol'
 import {
@@ -278,6 +278,49 @@ describe('bad input from an authenticated peer', () => {
     expect(sock.closeCode()).toBeUndefined()
     expect(s.a.isUp(fake as Node['id'])).toBe(true)
     expect(s.a.stats().undecodable).toBe(2)
+    await expectHealthy(s)
+  })
+
+  it('fails a call whose reply does not decode with NotSerializable, at once, and keeps the connection', async () => {
+    const s = await setup()
+    const fake = lowNodeId(10)
+    const sock = await hand(s.a, 10)
+    const started = performance.now()
+    const target = formatPid(fake as NodeId, 1)
+    const call = s.a.runtime.call(target, 'ping', { timeoutMs: 4000 })
+    call.catch(() => undefined)
+    // The call went out to the fake peer: its ref follows the target's pid (after the ref's
+    // length byte) in what the peer received.
+    const text = (): string => sock.received.map((b) => Buffer.from(b).toString('latin1')).join()
+    const refOf = (): string | undefined => {
+      const at = text().indexOf(target)
+      if (at < 0) return undefined
+      const ref = new RegExp(`^#${s.a.id}\\.\\d+(~[\\w-]+)?`)
+      return ref.exec(text().slice(at + target.length + 1))?.[0]
+    }
+    await waitUntil(() => refOf() !== undefined, 2000, 'the call frame')
+    sock.send(
+      frame((enc) => {
+        encoding.writeVarUint(enc, Frame.Reply)
+        encoding.writeVarString(enc, refOf()!)
+        encoding.writeUint8(enc, 1)
+        encoding.writeUint8(enc, 1) // the v8 tag
+        encoding.writeVarUint8Array(enc, Uint8Array.from([0xff, 0x63, 0x7f, 0x00, 0x13]))
+      }),
+    )
+    const err = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(NotSerializable.is(err)).toBe(true)
+    expect(String((err as Error).message)).toContain('could not decode a v8 payload')
+    // Long before the call's own timeout.
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(s.rec.find(s.a.name, 'a message that could not be decoded was dropped')).toHaveLength(1)
+    expect(s.rec.find(s.a.name, 'malformed frame from peer')).toHaveLength(0)
+    expect(sock.closeCode()).toBeUndefined()
+    expect(s.a.isUp(fake as Node['id'])).toBe(true)
+    expect(s.a.stats().undecodable).toBe(1)
     await expectHealthy(s)
   })
 
