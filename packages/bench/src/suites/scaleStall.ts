@@ -66,6 +66,12 @@ function delayOf(reply: unknown): Delay {
   }
 }
 
+/** Ends the nodes: at once, or gracefully when profiled, so that their profiles get written. */
+async function end(nodes: readonly ChildNode[]): Promise<void> {
+  const profiled = nodeFlags().length > 0
+  await Promise.all(nodes.map((n) => (profiled ? n.stop(PROFILED_STOP_MS) : n.kill9())))
+}
+
 function spawnSworm(name: string, env: Record<string, string>): ChildNode {
   return spawnNode({
     script: SWORM_NODE,
@@ -88,10 +94,7 @@ async function loadedOnC(count: number, churn: boolean): Promise<SwormMesh> {
   const env = { SWORM_COMPACT_MIN_DEAD: String(count) }
   const c = spawnSworm('sworm-c', env)
   const nodes: ChildNode[] = [c]
-  const dispose = async (): Promise<void> => {
-    const profiled = nodeFlags().length > 0
-    await Promise.all(nodes.map((n) => (profiled ? n.stop(PROFILED_STOP_MS) : n.kill9())))
-  }
+  const dispose = (): Promise<void> => end(nodes)
   try {
     await c.ready
     await c.request({ op: 'register', prefix: PREFIX, count, concurrency: CONCURRENCY })
@@ -243,7 +246,7 @@ async function rebalance(count: number): Promise<Delay[]> {
     })
     return await maxDelays(nodes)
   } finally {
-    await Promise.all(nodes.map((n) => n.kill9()))
+    await end(nodes)
   }
 }
 
