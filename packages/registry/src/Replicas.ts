@@ -242,7 +242,7 @@ export class Replicas {
    * `owner`'s doc now holds `v` for `key` (an update from another node): reads only the new
    * entry and the current winner's, not every node's doc. A full `recompute` per changed name
    * read each node's doc, so applying a name cost every node one map read per node of the
-   * cluster (at 20 nodes, over a third of the CPU of applying an update). Falls back to it when
+   * cluster: work that grew with the cluster for every name. Falls back to it when
    * the winner's own entry changed, when the winner's node is not live, and while a sliced
    * refresh or switch is under way (then `winners` may not yet hold a live entry it will hold).
    */
