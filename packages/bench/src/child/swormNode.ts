@@ -7,7 +7,8 @@
 // also runs `DurableRooms`, the same sworm with `replicas` that many; a request with
 // `durable: true` goes to it), SWORM_PERSIST_DIR (DurableRooms keeps its names there, `{node}`
 // being the node's name; DurableRooms runs then too), SWORM_PORT (default 0: any free port) and
-// SWORM_SEEDS (comma-separated URLs dialed at start, as a deployed cluster's nodes do).
+// SWORM_SEEDS (comma-separated URLs dialed at start, as a deployed cluster's nodes do),
+// SWORM_REDISTRIBUTION (`active`) and SWORM_IDLE_TIMEOUT_MS (BenchRooms' `idleTimeoutMs`).
 import { createLogger, nodeOf } from '@swormjs/actor'
 import { emit, inLanes, intArg, openLoop, ready, serve, stringArg } from '@swormjs/test'
 import { Actor, Sworm, startNode, type SwormInstance } from '@swormjs/sworm'
@@ -43,11 +44,15 @@ const compactMinDead = env['SWORM_COMPACT_MIN_DEAD']
 const redistribution: 'active' | undefined =
   env['SWORM_REDISTRIBUTION'] === 'active' ? 'active' : undefined
 
+/** SWORM_IDLE_TIMEOUT_MS: BenchRooms passivates a worker idle that long (default: never). */
+const idleTimeoutMs = env['SWORM_IDLE_TIMEOUT_MS']
+
 class BenchRooms extends Sworm {
   static override options = {
     handoff: true,
     ...(compactMinDead === undefined ? {} : { compactMinDead: Number(compactMinDead) }),
     ...(redistribution === undefined ? {} : { redistribution }),
+    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs: Number(idleTimeoutMs) }),
   }
   static override actors = { Counter }
 }
@@ -202,6 +207,8 @@ serve({
   count: (r) => swormOf(r).registry.count(),
   /** How many children of BenchRooms run on live members, as this node sees them. */
   children: () => rooms.supervisor.countChildren().active,
+  /** Processes of the node's runtime: a passivated worker's goes, its delegate's stays. */
+  processes: () => node.runtime.processCount,
   /** { prefix, count }: how many of the names `prefix0 ..` run on this node. */
   localCount: async (r) =>
     (await indexesOnSliced(stringArg(r, 'prefix'), intArg(r, 'count'), node.id, swormOf(r))).length,
@@ -239,6 +246,16 @@ serve({
   /** The largest event-loop delay since the last `maxDelay` (or the start), in ms. */
   maxDelay: () => takeMaxDelay(),
   /** { prefix, count, concurrency }: gives name `i` the state `stateOf(i)` (a `set` call by name). */
+  /**
+   * { prefix, count }: casts to every name `prefix0 ..` in one loop (the Counter ignores casts),
+   * so that every worker is touched within a few ms of the others (their idle timers with them).
+   */
+  touchAll: (r) => {
+    const prefix = stringArg(r, 'prefix')
+    const sworm = swormOf(r)
+    for (let i = 0; i < intArg(r, 'count'); i++) sworm.cast(`${prefix}${i}`, 'touch')
+    return true
+  },
   setStates: async (r) => {
     const prefix = stringArg(r, 'prefix')
     const sworm = swormOf(r)

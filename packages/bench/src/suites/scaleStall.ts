@@ -2,6 +2,7 @@
 // suite's swormNode fixture), read as the largest event-loop delay of each node, while 10,000
 // names are registered, compacted, moved by a leave and adopted after a kill. A step that long
 // stalls every process of its node, heartbeats included.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { spawnNode, type ChildNode } from '@swormjs/test'
 import {
   REQUEST_TIMEOUT_MS,
@@ -250,16 +251,47 @@ async function rebalance(count: number): Promise<Delay[]> {
   }
 }
 
+/** Idle bound of the passivation phase: long enough that every name is registered first. */
+const IDLE_MS = 4_000
+/** The touch of every name has reached them all after this (well within `IDLE_MS`). */
+const TOUCHED_MS = 1_000
+
+/**
+ * Phase: A registers `count` names (placed across the three) with `idleTimeoutMs`, and nothing
+ * calls them after one cast to each, sent in one loop: they fall idle within a few ms of each other and passivate (each worker's
+ * state kept on its delegate, the worker stopped). Until each node runs `count / 3` fewer
+ * processes, give or take a tenth.
+ */
+async function passivation(count: number): Promise<Delay[]> {
+  await using mesh = await swormMesh({ env: { SWORM_IDLE_TIMEOUT_MS: String(IDLE_MS) } })
+  const [a] = mesh.nodes
+  const processes = async (): Promise<number> => {
+    const each = await Promise.all(mesh.nodes.map((n) => n.request({ op: 'processes' })))
+    return each.reduce((sum: number, p) => sum + numberReply(p, 'processes'), 0)
+  }
+  // An awake name runs two processes (its delegate and its worker), a passivated one one.
+  const base = await processes()
+  await a.request({ op: 'register', prefix: PREFIX, count, concurrency: CONCURRENCY })
+  // Every worker touched at once, so that they fall idle together; that burst and the
+  // registration are not this phase's stalls.
+  await a.request({ op: 'touchAll', prefix: PREFIX, count })
+  await sleep(TOUCHED_MS)
+  await maxDelays(mesh.nodes)
+  await until('every worker passivated', async () => (await processes()) - base <= count * 1.01)
+  return await maxDelays(mesh.nodes)
+}
+
 interface Run {
   readonly register: Delay[]
   readonly compaction: Delay[]
   readonly leave: Delay[]
   readonly adopt: Delay[]
   readonly rebalance: Delay[]
+  readonly passivation: Delay[]
   readonly lostState: number
 }
 
-const PHASES = ['register', 'compaction', 'leave', 'adopt', 'rebalance'] as const
+const PHASES = ['register', 'compaction', 'leave', 'adopt', 'rebalance', 'passivation'] as const
 type Phase = (typeof PHASES)[number]
 
 const wallOf = (ds: readonly Delay[]): number => Math.max(...ds.map((d) => d.wall))
@@ -292,7 +324,7 @@ function medianByNode(runs: readonly Run[], phase: Phase): string {
 
 const maxStall: Figure = {
   name: 'max_stall_ms',
-  description: `ms: largest event-loop delay on any node, 3 nodes: ${NAMES} registrations (${CONCURRENCY} in flight from one node), then a ${NAMES} leave (handoff on); also per phase, with each node's delay bounded by its CPU time: registration, leave, kill-adoption, compaction, and the bounded rounds of an active rebalance when two nodes join (target <= ${target.value})`,
+  description: `ms: largest event-loop delay on any node, 3 nodes: ${NAMES} registrations (${CONCURRENCY} in flight from one node), then a ${NAMES} leave (handoff on); also per phase, with each node's delay bounded by its CPU time: registration, leave, kill-adoption, compaction, the bounded rounds of an active rebalance when two nodes join, and the passivation of every worker idle at once (target <= ${target.value})`,
   run: (options) =>
     withChildren(async (): Promise<Measurement> => {
       const count = scaled(NAMES, options.scale, 10)
@@ -300,7 +332,16 @@ const maxStall: Figure = {
         const register = await registration(count)
         const { compaction, leave, lostState } = await compactionAndLeave(count, options.note)
         const adopt = await adoption(count)
-        return { register, compaction, leave, adopt, rebalance: await rebalance(count), lostState }
+        const rebalanced = await rebalance(count)
+        return {
+          register,
+          compaction,
+          leave,
+          adopt,
+          rebalance: rebalanced,
+          passivation: await passivation(count),
+          lostState,
+        }
       }
       const runs = await repeat(
         { ...options, warmup: 0 },
