@@ -22,6 +22,7 @@ import {
   type Ref,
   type TimerHandle,
 } from '@swormjs/actor'
+import type { SliceGate } from '@swormjs/actor/internal'
 import type { Name, Registry } from '@swormjs/registry'
 import { UnknownActorType } from '@swormjs/supervisor'
 import { isHandoffMessage } from './handoff.js'
@@ -88,6 +89,12 @@ export interface DelegateHost {
   readonly registry: Pick<Registry, 'join' | 'registerKey' | 'groupsOf' | 'rebindKey'>
   /** A worker with no message to its name for this long is passivated; 0: never. */
   readonly idleTimeoutMs: number
+  /**
+   * The passivations of the sworm's idle workers pass this one gate: workers that fall idle
+   * together (a broadcast touched them all) passivate a slice's worth per turn, not all in the
+   * timers phase that finds them idle.
+   */
+  readonly passivations: Pick<SliceGate, 'pass'>
   /** The sworm hands states over (`handoff`): a passivated name keeps its state and stays. */
   readonly keepsState: boolean
   /** Ends the name for good (the supervisor terminates this delegate): a stateless passivation. */
@@ -171,6 +178,8 @@ export class Delegate extends Actor<DelegateArgs> {
   /** When the last message to the name came in (`idleTimeoutMs`). */
   private lastMessage = 0
   private idleTimer: TimerHandle | undefined
+  /** The delegate stopped (`terminate`): an idle check that waited for its turn does nothing. */
+  private ended = false
   /**
    * Passivation under way: the worker was asked for its state (`ref`); messages to the name wait
    * in `waiting` until it is stopped, then wake a new one.
@@ -352,10 +361,23 @@ export class Delegate extends Actor<DelegateArgs> {
   /** The idle timer fired: passivate, or wait out the rest of the bound since the last message. */
   private idleCheck(): void {
     this.idleTimer = undefined
+    if (this.ended) return
     const idle = this.host.idleTimeoutMs
     const quiet = this.runtime.clock.now() - this.lastMessage
-    if (quiet >= idle) this.passivate()
-    else this.idleTimer = this.runtime.clock.setTimeout(() => this.idleCheck(), idle - quiet)
+    if (quiet < idle) {
+      this.idleTimer = this.runtime.clock.setTimeout(() => this.idleCheck(), idle - quiet)
+      return
+    }
+    const wait = this.host.passivations.pass()
+    if (wait === undefined) {
+      this.passivate()
+      return
+    }
+    // Many fell idle at once: this one looks again in a later turn (a message meanwhile set a
+    // new timer through `touch`, which then decides).
+    void wait.then(() => {
+      if (this.idleTimer === undefined) this.idleCheck()
+    })
   }
 
   /**
@@ -521,6 +543,7 @@ export class Delegate extends Actor<DelegateArgs> {
 
   /** A name that ends here for good (not moved) leaves no copies behind. */
   override terminate(): void {
+    this.ended = true
     if (this.moving && this.worker !== undefined) this.host.gone(this.worker, this.key)
     if (this.idleTimer !== undefined) this.runtime.clock.clearTimeout(this.idleTimer)
     if (this.sleeping !== undefined) this.runtime.clock.clearTimeout(this.sleeping.timer)

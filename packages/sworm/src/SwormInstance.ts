@@ -27,6 +27,7 @@ import {
   type MultiCallResult,
   type Name,
 } from '@swormjs/registry'
+import { SliceGate } from '@swormjs/actor/internal'
 import { DistributedSupervisor, type ExecFn } from '@swormjs/supervisor'
 import type { PersistOptions, ResolvedSwormOptions } from './config.js'
 import { delegateClass, targetOf, type FirstMessage, type FirstReply } from './Delegate.js'
@@ -294,6 +295,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       },
       handoffTimeoutMs: options.handoffTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
+      passivations: new SliceGate({ clock: node.runtime.clock }),
       keepsState: options.handoff,
       // A stateless passivation ends the name as `unregisterName` does (the supervisor made
       // below terminates the delegate; the delegate asks from one of its turns, never before).

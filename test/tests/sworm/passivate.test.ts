@@ -148,6 +148,22 @@ describe('passivation', () => {
     expect(await stays.call(name, 'get')).toEqual([5])
   })
 
+  it('passivates every one of many workers that fall idle together, each with its state', async () => {
+    // 1,000 names touched in one loop fall idle within a few ms of each other: their
+    // passivations pass one gate, a slice's worth per turn, and none is skipped.
+    await using cluster = await swormCluster(1, [Sleepy])
+    const sworm = Sleepy.on(cluster.at(0))
+    const node = cluster.at(0)
+    const n = 1000
+    const base = node.runtime.processCount
+    for (let i = 0; i < n; i++) await sworm.registerName(`many${i}`, Tally)
+    for (let i = 0; i < n; i++) sworm.cast(`many${i}`, i)
+    // Awake: a delegate and a worker per name; asleep: the delegate only.
+    await waitUntil(() => node.runtime.processCount - base === 2 * n, 3000, 'every worker up')
+    await waitUntil(() => node.runtime.processCount - base === n, 10_000, 'every worker asleep')
+    for (const i of [0, 499, 999]) expect(await sworm.call(`many${i}`, 'get')).toEqual([i])
+  })
+
   it('without handoff, an idle worker ends its name', async () => {
     await using cluster = await swormCluster(2, [Gone])
     const sworm = Gone.on(cluster.at(0))
