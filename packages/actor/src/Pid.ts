@@ -66,6 +66,23 @@ export function nodeOf(pid: Pid): NodeId {
   return pid.slice(1, pid.lastIndexOf('.')) as NodeId
 }
 
+/**
+ * The serial of a pid (the number after its node), read without making a string; throws
+ * `InvalidPid` when what follows the last `.` is not digits.
+ */
+export function serialOf(pid: Pid): number {
+  let n = 0
+  let scale = 1
+  for (let i = pid.length - 2; i > 0; i--) {
+    const c = pid.charCodeAt(i)
+    if (c === 46 /* . */ && scale > 1) return n
+    if (c < 48 || c > 57) break
+    n += (c - 48) * scale
+    scale *= 10
+  }
+  throw new InvalidPid(pid)
+}
+
 /** Builds a ref from its parts. */
 export function formatRef(node: NodeId, serial: number): Ref {
   return `#${node}.${serial}` as Ref

@@ -2,7 +2,7 @@
 // ended, and the pid serial that names the next one.
 import { RuntimeStopped } from './errors.js'
 import type { SpawnOptions } from './options.js'
-import { formatPid, type NodeId, type Pid } from './Pid.js'
+import { formatPid, serialOf, type NodeId, type Pid } from './Pid.js'
 import { kAttach, Proc, type Behavior } from './Process.js'
 
 /** What a spawn needs from the rest of the runtime. */
@@ -31,6 +31,8 @@ export class ProcessTable implements ProcLookup {
   private readonly host: ProcessTableHost
   private readonly nodeId: NodeId
   private readonly procs = new Map<Pid, Proc>()
+  /** The same processes by serial: a peer names a process of this node by its serial alone. */
+  private readonly bySerial = new Map<number, Proc>()
   private readonly localPrefix: string
   private serial = 1
   private spawnedTotal = 0
@@ -44,6 +46,11 @@ export class ProcessTable implements ProcLookup {
   /** The live (or exiting) local process of `pid`. */
   get(pid: Pid): Proc | undefined {
     return this.procs.get(pid)
+  }
+
+  /** The live (or exiting) local process whose pid has serial `serial`. */
+  getBySerial(serial: number): Proc | undefined {
+    return this.bySerial.get(serial)
   }
 
   has(pid: Pid): boolean {
@@ -76,6 +83,7 @@ export class ProcessTable implements ProcLookup {
   /** Takes an ended process out of the table. */
   remove(proc: Proc): void {
     this.procs.delete(proc.pid)
+    this.bySerial.delete(serialOf(proc.pid))
   }
 
   /**
@@ -106,10 +114,12 @@ export class ProcessTable implements ProcLookup {
     if (this.host.stopped()) throw new RuntimeStopped()
     // A taken name refuses the spawn before any pid is made or counted.
     if (options.name !== undefined) this.host.assertNameFree(options.name)
-    const pid = formatPid(this.nodeId, this.serial++)
+    const serial = this.serial++
+    const pid = formatPid(this.nodeId, serial)
     const proc = new Proc(pid, this.host.runtime, behavior)
     behavior[kAttach](proc)
     this.procs.set(pid, proc)
+    this.bySerial.set(serial, proc)
     this.spawnedTotal++
     if (options.trapExit) proc.trapExit = true
     if (options.name !== undefined) this.host.claimName(options.name, proc)

@@ -168,6 +168,17 @@ export class Runtime implements AsyncDisposable {
   }
 
   /**
+   * `send` to the process of this node whose pid has serial `serial`: a message a peer named by
+   * its serial alone (protocol version 4). A serial of no live process goes to the dead-letter
+   * handlers as a send to its pid would.
+   */
+  sendLocal(serial: number, msg: unknown): void {
+    const proc = this.table.getBySerial(serial)
+    if (proc !== undefined) this.scheduler.enqueue(proc, msg)
+    else this.deadLetter(formatPid(this.nodeId, serial), msg)
+  }
+
+  /**
    * Adds a handler of messages to processes that are gone: a local one (sent from this node or
    * over the mesh), or a remote one (sent from this node: the handler is asked before the
    * message is routed, whether its node is up or not). It returns true when it took the

@@ -40,7 +40,17 @@ export type {
   ActorClassLike,
   StartInfo,
 } from './Process.js'
-export { formatPid, parsePid, isPid, toPid, nodeOf, formatRef, isRef, nodeOfRef } from './Pid.js'
+export {
+  formatPid,
+  parsePid,
+  isPid,
+  toPid,
+  nodeOf,
+  serialOf,
+  formatRef,
+  isRef,
+  nodeOfRef,
+} from './Pid.js'
 export type { Pid, Ref, NodeId } from './Pid.js'
 export { realClock, ManualClock, settle, withTimeout } from './clock.js'
 export type { Clock, TimerHandle } from './clock.js'

@@ -10,9 +10,11 @@ import {
   nodeOf,
   nodeOfRef,
   parsePid,
+  serialOf,
   silentLogger,
   toPid,
   type NodeId,
+  type Pid,
 } from '@swormjs/actor'
 
 const node = '6f1c2a7e-8d2b-4c55-9a0e-3b7d1f0c9e11' as NodeId
@@ -26,6 +28,14 @@ describe('Pid', () => {
     expect(formatPid(parsePid(pid).node, parsePid(pid).serial)).toBe(pid)
     expect(nodeOf(pid)).toBe(node)
     expect(toPid(String(pid))).toBe(pid)
+  })
+
+  it("reads a pid's serial without parsing the rest, and refuses what is not one", () => {
+    for (const serial of [0, 7, 42, 1_234_567_890])
+      expect(serialOf(formatPid(node, serial))).toBe(serial)
+    for (const bad of [`<${node}.>`, `<${node}.4x2>`, `<${node}>`, '<.>']) {
+      expect(() => serialOf(bad as Pid)).toThrow(InvalidPid)
+    }
   })
 
   it('round-trips the pids a runtime makes, which are unique and carry its node id', async () => {

@@ -8,6 +8,7 @@ import {
   nodeOfRef,
   reasonFromWire,
   reasonToWire,
+  serialOf,
   type ExitReason,
   type Logger,
   type NodeId,
@@ -33,6 +34,16 @@ class Undecodable {
 
 /** A `Send` frame: `bytes` (an encoded payload) for process `to`. */
 function writeSend(peer: Peer, to: Pid, bytes: Uint8Array): void {
+  if (peer.protocol >= 4) {
+    // The connection says the node: the serial names the process.
+    const serial = serialOf(to)
+    peer.write((enc) => {
+      encoding.writeVarUint(enc, Frame.SendLocal)
+      encoding.writeVarUint(enc, serial)
+      encoding.writeUint8Array(enc, bytes)
+    })
+    return
+  }
   peer.write((enc) => {
     encoding.writeVarUint(enc, Frame.Send)
     encoding.writeVarString(enc, to)
@@ -182,7 +193,7 @@ export class RemoteRoute implements Route {
    * (another Node's v8 format in a rolling upgrade, say): the message is dropped and logged, the
    * connection and the frames after it kept. Bytes it cannot delimit still throw.
    */
-  private readMessage(peer: Peer, dec: decoding.Decoder, to: Pid | Ref): unknown {
+  private readMessage(peer: Peer, dec: decoding.Decoder, to: Pid | Ref | number): unknown {
     try {
       return readPayload(dec)
     } catch (e) {
@@ -223,6 +234,13 @@ export class RemoteRoute implements Route {
         const msg = this.readMessage(peer, dec, to)
         this.messagesIn++
         if (!(msg instanceof Undecodable) && rt.isLocal(to)) rt.send(to, msg)
+        return true
+      }
+      case Frame.SendLocal: {
+        const serial = decoding.readVarUint(dec)
+        const msg = this.readMessage(peer, dec, serial)
+        this.messagesIn++
+        if (!(msg instanceof Undecodable)) rt.sendLocal(serial, msg)
         return true
       }
       case Frame.Call: {

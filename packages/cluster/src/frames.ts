@@ -8,11 +8,12 @@ import * as decoding from 'lib0/decoding'
  * sides know: each states its range in the handshake (`version` is its oldest, `maxVersion` its
  * newest), so a rolling upgrade runs nodes of two adjacent releases in one cluster.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 /**
- * The oldest protocol version this release speaks: 2, the previous release's, which calls with a
- * `Monitor`, a `Send` and a `Demonitor` frame where version 3 sends one `Call` frame. (A node of
- * version 2 demands a peer's `version` be 2 and reads no `maxVersion`: it meets this release.)
+ * The oldest protocol version this release speaks: 2, which calls with a `Monitor`, a `Send` and
+ * a `Demonitor` frame where version 3 sends one `Call` frame. (A node of version 2 demands a
+ * peer's `version` be 2 and reads no `maxVersion`: it meets this release.) Version 4 names the
+ * target of a message by its serial alone (`SendLocal`): the connection says which node it is on.
  */
 export const MIN_PROTOCOL_VERSION = 2
 
@@ -76,6 +77,12 @@ export const Frame = {
   DocChunk: 25,
   /** A call: a `Send` and a `Monitor` in one, the monitor dropped when the reply is sent. */
   Call: 26,
+  /**
+   * A message for a process of the receiver, named by its pid's serial alone (version 4): the
+   * serial (a varuint) and the payload. A `Send` writes the whole pid (about 45 bytes of text)
+   * that the receiver decodes into a new string and hashes, per message.
+   */
+  SendLocal: 27,
 } as const
 export type FrameType = (typeof Frame)[keyof typeof Frame]
 

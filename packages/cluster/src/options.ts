@@ -123,8 +123,9 @@ export interface NodeOptions {
   /**
    * The protocol versions this node speaks, oldest and newest. A connection speaks the newest
    * both sides know, so a rolling upgrade runs two adjacent releases in one cluster. Default
-   * `{ min: 2, max: 3 }`: the previous release's and this one's. Once every node runs this
-   * release, `{ min: 3, max: 3 }` refuses nodes of the previous one.
+   * `{ min: 2, max: 4 }`: 2, the previous release's; 3, one `Call` frame per call; 4, this
+   * one's, a message naming its target by its serial. Once every node runs this release,
+   * `{ min: 4, max: 4 }` refuses nodes of older ones.
    */
   protocolVersions?: {
     /** The oldest version spoken. */

@@ -337,6 +337,31 @@ describe('remote processes', () => {
     expect(c.stats().watchesForPeers).toBe(0)
   })
 
+  it('names the target of a message by its serial on a version 4 link, by its pid on an older one', async () => {
+    const perMessage = async (options: NodeOptions): Promise<{ bytes: number; v?: number }> => {
+      await using cluster = await testCluster(2, options)
+      const [a, b] = [cluster.node(0), cluster.node(1)]
+      const inbox = b.runtime.spawn(Inbox, undefined)
+      const n = 1000
+      const before = a.stats().bytesOut
+      for (let i = 0; i < n; i++) a.runtime.send(inbox, i)
+      // Every one arrived, in order, on either link.
+      expect(await inboxOf(a.runtime, inbox)).toEqual(Array.from({ length: n }, (_, i) => i))
+      const bytes = (a.stats().bytesOut - before) / n
+      // A message to a serial of no process is dropped there, as a send to its pid is.
+      a.runtime.send(formatPid(b.id, 999_999), 'nobody')
+      expect(await inboxOf(a.runtime, inbox)).toHaveLength(n)
+      const v = a.protocolOf(b.id)
+      return v === undefined ? { bytes } : { bytes, v }
+    }
+    const v4 = await perMessage(opts)
+    const v3 = await perMessage({ ...opts, protocolVersions: { min: 2, max: 3 } })
+    expect(v4.v).toBe(4)
+    expect(v3.v).toBe(3)
+    // A pid is about 45 bytes of text; a serial one or two.
+    expect(v3.bytes - v4.bytes).toBeGreaterThan(30)
+  })
+
   it('keeps the order of messages from one process to another, interleaved with calls', async () => {
     await using cluster = await testCluster(2, opts)
     const [a, b] = [cluster.node(0), cluster.node(1)]

@@ -1,12 +1,12 @@
 // Rolling upgrades: nodes of two adjacent releases in one cluster. A node of the previous
 // release speaks protocol version 2 only (pinned here with `protocolVersions`: on the wire it
 // then calls with Monitor, Send and Demonitor frames, as that release did); this release speaks
-// 2 and 3, and a connection speaks the newest both know. A worker's state carries its class's
+// 2, 3 and 4, and a connection speaks the newest both know. A worker's state carries its class's
 // `stateVersion`, and `migrateState` turns an older one into the new shape; a name is placed only
 // on nodes whose sworm has its worker type.
 import { describe, expect, it } from 'vitest'
 import { Actor as PlainActor, nodeOf, silentLogger } from '@swormjs/actor'
-import { startNode as startClusterNode, type Node } from '@swormjs/cluster'
+import { PROTOCOL_VERSION, startNode as startClusterNode, type Node } from '@swormjs/cluster'
 import { Actor, Sworm, runSworm } from '@swormjs/sworm'
 import { HandoffCounter, TEST_COOKIE, waitUntil } from '../../src/index.js'
 
@@ -87,7 +87,8 @@ describe('rolling upgrades', () => {
       const [a, old, b] = await threeNodes(nodes)
       expect(a.protocolOf(old.id)).toBe(2)
       expect(old.protocolOf(a.id)).toBe(2)
-      expect(a.protocolOf(b.id)).toBe(3)
+      expect(a.protocolOf(b.id)).toBe(PROTOCOL_VERSION)
+      expect(PROTOCOL_VERSION).toBe(4)
       const echoes = await Promise.all(nodes.map((n) => n.runtime.start(Echo, undefined)))
       for (const from of nodes) {
         for (const [i, to] of nodes.entries()) {
