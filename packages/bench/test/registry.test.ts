@@ -20,6 +20,7 @@ describe('bench registry suite', () => {
         ['registry.converge_stream', 'ms'],
         ['registry.heap_per_name', 'bytes'],
         ['registry.churn_heap_ratio', 'ratio'],
+        ['registry.scrape_ms', 'ms'],
       ],
       { pass: expect.any(Boolean) },
     )
@@ -42,5 +43,6 @@ describe('bench registry suite', () => {
     expect(lines[4]).toMatchObject({ rate: 10_000, p99_target: '<= 50' })
     expect(lines[5]!['owner']).toBeGreaterThan(0)
     expect(lines[6]!['peak']).toBeGreaterThanOrEqual(lines[6]!['value'] as number)
+    expect(lines[7]).toMatchObject({ target: '<= 50', count: expect.any(Number) })
   }, 30_000)
 })

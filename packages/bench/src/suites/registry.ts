@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Actor, silentLogger } from '@swormjs/actor'
 import { startNode, type Node } from '@swormjs/cluster'
+import { observe } from '@swormjs/observe'
 import { Registry } from '@swormjs/registry'
 import type { ChildNode } from '@swormjs/test'
 import { parseChurnRuns } from '../child/churnResult.js'
@@ -67,7 +68,11 @@ const targets = {
   converge: { op: '<=', value: 2000 },
   heapPerName: { op: '<=', value: 600 },
   churnHeapRatio: { op: '<=', value: 2 },
+  scrape: { op: '<=', value: 50 },
 } as const satisfies Record<string, Target>
+
+/** `/metrics` scrapes timed in each run of `scrape_ms`. */
+const SCRAPES = 10
 
 /** Holds names; does nothing else. */
 class Idle extends Actor<void> {}
@@ -448,6 +453,40 @@ const churnHeapRatio: Figure = {
   },
 }
 
+const scrape: Figure = {
+  name: 'scrape_ms',
+  description: `ms: one /metrics scrape (every metric collected and printed, as prom-client does for GET /metrics) of a node whose registry holds ${NAMES} names, median of ${SCRAPES} scrapes a run; the scrape is synchronous work, so this is the event-loop delay it causes (target <= ${targets.scrape.value})`,
+  async run(options: RunOptions): Promise<Measurement> {
+    const count = scaled(NAMES, options.scale)
+    await using local = await localRegistry()
+    const { node, registry } = local
+    for (const name of makeNames(count)) {
+      await registry.register(name, node.runtime.spawn(Idle, undefined))
+    }
+    checkCount('names registered', registry.count(), count)
+    await yieldTurn()
+    await sleep(SETTLE_MS)
+    using observer = observe(node, { registries: () => [registry] })
+    const prom = observer.promRegistry
+    if (prom === undefined) throw new Error('the observer has no metrics')
+    const once = async (): Promise<number> => {
+      const times: number[] = []
+      for (let i = 0; i < SCRAPES; i++) {
+        const t0 = performance.now()
+        const text = await prom.metrics()
+        times.push(performance.now() - t0)
+        // A scrape that left the names out measured less than it claims.
+        if (!new RegExp(`sworm_registered_names\\{[^}]*\\} ${count}\\b`).test(text)) {
+          throw new Error(`the scrape did not report ${count} names`)
+        }
+      }
+      return median(times)
+    }
+    const samples = await repeat(options, 'registry.scrape_ms', once, (v) => `${round(v)} ms`)
+    return { ...summarize(samples, 'ms', targets.scrape), count }
+  },
+}
+
 /** The `registry` suite, in the order `cli.js registry` runs it. */
 export const registrySuite: Suite = [
   whereis,
@@ -457,4 +496,5 @@ export const registrySuite: Suite = [
   convergeStream,
   heapPerName,
   churnHeapRatio,
+  scrape,
 ]
