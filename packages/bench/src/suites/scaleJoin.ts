@@ -26,6 +26,8 @@ import {
 
 /** Full-size workload; `RunOptions.scale` shrinks it. */
 const NAMES = 100_000
+/** A profiled node's graceful stop (it writes its profile on the way out). */
+const PROFILED_STOP_MS = 60_000
 const OWNERS = ['join-a', 'join-b', 'join-c'] as const
 
 const targets = {
@@ -117,6 +119,8 @@ const join100k: Figure = {
         await joiner.request({ op: 'connect', urls })
         const at = await seen
         const delays = await Promise.all(all.map((n) => loopDelay(n, false)))
+        // A profiled joiner writes its profile only when it exits by itself.
+        if (nodeFlags().length > 0) await joiner.stop(PROFILED_STOP_MS)
         const joinerDelay = delays.pop()!
         return {
           ms: at - start,
