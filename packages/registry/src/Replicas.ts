@@ -248,12 +248,12 @@ export class Replicas {
    */
   private offer(owner: NodeId, key: string, v: Value | undefined): void {
     const old = this.winners.get(key)
-    if (old !== undefined && nodeOf(old) === owner) return this.recompute(key)
+    const holder = old === undefined ? undefined : nodeOf(old)
+    if (holder === owner) return this.recompute(key)
     if (this.refreshing > 0 || this.switching.size > 0) return this.recompute(key)
     // An entry that does not count (gone, or on a node that is down) changed: the winner stands.
     if (!isLive(v) || !this.isLiveNode(owner)) return
-    if (old === undefined) return this.decide(key, old, v.p, owner)
-    const holder = nodeOf(old)
+    if (holder === undefined) return this.decide(key, old, v.p, owner)
     const w = this.views.get(holder)?.names.get(key)
     if (!this.isLiveNode(holder) || !isLive(w) || w.p !== old) return this.recompute(key)
     if (beats({ clock: v.c, node: owner }, { clock: w.c, node: holder }))
