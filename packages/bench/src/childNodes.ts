@@ -13,6 +13,11 @@ export const STOP_TIMEOUT_MS = 2_000
 /** The same while profiling: the profile is written on the way out, which takes a while. */
 const PROFILED_STOP_TIMEOUT_MS = 60_000
 
+/** How long a node child may take to stop: `STOP_TIMEOUT_MS`, or longer while profiled. */
+export function stopTimeoutMs(): number {
+  return nodeFlags().length > 0 ? PROFILED_STOP_TIMEOUT_MS : STOP_TIMEOUT_MS
+}
+
 /**
  * Extra flags for the node children, space-separated: `SWORM_BENCH_NODE_FLAGS='--cpu-prof
  * --cpu-prof-dir=/tmp/prof'` profiles every node (they are then stopped with SIGTERM, so the
@@ -90,7 +95,7 @@ export async function startMesh(
     env: { NODE_NAME: names[i]!, SWORM_LOG_LEVEL: 'warn', ...options.env, ...seeded(i) },
     execArgv: [...(options.execArgv ?? []), ...flags],
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    stopTimeoutMs: flags.length > 0 ? PROFILED_STOP_TIMEOUT_MS : STOP_TIMEOUT_MS,
+    stopTimeoutMs: stopTimeoutMs(),
   }))
   const dispose = async (): Promise<void> => {
     if (graceful) await Promise.all(nodes.map((n) => n.stop()))

@@ -12,6 +12,7 @@
 import { createLogger, nodeOf } from '@swormjs/actor'
 import { emit, inLanes, intArg, openLoop, ready, serve, stringArg } from '@swormjs/test'
 import { Actor, Sworm, startNode, type SwormInstance } from '@swormjs/sworm'
+import { yieldTurn } from '../measure.js'
 import { takeMaxDelay } from './loopDelay.js'
 
 /** `set` makes a worker's state a value of its own; `inc` adds one; anything else reads it. */
@@ -126,7 +127,7 @@ async function indexesOnSliced(
 ): Promise<number[]> {
   const out: number[] = []
   for (let from = 0; from < count; from += SCAN_PER_TURN) {
-    if (from > 0) await new Promise((r) => setImmediate(r))
+    if (from > 0) await yieldTurn()
     out.push(...indexesOn(prefix, Math.min(count, from + SCAN_PER_TURN), on, sworm, from))
   }
   return out

@@ -102,6 +102,26 @@ async function localRegistry(): Promise<LocalRegistry> {
   }
 }
 
+/**
+ * A local registry holding `names` (each a process of its own), settled: the node has sent its
+ * doc update (100,000 registrations, one flush) and the heap has settled, so that the first runs
+ * do not share the core with that work.
+ */
+async function filledLocalRegistry(names: readonly string[]): Promise<LocalRegistry> {
+  const local = await localRegistry()
+  try {
+    const { node, registry } = local
+    for (const name of names) await registry.register(name, node.runtime.spawn(Idle, undefined))
+    checkCount('names registered', registry.count(), names.length)
+    await yieldTurn()
+    await sleep(SETTLE_MS)
+    return local
+  } catch (e) {
+    await local[Symbol.asyncDispose]()
+    throw e
+  }
+}
+
 /** `count` distinct names, made before any clock starts. */
 function makeNames(count: number, prefix = 'name:'): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${i}`)
@@ -121,15 +141,9 @@ const whereis: Figure = {
   async run(options: RunOptions): Promise<Measurement> {
     const count = scaled(NAMES, options.scale)
     const lookups = scaled(LOOKUPS, options.scale, 10_000)
-    await using local = await localRegistry()
-    const { node, registry } = local
     const names = makeNames(count)
-    for (const name of names) await registry.register(name, node.runtime.spawn(Idle, undefined))
-    checkCount('names registered', registry.count(), count)
-    // Let the node send its doc update (100,000 registrations, one flush) and the heap settle
-    // before the warm-up: otherwise the first runs share the core with that work.
-    await yieldTurn()
-    await sleep(SETTLE_MS)
+    await using local = await filledLocalRegistry(names)
+    const { registry } = local
     // The same random sequence for every run, drawn before the clock starts.
     const order = Uint32Array.from({ length: lookups }, () => Math.floor(Math.random() * count))
     const once = (): Promise<number> =>
@@ -458,14 +472,8 @@ const scrape: Figure = {
   description: `ms: one /metrics scrape (every metric collected and printed, as prom-client does for GET /metrics) of a node whose registry holds ${NAMES} names, median of ${SCRAPES} scrapes a run; the scrape is synchronous work, so this is the event-loop delay it causes (target <= ${targets.scrape.value})`,
   async run(options: RunOptions): Promise<Measurement> {
     const count = scaled(NAMES, options.scale)
-    await using local = await localRegistry()
+    await using local = await filledLocalRegistry(makeNames(count))
     const { node, registry } = local
-    for (const name of makeNames(count)) {
-      await registry.register(name, node.runtime.spawn(Idle, undefined))
-    }
-    checkCount('names registered', registry.count(), count)
-    await yieldTurn()
-    await sleep(SETTLE_MS)
     using observer = observe(node, { registries: () => [registry] })
     const prom = observer.promRegistry
     if (prom === undefined) throw new Error('the observer has no metrics')

@@ -6,10 +6,10 @@ import { spawnNodes, type ChildNode } from '@swormjs/test'
 import {
   EVENT_TIMEOUT_MS,
   REQUEST_TIMEOUT_MS,
-  STOP_TIMEOUT_MS,
   field,
   nodeFlags,
   startMesh,
+  stopTimeoutMs,
   wallClock,
   withChildren,
 } from '../childNodes.js'
@@ -26,8 +26,6 @@ import {
 
 /** Full-size workload; `RunOptions.scale` shrinks it. */
 const NAMES = 100_000
-/** A profiled node's graceful stop (it writes its profile on the way out). */
-const PROFILED_STOP_MS = 60_000
 const OWNERS = ['join-a', 'join-b', 'join-c'] as const
 
 const targets = {
@@ -106,7 +104,7 @@ const join100k: Figure = {
           env: { NODE_NAME: 'join-new', SWORM_LOG_LEVEL: 'warn' },
           execArgv: nodeFlags(),
           requestTimeoutMs: REQUEST_TIMEOUT_MS,
-          stopTimeoutMs: STOP_TIMEOUT_MS,
+          stopTimeoutMs: stopTimeoutMs(),
         })
         const joiner = joiners[0]!
         const all = [...cluster.nodes, joiner]
@@ -120,7 +118,7 @@ const join100k: Figure = {
         const at = await seen
         const delays = await Promise.all(all.map((n) => loopDelay(n, false)))
         // A profiled joiner writes its profile only when it exits by itself.
-        if (nodeFlags().length > 0) await joiner.stop(PROFILED_STOP_MS)
+        if (nodeFlags().length > 0) await joiner.stop()
         const joinerDelay = delays.pop()!
         return {
           ms: at - start,

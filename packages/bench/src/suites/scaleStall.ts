@@ -6,10 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { spawnNode, type ChildNode } from '@swormjs/test'
 import {
   REQUEST_TIMEOUT_MS,
-  STOP_TIMEOUT_MS,
   field,
   nodeFlags,
   numberReply,
+  stopTimeoutMs,
   withChildren,
 } from '../childNodes.js'
 import type { Figure } from '../figure.js'
@@ -34,8 +34,6 @@ const CONCURRENCY = 64
 const TIPPING = 'k'
 /** Names registered and removed on the loaded node to pile up dead entries. */
 const CHURN = 'x'
-/** Stop a profiled node gracefully, so that its profile is written (that takes a while). */
-const PROFILED_STOP_MS = 60_000
 
 const target = { op: '<=', value: 50 } as const satisfies Target
 
@@ -70,7 +68,7 @@ function delayOf(reply: unknown): Delay {
 /** Ends the nodes: at once, or gracefully when profiled, so that their profiles get written. */
 async function end(nodes: readonly ChildNode[]): Promise<void> {
   const profiled = nodeFlags().length > 0
-  await Promise.all(nodes.map((n) => (profiled ? n.stop(PROFILED_STOP_MS) : n.kill9())))
+  await Promise.all(nodes.map((n) => (profiled ? n.stop() : n.kill9())))
 }
 
 function spawnSworm(name: string, env: Record<string, string>): ChildNode {
@@ -80,7 +78,7 @@ function spawnSworm(name: string, env: Record<string, string>): ChildNode {
     env: { NODE_NAME: name, SWORM_LOG_LEVEL: 'warn', ...env },
     execArgv: nodeFlags(),
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    stopTimeoutMs: STOP_TIMEOUT_MS,
+    stopTimeoutMs: stopTimeoutMs(),
   })
 }
 
