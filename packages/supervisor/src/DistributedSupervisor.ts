@@ -189,7 +189,11 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
     this.server = await this.node.runtime.start(
       SupervisorServer,
       {
-        startLocal: (spec, o) => children.start(spec, o),
+        startLocal: async (spec, o) => {
+          const started = await children.start(spec, o)
+          this.moves.arrived(spec.id)
+          return started
+        },
         terminateLocal: (id) => children.terminate(id),
         execLocal: (id, fn, args) => children.exec(id, fn, args),
         runningOf: (ids) => ids.filter((id) => this.placement.locate(id) !== undefined),

@@ -95,6 +95,11 @@ export class LocalChildren {
     return this.local.size
   }
 
+  /** The child `id` if it runs here. */
+  get(id: string): Readonly<LocalChild> | undefined {
+    return this.local.get(id)
+  }
+
   /** Every child here, stopping ones included. */
   all(): Array<Readonly<LocalChild>> {
     return [...this.local.values()]

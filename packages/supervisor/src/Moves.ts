@@ -16,7 +16,7 @@ export interface MovesHost {
   readonly name: string
   readonly node: Pick<Node, 'id' | 'clock' | 'logger'>
   readonly placement: Pick<Placement, 'place'>
-  readonly children: Pick<LocalChildren, 'all' | 'stop'>
+  readonly children: Pick<LocalChildren, 'all' | 'get' | 'stop'>
   readonly events: Pick<Emitter<SupervisorEvents>, 'emit'>
   /** Asks the supervisor's server on `node`. */
   call(node: NodeId, request: ServerRequest): Promise<unknown>
@@ -37,6 +37,11 @@ export class Moves {
   private readonly opts: MovesOptions
   private leavingNow = false
   private redistributionScheduled = false
+  /** A round is under way: a join meanwhile brings another once it ends (`again`). */
+  private redistributing = false
+  private again = false
+  /** A later round is already timed (`intervalMs` after the last one). */
+  private roundTimed = false
   /** Children on their way out, by id: a later leave or redistribution leaves them be. */
   private readonly moving = new Set<string>()
   /** The slice the stops of moving children share (see `moveNow`). */
@@ -55,6 +60,21 @@ export class Moves {
   /** A member joined or came back: under `active` redistribution, what it now wins moves there. */
   memberJoined(): void {
     if (this.opts.redistribution === 'active') this.scheduleRedistribution()
+  }
+
+  /**
+   * Child `id` started here (moved here, or started by another node's request). The node that
+   * sent it placed it by its own view of the members, which may be behind this node's: a member
+   * that joined meanwhile, and that this node met first, may win it. A round that ran before it
+   * arrived did not see it, and no join is left to bring another, so under `active`
+   * redistribution one that belongs elsewhere brings a round of its own, `intervalMs` later
+   * (many arrivals share it).
+   */
+  arrived(id: string): void {
+    if (this.opts.redistribution !== 'active' || this.roundTimed) return
+    const child = this.host.children.get(id)
+    if (child === undefined || this.targetOf(child) === undefined) return
+    this.timeRound()
   }
 
   /**
@@ -109,12 +129,42 @@ export class Moves {
    * go elsewhere are found in slices, then moved `startsInFlight` at a time.
    */
   private scheduleRedistribution(): void {
+    if (this.redistributing) {
+      this.again = true
+      return
+    }
     if (this.redistributionScheduled) return
     this.redistributionScheduled = true
     setImmediate(() => {
       this.redistributionScheduled = false
-      void this.redistribute()
+      if (this.redistributing) {
+        this.again = true
+        return
+      }
+      this.redistributing = true
+      void this.redistribute().finally(() => this.roundEnded())
     })
+  }
+
+  /** A round `intervalMs` from now, unless one is timed already. */
+  private timeRound(): void {
+    if (this.roundTimed || this.host.stopped() || this.leavingNow) return
+    this.roundTimed = true
+    this.host.node.clock.setTimeout(() => {
+      this.roundTimed = false
+      this.scheduleRedistribution()
+    }, this.opts.rebalance.intervalMs)
+  }
+
+  /**
+   * Rounds never overlap, so each keeps to `maxMovesPerRound`. What a round left to move, or a
+   * join while it ran, brings the next, `intervalMs` after it.
+   */
+  private roundEnded(): void {
+    this.redistributing = false
+    if (!this.again) return
+    this.again = false
+    this.timeRound()
   }
 
   /**
@@ -123,7 +173,7 @@ export class Moves {
    * members may have changed meanwhile).
    */
   private async redistribute(): Promise<void> {
-    const { maxMovesPerRound, intervalMs } = this.opts.rebalance
+    const { maxMovesPerRound } = this.opts.rebalance
     const goes: LocalChild[] = []
     await forEachSliced(this.host.children.all(), (child) => {
       if (this.host.stopped() || this.leavingNow) return true
@@ -143,9 +193,7 @@ export class Moves {
     })
     const left = goes.length - round.length
     this.host.events.emit('rebalanced', moved, left)
-    if (left > 0 && !this.host.stopped() && !this.leavingNow) {
-      this.host.node.clock.setTimeout(() => this.scheduleRedistribution(), intervalMs)
-    }
+    if (left > 0) this.again = true
   }
 
   /** Where a child of this node goes now under redistribution; undefined when it stays. */

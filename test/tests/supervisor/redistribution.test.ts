@@ -152,4 +152,34 @@ describe('redistribution', () => {
     )
     expect(fresh.some((pid) => nodeOf(pid) === joiner.id)).toBe(true)
   })
+
+  // A node places a move or a start by its own view of the members; the node it sends it to may
+  // already know a member that wins the child, and have run its round for that join before the
+  // child arrived (two nodes joining a loaded one at once). With no join left to come, the child
+  // would stay on the wrong node for good: under `active`, an arrival that belongs elsewhere
+  // brings a round of its own. Driven here by a child started on a node its hash does not pick.
+  it('moves a child that arrives on a node its hash does not pick, with no join to follow', async () => {
+    await using cluster = await testCluster(3)
+    const sups = await startSupervisors(cluster.nodes, {
+      redistribution: 'active',
+      rebalance: { maxMovesPerRound: 1000, intervalMs: 50 },
+    })
+    const members = cluster.nodes.map((n) => n.id)
+    const [a, b] = cluster.nodes
+    const ids = Array.from({ length: 200 }, (_, i) => `late-${i}`).filter(
+      (id) => rendezvous(id, members) === b!.id,
+    )
+    expect(ids.length).toBeGreaterThan(30)
+    // Started on A, as a move from a node that did not know B yet would start them.
+    await Promise.all(ids.map((id) => sups[0]!.restoreChild(worker(id), undefined)))
+    const started = pidsOf(cluster, ids)
+    for (const id of ids) expect(nodeOf(started.get(id)!)).toBe(a!.id)
+    await waitUntil(
+      () =>
+        eachRunsOnce(cluster.nodes, ids) &&
+        ids.every((id) => nodeOf(liveCopies(cluster.nodes).get(id)![0]!) === b!.id),
+      SETTLE_MS,
+      'each child to move to the node that wins it',
+    )
+  })
 })
