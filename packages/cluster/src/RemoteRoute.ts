@@ -17,7 +17,7 @@ import {
   type Route,
   type Runtime,
 } from '@swormjs/actor'
-import { encodeValue, readPayload } from './codec.js'
+import { prepareValue, preparedBytes, readPayload, writePrepared, type Prepared } from './codec.js'
 import { nodeDefaults } from './defaults.js'
 import { PeerTally } from './PeerTally.js'
 import { NotSerializable } from './errors.js'
@@ -32,22 +32,22 @@ class Undecodable {
   }
 }
 
-/** A `Send` frame: `bytes` (an encoded payload) for process `to`. */
-function writeSend(peer: Peer, to: Pid, bytes: Uint8Array): void {
+/** A `Send` frame: `bytes` (a prepared payload) for process `to`. */
+function writeSend(peer: Peer, to: Pid, bytes: Prepared): void {
   if (peer.protocol >= 4) {
     // The connection says the node: the serial names the process.
     const serial = serialOf(to)
     peer.write((enc) => {
       encoding.writeVarUint(enc, Frame.SendLocal)
       encoding.writeVarUint(enc, serial)
-      encoding.writeUint8Array(enc, bytes)
+      writePrepared(enc, bytes)
     })
     return
   }
   peer.write((enc) => {
     encoding.writeVarUint(enc, Frame.Send)
     encoding.writeVarString(enc, to)
-    encoding.writeUint8Array(enc, bytes)
+    writePrepared(enc, bytes)
   })
 }
 
@@ -114,7 +114,7 @@ export class RemoteRoute implements Route {
       encoding.writeVarUint(enc, Frame.Call)
       encoding.writeVarString(enc, to)
       encoding.writeVarString(enc, ref)
-      encoding.writeUint8Array(enc, bytes)
+      writePrepared(enc, bytes)
     })
     return true
   }
@@ -129,7 +129,7 @@ export class RemoteRoute implements Route {
       peer.monitorsFromPeer.delete(ref)
       this.runtime.demonitorFromRemote(watched, ref)
     }
-    let bytes: Uint8Array
+    let bytes: Prepared
     let okFlag = ok
     try {
       bytes = this.encode(ok ? value : reasonToWire(value))
@@ -142,7 +142,7 @@ export class RemoteRoute implements Route {
       encoding.writeVarUint(enc, Frame.Reply)
       encoding.writeVarString(enc, ref)
       encoding.writeUint8(enc, okFlag ? 1 : 0)
-      encoding.writeUint8Array(enc, bytes)
+      writePrepared(enc, bytes)
     })
   }
 
@@ -155,7 +155,7 @@ export class RemoteRoute implements Route {
       encoding.writeVarString(enc, to)
       encoding.writeVarString(enc, from)
       encoding.writeUint8(enc, viaLink ? 1 : 0)
-      encoding.writeUint8Array(enc, bytes)
+      writePrepared(enc, bytes)
     })
   }
 
@@ -207,17 +207,19 @@ export class RemoteRoute implements Route {
     }
   }
 
-  private encode(value: unknown): Uint8Array {
-    const bytes = encodeValue(value)
-    if (bytes.length > this.maxPayloadBytes) {
+  /** A payload ready to write into a frame (see `writePrepared`), within `maxFrameBytes`. */
+  private encode(value: unknown): Prepared {
+    const prepared = prepareValue(value)
+    const size = preparedBytes(prepared)
+    if (size > this.maxPayloadBytes) {
       throw new NotSerializable(
-        `${bytes.length} bytes is over the limit of ${this.maxPayloadBytes} (maxFrameBytes)`,
+        `${size} bytes is over the limit of ${this.maxPayloadBytes} (maxFrameBytes)`,
       )
     }
-    return bytes
+    return prepared
   }
 
-  private encodeReason(reason: ExitReason): Uint8Array {
+  private encodeReason(reason: ExitReason): Prepared {
     try {
       return this.encode(reasonToWire(reason))
     } catch {
@@ -397,7 +399,7 @@ export class RemoteRoute implements Route {
     peer.write((enc) => {
       encoding.writeVarUint(enc, Frame.Down)
       encoding.writeVarString(enc, ref)
-      encoding.writeUint8Array(enc, bytes)
+      writePrepared(enc, bytes)
     })
   }
 

@@ -25,7 +25,7 @@ export function encodedBytes(enc: encoding.Encoder): Uint8Array {
 }
 
 /** Bytes a varuint of `n` takes. */
-function varUintBytes(n: number): number {
+export function varUintBytes(n: number): number {
   let bytes = 1
   while (n > 0x7f) {
     n = Math.floor(n / 0x80)
@@ -60,4 +60,27 @@ export function taggedVarBytes(tag: number, bytes: Uint8Array): Uint8Array {
   out[0] = tag
   out.set(bytes, writeVarUintAt(out, 1, bytes.length))
   return out
+}
+
+/** Node's native UTF-8 writer, which takes any `Uint8Array` (`Buffer#write` without its checks). */
+const bufferMethods = Buffer.prototype as unknown as {
+  utf8Write(this: Uint8Array, str: string, offset: number, length: number): number
+}
+
+/**
+ * Writes `str`, whose UTF-8 length is `len`, as lib0 writes a var-string (the length as a
+ * varuint, then the bytes), encoding it straight into the encoder's buffer: no buffer of its
+ * own to fill and copy. When the encoder's buffer lacks room, a new one takes the string whole.
+ */
+export function writeUtf8(enc: encoding.Encoder, str: string, len: number): void {
+  encoding.writeVarUint(enc, len)
+  if (enc.cbuf.length - enc.cpos < len) {
+    // As lib0 grows (a full buffer goes to `bufs`), but the part written so far: a view of it.
+    enc.bufs.push(enc.cbuf.subarray(0, enc.cpos))
+    // Its own buffer at offset 0: lib0's `toUint8Array` reads the last one from offset 0.
+    enc.cbuf = new Uint8Array(Math.max(enc.cbuf.length * 2, len))
+    enc.cpos = 0
+  }
+  bufferMethods.utf8Write.call(enc.cbuf, str, enc.cpos, len)
+  enc.cpos += len
 }

@@ -6,7 +6,7 @@
 import * as v8 from 'node:v8'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { taggedVarBytes, taggedVarString } from './bytes.js'
+import { taggedVarBytes, taggedVarString, varUintBytes, writeUtf8 } from './bytes.js'
 import { NotSerializable, ProtocolError } from './errors.js'
 
 const TAG_JSON = 0
@@ -47,7 +47,7 @@ function isPlainJson(v: unknown, depth: number): boolean {
 
 /** Writes `value` into `enc`; throws `NotSerializable` for functions, symbols and the like. */
 export function writePayload(enc: encoding.Encoder, value: unknown): void {
-  encoding.writeUint8Array(enc, encodeValue(value))
+  writePrepared(enc, prepareValue(value))
 }
 
 /**
@@ -99,6 +99,34 @@ export function encodeValue(value: unknown): Uint8Array {
     throw new NotSerializable(e instanceof Error ? e.message : String(e), { cause: e })
   }
   return taggedVarBytes(TAG_V8, bytes)
+}
+
+/**
+ * A value encoded for a frame but not yet written: JSON text with its UTF-8 length (written
+ * straight into the frame's buffer by `writePrepared`), or the v8 path's tagged bytes.
+ */
+export type Prepared = { readonly json: string; readonly utf8: number } | Uint8Array
+
+/** `value` ready for `writePrepared`; throws `NotSerializable` as `encodeValue` does. */
+export function prepareValue(value: unknown): Prepared {
+  if (!isPlainJson(value, 0)) return encodeValue(value)
+  const json = JSON.stringify(value)
+  return { json, utf8: Buffer.byteLength(json, 'utf8') }
+}
+
+/** The bytes `writePrepared` writes for `p` (as `encodeValue(value).length`). */
+export function preparedBytes(p: Prepared): number {
+  return p instanceof Uint8Array ? p.length : 1 + varUintBytes(p.utf8) + p.utf8
+}
+
+/** Writes `p` as `writePayload` writes its value (the same bytes). */
+export function writePrepared(enc: encoding.Encoder, p: Prepared): void {
+  if (p instanceof Uint8Array) {
+    encoding.writeUint8Array(enc, p)
+    return
+  }
+  encoding.writeUint8(enc, TAG_JSON)
+  writeUtf8(enc, p.json, p.utf8)
 }
 
 /** Decodes bytes made by `encodeValue`; throws `ProtocolError` on bytes it cannot read. */

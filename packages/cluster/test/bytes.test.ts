@@ -3,7 +3,15 @@
 import { describe, expect, it } from 'vitest'
 import * as encoding from 'lib0/encoding'
 import { encodedBytes, pooledEncoder, taggedVarBytes, taggedVarString } from '../src/bytes.js'
-import { decodeValue, encodeValue } from '../src/codec.js'
+import {
+  decodeValue,
+  encodeValue,
+  preparedBytes,
+  prepareValue,
+  readPayload,
+  writePrepared,
+} from '../src/codec.js'
+import * as decoding from 'lib0/decoding'
 
 /** What lib0 writes for a tag and a var-string or var-uint8-array. */
 function lib0(tag: number, write: (enc: encoding.Encoder) => void): Uint8Array {
@@ -53,6 +61,35 @@ describe('pooled wire bytes', () => {
       new Uint8Array([9]),
     ]) {
       expect(decodeValue(encodeValue(v))).toEqual(v)
+    }
+  })
+
+  it('writes a prepared value into a frame as the bytes encodeValue makes, whatever room is left', () => {
+    const values: unknown[] = [
+      ...strings,
+      { a: 1, s: 'é€🙂' },
+      [1, 'two', null],
+      { big: 'y'.repeat(3000) },
+      new Map([[1, 2]]),
+    ]
+    // A small pooled first buffer (an offset into Node's pool), filled to different points
+    // before each value, so that values land inside it, across its end and in new buffers.
+    for (const before of [0, 1, 50, 63]) {
+      const enc = pooledEncoder(64)
+      for (let i = 0; i < before; i++) encoding.writeUint8(enc, 7)
+      const expected: number[] = Array.from({ length: before }, () => 7)
+      for (const v of values) {
+        const p = prepareValue(v)
+        const bytes = encodeValue(v)
+        expect(preparedBytes(p)).toBe(bytes.length)
+        writePrepared(enc, p)
+        expected.push(...bytes)
+      }
+      const out = encodedBytes(enc)
+      expect(Buffer.from(out)).toEqual(Buffer.from(expected))
+      const dec = decoding.createDecoder(out)
+      for (let i = 0; i < before; i++) decoding.readUint8(dec)
+      for (const v of values) expect(readPayload(dec)).toEqual(v)
     }
   })
 })
