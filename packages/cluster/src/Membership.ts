@@ -5,7 +5,15 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { RawData, WebSocket } from 'ws'
-import { actorDefaults, type Clock, type Emitter, type Logger, type NodeId } from '@swormjs/actor'
+import {
+  actorDefaults,
+  nodeOf,
+  type Clock,
+  type Emitter,
+  type Logger,
+  type NodeId,
+  type Pid,
+} from '@swormjs/actor'
 import { dispatchFrames, type FrameTargets } from './dispatch.js'
 import { nodeDefaults } from './defaults.js'
 import { Frame, writeMembers, type HelloFrame, type MemberEntry } from './frames.js'
@@ -13,6 +21,9 @@ import { Inbox } from './Inbox.js'
 import { Peer } from './Peer.js'
 import { logSocketError, normalizeUrl, toBytes } from './sockets.js'
 import type { DownReason, NodeEvents, NodeInfo } from './types.js'
+
+/** Pids whose peer `Membership.peerOfPid` keeps at most (then it starts again). */
+const PEER_CACHE_MAX = 1024
 
 /** What the peer table needs of its node. */
 export interface MembershipHost {
@@ -60,6 +71,13 @@ export class Membership {
   private readonly maxFrameBytes: number
   private readonly forgetAfterMs: number
   private readonly peers = new Map<NodeId, Peer>()
+  /**
+   * The peer of each pid messages went to lately: a pid names its node inside its string, so
+   * finding the peer otherwise slices a new node id out of it and hashes that on every message,
+   * where a pid a process keeps sending to is one string whose hash V8 keeps. Emptied whenever
+   * a peer comes or goes, and when it reaches `PEER_CACHE_MAX` pids.
+   */
+  private readonly peerOfPids = new Map<Pid, Peer>()
   private readonly known = new Map<NodeId, NodeInfo>()
   /** Gossiped members ignored because `maxMembers` were known already. */
   membersIgnored = 0
@@ -93,6 +111,17 @@ export class Membership {
   /** The connected peer of `node`. */
   peer(node: NodeId): Peer | undefined {
     return this.peers.get(node)
+  }
+
+  /** The connected peer of the node of `pid` (`peer(nodeOf(pid))`, kept per pid). */
+  peerOfPid(pid: Pid): Peer | undefined {
+    const kept = this.peerOfPids.get(pid)
+    if (kept !== undefined) return kept
+    const peer = this.peers.get(nodeOf(pid))
+    if (peer === undefined) return undefined
+    if (this.peerOfPids.size >= PEER_CACHE_MAX) this.peerOfPids.clear()
+    this.peerOfPids.set(pid, peer)
+    return peer
   }
 
   /** Every connected peer. */
@@ -214,6 +243,7 @@ export class Membership {
     if (dialedUrl !== undefined && dialedUrl !== ident.url) peer.dialedUrl = dialedUrl
     peer.protocol = protocol
     this.peers.set(id, peer)
+    this.peerOfPids.clear()
     this.host.detector.watch(peer)
     this.known.set(id, { id, name: ident.name, url: ident.url, status: 'known' })
     this.host.connected([ident.url, peer.dialedUrl])
@@ -231,6 +261,7 @@ export class Membership {
   down(peer: Peer, reason: DownReason): void {
     if (this.peers.get(peer.nodeId) !== peer) return
     this.peers.delete(peer.nodeId)
+    this.peerOfPids.clear()
     this.inbox.forget(peer)
     this.host.detector.forget(peer)
     this.host.route.peerGone(peer)

@@ -156,7 +156,10 @@ export class Node extends Listenable<NodeEvents> implements AsyncDisposable {
     }
     this.route = new RemoteRoute(
       this.runtime,
-      (node) => this.membership.peer(node),
+      {
+        peer: (node) => this.membership.peer(node),
+        peerOfPid: (pid) => this.membership.peerOfPid(pid),
+      },
       this.logger,
       opts.maxFrameBytes - nodeDefaults.frameHeadroomBytes,
     )

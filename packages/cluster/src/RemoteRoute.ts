@@ -51,9 +51,15 @@ function writeSend(peer: Peer, to: Pid, bytes: Prepared): void {
   })
 }
 
+/** The connected peers, by node and by a pid of the node (see `Membership.peerOfPid`). */
+export interface PeerLookup {
+  peer(node: NodeId): Peer | undefined
+  peerOfPid(pid: Pid): Peer | undefined
+}
+
 export class RemoteRoute implements Route {
   private readonly runtime: Runtime
-  private readonly peerOf: (node: NodeId) => Peer | undefined
+  private readonly peers: PeerLookup
   private readonly logger: Logger
   private readonly maxPayloadBytes: number
   messagesOut = 0
@@ -66,20 +72,15 @@ export class RemoteRoute implements Route {
   /** Monitors and links refused to a peer past `maxMonitorsPerPeer` or `maxLinksPerPeer`. */
   readonly overLimit = new PeerTally()
 
-  constructor(
-    runtime: Runtime,
-    peerOf: (node: NodeId) => Peer | undefined,
-    logger: Logger,
-    maxPayloadBytes: number,
-  ) {
+  constructor(runtime: Runtime, peers: PeerLookup, logger: Logger, maxPayloadBytes: number) {
     this.runtime = runtime
-    this.peerOf = peerOf
+    this.peers = peers
     this.logger = logger
     this.maxPayloadBytes = maxPayloadBytes
   }
 
   send(to: Pid, msg: unknown): void {
-    const peer = this.peerOf(nodeOf(to))
+    const peer = this.peers.peerOfPid(to)
     if (peer === undefined) {
       // As in Erlang, a send to an unreachable node is dropped (the runtime asked its dead-letter
       // handlers before routing it); check serialisability first so a bad message fails the
@@ -96,7 +97,7 @@ export class RemoteRoute implements Route {
 
   call(to: Pid, ref: Ref, envelope: unknown): boolean {
     const bytes = this.encode(envelope)
-    const peer = this.peerOf(nodeOf(to))
+    const peer = this.peers.peerOfPid(to)
     if (peer === undefined) return false
     this.messagesOut++
     if (peer.protocol < 3) {
@@ -120,7 +121,7 @@ export class RemoteRoute implements Route {
   }
 
   reply(ref: Ref, ok: boolean, value: unknown): void {
-    const peer = this.peerOf(nodeOfRef(ref))
+    const peer = this.peers.peer(nodeOfRef(ref))
     if (peer === undefined) return
     // The call's watch (see `Frame.Call`) ends with its reply: the caller takes back its half
     // without a frame, since the reply came from the target's node.
@@ -147,7 +148,7 @@ export class RemoteRoute implements Route {
   }
 
   exit(to: Pid, from: Pid, reason: ExitReason, viaLink: boolean): void {
-    const peer = this.peerOf(nodeOf(to))
+    const peer = this.peers.peerOfPid(to)
     if (peer === undefined) return
     const bytes = this.encodeReason(reason)
     peer.write((enc) => {
@@ -178,7 +179,7 @@ export class RemoteRoute implements Route {
   /** Writes a frame of two strings to the node of the second-named pid; false if it is not up. */
   private pair(type: number, a: string, b: string): boolean {
     const node = type === Frame.Link || type === Frame.Unlink ? nodeOf(b as Pid) : nodeOf(a as Pid)
-    const peer = this.peerOf(node)
+    const peer = this.peers.peer(node)
     if (peer === undefined) return false
     peer.write((enc) => {
       encoding.writeVarUint(enc, type)

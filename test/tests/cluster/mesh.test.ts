@@ -3,7 +3,7 @@
 import { once, type EventEmitter } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { silentLogger } from '@swormjs/actor'
+import { Actor, silentLogger } from '@swormjs/actor'
 import {
   FaultProxy,
   TEST_COOKIE,
@@ -167,6 +167,19 @@ describe('the mesh', () => {
     await waitUntil(() => a.isUp(b.id) && b.isUp(a.id), 5000, 'a and b to connect')
     const onA = watch(a)
     const onB = watch(b)
+    // A process of b that a sends to before the cut and after the heal, by the same pid: the
+    // peer a found for it before (and keeps per pid) must not outlive the connection.
+    const received: unknown[] = []
+    const inbox = b.runtime.spawn(
+      class extends Actor {
+        override handleInfo(msg: unknown): void {
+          received.push(msg)
+        }
+      },
+      undefined,
+    )
+    a.runtime.send(inbox, 'before')
+    await waitUntil(() => received.length === 1, 3000, 'the message sent before the cut')
 
     toA.setMode('blackhole')
     toB.setMode('blackhole')
@@ -181,6 +194,9 @@ describe('the mesh', () => {
     await waitUntil(() => a.isUp(b.id) && b.isUp(a.id), 5000, 'the link to heal')
     expect(onA.ups.map((n) => n.id)).toEqual([b.id])
     expect(onB.ups.map((n) => n.id)).toEqual([a.id])
+    a.runtime.send(inbox, 'after')
+    await waitUntil(() => received.length === 2, 3000, 'the message sent after the heal')
+    expect(received).toEqual(['before', 'after'])
   })
 
   it('redials a killed peer, and a node joining later meshes with everyone', async () => {
