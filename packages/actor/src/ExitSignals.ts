@@ -26,6 +26,8 @@ export interface ExitSignalsHost {
   cancelTimers(proc: Proc): void
   /** Takes an ended process out of the process table and its name out of the name table. */
   forget(proc: Proc): void
+  /** Offers a message left in an ended process's mailbox to the dead-letter handlers. */
+  deadLetter(to: Pid, msg: unknown): boolean
 }
 
 /** Told of each process exit: its pid, its exit reason, and the local name it had, if any. */
@@ -36,6 +38,8 @@ export class ExitSignals {
   private readonly host: ExitSignalsHost
   private readonly listeners = new Set<ExitListener>()
   private exitedTotal = 0
+  /** The messages an ending process never read, until it has ended (see `terminate`). */
+  private readonly unread = new Map<Proc, unknown[]>()
 
   constructor(host: ExitSignalsHost) {
     this.host = host
@@ -147,6 +151,9 @@ export class ExitSignals {
     const wasAlive = proc.status === 'alive'
     proc.status = 'exiting'
     proc.stopReason = undefined
+    // What it never read goes to the dead-letter handlers once it has ended (a layer above may
+    // take some on: the sworm forwards what was sent to a worker whose name moved on).
+    if (proc.head < proc.mailbox.length) this.unread.set(proc, proc.mailbox.slice(proc.head))
     proc.mailbox = []
     proc.head = 0
     this.host.cancelTimers(proc)
@@ -177,6 +184,17 @@ export class ExitSignals {
     proc.status = 'exited'
     proc.busy = false
     this.host.forget(proc)
+    // Out of the table first, so that a handler's send to this pid is a dead letter too.
+    const unread = this.unread.get(proc)
+    if (unread !== undefined) {
+      this.unread.delete(proc)
+      for (const msg of unread) this.host.deadLetter(proc.pid, msg)
+    }
+    // And what came while it ran `terminate`.
+    const late = proc.mailbox.slice(proc.head)
+    proc.mailbox = []
+    proc.head = 0
+    for (const msg of late) this.host.deadLetter(proc.pid, msg)
     this.exitedTotal++
     const name = proc.name
     if (proc.initWaiter !== undefined) {

@@ -68,7 +68,11 @@ export class Runtime implements AsyncDisposable {
     this.systemPid = formatPid(this.nodeId, 0)
     const parts = assembleParts(
       this,
-      { route: () => this.route, stopped: () => this.stopped },
+      {
+        route: () => this.route,
+        stopped: () => this.stopped,
+        deadLetter: (to, msg) => this.deadLetter(to, msg),
+      },
       options.reductions ?? actorDefaults.reductions,
     )
     this.table = parts.table
@@ -180,8 +184,9 @@ export class Runtime implements AsyncDisposable {
 
   /**
    * Adds a handler of messages to processes that are gone: a local one (sent from this node or
-   * over the mesh), or a remote one (sent from this node: the handler is asked before the
-   * message is routed, whether its node is up or not). It returns true when it took the
+   * over the mesh, or left in its mailbox when it ended, in the order they came), or a remote
+   * one (sent from this node: the handler is asked before the message is routed, whether its
+   * node is up or not). It returns true when it took the
    * message on (the sworm forwards one sent to a
    * worker that moved to its name's next process). Returns the function that removes it.
    */

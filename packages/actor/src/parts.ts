@@ -4,6 +4,7 @@ import { Calls } from './Calls.js'
 import { ExitSignals, type ExitSignalsHost } from './ExitSignals.js'
 import { Links, type LinksHost } from './Links.js'
 import { LocalNames } from './LocalNames.js'
+import type { Pid } from './Pid.js'
 import type { Proc } from './Process.js'
 import { ProcessTable } from './ProcessTable.js'
 import type { Route } from './Route.js'
@@ -25,6 +26,8 @@ export interface RuntimeParts {
 export interface RuntimeState {
   readonly route: () => Route | undefined
   readonly stopped: () => boolean
+  /** Offers a message to a process that is gone to the runtime's dead-letter handlers. */
+  readonly deadLetter: (to: Pid, msg: unknown) => boolean
 }
 
 /** Makes the parts of `runtime`, which reads its own route and stop through `state`. */
@@ -66,6 +69,7 @@ export function assembleParts(
     processEnded: (proc, reason) => links.processEnded(proc, reason),
     watch: (proc, ref, watcher) => links.watch(proc, ref, watcher),
     cancelTimers: (proc) => timers.cancelOwned(proc),
+    deadLetter: (to, msg) => state.deadLetter(to, msg),
   }
   const scheduler = new Scheduler(host, reductions)
   const links = new Links(host)

@@ -277,3 +277,33 @@ describe('disposing the runtime', () => {
     expect(call.error).toBeInstanceOf(RuntimeStopped)
   })
 })
+
+describe('what an ended process never read', () => {
+  // A layer above may take some on (the sworm forwards what was sent to a worker whose name
+  // moved on); by default they are dropped, as in Erlang.
+  it('goes to the dead-letter handlers once it has ended, in the order it came', async () => {
+    await using rt = new Runtime({ logger: silentLogger })
+    const gate = deferred<void>()
+    class Slow extends Actor {
+      override async handleInfo(msg: unknown): Promise<void> {
+        if (msg === 'first') await gate.promise
+      }
+    }
+    const pid = rt.spawn(Slow, undefined)
+    const seen: Array<[Pid, unknown, boolean]> = []
+    rt.onDeadLetter((to, msg) => {
+      seen.push([to, msg, rt.isAlive(to)])
+      return true
+    })
+    for (const m of ['first', 'second', 'third']) rt.send(pid, m)
+    await settle()
+    // The first is in hand; the others wait in the mailbox when it is killed.
+    rt.exit(pid, 'kill')
+    await settle()
+    expect(seen).toEqual([
+      [pid, 'second', false],
+      [pid, 'third', false],
+    ])
+    gate.resolve()
+  })
+})

@@ -25,6 +25,7 @@ import {
 import type { SliceGate } from '@swormjs/actor/internal'
 import type { Name, Registry } from '@swormjs/registry'
 import { UnknownActorType } from '@swormjs/supervisor'
+import { flushedFor, isFlushMarker } from './moves/Barriers.js'
 import { isHandoffMessage } from './handoff.js'
 import type { Replicator } from './replicas/Replicator.js'
 
@@ -289,6 +290,12 @@ export class Delegate extends Actor<DelegateArgs> {
   }
 
   override handleInfo(msg: unknown): void | Promise<void> {
+    // A barrier's marker (see `Barriers`): everything sent before it has been passed on. Not a
+    // reason to wake a sleeping worker; during a move it is held with the rest.
+    if (isFlushMarker(msg) && !this.moving && this.sleeping === undefined) {
+      this.send(msg.to, flushedFor(msg))
+      return undefined
+    }
     if (isHandoffMessage(msg) && msg.type === 'sworm:passivate') {
       if (msg.worker === this.worker) this.passivate()
       return undefined
@@ -471,6 +478,7 @@ export class Delegate extends Actor<DelegateArgs> {
   /** Passes a message sent to the name on to the worker, or, during a move, back to be held. */
   private pass(raw: unknown): void {
     if (this.moving) this.host.holdLate(this.key, this.self, raw)
+    else if (isFlushMarker(raw)) this.send(raw.to, flushedFor(raw))
     else if (this.replicator !== undefined) this.replicator.forward(raw)
     else if (this.worker !== undefined) this.runtime.send(this.worker, raw)
   }
@@ -544,7 +552,12 @@ export class Delegate extends Actor<DelegateArgs> {
   /** A name that ends here for good (not moved) leaves no copies behind. */
   override terminate(): void {
     this.ended = true
-    if (this.moving && this.worker !== undefined) this.host.gone(this.worker, this.key)
+    if (this.moving && this.worker !== undefined) {
+      this.host.gone(this.worker, this.key)
+      // What its worker passed back to it after handing over and it never read goes to the
+      // name too, ahead of what its worker never read (the delegate ends first).
+      this.host.gone(this.self, this.key)
+    }
     if (this.idleTimer !== undefined) this.runtime.clock.clearTimeout(this.idleTimer)
     if (this.sleeping !== undefined) this.runtime.clock.clearTimeout(this.sleeping.timer)
     if (!this.moving) this.replicator?.dropCopies()

@@ -9,6 +9,8 @@ import {
   AlreadyRegistered,
   actorDefaults,
   isCallEnvelope,
+  isDownMessage,
+  isExitMessage,
   reasonFromWire,
   describeReason,
   nodeOf,
@@ -35,6 +37,8 @@ import type { SwormEvents } from './events.js'
 import { InstanceTable } from './InstanceTable.js'
 import { beforeMoveMs, holdConfirmMs, holdMs, prepareAnswerMs } from './moves/bounds.js'
 import { Fence } from './moves/Fence.js'
+import { Barriers, isFlushMarker } from './moves/Barriers.js'
+import { isHandoffMessage } from './handoff.js'
 import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
 import { SwormNotRunning } from './errors.js'
@@ -78,6 +82,7 @@ interface Parts {
   client: boolean
   execFns: ReadonlyMap<string, ExecFn>
   gone: GoneWorkers
+  barriers: Barriers
 }
 
 /** What a message to a name started on demand waits for (see `SwormInstance.activation`). */
@@ -140,6 +145,10 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   private stopped = false
   /** Stops forwarding messages sent to moved workers' pids. */
   private readonly offDeadLetters: () => void
+  /** Messages to moved workers' pids held until their old path drained (`Barriers`). */
+  private readonly barriers: Barriers
+  /** The workers whose names moved on lately, for a while (`GoneWorkers`). */
+  private readonly gone: GoneWorkers
   /** Removes this sworm's condition from its node's readiness. */
   private readonly unready: () => void
   /** @internal With `replicas`: the copies kept here, and this node's delegates' replicators. */
@@ -177,10 +186,30 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     // A message sent to the pid of a worker whose name moved on (a cached pid, a group) goes
     // to the name, so to its next process, in order; a call is not forwarded (its caller
     // already heard the pid is gone: `NoProc`), so it never runs twice.
-    const { gone } = parts
-    this.offDeadLetters = parts.node.runtime.onDeadLetter((to, msg) => {
+    const { gone, barriers } = parts
+    this.barriers = barriers
+    this.gone = gone
+    const runtime = parts.node.runtime
+    this.offDeadLetters = runtime.onDeadLetter((to, msg) => {
+      // Asked for every message to another node's process, so the usual case comes first.
       const key = gone.keyOf(to)
-      if (key === undefined || isCallEnvelope(msg)) return false
+      if (key === undefined) {
+        if (!barriers.active || isCallEnvelope(msg) || isFlushMarker(msg)) return false
+        // A name's new worker, reached by its pid (a publish) while what this node sent to the
+        // old one may be on its way through the old node: it waits behind that.
+        return barriers.holdForWorker(to, msg)
+      }
+      // A barrier's marker goes to the old pid's node, as any message to that pid (`Barriers`).
+      if (isCallEnvelope(msg) || (isFlushMarker(msg) && !runtime.isLocal(to))) return false
+      // What a moved delegate or worker never read may hold signals and the handoff's own
+      // messages: only what was sent to the name goes on.
+      if (isExitMessage(msg) || isDownMessage(msg)) return false
+      if (isHandoffMessage(msg) && !isFlushMarker(msg)) return false
+      // The old pid's node is up: what this node sent it before the move may still be on its
+      // way through it, so this waits behind a barrier (see `Barriers`).
+      if (!runtime.isLocal(to) && parts.node.isUp(nodeOf(to)) && barriers.hold(key, to, msg)) {
+        return true
+      }
       try {
         // Not `send`: a node in its last moments (its runtime shutting down) still forwards.
         this.deliver(decodeName(key), msg)
@@ -230,7 +259,28 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     }
     const holds = new Holds({ sworm: name, runtime, holdMs: holdMs(options), targetNow })
     const gone = new GoneWorkers()
-    const router = await runtime.start(Router, holds)
+    const barriers: Barriers = new Barriers({
+      runtime,
+      waitMs: holdMs(options),
+      clearedMs: GONE_MS,
+      router: () => router,
+      isUp: (n) => node.isUp(n),
+      workerOf: (key) => registry.whereis(decodeName(key)),
+      deliver: (key, msg) => {
+        try {
+          const n = decodeName(key)
+          if (holds.send(n, msg)) return
+          const to = targetNow(key)
+          if (to !== undefined) runtime.send(to, msg)
+        } catch (err) {
+          node.logger.warn({ sworm: name, name: key.slice(1), err }, 'a held message was dropped')
+        }
+      },
+    })
+    const router = await runtime.start(Router, {
+      hold: (key, delegate) => holds.hold(key, delegate),
+      flushed: (key, id) => barriers.flushed(key, id),
+    })
     const prepare: PrepareHost = {
       sworm: name,
       runtime,
@@ -266,15 +316,28 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
         mergeConflict(prepare, n, loser, winner, meta),
       ...defined(options, ['compactMinDead', 'forgetAfterMs', 'callTimeoutMs']),
     })
-    const offRegister = registry.on('register', (n, pid, meta) => holds.release(n, pid, meta))
+    const offRegister = registry.on('register', (n, pid, meta) => {
+      holds.release(n, pid, meta)
+      const key = encodeName(n)
+      barriers.registered(key, pid)
+      const old = gone.lastOf(key)
+      if (old !== undefined) barriers.moved(key, old, pid)
+    })
+    const offDown = node.on('nodeDown', (info) => barriers.nodeDown(info.id))
     // A name's former process, on any node: what is sent to its pid from now on (a cached pid,
     // one of its node if that node is gone) goes to the name, wherever it runs next.
     const offUnregister = registry.on('unregister', (n, pid, reason) => {
-      if (reason !== 'unregister') gone.add(pid, encodeName(n))
+      if (reason === 'unregister') return
+      const key = encodeName(n)
+      gone.add(pid, key)
+      // Its next worker may have been seen first.
+      const now = registry.whereis(n)
+      if (now !== undefined) barriers.moved(key, pid, now)
     })
     const unsubscribe = (): void => {
       offRegister()
       offUnregister()
+      offDown()
     }
     const fence = new Fence({
       sworm: name,
@@ -367,6 +430,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       client,
       execFns,
       gone,
+      barriers,
     })
     table.add(inst)
     return inst
@@ -666,7 +730,26 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
 
   /** Sends `msg` to every member of `group`; returns how many it went to. */
   publish(group: Name, msg: unknown): number {
-    return this.registry.publish(group, msg)
+    if (this.gone.size === 0) return this.registry.publish(group, msg)
+    const members = this.registry.members(group)
+    const listed = new Set(members)
+    const runtime = this.node.runtime
+    let sent = 0
+    for (const pid of members) {
+      // A name that just moved may be listed under its old and its new worker for a moment: a
+      // message to the old one goes to the name, so it would arrive twice. Once, to the new one.
+      const key = this.gone.keyOf(pid)
+      if (key !== undefined) {
+        const now = this.registry.whereis(decodeName(key))
+        if (now !== undefined && now !== pid && listed.has(now)) continue
+      }
+      sent++
+      // The new worker may be on this node, where a send asks no dead-letter handler: what this
+      // node sent to the old one may still be on its way, and this waits behind it (`Barriers`).
+      if (this.barriers.active && this.barriers.holdForWorker(pid, msg)) continue
+      runtime.send(pid, msg)
+    }
+    return sent
   }
 
   /** Calls every member of `group` at once: one result per member, a reply or its error. */
@@ -696,6 +779,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     await this.supervisor.leaveAndStop()
     this.unsubscribe()
     this.unready()
+    this.barriers.releaseAll()
     this.offDeadLetters()
     await this.registry.stop()
     const runtime = this.node.runtime
@@ -768,14 +852,29 @@ async function openStore(
  */
 class GoneWorkers {
   private readonly byPid = new Map<Pid, { key: string; at: number }>()
+  /** The last worker of each name that moved on, while it forwards. */
+  private readonly byKey = new Map<string, Pid>()
 
   add(worker: Pid, key: string): void {
     const now = Date.now()
     this.byPid.set(worker, { key, at: now })
+    this.byKey.set(key, worker)
     for (const [pid, g] of this.byPid) {
       if (now - g.at < GONE_MS) break
       this.byPid.delete(pid)
+      if (this.byKey.get(g.key) === pid) this.byKey.delete(g.key)
     }
+  }
+
+  /** Workers remembered (some may no longer forward: they are pruned as others come). */
+  get size(): number {
+    return this.byPid.size
+  }
+
+  /** The last worker of the name of `key` that moved on, while it forwards. */
+  lastOf(key: string): Pid | undefined {
+    const pid = this.byKey.get(key)
+    return pid !== undefined && this.keyOf(pid) !== undefined ? pid : undefined
   }
 
   keyOf(worker: Pid): string | undefined {

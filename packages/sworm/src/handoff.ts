@@ -1,6 +1,7 @@
 // The handoff messages between a delegate and its worker, and `Actor`, the base class that turns
 // them into methods (`beginHandoff`, `endHandoff`, `resolveConflict`).
 import { Actor as BaseActor, isExitMessage, type Pid, type Ref } from '@swormjs/actor'
+import { flushedFor, isFlushMarker } from './moves/Barriers.js'
 import { kReceive } from '@swormjs/actor/internal'
 
 /** To the worker, when its name is about to move (or it lost a conflict): answer the delegate. */
@@ -144,6 +145,14 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
 
   /** @internal */
   override [kReceive](msg: unknown): unknown {
+    if (isFlushMarker(msg)) {
+      // A barrier's marker that reached a former worker's pid (see `Barriers`): behind what was
+      // sent to it before, to the delegate that took the rest; a worker that never handed over
+      // has had all of it, and answers.
+      if (this.#handedTo !== undefined) this.send(this.#handedTo, msg)
+      else this.send(msg.to, flushedFor(msg))
+      return undefined
+    }
     if (!isHandoffMessage(msg)) {
       // Handed over: what still comes (sent to this pid, or published to its groups) goes to
       // the delegate, to be held for the next process, in order, not lost with this one.

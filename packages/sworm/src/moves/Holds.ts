@@ -13,6 +13,7 @@ import {
 import { assertSerializable } from '@swormjs/cluster'
 import { describeName, encodeName, type Name } from '@swormjs/registry'
 import { delegateOf } from '../Delegate.js'
+import { isFlushed } from './Barriers.js'
 
 /** What the holds need of their sworm instance. */
 export interface HoldsHost {
@@ -44,7 +45,7 @@ interface Hold {
   timer: TimerHandle
 }
 
-export class Holds implements RouterHost {
+export class Holds {
   private readonly host: HoldsHost
   /** Names moving away from their node, by key: what is sent to them waits here. */
   private readonly holds = new Map<string, Hold>()
@@ -202,20 +203,27 @@ export interface HoldRequest {
   items: Array<[key: string, delegate: Pid]>
 }
 
-/** What the router needs: where to hold a name (`Holds.hold`). */
+/** What the router needs: where to hold a name (`Holds.hold`), and where barriers end. */
 export interface RouterHost {
   hold(key: string, delegate: Pid): void
+  /** A delegate answered a barrier's marker (see `Barriers`). */
+  flushed(key: string, id: number): void
 }
 
 /**
  * One per sworm and node, its pid published in the sworm registry's `info`: it takes the holds
- * another node asks for before it moves names away (see `Fence`).
+ * another node asks for before it moves names away (see `Fence`), and the answers to this
+ * node's barriers (see `Barriers`).
  */
 export class Router extends Actor<RouterHost> {
   private host!: RouterHost
 
   override init(host: RouterHost): void {
     this.host = host
+  }
+
+  override handleInfo(msg: unknown): void {
+    if (isFlushed(msg)) this.host.flushed(msg.key, msg.id)
   }
 
   override handleCall(msg: unknown): boolean {
