@@ -27,25 +27,19 @@ export interface Flushed {
   id: number
 }
 
+/** A message of `type` naming a barrier: the name's key and the barrier's id. */
+function namesBarrier(m: unknown, type: string): m is { key: string; id: number } {
+  if (typeof m !== 'object' || m === null) return false
+  const { type: t, key, id } = m as { type?: unknown; key?: unknown; id?: unknown }
+  return t === type && typeof key === 'string' && typeof id === 'number'
+}
+
 export function isFlushMarker(m: unknown): m is FlushMarker {
-  return (
-    typeof m === 'object' &&
-    m !== null &&
-    (m as { type?: unknown }).type === 'sworm:flush' &&
-    typeof (m as { key?: unknown }).key === 'string' &&
-    typeof (m as { id?: unknown }).id === 'number' &&
-    typeof (m as { to?: unknown }).to === 'string'
-  )
+  return namesBarrier(m, 'sworm:flush') && typeof (m as { to?: unknown }).to === 'string'
 }
 
 export function isFlushed(m: unknown): m is Flushed {
-  return (
-    typeof m === 'object' &&
-    m !== null &&
-    (m as { type?: unknown }).type === 'sworm:flushed' &&
-    typeof (m as { key?: unknown }).key === 'string' &&
-    typeof (m as { id?: unknown }).id === 'number'
-  )
+  return namesBarrier(m, 'sworm:flushed')
 }
 
 /** The answer to `marker`. */
