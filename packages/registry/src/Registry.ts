@@ -62,6 +62,8 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
   private readonly unsubscribe: Array<() => void> = []
   private server!: Pid
   private stopped = false
+  /** Local processes kept in their groups past their exit (`retainGroups`): whether exited. */
+  private readonly retained = new Map<Pid, boolean>()
 
   private constructor(node: Node, name: string, options: RegistryOptions) {
     super()
@@ -383,10 +385,40 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
     return true
   }
 
+  /**
+   * Keeps local process `pid` in its groups after it exits, until `releaseGroups(pid)`: a worker
+   * that moves to another node, so that for a moment its groups list it and its successor
+   * rather than neither (a message to it is forwarded, and a publish skips it once the
+   * successor is listed). Its names go at its exit as usual.
+   */
+  retainGroups(pid: Pid): void {
+    if (this.stopped || !this.node.runtime.isLocal(pid)) return
+    this.retained.set(pid, false)
+  }
+
+  /** Ends `retainGroups(pid)`: if `pid` exited meanwhile, its memberships go now. */
+  releaseGroups(pid: Pid): void {
+    const exited = this.retained.get(pid)
+    if (exited === undefined) return
+    this.retained.delete(pid)
+    if (!exited || this.stopped) return
+    const groups = this.groups.takeLocal(pid)
+    if (groups === undefined) return
+    const groupKeys = [...groups]
+    this.own.exited(
+      pid,
+      [],
+      groupKeys.map((g) => memberKey(g, pid)),
+    )
+    this.groups.removeMemberships(pid, groupKeys)
+  }
+
   /** A local process exited: its names and memberships go, in one write. */
   private onExit(pid: Pid): void {
     const keys = this.own.takeKeys(pid)
-    const groups = this.groups.takeLocal(pid)
+    const retained = this.retained.has(pid)
+    if (retained) this.retained.set(pid, true)
+    const groups = retained ? undefined : this.groups.takeLocal(pid)
     if (keys === undefined && groups === undefined) return
     if (this.stopped) return
     const groupKeys = [...(groups ?? [])]

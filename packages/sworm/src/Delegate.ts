@@ -87,7 +87,10 @@ export interface DelegateHost {
   /** The sworm's name, for logs. */
   readonly sworm: string
   /** Where the delegate registers its worker and its groups. */
-  readonly registry: Pick<Registry, 'join' | 'registerKey' | 'groupsOf' | 'rebindKey'>
+  readonly registry: Pick<
+    Registry,
+    'join' | 'registerKey' | 'groupsOf' | 'rebindKey' | 'retainGroups' | 'releaseGroups'
+  >
   /** A worker with no message to its name for this long is passivated; 0: never. */
   readonly idleTimeoutMs: number
   /**
@@ -161,6 +164,12 @@ export class PrepareMove {
   }
 }
 
+/**
+ * The longest a moving worker stays in its groups when its move never reports done (it failed):
+ * past it, the groups let go of it as of a process that exited.
+ */
+const RETAIN_GROUPS_MS = 30_000
+
 /** A message to the name that waits for a worker: a call, or anything else as it came. */
 type Waiting = { call: unknown; from: From } | { raw: unknown }
 
@@ -170,6 +179,8 @@ export class Delegate extends Actor<DelegateArgs> {
   private key = ''
   /** Set once the name is held everywhere: what arrives now goes back to be held. */
   private moving = false
+  /** Its worker's groups are kept past the worker's exit for the move (`retainGroups`). */
+  private retaining = false
   private asked: { ref: Ref; from: From; timer: TimerHandle; why: PrepareMove['why'] } | undefined
   /** Set once the worker's state went out (to a move or a conflict's winner): never twice. */
   private handedOver = false
@@ -485,6 +496,15 @@ export class Delegate extends Actor<DelegateArgs> {
 
   private prepareMove({ withState, why }: PrepareMove, from: From): unknown {
     this.moving = true
+    if (why === 'move' && this.worker !== undefined && !this.retaining) {
+      // Its groups keep listing it until its next worker has joined them (the move's `moved`),
+      // so that a publish meanwhile finds it (and is forwarded) rather than no one.
+      this.retaining = true
+      const { registry } = this.host
+      const worker = this.worker
+      registry.retainGroups(worker)
+      setTimeout(() => registry.releaseGroups(worker), RETAIN_GROUPS_MS).unref()
+    }
     if (this.idleTimer !== undefined) this.runtime.clock.clearTimeout(this.idleTimer)
     this.idleTimer = undefined
     if (this.sleeping !== undefined) {
@@ -553,10 +573,11 @@ export class Delegate extends Actor<DelegateArgs> {
   override terminate(): void {
     this.ended = true
     if (this.moving && this.worker !== undefined) {
-      this.host.gone(this.worker, this.key)
       // What its worker passed back to it after handing over and it never read goes to the
-      // name too, ahead of what its worker never read (the delegate ends first).
+      // name too, ahead of what its worker never read (the delegate ends first). The worker
+      // is the name's last gone pid (its groups are let go by it once the move is done).
       this.host.gone(this.self, this.key)
+      this.host.gone(this.worker, this.key)
     }
     if (this.idleTimer !== undefined) this.runtime.clock.clearTimeout(this.idleTimer)
     if (this.sleeping !== undefined) this.runtime.clock.clearTimeout(this.sleeping.timer)

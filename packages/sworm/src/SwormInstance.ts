@@ -393,7 +393,12 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
           beforeMove: (id, delegate) => prepareMove(move, id, delegate),
           movedOntoRunning: (id, delegate, handoff) =>
             mergeMovedCopy(prepare, id, delegate, handoff),
-          moved: (id) => replicas?.moved(id),
+          moved: (id) => {
+            replicas?.moved(id)
+            // Its next worker has joined its groups: the old one leaves them now.
+            const old = gone.lastOf(id)
+            if (old !== undefined) registry.releaseGroups(old)
+          },
         },
         ...defined(options, [
           'maxRestarts',

@@ -171,6 +171,27 @@ describe('groups', () => {
     for (const reg of regs) expect(reg.members('g1')).toEqual([stays])
   })
 
+  it('keeps a retained member in its groups past its exit, until it is released', async () => {
+    await using cluster = await testCluster(2)
+    const regs = await startRegistries(cluster.nodes)
+    const pid = idle(cluster.node(1))
+    await regs[1]!.register('w', pid)
+    await regs[1]!.join('g', pid)
+    await waitUntil(() => regs[0]!.members('g').length === 1, CONVERGE_MS, 'the membership')
+    regs[1]!.retainGroups(pid)
+    cluster.node(1).runtime.exit(pid, 'kill')
+    // Its name goes at its exit; its membership stays.
+    await waitUntil(() => regs[0]!.whereis('w') === undefined, CONVERGE_MS, 'the name gone')
+    await new Promise((r) => setTimeout(r, 100))
+    for (const reg of regs) expect(reg.members('g')).toEqual([pid])
+    regs[1]!.releaseGroups(pid)
+    await waitUntil(
+      () => regs.every((r) => r.members('g').length === 0),
+      CONVERGE_MS,
+      'the membership gone everywhere once released',
+    )
+  })
+
   it('removes the members of a node that goes down', async () => {
     await using cluster = await testCluster(3, FAST)
     const regs = await startRegistries(cluster.nodes)

@@ -126,12 +126,16 @@ describe('a move loses nothing, for every sender', () => {
       await Promise.all(senders)
       await pause(100)
       const got = await logs.call<Mark[]>(name, 'get')
-      // By name (the leaving node itself, a node that joined during the move), to the pid and
-      // to the group: all, in order (those to the pid and the group wait behind a barrier once
-      // the sender learns of the move, until what it sent before has come through the old node).
-      for (const src of ['self', 'late', 'pid', 'pub'] as const) {
+      // By name (the leaving node itself, a node that joined during the move) and to the pid:
+      // all, in order (those to the pid wait behind a barrier once the sender learns of the
+      // move, until what it sent before has come through the old node). To the group: all, and
+      // in order but for at most a crossing (see the next test).
+      for (const src of ['self', 'late', 'pid'] as const) {
         expect(of(got, src), src).toEqual(sent[src])
       }
+      const pub = of(got, 'pub')
+      expect(new Set(pub), 'pub').toEqual(new Set(sent.pub))
+      expect(pub.filter((x, k) => k > 0 && x <= pub[k - 1]!).length, 'pub').toBeLessThanOrEqual(2)
       expect(sent.pid.length).toBeGreaterThan(20)
       expect(sent.self.length).toBeGreaterThan(0)
       expect(sent.late.length).toBeGreaterThan(0)
@@ -145,7 +149,8 @@ describe('a move loses nothing, for every sender', () => {
   // and publishes to their group, every millisecond, through the leave of the node that runs a
   // third of them. Those sent to a moved worker before the sender learned of the move travel
   // through its old node; those after wait behind a barrier until those came through, so that
-  // none overtakes (without it, 3 to 10 swapped per run).
+  // none overtakes (without it, 3 to 10 swapped per run). The old worker stays in the group
+  // until its successor joined it, so that no publish finds neither (1 % did before).
   it('keeps the order of sends to many cached pids and of publishes across a leave', async () => {
     await using cluster = await swormCluster(3, [Logs])
     const a = cluster.at(0)
@@ -185,14 +190,15 @@ describe('a move loses nothing, for every sender', () => {
     for (const n of theirs) {
       const got = await logs.call<Mark[]>(n, 'get')
       expect(of(got, 'pid'), `${n}: to its pid`).toEqual(sent)
-      // A publish goes to the members listed when it is sent. For a few ms the group may list
-      // neither of the moving name's workers (the old one left, the new one has not joined), or
-      // both, while this node has not yet seen the old one's name go: then a publish misses the
-      // name, or reaches it twice, or (through the old node) late. The rest arrive once, in order.
+      // The old worker stays in the group until its successor has joined it: a publish finds
+      // one of them, and the old one is skipped once the successor is listed. None is lost.
+      // Those forwarded through the name's delegate and the first ones sent straight to the new
+      // worker can still cross on its node (seen once, under the full suite's load: one
+      // overtook seven); none did in 12 runs of this file alone.
       const pub = of(got, 'pub')
-      const anomalies = pub.filter((x, k) => k > 0 && x <= pub[k - 1]!).length
-      expect(anomalies, `${n}: published out of order or twice`).toBeLessThanOrEqual(2)
-      expect(pub.length, `${n}: published`).toBeGreaterThan(sent.length * 0.9)
+      expect(new Set(pub), `${n}: published, none lost`).toEqual(new Set(sent))
+      const crossed = pub.filter((x, k) => k > 0 && x <= pub[k - 1]!).length
+      expect(crossed, `${n}: published out of order or twice`).toBeLessThanOrEqual(2)
     }
   })
 })
