@@ -190,11 +190,6 @@ export class ExitSignals {
       this.unread.delete(proc)
       for (const msg of unread) this.host.deadLetter(proc.pid, msg)
     }
-    // And what came while it ran `terminate`.
-    const late = proc.mailbox.slice(proc.head)
-    proc.mailbox = []
-    proc.head = 0
-    for (const msg of late) this.host.deadLetter(proc.pid, msg)
     this.exitedTotal++
     const name = proc.name
     if (proc.initWaiter !== undefined) {

@@ -403,14 +403,7 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
     this.retained.delete(pid)
     if (!exited || this.stopped) return
     const groups = this.groups.takeLocal(pid)
-    if (groups === undefined) return
-    const groupKeys = [...groups]
-    this.own.exited(
-      pid,
-      [],
-      groupKeys.map((g) => memberKey(g, pid)),
-    )
-    this.groups.removeMemberships(pid, groupKeys)
+    if (groups !== undefined) this.dropLocal(pid, [], groups)
   }
 
   /** A local process exited: its names and memberships go, in one write. */
@@ -421,9 +414,14 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
     const groups = retained ? undefined : this.groups.takeLocal(pid)
     if (keys === undefined && groups === undefined) return
     if (this.stopped) return
-    const groupKeys = [...(groups ?? [])]
+    this.dropLocal(pid, keys ?? [], groups ?? [])
+  }
+
+  /** Drops names `keys` and the memberships in `groups` of local process `pid`, in one write. */
+  private dropLocal(pid: Pid, keys: Iterable<string>, groups: Iterable<string>): void {
+    const groupKeys = [...groups]
     const memberKeys = groupKeys.map((g) => memberKey(g, pid))
-    const removed = this.own.exited(pid, keys ?? [], memberKeys)
+    const removed = this.own.exited(pid, keys, memberKeys)
     for (const key of removed) this.replicas.recompute(key)
     this.groups.removeMemberships(pid, groupKeys)
   }

@@ -137,10 +137,6 @@ export class Moves {
     this.redistributionScheduled = true
     setImmediate(() => {
       this.redistributionScheduled = false
-      if (this.redistributing) {
-        this.again = true
-        return
-      }
       this.redistributing = true
       void this.redistribute().finally(() => this.roundEnded())
     })

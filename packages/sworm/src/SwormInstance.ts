@@ -210,12 +210,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       if (!runtime.isLocal(to) && parts.node.isUp(nodeOf(to)) && barriers.hold(key, to, msg)) {
         return true
       }
-      try {
-        // Not `send`: a node in its last moments (its runtime shutting down) still forwards.
-        this.deliver(decodeName(key), msg)
-      } catch {
-        // The name is gone too: the message is dropped, as one to a dead process is.
-      }
+      this.forward(key, msg)
       return true
     })
     this.execFns = parts.execFns
@@ -266,16 +261,8 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       router: () => router,
       isUp: (n) => node.isUp(n),
       workerOf: (key) => registry.whereis(decodeName(key)),
-      deliver: (key, msg) => {
-        try {
-          const n = decodeName(key)
-          if (holds.send(n, msg)) return
-          const to = targetNow(key)
-          if (to !== undefined) runtime.send(to, msg)
-        } catch (err) {
-          node.logger.warn({ sworm: name, name: key.slice(1), err }, 'a held message was dropped')
-        }
-      },
+      // The instance is made last, once every part exists; no barrier lets go before then.
+      deliver: (key, msg) => inst.forward(key, msg),
     })
     const router = await runtime.start(Router, {
       hold: (key, delegate) => holds.hold(key, delegate),
@@ -598,6 +585,16 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
   }
 
   /** Sends to the process under `name` now: held during a move, `NotFound` when nobody holds it. */
+  /** A message to a moved worker's pid, forwarded to its name; dropped if the name is gone. */
+  private forward(key: string, msg: unknown): void {
+    try {
+      // Not `send`: a node in its last moments (its runtime shutting down) still forwards.
+      this.deliver(decodeName(key), msg)
+    } catch {
+      // The name is gone too: the message is dropped, as one to a dead process is.
+    }
+  }
+
   private deliver(name: Name, msg: unknown): void {
     if (this.holds.send(name, msg)) return
     this.node.runtime.send(this.target(name), msg)
