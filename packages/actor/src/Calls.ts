@@ -41,8 +41,8 @@ export interface CallWatches {
   watchRemote(ref: Ref, target: Pid, watcher: Watcher): void
   /** Forgets a remote watch without telling the remote node; false if there was none. */
   unwatchRemote(ref: Ref): boolean
-  /** Removes a watch, local or remote (then the remote node is told). */
-  unwatch(ref: Ref, target: Pid): void
+  /** Removes a watch, local or remote (then the remote node is told; `later`: see `Route`). */
+  unwatch(ref: Ref, target: Pid, later?: boolean): void
 }
 
 /**
@@ -184,10 +184,10 @@ export class Calls {
   }
 
   /** Sends a call's result to its caller: here, or through the route to the caller's node. */
-  reply(ref: Ref, ok: boolean, value: unknown): void {
+  reply(ref: Ref, ok: boolean, value: unknown, later = false): void {
     const node = nodeOfRef(ref)
     if (node === this.host.nodeId) this.deliverReply(ref, ok, value)
-    else this.host.route()?.reply(ref, ok, value)
+    else this.host.route()?.reply(ref, ok, value, later)
   }
 
   /**
@@ -200,7 +200,9 @@ export class Calls {
     const p = this.pending.get(ref)
     if (p === undefined || !this.forget(ref, p)) return
     if (from !== undefined && from === nodeOf(p.target)) this.host.watches.unwatchRemote(ref)
-    else this.host.watches.unwatch(ref, p.target)
+    // A reply from another node (a backup answering for a replicated worker): the target's node
+    // still watches, and is told, with its next frames.
+    else this.host.watches.unwatch(ref, p.target, from !== undefined)
     if (ok) p.resolve(value)
     else p.reject(value)
   }

@@ -193,13 +193,13 @@ export class Links {
   }
 
   /** Removes the watch `ref` on `target`, local or remote (then the remote node is told). */
-  unwatch(ref: Ref, target: Pid): void {
+  unwatch(ref: Ref, target: Pid, later = false): void {
     const tp = this.host.procs.get(target)
     if (tp !== undefined) {
       tp.monitoredBy?.delete(ref)
       return
     }
-    if (this.remoteMonitors.delete(ref)) this.host.route()?.demonitor(target, ref)
+    if (this.remoteMonitors.delete(ref)) this.host.route()?.demonitor(target, ref, later)
   }
 
   private fireWatcher(watcher: Watcher, ref: Ref, pid: Pid, reason: ExitReason): void {

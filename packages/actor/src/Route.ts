@@ -11,8 +11,11 @@ import { nodeOf, type Pid, type Ref } from './Pid.js'
 export interface Route {
   /** Delivers `msg` to a process of another node. Throws `UnknownNode` if it has no way there. */
   send(to: Pid, msg: unknown): void
-  /** Delivers the result of a call to the node that made `ref`. */
-  reply(ref: Ref, ok: boolean, value: unknown): void
+  /**
+   * Delivers the result of a call to the node that made `ref`. `later`: nobody waits on it (an
+   * acknowledgement), so it may ride with the next frames to that node (see `demonitor`).
+   */
+  reply(ref: Ref, ok: boolean, value: unknown, later?: boolean): void
   /** Sends an exit signal to a remote pid. */
   exit(to: Pid, from: Pid, reason: ExitReason, viaLink: boolean): void
   /** Asks the remote node to link `remote` back to `local`. False: that node is not connected. */
@@ -28,8 +31,11 @@ export interface Route {
   call(to: Pid, ref: Ref, envelope: unknown): boolean
   /** Asks the remote node to report `target`'s end under `ref`. False: not connected. */
   monitor(target: Pid, ref: Ref): boolean
-  /** Asks the remote node to drop the monitor `ref` on `target`. */
-  demonitor(target: Pid, ref: Ref): void
+  /**
+   * Asks the remote node to drop the monitor `ref` on `target`. `later`: it may ride with the
+   * next frames to that node, within a few ms (the watch of a call answered from elsewhere).
+   */
+  demonitor(target: Pid, ref: Ref, later?: boolean): void
 }
 
 /** The route to `pid`'s node: `route` itself, or `UnknownNode` when the runtime has none. */

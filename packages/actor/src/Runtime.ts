@@ -244,9 +244,13 @@ export class Runtime implements AsyncDisposable {
     return this.calls.onCallSettled(listener)
   }
 
-  /** Replies to a call. Replies to calls that already ended (timed out) are dropped. */
-  reply(from: From, value: unknown): void {
-    this.calls.reply(from.ref, true, value)
+  /**
+   * Replies to a call. Replies to calls that already ended (timed out) are dropped. `later`:
+   * nobody waits on this reply (an acknowledgement), so to a caller on another node it may go
+   * with the next frames to that node, a few ms late at most, rather than in a write of its own.
+   */
+  reply(from: From, value: unknown, later = false): void {
+    this.calls.reply(from.ref, true, value, later)
   }
 
   /** Replies to a call with a failure (the caller's promise rejects with `error`). */
@@ -420,6 +424,19 @@ export class Runtime implements AsyncDisposable {
   /** How many local processes there are. */
   get processCount(): number {
     return this.table.size
+  }
+
+  /**
+   * The actor object of a local process that is idle now: alive, not inside a handler (nor
+   * waiting on an async one), its mailbox empty. A layer above may then read its state directly,
+   * as a message it handled next would, without the turn a message takes (a sworm replicator
+   * reads its worker's state so). `undefined` otherwise.
+   * @internal
+   */
+  idleActor(pid: Pid): object | undefined {
+    const p = this.table.get(pid)
+    if (p === undefined || p.status !== 'alive' || p.busy || p.running) return undefined
+    return p.head >= p.mailbox.length ? (p.behavior as object) : undefined
   }
 
   /** What a local process is doing; `undefined` if it is not alive. */

@@ -38,7 +38,7 @@ export interface SpawnOptions {
 
 /** Options of `call`. */
 export interface CallOptions {
-  /** Default 5000. */
+  /** Default 5000. `Infinity`: no timeout (the call still ends with its target, or a signal). */
   timeoutMs?: number
   /** The calling process, when there is one (`ProcessContext.call` fills it). */
   from?: Pid

@@ -28,12 +28,18 @@ export interface OutboxHost {
   beforeSeal(): void
 }
 
+/** How long a frame written with `writeLater` waits at most for other frames to go with. */
+export const LATER_MS = 10
+
 export class Outbox {
   private readonly host: OutboxHost
   /** A batch is sealed once it passes this: no message carries much more, frame by frame. */
   private readonly batchBytes: number
   /** Frames written this turn. */
   private batch: encoding.Encoder | undefined
+  /** Frames nobody waits on, for the next batch (see `writeLater`). */
+  private later: encoding.Encoder | undefined
+  private laterTimer: ReturnType<typeof setTimeout> | undefined
   /** Doc frames written this turn, sent before `batch`. */
   private lead: encoding.Encoder | undefined
   /** Sealed parts of this turn's lead (and the streams of big updates), in order. */
@@ -54,6 +60,7 @@ export class Outbox {
   get idle(): boolean {
     return (
       this.batch === undefined &&
+      this.later === undefined &&
       this.lead === undefined &&
       this.leadQueue.length === 0 &&
       this.queue.length === 0 &&
@@ -69,11 +76,45 @@ export class Outbox {
   write(writeFrame: (enc: encoding.Encoder) => void): void {
     if (this.batch === undefined) {
       this.batch = pooledEncoder()
+      this.takeLater(this.batch)
       this.scheduleSeal()
     }
     const start = encoding.length(this.batch)
     writeFrame(this.batch)
     if (encoding.length(this.batch) > this.batchBytes) this.seal(start)
+  }
+
+  /**
+   * Keeps a frame nobody waits on for the next turn that writes frames here (at the head of its
+   * batch, so frames keep the order they were written in), or `LATER_MS` at most.
+   */
+  writeLater(writeFrame: (enc: encoding.Encoder) => void): void {
+    if (this.batch !== undefined) {
+      this.write(writeFrame)
+      return
+    }
+    if (this.later === undefined) {
+      this.later = pooledEncoder()
+      this.laterTimer = setTimeout(this.flushLater, LATER_MS)
+      this.laterTimer.unref()
+    }
+    writeFrame(this.later)
+    if (encoding.length(this.later) > this.batchBytes) this.flushLater()
+  }
+
+  /** The frames kept by `writeLater` go in a batch of their own. */
+  private readonly flushLater = (): void => {
+    if (this.later !== undefined) this.write(() => undefined)
+  }
+
+  /** Moves the frames kept by `writeLater` to the head of `batch`. */
+  private takeLater(batch: encoding.Encoder): void {
+    const later = this.later
+    if (later === undefined) return
+    this.later = undefined
+    clearTimeout(this.laterTimer)
+    this.laterTimer = undefined
+    encoding.writeUint8Array(batch, encodedBytes(later))
   }
 
   /** Adds a doc frame to this turn's lead: it goes before every frame of the turn. */
@@ -109,6 +150,7 @@ export class Outbox {
 
   /** Seals this turn's batch and sends what the socket can take now. */
   flush(): void {
+    this.flushLater()
     this.seal()
     this.pump()
   }

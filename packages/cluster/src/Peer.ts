@@ -85,6 +85,16 @@ export class Peer {
     this.outbox.write(writeFrame)
   }
 
+  /**
+   * Queues a frame nobody waits on (an acknowledgement, a call's watch dropped): it goes at the
+   * head of the next turn's frames to this peer, or on its own `Outbox.LATER_MS` after it was
+   * written if none come, so that it rarely takes a socket write of its own.
+   */
+  writeLater(writeFrame: (enc: encoding.Encoder) => void): void {
+    this.framesOut++
+    this.outbox.writeLater(writeFrame)
+  }
+
   /** Queues a doc frame (the doc service's): it goes before the turn's other frames. */
   writeLead(writeFrame: (enc: encoding.Encoder) => void): void {
     this.framesOut++

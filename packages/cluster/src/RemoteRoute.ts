@@ -120,7 +120,7 @@ export class RemoteRoute implements Route {
     return true
   }
 
-  reply(ref: Ref, ok: boolean, value: unknown): void {
+  reply(ref: Ref, ok: boolean, value: unknown, later = false): void {
     const peer = this.peers.peer(nodeOfRef(ref))
     if (peer === undefined) return
     // The call's watch (see `Frame.Call`) ends with its reply: the caller takes back its half
@@ -139,12 +139,14 @@ export class RemoteRoute implements Route {
       okFlag = false
       bytes = this.encode(reasonToWire(e))
     }
-    peer.write((enc) => {
+    const frame = (enc: encoding.Encoder): void => {
       encoding.writeVarUint(enc, Frame.Reply)
       encoding.writeVarString(enc, ref)
       encoding.writeUint8(enc, okFlag ? 1 : 0)
       writePrepared(enc, bytes)
-    })
+    }
+    if (later) peer.writeLater(frame)
+    else peer.write(frame)
   }
 
   exit(to: Pid, from: Pid, reason: ExitReason, viaLink: boolean): void {
@@ -172,20 +174,25 @@ export class RemoteRoute implements Route {
     return this.pair(Frame.Monitor, target, ref)
   }
 
-  demonitor(target: Pid, ref: Ref): void {
-    this.pair(Frame.Demonitor, target, ref)
+  demonitor(target: Pid, ref: Ref, later = false): void {
+    this.pair(Frame.Demonitor, target, ref, later)
   }
 
-  /** Writes a frame of two strings to the node of the second-named pid; false if it is not up. */
-  private pair(type: number, a: string, b: string): boolean {
+  /**
+   * Writes a frame of two strings to the node of the second-named pid (`later`: with its next
+   * frames, see `Peer.writeLater`); false if it is not up.
+   */
+  private pair(type: number, a: string, b: string, later = false): boolean {
     const node = type === Frame.Link || type === Frame.Unlink ? nodeOf(b as Pid) : nodeOf(a as Pid)
     const peer = this.peers.peer(node)
     if (peer === undefined) return false
-    peer.write((enc) => {
+    const frame = (enc: encoding.Encoder): void => {
       encoding.writeVarUint(enc, type)
       encoding.writeVarString(enc, a)
       encoding.writeVarString(enc, b)
-    })
+    }
+    if (later) peer.writeLater(frame)
+    else peer.write(frame)
     return true
   }
 

@@ -204,6 +204,33 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
   }
 }
 
+/** `stateNow` could not read the state at once: ask the worker with `sworm:begin_handoff`. */
+export const ASK_WORKER = Symbol('ask the worker')
+
+/**
+ * The state an idle worker (`Runtime.idleActor`) would answer to `sworm:begin_handoff` if it
+ * were asked now, read directly: `{ value }`, `undefined` when it keeps none, or `ASK_WORKER`
+ * when only the message can tell (a worker that answers in `handleInfo`, a `beginHandoff` that
+ * returns a promise or throws: the message makes the worker's own turn see it).
+ */
+export function stateNow(worker: object): { value: unknown } | undefined | typeof ASK_WORKER {
+  if (!(worker instanceof Actor)) return ASK_WORKER
+  if (worker.beginHandoff === undefined) {
+    return worker.handleInfo === undefined ? undefined : ASK_WORKER
+  }
+  let state: unknown
+  try {
+    state = worker.beginHandoff()
+  } catch {
+    return ASK_WORKER
+  }
+  if (state instanceof Promise) {
+    state.catch(() => undefined)
+    return ASK_WORKER
+  }
+  return state === undefined ? undefined : { value: versioned(worker, state) }
+}
+
 /** A state as it travels when its worker class declares a `stateVersion`. */
 interface VersionedState {
   $stateVersion: number

@@ -4,6 +4,7 @@
 // it, with a typed error; and the option's errors.
 import { describe, expect, it } from 'vitest'
 import { nodeOf } from '@swormjs/actor'
+import { decodeValue } from '@swormjs/cluster'
 import {
   ConfigError,
   NotSerializable,
@@ -47,8 +48,22 @@ class Counter extends Actor<undefined> {
   }
 }
 
+/** A counter whose handlers are synchronous: its delegate reads its state without a message. */
+class SyncCounter extends Actor<undefined> {
+  n = 0
+  override handleCall(msg: unknown): number {
+    return msg === 'inc' ? ++this.n : this.n
+  }
+  override beginHandoff(): number {
+    return this.n
+  }
+  override endHandoff(n: number): void {
+    this.n = n
+  }
+}
+
 class Keep extends Sworm {
-  static override actors = { Counter }
+  static override actors = { Counter, SyncCounter }
   static override options = { handoff: true, replicas: 1 }
 }
 
@@ -132,6 +147,61 @@ describe('replicas', () => {
       'the group back at full size on the survivors',
     )
     for (const name of names) expect(await sworm.call(name, 'get')).toBe(1)
+  })
+
+  it('answers hundreds of calls to one name at once, each after its backup holds its effect', async () => {
+    await using cluster = await swormCluster(3, [Keep])
+    const caller = cluster.at(0)
+    const sworm = Keep.on(caller)
+    // One name of each kind (state read directly; state asked by message: an async handler) on
+    // the same node, not the caller's, which is then killed.
+    const names: string[] = []
+    let victim: SwormNode | undefined
+    for (const type of ['SyncCounter', 'Counter'] as const) {
+      for (let i = 0; ; i++) {
+        const name = `${type}-${i}`
+        await sworm.registerName(name, type === 'SyncCounter' ? SyncCounter : Counter)
+        const node = nodeOf(sworm.whereis(name)!)
+        if (node === caller.id || (victim !== undefined && node !== victim.id)) continue
+        victim ??= cluster.nodes.find((n) => n.id === node)
+        names.push(name)
+        break
+      }
+    }
+    /** What the name's first backup holds now. */
+    const copied = (name: string): number => {
+      const key = `s${name}`
+      const backup = Keep.on(victim!).supervisor.placementOrder(key, 2)[1]
+      const node = cluster.nodes.find((n) => n.id === backup)!
+      const copy = Keep.on(node).replicas!.copies.get(key)
+      if (copy === undefined) return -1
+      const { s } = decodeValue(copy.bytes) as { s: number | { n: number } }
+      return typeof s === 'number' ? s : s.n
+    }
+    const CALLS = 300
+    for (const name of names) {
+      const late: number[] = []
+      const answers = await Promise.all(
+        Array.from({ length: CALLS }, () =>
+          sworm.call<number>(name, 'inc').then((n) => {
+            // In the very turn the answer arrives, the backup holds a state with its effect.
+            if (copied(name) < n) late.push(n)
+            return n
+          }),
+        ),
+      )
+      expect(late).toEqual([])
+      expect(answers.sort((a, b) => a - b)).toEqual(Array.from({ length: CALLS }, (_, i) => i + 1))
+    }
+    // The watches of calls answered by a backup are let go on the worker's node too.
+    await waitUntil(() => cluster.nodes.every((n) => n.stats().watchesForPeers === 0))
+    await victim!.kill()
+    await waitUntil(
+      () => names.every((name) => nodeOf(sworm.whereis(name) ?? victim!.id) !== victim!.id),
+      10_000,
+      'both names running on a survivor',
+    )
+    for (const name of names) expect(await sworm.call(name, 'get')).toBe(CALLS)
   })
 
   it('fails the call whose state cannot be kept: NotSerializable, StateTooLarge', async () => {

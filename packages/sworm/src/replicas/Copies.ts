@@ -154,6 +154,12 @@ export interface PutCopy {
   readonly b: string | Uint8Array
   readonly next?: readonly Pid[]
   readonly r?: readonly HeldReply[]
+  /**
+   * The acknowledgement may come late, with the next frames to the owner's node (`Runtime.reply`
+   * with `later`): the owner does not wait for it before its next put, since the answers go
+   * from the chain. A node of an earlier release acknowledges at once, which is as good.
+   */
+  readonly late?: boolean
 }
 /** The owner no longer needs this copy (a cast). */
 export interface DropCopy {
@@ -204,14 +210,23 @@ export class CopyStore extends Actor<CopyStoreArgs> {
       const [next, ...rest] = msg.next ?? []
       if (next === undefined) {
         answerHeld(this.runtime, msg.r ?? [])
-        return true
+        if (msg.late !== true) return true
+        this.runtime.reply(from, true, true)
+        return NoReply
       }
       // Not awaited: the next put of another name need not wait for this chain.
-      const onward: PutCopy = { put: msg.put, v: msg.v, b: msg.b, next: rest, r: msg.r ?? [] }
+      const onward: PutCopy = {
+        put: msg.put,
+        v: msg.v,
+        b: msg.b,
+        next: rest,
+        r: msg.r ?? [],
+        ...(msg.late === true ? { late: true } : {}),
+      }
       this.runtime
         .call(next, onward, { from: from.pid ?? this.self, timeoutMs: this.timeoutMs })
         .then(
-          (ok) => this.reply(from, ok),
+          (ok) => this.runtime.reply(from, ok, msg.late === true),
           (e: unknown) => this.runtime.replyError(from, e),
         )
       return NoReply

@@ -61,6 +61,8 @@ export class Replicas {
   private registry: Registry | undefined
   private supervisor: DistributedSupervisor | undefined
   private directory = ''
+  /** Counts the directory's changes: a replicator's backups are found again after one. */
+  private generation = 0
   /** The sworm stops here: its names end without leaving the disk (they come back). */
   private stoppingNow = false
   /** Owners of names in a shared store seen away, since when (see `claimOrphans`). */
@@ -267,13 +269,24 @@ export class Replicas {
     const { sworm, node, maxStateBytes, callTimeoutMs, store } = this.opts
     const key = start.key
     const live = this.live
+    let cached: { generation: number; out: Array<[NodeId, Pid]> } | undefined
     const r = new Replicator({
       sworm,
       key,
       runtime: node.runtime,
       logger: node.logger,
       self: delegate,
-      backups: () => this.backups(key),
+      backups: (fresh) => {
+        // Kept until the directory changes (`checkDirectory`) or a put fails: every replicated
+        // answer asks, and finding them reads every member's doc and hashes the name per node.
+        if (fresh !== true && cached !== undefined && cached.generation === this.generation) {
+          return cached.out
+        }
+        const out = this.backups(key)
+        // Fewer than k (a node's copy store not seen yet, or fewer nodes): found again next time.
+        cached = out.length < this.opts.k ? undefined : { generation: this.generation, out }
+        return out
+      },
       storeOf: (n) => this.storeOf(n),
       protocolOf: (n) => node.protocolOf(n),
       version: () => this.clock.now(),
@@ -375,6 +388,7 @@ export class Replicas {
     const members = this.supervisor?.members().join(',') ?? ''
     if (members === this.directory) return
     this.directory = members
+    this.generation++
     void forEachSliced([...this.live], (r) => {
       r.refresh()
       return false

@@ -3,18 +3,18 @@
 //
 // Calls pass through the delegate (`forwardCall`): the worker answers the delegate's runtime
 // (the caller's pid still shows as `from.pid`), and the reply waits. Once replies wait (or a
-// cast or message went in), the delegate asks the worker for its state with the handoff
-// question (`sworm:begin_handoff`), in the microtask after, so that replies that arrive
-// together share one question. The worker answers after everything it was sent before, so its
-// answer holds the effect of every call whose reply arrived before the question went out. The
-// answer is encoded once and put down a chain of the backups, each keeping it and putting it
-// on the next; the last one sends the replies it covers to their callers (those on other nodes:
-// one hop after the last copy is kept, not two), and the owner sends the rest (its own node's
-// callers, errors) once the chain acknowledged. One question at a time: replies that arrive
-// meanwhile wait for the next (a group commit). A state equal to the one the backups hold
-// already releases its replies at once, with no round trip.
+// cast or message went in), the delegate takes the worker's state, in the microtask after, so
+// that replies that arrive together share one state: read at once when the worker is idle
+// (every message sent to it handled: `Runtime.idleActor`, `stateNow`), else asked with the
+// handoff question (`sworm:begin_handoff`), which the worker answers after everything it was
+// sent before. Either way the state holds the effect of every call whose reply is held. It is
+// encoded once and put down a chain of the backups, each keeping it and putting it on the
+// next; the last one sends the replies it covers to their callers (one hop after the last copy
+// is kept, not two). The chain acknowledges late (with the next frames to the owner's node),
+// and the owner does not wait for it: the next state goes as soon as this put is on its way
+// (`MAX_FLYING` puts of one name at most), versions ordering them on each backup. A state equal
+// to the one the backups acknowledged, with no put on its way, releases its replies at once.
 import {
-  nodeOfRef,
   type From,
   type Logger,
   type NodeId,
@@ -25,6 +25,7 @@ import {
 import type { Name } from '@swormjs/registry'
 import { NotSerializable } from '@swormjs/cluster'
 import { StateTooLarge } from '../errors.js'
+import { ASK_WORKER, stateNow } from '../handoff.js'
 import {
   answerHeld,
   encodeState,
@@ -44,8 +45,11 @@ export interface ReplicatorHost {
   readonly logger: Logger
   /** The delegate's pid: the worker answers it, and the backups see it as the sender. */
   readonly self: Pid
-  /** The copy stores of the name's backups now: the next `k` nodes of its placement order. */
-  backups(): Array<[NodeId, Pid]>
+  /**
+   * The copy stores of the name's backups now: the next `k` nodes of its placement order (as
+   * last found while the members are the same, unless `fresh`: after a put failed).
+   */
+  backups(fresh?: boolean): Array<[NodeId, Pid]>
   /** The copy store of `node`, while it runs the sworm. */
   storeOf(node: NodeId): Pid | undefined
   /** The protocol version spoken with a node (`Node.protocolOf`): 2 takes a copy as bytes. */
@@ -69,8 +73,14 @@ export interface ReplicatorHost {
   readonly callTimeoutMs: number
 }
 
-/** Calls into the worker wait this long at most (the caller's own timeout ends its wait first). */
-const WORKER_CALL_MS = 2_147_483_647
+/** Calls into the worker wait with no timer of their own (the caller's timeout ends its wait). */
+const WORKER_CALL_MS = Infinity
+/**
+ * Puts of one name on their way at once. A put's answers go from the chain's last node, so the
+ * owner need not wait for its acknowledgement (which the backups send late, in batches: see
+ * `PutCopy.late`) before the next; past this many, it does.
+ */
+const MAX_FLYING = 32
 /** After a put failed (its node went down), the next try waits this long. */
 const RETRY_MS = 50
 
@@ -82,6 +92,8 @@ export class Replicator {
   /** A cast or message went to the worker since the last question. */
   private dirty = false
   private scheduled = false
+  /** The answers of the puts on their way (see `MAX_FLYING`). */
+  private readonly flying = new Set<Held[]>()
   /** The question out, and the answers it covers. */
   private asked: { ref: Ref; held: Held[] } | undefined
   /** The state the backups hold, and which of them acknowledged it. */
@@ -172,12 +184,25 @@ export class Replicator {
       return
     }
     const last = this.last
-    if (last !== undefined && sameBytes(last.bytes, bytes) && this.coversBackups(last.on)) {
+    if (
+      this.flying.size === 0 &&
+      last !== undefined &&
+      sameBytes(last.bytes, bytes) &&
+      this.coversBackups(last.on)
+    ) {
       this.release(asked.held)
       this.next()
       return
     }
-    void this.replicate(this.host.version(), bytes, asked.held).then(() => this.next())
+    // The next question may go as soon as this put is on its way (its answers come from the
+    // chain, not from here): the puts of one name pipeline, `MAX_FLYING` at most.
+    const held = asked.held
+    this.flying.add(held)
+    void this.replicate(this.host.version(), bytes, held, true, () => this.next()).finally(() => {
+      this.flying.delete(held)
+      if (this.flying.size === 0 && this.asked === undefined && !this.closed) this.refresh()
+      this.schedule()
+    })
   }
 
   /**
@@ -186,7 +211,9 @@ export class Replicator {
    */
   async seal(state: { value: unknown } | undefined): Promise<void> {
     this.closed = true
-    const held = [...(this.asked?.held ?? []), ...this.waiting]
+    // The answers of puts still on their way are sent from here too (a second reply to a call
+    // is dropped): the chain's may come after the callers heard this delegate is gone.
+    const held = [...[...this.flying].flat(), ...(this.asked?.held ?? []), ...this.waiting]
     this.asked = undefined
     this.waiting = []
     if (state === undefined) {
@@ -217,7 +244,8 @@ export class Replicator {
   /** The backups changed (a node joined, left or died): the state goes to the new ones. */
   refresh(): void {
     const last = this.last
-    if (last === undefined || this.asked !== undefined || this.coversBackups(last.on)) return
+    if (last === undefined || this.asked !== undefined || this.flying.size > 0) return
+    if (this.coversBackups(last.on)) return
     void this.replicate(last.v, last.bytes, [])
   }
 
@@ -251,6 +279,7 @@ export class Replicator {
 
   private schedule(): void {
     if (this.scheduled || this.asked !== undefined || this.closed) return
+    if (this.flying.size >= MAX_FLYING) return
     this.scheduled = true
     queueMicrotask(() => {
       this.scheduled = false
@@ -262,11 +291,20 @@ export class Replicator {
     const worker = this.worker
     if (this.asked !== undefined || this.closed || worker === undefined) return
     if (this.waiting.length === 0 && !this.dirty) return
-    const ref = this.host.runtime.makeRef()
+    const { runtime } = this.host
+    // A worker that has handled everything sent to it is read at once: its state now is what it
+    // would answer the question, without the two turns the question and its answer take.
+    const idle = runtime.idleActor(worker)
+    const now = idle === undefined ? ASK_WORKER : stateNow(idle)
+    const ref = runtime.makeRef()
     this.asked = { ref, held: this.waiting }
     this.waiting = []
     this.dirty = false
-    this.host.runtime.send(worker, { type: 'sworm:begin_handoff', delegate: this.host.self, ref })
+    if (now === ASK_WORKER) {
+      runtime.send(worker, { type: 'sworm:begin_handoff', delegate: this.host.self, ref })
+    } else {
+      this.answer(now)
+    }
   }
 
   private next(): void {
@@ -305,24 +343,29 @@ export class Replicator {
     bytes: Uint8Array,
     held: Held[],
     answerFromChain = true,
+    sent?: () => void,
   ): Promise<void> {
     const { runtime } = this.host
     // On this node's disk first (with persist): the chain's last node answers callers at once.
-    try {
-      await this.kept({ v, bytes })
-    } catch (e) {
-      this.fail(held, e)
-      return
+    // Without it the put goes in this very step.
+    if (this.host.persist !== undefined) {
+      try {
+        await this.kept({ v, bytes })
+      } catch (e) {
+        sent?.()
+        this.fail(held, e)
+        return
+      }
     }
-    const here = runtime.nodeId
-    const fromChain = (h: Held): boolean =>
-      answerFromChain && h.ok && nodeOfRef(h.from.ref) !== here
+    // Every answer goes from the chain's last node, this node's callers' too: an answer
+    // from here would have to wait for the chain's acknowledgement, which comes late.
+    const fromChain = (h: Held): boolean => answerFromChain && h.ok
     let mine = held.filter((h) => !fromChain(h))
     let onward = held.filter(fromChain)
     let on = new Set<NodeId>()
     const b64 = toBase64(bytes)
-    for (;;) {
-      const chain = this.host.backups()
+    for (let tries = 0; ; tries++) {
+      const chain = this.host.backups(tries > 0)
       const [first, ...rest] = chain
       if (first === undefined) {
         mine = held
@@ -335,12 +378,16 @@ export class Replicator {
         b: chain.every(([n]) => readsBase64(this.host.protocolOf(n))) ? b64 : bytes,
         next: rest.map(([, store]) => store),
         r: onward,
+        ...(sent === undefined ? {} : { late: true }),
       }
       try {
-        const ok = await runtime.call(first[1], msg, {
+        const put = runtime.call(first[1], msg, {
           timeoutMs: this.host.callTimeoutMs * chain.length,
           from: this.host.self,
         })
+        sent?.()
+        sent = undefined
+        const ok = await put
         if (ok === true) {
           on = new Set(chain.map(([node]) => node))
           break
@@ -356,6 +403,7 @@ export class Replicator {
       if (!runtime.isAlive(this.host.self)) return
       await new Promise<void>((r) => runtime.clock.setTimeout(() => r(), RETRY_MS))
     }
+    sent?.()
     this.release(mine)
     const previous = this.last
     if (previous !== undefined && previous.v > v) return
