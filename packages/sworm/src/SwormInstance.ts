@@ -262,7 +262,7 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
       isUp: (n) => node.isUp(n),
       workerOf: (key) => registry.whereis(decodeName(key)),
       // The instance is made last, once every part exists; no barrier lets go before then.
-      deliver: (key, msg) => inst.forward(key, msg),
+      deliver: (key, msg) => inst.release(key, msg),
     })
     const router = await runtime.start(Router, {
       hold: (key, delegate) => holds.hold(key, delegate),
@@ -584,7 +584,23 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     this.deliver(name, msg)
   }
 
-  /** Sends to the process under `name` now: held during a move, `NotFound` when nobody holds it. */
+  /**
+   * A message a barrier held (sent by pid: to a moved worker, or published to its group), as the
+   * barrier lets go: to the name's worker by its pid, the way the sender's later messages by pid
+   * and publishes go, so that none of those overtakes it on the worker's node (through the
+   * delegate it would take one step more). To the name while the name is held (it moves again),
+   * or with `replicas` or `persist`, whose delegate must see what changes the state.
+   */
+  release(key: string, msg: unknown): void {
+    const name = decodeName(key)
+    const worker =
+      this.options.replicas === 0 && this.options.persist === undefined && !this.holds.has(name)
+        ? this.registry.whereis(name)
+        : undefined
+    if (worker === undefined) this.forward(key, msg)
+    else this.node.runtime.send(worker, msg)
+  }
+
   /** A message to a moved worker's pid, forwarded to its name; dropped if the name is gone. */
   private forward(key: string, msg: unknown): void {
     try {

@@ -68,6 +68,11 @@ export class Holds {
     this.entry(key, delegate)
   }
 
+  /** True while `name` is held here (it moves away from its node). */
+  has(name: Name): boolean {
+    return this.holds.size > 0 && this.holds.has(encodeName(name))
+  }
+
   /** Keeps `msg` for `name` if the name is held (true); false when it is not. */
   send(name: Name, msg: unknown): boolean {
     if (this.holds.size === 0) return false
