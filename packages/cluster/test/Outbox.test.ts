@@ -18,7 +18,10 @@ function recordingSocket(): { ws: WebSocket; sent: number[][] } {
 }
 
 function outboxOn(ws: WebSocket): Outbox {
-  return new Outbox({ socket: () => ws, sent: () => undefined, beforeSeal: () => undefined }, 1 << 16)
+  return new Outbox(
+    { socket: () => ws, sent: () => undefined, beforeSeal: () => undefined },
+    1 << 16,
+  )
 }
 
 const frame =

@@ -588,15 +588,12 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
    * A message a barrier held (sent by pid: to a moved worker, or published to its group), as the
    * barrier lets go: to the name's worker by its pid, the way the sender's later messages by pid
    * and publishes go, so that none of those overtakes it on the worker's node (through the
-   * delegate it would take one step more). To the name while the name is held (it moves again),
-   * or with `replicas` or `persist`, whose delegate must see what changes the state.
+   * delegate it would take one step more). To the name while the name is held (it moves again).
+   * (A replicated worker tells its replicator of every message it handles, by any way.)
    */
   release(key: string, msg: unknown): void {
     const name = decodeName(key)
-    const worker =
-      this.options.replicas === 0 && this.options.persist === undefined && !this.holds.has(name)
-        ? this.registry.whereis(name)
-        : undefined
+    const worker = this.holds.has(name) ? undefined : this.registry.whereis(name)
     if (worker === undefined) this.forward(key, msg)
     else this.node.runtime.send(worker, msg)
   }

@@ -160,7 +160,9 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
         this.send(this.#handedTo, msg)
         return undefined
       }
-      return super[kReceive](msg)
+      const out = super[kReceive](msg)
+      if (replicatedWorkers.size > 0) replicatedWorkers.get(this.self)?.()
+      return out
     }
     switch (msg.type) {
       case 'sworm:begin_handoff': {
@@ -203,6 +205,13 @@ export abstract class Actor<Args = void> extends BaseActor<Args> {
     return super[kReceive](msg)
   }
 }
+
+/**
+ * The replicated workers of this process (`replicas`, `persist`), by pid: what each handles is
+ * told to its replicator, so that a message that did not pass its delegate (sent to its pid,
+ * published to its group) has its effect copied too.
+ */
+export const replicatedWorkers = new Map<Pid, () => void>()
 
 /** `stateNow` could not read the state at once: ask the worker with `sworm:begin_handoff`. */
 export const ASK_WORKER = Symbol('ask the worker')

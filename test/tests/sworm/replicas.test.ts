@@ -54,6 +54,9 @@ class SyncCounter extends Actor<undefined> {
   override handleCall(msg: unknown): number {
     return msg === 'inc' ? ++this.n : this.n
   }
+  override handleInfo(msg: unknown): void {
+    if (msg === 'inc') this.n++
+  }
   override beginHandoff(): number {
     return this.n
   }
@@ -82,6 +85,19 @@ function busiest(nodes: SwormNode[], S: typeof Sworm, names: string[]): SwormNod
   }
   const top = [...count].sort((a, b) => b[1] - a[1])[0]![0]
   return nodes.find((n) => n.id === top)!
+}
+
+/** The count the first backup of counter `name` holds now (-1: no copy). */
+function copiedCount(nodes: readonly SwormNode[], name: string): number {
+  const key = `s${name}`
+  const owner = nodeOf(Keep.on(nodes[0]!).whereis(name)!)
+  const ownerNode = nodes.find((n) => n.id === owner)!
+  const backup = Keep.on(ownerNode).supervisor.placementOrder(key, 2)[1]
+  const node = nodes.find((n) => n.id === backup)!
+  const copy = Keep.on(node).replicas!.copies.get(key)
+  if (copy === undefined) return -1
+  const { s } = decodeValue(copy.bytes) as { s: number | { n: number } }
+  return typeof s === 'number' ? s : s.n
 }
 
 async function crashAndCount(S: typeof Sworm, names: string[]): Promise<number[]> {
@@ -168,16 +184,7 @@ describe('replicas', () => {
         break
       }
     }
-    /** What the name's first backup holds now. */
-    const copied = (name: string): number => {
-      const key = `s${name}`
-      const backup = Keep.on(victim!).supervisor.placementOrder(key, 2)[1]
-      const node = cluster.nodes.find((n) => n.id === backup)!
-      const copy = Keep.on(node).replicas!.copies.get(key)
-      if (copy === undefined) return -1
-      const { s } = decodeValue(copy.bytes) as { s: number | { n: number } }
-      return typeof s === 'number' ? s : s.n
-    }
+    const copied = (name: string): number => copiedCount(cluster.nodes, name)
     const CALLS = 300
     for (const name of names) {
       const late: number[] = []
@@ -197,11 +204,38 @@ describe('replicas', () => {
     await waitUntil(() => cluster.nodes.every((n) => n.stats().watchesForPeers === 0))
     await victim!.kill()
     await waitUntil(
-      () => names.every((name) => nodeOf(sworm.whereis(name) ?? victim!.id) !== victim!.id),
+      () =>
+        names.every((name) => {
+          const pid = sworm.whereis(name)
+          return pid !== undefined && nodeOf(pid) !== victim!.id
+        }),
       10_000,
       'both names running on a survivor',
     )
     for (const name of names) expect(await sworm.call(name, 'get')).toBe(CALLS)
+  })
+
+  it('copies what a worker got by its pid or through its group, not only through its name', async () => {
+    await using cluster = await swormCluster(3, [Keep])
+    const caller = cluster.at(0)
+    const sworm = Keep.on(caller)
+    let name = ''
+    for (let i = 0; ; i++) {
+      name = `direct-${i}`
+      await sworm.registerName(name, SyncCounter)
+      if (nodeOf(sworm.whereis(name)!) !== caller.id) break
+    }
+    const pid = sworm.whereis(name)!
+    await sworm.join('direct', pid)
+    await waitUntil(() => sworm.members('direct').length === 1)
+    for (let i = 0; i < 5; i++) caller.runtime.send(pid, 'inc')
+    for (let i = 0; i < 5; i++) sworm.publish('direct', 'inc')
+    // No call or cast by name after them: the copy follows the messages themselves.
+    await waitUntil(() => copiedCount(cluster.nodes, name) === 10, 5000, 'the backup to hold 10')
+    const owner = cluster.nodes.find((n) => n.id === nodeOf(pid))!
+    await owner.kill()
+    await waitUntil(() => nodeOf(sworm.whereis(name) ?? pid) !== owner.id, 10_000, 'adopted')
+    expect(await sworm.call(name, 'get')).toBe(10)
   })
 
   it('fails the call whose state cannot be kept: NotSerializable, StateTooLarge', async () => {

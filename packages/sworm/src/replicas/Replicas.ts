@@ -311,7 +311,10 @@ export class Replicas {
     })
     live.add(r)
     // A replicator lives as long as its delegate.
-    node.runtime.monitor(() => live.delete(r), delegate)
+    node.runtime.monitor(() => {
+      live.delete(r)
+      r.detach()
+    }, delegate)
     return r
   }
 

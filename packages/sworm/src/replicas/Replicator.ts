@@ -25,7 +25,7 @@ import {
 import type { Name } from '@swormjs/registry'
 import { NotSerializable } from '@swormjs/cluster'
 import { StateTooLarge } from '../errors.js'
-import { ASK_WORKER, stateNow } from '../handoff.js'
+import { ASK_WORKER, replicatedWorkers, stateNow } from '../handoff.js'
 import {
   answerHeld,
   encodeState,
@@ -128,7 +128,7 @@ export class Replicator {
 
   /** The worker started (and its state, when it came from a move or a copy, is to be kept). */
   started(worker: Pid, restored: boolean, fromDisk = false): void {
-    this.worker = worker
+    this.follow(worker)
     if (restored && (!fromDisk || this.host.backups().length > 0)) {
       this.dirty = true
       this.schedule()
@@ -238,7 +238,31 @@ export class Replicator {
    */
   reopen(worker: Pid): void {
     this.closed = false
+    this.follow(worker)
+  }
+
+  /** The delegate ended: its worker's messages are no longer told here. */
+  detach(): void {
+    if (this.worker !== undefined && replicatedWorkers.get(this.worker) === this.touched) {
+      replicatedWorkers.delete(this.worker)
+    }
+  }
+
+  /** `worker` is the name's worker now: what it handles, by any way, is told here. */
+  private follow(worker: Pid): void {
+    this.detach()
     this.worker = worker
+    replicatedWorkers.set(worker, this.touched)
+  }
+
+  /**
+   * The worker handled a message (any: sent to its pid, published to its group, or passed on by
+   * the delegate): its next state is replicated, as after a cast.
+   */
+  private readonly touched = (): void => {
+    if (this.closed) return
+    this.dirty = true
+    this.schedule()
   }
 
   /** The backups changed (a node joined, left or died): the state goes to the new ones. */
