@@ -267,6 +267,15 @@ export class Delegate extends Actor<DelegateArgs> {
         handoff?.state !== undefined || first !== undefined,
         handoff?.kept === true,
       )
+      // The call that started the name is answered with its start: only once its effect is
+      // kept, as any replicated call's answer.
+      if (reply?.ok === true) {
+        try {
+          await this.replicator.synced()
+        } catch (e) {
+          reply = { ok: false, error: reasonToWire(e) }
+        }
+      }
     }
     this.touch()
     return reply === undefined ? worker : { pid: worker, reply }

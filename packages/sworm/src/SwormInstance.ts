@@ -618,12 +618,10 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     try {
       this.assertRunning()
       if (this.activate === undefined) return this.callNow<R>(name, msg, options)
-      // The call that starts a name rides its start, as its worker's first message, unless its
-      // answer must wait for copies (`replicas`, `persist`) or it can be given up (`signal`).
-      const rides =
-        options?.signal === undefined &&
-        this.options.replicas === 0 &&
-        this.options.persist === undefined
+      // The call that starts a name rides its start, as its worker's first message (with
+      // `replicas` or `persist`, answered once its effect is kept), unless it can be given up
+      // (`signal`).
+      const rides = options?.signal === undefined
       const a = this.activation(
         name,
         rides

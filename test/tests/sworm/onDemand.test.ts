@@ -2,7 +2,8 @@
 // nobody holds starts it once in the cluster, however many nodes send at once, and is delivered
 // to it; messages sent meanwhile keep their order; `activate` says what a name runs.
 import { describe, expect, it } from 'vitest'
-import { BadArgument, NotFound } from '@swormjs/actor'
+import { BadArgument, NotFound, nodeOf } from '@swormjs/actor'
+import { decodeValue } from '@swormjs/cluster'
 import { Actor, Sworm, type Activation, type Name } from '@swormjs/sworm'
 import { waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
@@ -32,6 +33,16 @@ class Log extends Actor<{ prefix?: string } | undefined> {
 
 class Other extends Actor {}
 
+/** A `Log` whose messages survive a crash (`replicas: 1`). */
+class DurableLog extends Log {
+  override beginHandoff(): unknown[] {
+    return this.got
+  }
+  override endHandoff(got: unknown[]): void {
+    this.got = got
+  }
+}
+
 class Logs extends Sworm {
   static override actors = { Log }
   static override activation = 'onDemand' as const
@@ -50,6 +61,12 @@ class Rooms extends Sworm {
 class Mixed extends Sworm {
   static override actors = { Log, Other }
   static override activation = 'onDemand' as const
+}
+
+class DurableLogs extends Sworm {
+  static override actors = { DurableLog }
+  static override activation = 'onDemand' as const
+  static override options = { handoff: true, replicas: 1 }
 }
 
 class Napping extends Sworm {
@@ -85,6 +102,31 @@ describe('onDemand activation', () => {
     }
     for (const node of cluster.nodes) {
       await waitUntil(() => Logs.on(node).registered().length === 1)
+    }
+  })
+
+  it('with replicas, the call that starts a name is its first message, answered once kept', async () => {
+    await using cluster = await swormCluster(3, [DurableLogs])
+    const calls = cluster.nodes.flatMap((node, n) =>
+      Array.from({ length: 10 }, (_, i) => DurableLogs.on(node).call('d', `${n}:${i}`)),
+    )
+    const answers = await Promise.all(calls)
+    expect(new Set(answers).size).toBe(30)
+    const firstOf = [0, 1, 2].filter((n) => answers[n * 10] === '1')
+    expect(firstOf).toHaveLength(1)
+    const got = await DurableLogs.on(cluster.at(0)).call<string[]>('d', 'get')
+    expect(got[0]).toBe(`${firstOf[0]}:0`)
+    // Names whose only call is the one that starts them: when its answer comes, the name's
+    // backup holds its effect already.
+    const sworm = DurableLogs.on(cluster.at(0))
+    for (let i = 0; i < 8; i++) {
+      const name = `e${i}`
+      expect(await sworm.call(name, 'only')).toBe('1')
+      const owner = cluster.nodes.find((n) => n.id === nodeOf(sworm.whereis(name)!))!
+      const backup = DurableLogs.on(owner).supervisor.placementOrder(`s${name}`, 2)[1]
+      const holder = cluster.nodes.find((n) => n.id === backup)!
+      const copy = DurableLogs.on(holder).replicas!.copies.get(`s${name}`)
+      expect(copy && (decodeValue(copy.bytes) as { s: unknown }).s, name).toEqual(['only'])
     }
   })
 

@@ -101,12 +101,18 @@ export interface HeldReply {
   readonly from: From
   readonly ok: boolean
   readonly value: unknown
+  /**
+   * Instead of a reply to `from`: told here, on the owner's node, once the state is kept
+   * (`undefined`) or could not be (the error). Never crosses the wire.
+   */
+  readonly done?: (error?: unknown) => void
 }
 
 /** Sends held answers to their callers (a reply, or an error). */
 export function answerHeld(runtime: Runtime, held: readonly HeldReply[]): void {
   for (const h of held) {
-    if (h.ok) runtime.reply(h.from, h.value)
+    if (h.done !== undefined) h.done()
+    else if (h.ok) runtime.reply(h.from, h.value)
     else runtime.replyError(h.from, h.value)
   }
 }

@@ -277,9 +277,15 @@ export class Replicas {
       logger: node.logger,
       self: delegate,
       backups: (fresh) => {
-        // Kept until the directory changes (`checkDirectory`) or a put fails: every replicated
-        // answer asks, and finding them reads every member's doc and hashes the name per node.
-        if (fresh !== true && cached !== undefined && cached.generation === this.generation) {
+        // Kept until the directory changes (`checkDirectory`), one of them is down, or a put
+        // fails: every replicated answer asks, and finding them reads every member's doc and
+        // hashes the name per node.
+        if (
+          fresh !== true &&
+          cached !== undefined &&
+          cached.generation === this.generation &&
+          cached.out.every(([n]) => node.isUp(n))
+        ) {
           return cached.out
         }
         const out = this.backups(key)

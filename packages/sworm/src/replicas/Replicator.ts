@@ -150,6 +150,22 @@ export class Replicator {
     )
   }
 
+  /**
+   * Resolves once the worker's state now (the effect of every message it handled so far) is on
+   * the backups (and the disk, with persist); rejects as a held reply would fail. For an answer
+   * that is not a held reply: the call that started a name on demand, answered with its start.
+   */
+  synced(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.answered({
+        from: { ref: '' as Ref },
+        ok: true,
+        value: undefined,
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      })
+    })
+  }
+
   /** A cast or message to the name: into the worker; the next state is replicated. */
   forward(raw: unknown): void {
     if (this.worker === undefined) return
@@ -383,7 +399,7 @@ export class Replicator {
     }
     // Every answer goes from the chain's last node, this node's callers' too: an answer
     // from here would have to wait for the chain's acknowledgement, which comes late.
-    const fromChain = (h: Held): boolean => answerFromChain && h.ok
+    const fromChain = (h: Held): boolean => answerFromChain && h.ok && h.done === undefined
     let mine = held.filter((h) => !fromChain(h))
     let onward = held.filter(fromChain)
     let on = new Set<NodeId>()
@@ -425,7 +441,11 @@ export class Replicator {
         }
       }
       if (!runtime.isAlive(this.host.self)) return
-      await new Promise<void>((r) => runtime.clock.setTimeout(() => r(), RETRY_MS))
+      // Backups that changed (the one that failed is down) are tried at once; the same ones
+      // after a pause.
+      if (sameNodes(this.host.backups(true), chain)) {
+        await new Promise<void>((r) => runtime.clock.setTimeout(() => r(), RETRY_MS))
+      }
     }
     sent?.()
     this.release(mine)
@@ -462,8 +482,16 @@ export class Replicator {
       'the worker state could not be replicated; its callers get the error',
     )
     const { runtime } = this.host
-    for (const h of held) runtime.replyError(h.from, error)
+    for (const h of held) {
+      if (h.done !== undefined) h.done(error)
+      else runtime.replyError(h.from, error)
+    }
   }
+}
+
+/** True when two chains of backups name the same nodes in the same order. */
+function sameNodes(a: Array<[NodeId, Pid]>, b: Array<[NodeId, Pid]>): boolean {
+  return a.length === b.length && a.every(([n, p], i) => b[i]![0] === n && b[i]![1] === p)
 }
 
 /** True when two byte arrays hold the same bytes. */
