@@ -47,7 +47,7 @@ export interface ReplicatorHost {
   readonly self: Pid
   /**
    * The copy stores of the name's backups now: the next `k` nodes of its placement order (as
-   * last found while the members are the same, unless `fresh`: after a put failed).
+   * last found, until the directory changes or one of them is down; `fresh`: found again).
    */
   backups(fresh?: boolean): Array<[NodeId, Pid]>
   /** The copy store of `node`, while it runs the sworm. */
