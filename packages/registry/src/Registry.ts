@@ -15,6 +15,7 @@ import {
   type NodeId,
   type Pid,
 } from '@swormjs/actor'
+import { nextTurn, sharesTurn, turnSpent } from '@swormjs/actor/internal'
 import type { Node } from '@swormjs/cluster'
 import { ComponentDocs, HybridClock } from '@swormjs/cluster/internal'
 import { loseConflict, type ConflictHost } from './conflicts.js'
@@ -181,8 +182,14 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
     meta?: unknown,
     options: RegisterOptions = {},
   ): Promise<void> {
-    this.assertRunning()
     const rt = this.node.runtime
+    // Names registered in a loop, each awaited, are a chain of microtasks that never lets the
+    // event loop turn: ten thousand of them held the node (its timers, sockets and heartbeats)
+    // for a second, and sent their doc updates as one, at the end. Once the turn's shared slice
+    // is spent (`turnMs`), a registration waits for the next turn, so the loop runs in slices
+    // and its updates go out (and are applied by the others) as it goes.
+    if (sharesTurn(rt.clock) && turnSpent()) await nextTurn()
+    this.assertRunning()
     if (!rt.isLocal(pid) || !rt.isAlive(pid)) {
       throw rt.isLocal(pid)
         ? new NoProc(pid)
@@ -220,6 +227,8 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
    * the mesh). Resolves false when the name was not registered.
    */
   async unregister(name: Name): Promise<boolean> {
+    // As `registerKey`: a loop of them runs in slices.
+    if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
     this.assertRunning()
     const key = encodeName(name)
     const holder = this.replicas.winner(key)

@@ -27,6 +27,25 @@ describe('register and whereis', () => {
     }
   })
 
+  // A loop of awaited registrations is a chain of microtasks: without a pause it held the event
+  // loop (timers, sockets, heartbeats) until its end, and its names left the node in one update
+  // then. It pauses once the turn's shared slice is spent, so the others get names as it runs.
+  it('lets the event loop turn during a loop of awaited registrations', async () => {
+    await using cluster = await testCluster(2)
+    const [a, b] = await startRegistries(cluster.nodes)
+    let turned = false
+    setImmediate(() => (turned = true))
+    const N = 30_000
+    let seenBeforeEnd = 0
+    for (let i = 0; i < N; i++) {
+      if (i === N - 1) seenBeforeEnd = b!.count()
+      await a!.register(`loop${i}`, idle(cluster.node(0)))
+    }
+    expect(turned).toBe(true)
+    expect(seenBeforeEnd).toBeGreaterThan(0)
+    await waitUntil(() => b!.count() === N, CONVERGE_MS, 'b to resolve every name')
+  })
+
   it('with awaitReplication, resolves only once every other node has the name', async () => {
     await using cluster = await testCluster(4)
     const regs = await startRegistries(cluster.nodes)
