@@ -323,12 +323,15 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
 
   /** Adds `pid` to `group` (idempotent). A process of another node is added by its node. */
   async join(group: Name, pid: Pid): Promise<void> {
+    // As `registerKey`: a loop of them runs in slices.
+    if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
     this.assertRunning()
     await this.groups.join(encodeName(group), pid)
   }
 
   /** Removes `pid` from `group` (idempotent). */
   async leave(group: Name, pid: Pid): Promise<void> {
+    if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
     this.assertRunning()
     await this.groups.leave(encodeName(group), pid)
   }

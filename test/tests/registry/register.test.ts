@@ -44,6 +44,11 @@ describe('register and whereis', () => {
     expect(turned).toBe(true)
     expect(seenBeforeEnd).toBeGreaterThan(0)
     await waitUntil(() => b!.count() === N, CONVERGE_MS, 'b to resolve every name')
+    // Joining groups in a loop, the same.
+    let joinTurned = false
+    setImmediate(() => (joinTurned = true))
+    for (let i = 0; i < N; i++) await a!.join(`g${i % 100}`, a!.whereis(`loop${i}`)!)
+    expect(joinTurned).toBe(true)
   })
 
   it('with awaitReplication, resolves only once every other node has the name', async () => {
