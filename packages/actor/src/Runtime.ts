@@ -436,7 +436,7 @@ export class Runtime implements AsyncDisposable {
   idleActor(pid: Pid): object | undefined {
     const p = this.table.get(pid)
     if (p === undefined || p.status !== 'alive' || p.busy || p.running) return undefined
-    return p.head >= p.mailbox.length ? (p.behavior as object) : undefined
+    return p.head >= p.mailbox.length ? p.behavior : undefined
   }
 
   /** What a local process is doing; `undefined` if it is not alive. */

@@ -222,8 +222,9 @@ export const ASK_WORKER = Symbol('ask the worker')
  * when only the message can tell (a worker that answers in `handleInfo`, a `beginHandoff` that
  * returns a promise or throws: the message makes the worker's own turn see it).
  */
-export function stateNow(worker: object): { value: unknown } | undefined | typeof ASK_WORKER {
-  if (!(worker instanceof Actor)) return ASK_WORKER
+export function stateNow(actor: object): { value: unknown } | undefined | typeof ASK_WORKER {
+  if (!(actor instanceof Actor)) return ASK_WORKER
+  const worker = actor as Actor<never>
   if (worker.beginHandoff === undefined) {
     return worker.handleInfo === undefined ? undefined : ASK_WORKER
   }

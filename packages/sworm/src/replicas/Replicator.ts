@@ -161,7 +161,15 @@ export class Replicator {
         from: { ref: '' as Ref },
         ok: true,
         value: undefined,
-        done: (error) => (error === undefined ? resolve() : reject(error)),
+        done: (error) => {
+          if (error === undefined) resolve()
+          else
+            reject(
+              error instanceof Error
+                ? error
+                : new Error('the state was not kept', { cause: error }),
+            )
+        },
       })
     })
   }
