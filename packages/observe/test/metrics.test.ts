@@ -88,6 +88,9 @@ describe('GET /metrics', () => {
     let last = await bytes()
     for (const count of [10, 100, 1000]) {
       for (let i = 0; i < count; i++) await regs[0]!.register(`grow:${count}:${i}`, idle(node))
+      // A write counts once its turn's transaction has ended; a loop of registrations pauses
+      // once a turn is spent, so its last writes may end with the next turn.
+      await new Promise((r) => setImmediate(r))
       const now = await bytes()
       const encoded = regDocs().reduce((sum, d) => sum + node.docs.encodedSize(d), 0)
       expect(now).toBeGreaterThan(last)
