@@ -64,6 +64,12 @@ export class Copies {
     this.heldBytes -= old.length
   }
 
+  /** The version of the copy of `key`, if one is here. */
+  version(key: string): number | undefined {
+    const s = this.table.get(key)
+    return s === undefined ? undefined : versionOf(s)
+  }
+
   get(key: string): Copy | undefined {
     const s = this.table.get(key)
     if (s === undefined) return undefined
@@ -155,9 +161,11 @@ export interface PutCopy {
    * The encoded state, in base64: a message of plain data crosses the wire on the codec's JSON
    * path, where a byte array would take the whole message through the v8 serializer (several
    * times slower at this size). The bytes themselves when a node of the chain speaks protocol
-   * version 2 (the previous release, which takes only those): both are read.
+   * version 2 (the previous release, which takes only those): both are read. Absent: the
+   * answers of a state equal to version `v`, put before on the same socket (a node without
+   * it answers `false`, and gets the state).
    */
-  readonly b: string | Uint8Array
+  readonly b?: string | Uint8Array
   readonly next?: readonly Pid[]
   readonly r?: readonly HeldReply[]
   /**
@@ -210,9 +218,17 @@ export class CopyStore extends Actor<CopyStoreArgs> {
 
   override handleCall(msg: PutCopy | GetCopy, from: From): unknown {
     if ('put' in msg) {
-      const bytes = bytesOf(msg.b)
-      if (bytes === undefined || typeof msg.v !== 'number') return false
-      this.copies.put(msg.put, msg.v, bytes)
+      if (typeof msg.v !== 'number') return false
+      if (msg.b === undefined) {
+        // Answers only: they follow a put of version `v` that came before, on this socket. A
+        // node without it (a new backup) says so, and gets the state.
+        const has = this.copies.version(msg.put)
+        if (has === undefined || has < msg.v) return false
+      } else {
+        const bytes = bytesOf(msg.b)
+        if (bytes === undefined) return false
+        this.copies.put(msg.put, msg.v, bytes)
+      }
       const [next, ...rest] = msg.next ?? []
       if (next === undefined) {
         answerHeld(this.runtime, msg.r ?? [])
@@ -224,7 +240,7 @@ export class CopyStore extends Actor<CopyStoreArgs> {
       const onward: PutCopy = {
         put: msg.put,
         v: msg.v,
-        b: msg.b,
+        ...(msg.b === undefined ? {} : { b: msg.b }),
         next: rest,
         r: msg.r ?? [],
         ...(msg.late === true ? { late: true } : {}),

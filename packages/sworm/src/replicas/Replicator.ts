@@ -13,7 +13,8 @@
 // is kept, not two). The chain acknowledges late (with the next frames to the owner's node),
 // and the owner does not wait for it: the next state goes as soon as this put is on its way
 // (`MAX_FLYING` puts of one name at most), versions ordering them on each backup. A state equal
-// to the one the backups acknowledged, with no put on its way, releases its replies at once.
+// to the one the backups acknowledged, with no put on its way, releases its replies at once; one
+// equal to the newest put on its way sends its replies after it with no state.
 import {
   type From,
   type Logger,
@@ -98,6 +99,8 @@ export class Replicator {
   private asked: { ref: Ref; held: Held[] } | undefined
   /** The state the backups hold, and which of them acknowledged it. */
   private last: { v: number; bytes: Uint8Array; on: Set<NodeId> } | undefined
+  /** The newest state put, acknowledged or not (a read on a busy name finds it on its way). */
+  private newest: { v: number; bytes: Uint8Array } | undefined
   private closed = false
   /** With `persist`: the name is on disk (with a state or without one), and the version there. */
   private onDisk = false
@@ -219,10 +222,16 @@ export class Replicator {
       return
     }
     // The next question may go as soon as this put is on its way (its answers come from the
-    // chain, not from here): the puts of one name pipeline, `MAX_FLYING` at most.
+    // chain, not from here): the puts of one name pipeline, `MAX_FLYING` at most. A state equal
+    // to the newest one on its way (calls that only read, on a busy name) sends no state: its
+    // answers follow that put down the chain, under its version.
     const held = asked.held
+    const newest = this.newest
+    const same = this.flying.size > 0 && newest !== undefined && sameBytes(newest.bytes, bytes)
+    const v = same ? newest.v : this.host.version()
+    if (!same) this.newest = { v, bytes }
     this.flying.add(held)
-    void this.replicate(this.host.version(), bytes, held, true, () => this.next()).finally(() => {
+    void this.replicate(v, bytes, held, true, () => this.next(), same).finally(() => {
       this.flying.delete(held)
       if (this.flying.size === 0 && this.asked === undefined && !this.closed) this.refresh()
       this.schedule()
@@ -392,6 +401,7 @@ export class Replicator {
     held: Held[],
     answerFromChain = true,
     sent?: () => void,
+    answersOnly = false,
   ): Promise<void> {
     const { runtime } = this.host
     // On this node's disk first (with persist): the chain's last node answers callers at once.
@@ -423,7 +433,9 @@ export class Replicator {
         put: this.host.key,
         v,
         // A chain with a node of the previous release carries the bytes, which every node reads.
-        b: chain.every(([n]) => readsBase64(this.host.protocolOf(n))) ? b64 : bytes,
+        ...(answersOnly
+          ? {}
+          : { b: chain.every(([n]) => readsBase64(this.host.protocolOf(n))) ? b64 : bytes }),
         next: rest.map(([, store]) => store),
         r: onward,
         ...(sent === undefined ? {} : { late: true }),
@@ -439,6 +451,12 @@ export class Replicator {
         if (ok === true) {
           on = new Set(chain.map(([node]) => node))
           break
+        }
+        // A backup without that version (a new one, or one of the previous release): the
+        // state goes with the answers.
+        if (answersOnly) {
+          answersOnly = false
+          continue
         }
       } catch (e) {
         // A reply that cannot cross the wire goes from here (its caller hears why).
