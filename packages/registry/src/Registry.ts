@@ -169,6 +169,14 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
     meta?: unknown,
     options: RegisterOptions = {},
   ): Promise<void> {
+    // Names registered in a loop, each awaited, are a chain of microtasks that never lets the
+    // event loop turn: ten thousand of them held the node (its timers, sockets and heartbeats)
+    // for a second, and sent their doc updates as one, at the end. Once the turn's shared slice
+    // is spent (`turnMs`), a registration waits for the next turn, so the loop runs in slices
+    // and its updates go out (and are applied by the others) as it goes. (`registerKey`, the
+    // sworm delegates' path, does not: a node taking in a move registers thousands of names
+    // from its scheduler's slices, and a turn more for each made a leave 5-8 % slower.)
+    if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
     return this.registerKey(encodeName(name), pid, meta, options)
   }
 
@@ -182,14 +190,8 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
     meta?: unknown,
     options: RegisterOptions = {},
   ): Promise<void> {
-    const rt = this.node.runtime
-    // Names registered in a loop, each awaited, are a chain of microtasks that never lets the
-    // event loop turn: ten thousand of them held the node (its timers, sockets and heartbeats)
-    // for a second, and sent their doc updates as one, at the end. Once the turn's shared slice
-    // is spent (`turnMs`), a registration waits for the next turn, so the loop runs in slices
-    // and its updates go out (and are applied by the others) as it goes.
-    if (sharesTurn(rt.clock) && turnSpent()) await nextTurn()
     this.assertRunning()
+    const rt = this.node.runtime
     if (!rt.isLocal(pid) || !rt.isAlive(pid)) {
       throw rt.isLocal(pid)
         ? new NoProc(pid)
@@ -227,7 +229,7 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
    * the mesh). Resolves false when the name was not registered.
    */
   async unregister(name: Name): Promise<boolean> {
-    // As `registerKey`: a loop of them runs in slices.
+    // As `register`: a loop of them runs in slices.
     if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
     this.assertRunning()
     const key = encodeName(name)
@@ -323,7 +325,7 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
 
   /** Adds `pid` to `group` (idempotent). A process of another node is added by its node. */
   async join(group: Name, pid: Pid): Promise<void> {
-    // As `registerKey`: a loop of them runs in slices.
+    // As `register`: a loop of them runs in slices.
     if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
     this.assertRunning()
     await this.groups.join(encodeName(group), pid)
