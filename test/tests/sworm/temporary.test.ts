@@ -1,8 +1,8 @@
 // `restart: 'temporary'` names on a graceful leave: with handoff they move with their state like
 // the others (a move is no restart); without, they stop with their node.
 import { describe, expect, it } from 'vitest'
-import { nodeOf } from '@swormjs/actor'
-import { Sworm } from '@swormjs/sworm'
+import { nodeOf, type Pid } from '@swormjs/actor'
+import { Sworm, type SwormNode } from '@swormjs/sworm'
 import { HandoffCounter as Counter, waitUntil } from '../../src/index.js'
 import { swormCluster } from './swormCluster.js'
 
@@ -18,6 +18,19 @@ class Staying extends Sworm {
 
 const names = Array.from({ length: 12 }, (_, i) => `t${i}`)
 
+/**
+ * A node of `nodes` that runs some of `names` (placement hashes random node ids: one node of
+ * three holds none of twelve names about once in 130 runs, which made these tests flaky).
+ */
+function holderOf(
+  nodes: SwormNode[],
+  sworm: { whereis(name: string): string | undefined },
+): SwormNode {
+  const node = nodes.find((n) => names.some((m) => nodeOf(sworm.whereis(m) as Pid) === n.id))
+  if (node === undefined) throw new Error('no node of these runs any name')
+  return node
+}
+
 describe('temporary names on a graceful leave', () => {
   it('move with their state when handoff is on', async () => {
     await using cluster = await swormCluster(3, [Moving])
@@ -27,7 +40,7 @@ describe('temporary names on a graceful leave', () => {
       await sworm.call(name, 'inc')
       await sworm.call(name, 'inc')
     }
-    const leaving = cluster.at(1)
+    const leaving = holderOf(cluster.nodes.slice(1), sworm)
     const theirs = names.filter((n) => nodeOf(sworm.whereis(n)!) === leaving.id)
     expect(theirs.length).toBeGreaterThan(0)
     await leaving.stop()
@@ -44,7 +57,7 @@ describe('temporary names on a graceful leave', () => {
     await using cluster = await swormCluster(3, [Staying])
     const sworm = Staying.on(cluster.at(0))
     for (const name of names) await sworm.registerName(name, Counter)
-    const leaving = cluster.at(1)
+    const leaving = holderOf(cluster.nodes.slice(1), sworm)
     const theirs = names.filter((n) => nodeOf(sworm.whereis(n)!) === leaving.id)
     expect(theirs.length).toBeGreaterThan(0)
     await leaving.stop()
