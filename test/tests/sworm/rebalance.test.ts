@@ -121,9 +121,13 @@ describe('bounded rebalancing', () => {
         'every name that hashes to the new node to run there',
       )
       const tookMs = Date.now() - began
+      // A round reports its moves once the new node has answered them, which can be a moment
+      // after this node sees the names there (the new node's doc update comes first).
+      const counted = (): number => rounds.reduce((a, r) => a + r.moved, 0)
+      await waitUntil(() => counted() >= theirsNow().length, 5000, 'the rounds to report them')
       calling = false
       await Promise.all(callers)
-      const moved = rounds.reduce((a, r) => a + r.moved, 0)
+      const moved = counted()
       expect(theirsNow().length).toBeGreaterThan(1500)
       expect(moved).toBe(theirsNow().length)
       // Every round within the bound, and several of them.
