@@ -5,7 +5,7 @@ import { runAs } from './context.js'
 import { actorDefaults } from './defaults.js'
 import { InitFailed } from './errors.js'
 import { isThenable, kInit, kReceive, NO_START_INFO, type Proc } from './Process.js'
-import { sharesTurn, turnSpent } from './slices.js'
+import { turnSpentOn } from './slices.js'
 
 /** What the scheduler needs from its runtime: a way to end a process, and its clock. */
 export interface SchedulerHost {
@@ -79,7 +79,7 @@ export class Scheduler {
     if (this.sliceStart === undefined) return false
     if (this.host.clock.now() - this.sliceStart >= this.sliceMs) return true
     // On the real clock the turn's shared slice bounds it too (`turnElapsed`).
-    return sharesTurn(this.host.clock) && turnSpent()
+    return turnSpentOn(this.host.clock)
   }
 
   private readonly endSlice = (): void => {

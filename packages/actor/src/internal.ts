@@ -13,5 +13,6 @@ export {
   SliceGate,
   turnElapsed,
   turnSpent,
+  turnSpentOn,
 } from './slices.js'
 export type { SliceOptions } from './slices.js'

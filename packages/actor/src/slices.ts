@@ -43,6 +43,14 @@ export function sharesTurn(clock: Pick<Clock, 'now'> | undefined): boolean {
   return clock === undefined || clock === realClock
 }
 
+/**
+ * True when work timed by `clock` should wait for the next turn: the turn's shared slice is
+ * spent, and the clock is the real one (a test's manual clock never ends a turn).
+ */
+export function turnSpentOn(clock: Pick<Clock, 'now'> | undefined): boolean {
+  return sharesTurn(clock) && turnSpent()
+}
+
 /** Resolves once the event loop has turned: after the I/O and timers that were due. */
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))

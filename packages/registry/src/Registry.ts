@@ -15,7 +15,7 @@ import {
   type NodeId,
   type Pid,
 } from '@swormjs/actor'
-import { nextTurn, sharesTurn, turnSpent } from '@swormjs/actor/internal'
+import { nextTurn, turnSpentOn } from '@swormjs/actor/internal'
 import type { Node } from '@swormjs/cluster'
 import { ComponentDocs, HybridClock } from '@swormjs/cluster/internal'
 import { loseConflict, type ConflictHost } from './conflicts.js'
@@ -176,7 +176,7 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
     // and its updates go out (and are applied by the others) as it goes. (`registerKey`, the
     // sworm delegates' path, does not: a node taking in a move registers thousands of names
     // from its scheduler's slices, and a turn more for each made a leave 5-8 % slower.)
-    if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
+    if (turnSpentOn(this.node.runtime.clock)) await nextTurn()
     return this.registerKey(encodeName(name), pid, meta, options)
   }
 
@@ -230,7 +230,7 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
    */
   async unregister(name: Name): Promise<boolean> {
     // As `register`: a loop of them runs in slices.
-    if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
+    if (turnSpentOn(this.node.runtime.clock)) await nextTurn()
     this.assertRunning()
     const key = encodeName(name)
     const holder = this.replicas.winner(key)
@@ -326,14 +326,14 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
   /** Adds `pid` to `group` (idempotent). A process of another node is added by its node. */
   async join(group: Name, pid: Pid): Promise<void> {
     // As `register`: a loop of them runs in slices.
-    if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
+    if (turnSpentOn(this.node.runtime.clock)) await nextTurn()
     this.assertRunning()
     await this.groups.join(encodeName(group), pid)
   }
 
   /** Removes `pid` from `group` (idempotent). */
   async leave(group: Name, pid: Pid): Promise<void> {
-    if (sharesTurn(this.node.runtime.clock) && turnSpent()) await nextTurn()
+    if (turnSpentOn(this.node.runtime.clock)) await nextTurn()
     this.assertRunning()
     await this.groups.leave(encodeName(group), pid)
   }
