@@ -78,21 +78,15 @@ export class Peer {
 
   /**
    * Queues one frame; everything queued in this turn goes out as one message, behind every doc
-   * update written in the turn (see `Outbox`).
+   * update written in the turn (see `Outbox`). `later`: a frame nobody waits on (an
+   * acknowledgement, a call's watch dropped) goes at the head of the next turn's frames to this
+   * peer, or on its own `LATER_MS` after it was written if none come (`Outbox.writeLater`), so
+   * that it rarely takes a socket write of its own.
    */
-  write(writeFrame: (enc: encoding.Encoder) => void): void {
+  write(writeFrame: (enc: encoding.Encoder) => void, later = false): void {
     this.framesOut++
-    this.outbox.write(writeFrame)
-  }
-
-  /**
-   * Queues a frame nobody waits on (an acknowledgement, a call's watch dropped): it goes at the
-   * head of the next turn's frames to this peer, or on its own `Outbox.LATER_MS` after it was
-   * written if none come, so that it rarely takes a socket write of its own.
-   */
-  writeLater(writeFrame: (enc: encoding.Encoder) => void): void {
-    this.framesOut++
-    this.outbox.writeLater(writeFrame)
+    if (later) this.outbox.writeLater(writeFrame)
+    else this.outbox.write(writeFrame)
   }
 
   /** Queues a doc frame (the doc service's): it goes before the turn's other frames. */

@@ -139,14 +139,12 @@ export class RemoteRoute implements Route {
       okFlag = false
       bytes = this.encode(reasonToWire(e))
     }
-    const frame = (enc: encoding.Encoder): void => {
+    peer.write((enc) => {
       encoding.writeVarUint(enc, Frame.Reply)
       encoding.writeVarString(enc, ref)
       encoding.writeUint8(enc, okFlag ? 1 : 0)
       writePrepared(enc, bytes)
-    }
-    if (later) peer.writeLater(frame)
-    else peer.write(frame)
+    }, later)
   }
 
   exit(to: Pid, from: Pid, reason: ExitReason, viaLink: boolean): void {
@@ -180,19 +178,17 @@ export class RemoteRoute implements Route {
 
   /**
    * Writes a frame of two strings to the node of the second-named pid (`later`: with its next
-   * frames, see `Peer.writeLater`); false if it is not up.
+   * frames, see `Peer.write`); false if it is not up.
    */
   private pair(type: number, a: string, b: string, later = false): boolean {
     const node = type === Frame.Link || type === Frame.Unlink ? nodeOf(b as Pid) : nodeOf(a as Pid)
     const peer = this.peers.peer(node)
     if (peer === undefined) return false
-    const frame = (enc: encoding.Encoder): void => {
+    peer.write((enc) => {
       encoding.writeVarUint(enc, type)
       encoding.writeVarString(enc, a)
       encoding.writeVarString(enc, b)
-    }
-    if (later) peer.writeLater(frame)
-    else peer.write(frame)
+    }, later)
     return true
   }
 
