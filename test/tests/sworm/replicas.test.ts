@@ -3,7 +3,7 @@
 // acknowledged call's effect included; a state that cannot be kept fails the calls that made
 // it, with a typed error; and the option's errors.
 import { describe, expect, it } from 'vitest'
-import { nodeOf } from '@swormjs/actor'
+import { nodeOf, type Pid } from '@swormjs/actor'
 import { decodeValue } from '@swormjs/cluster'
 import {
   ConfigError,
@@ -87,6 +87,18 @@ function busiest(nodes: SwormNode[], S: typeof Sworm, names: string[]): SwormNod
   return nodes.find((n) => n.id === top)!
 }
 
+/** True when every one of `names` resolves, on `sworm`'s node, to a process off node `gone`. */
+function runningOff(
+  sworm: { whereis(name: string): Pid | undefined },
+  names: readonly string[],
+  gone: string,
+): boolean {
+  return names.every((name) => {
+    const pid = sworm.whereis(name)
+    return pid !== undefined && nodeOf(pid) !== gone
+  })
+}
+
 /** The count the first backup of counter `name` holds now (-1: no copy). */
 function copiedCount(nodes: readonly SwormNode[], name: string): number {
   const key = `s${name}`
@@ -116,13 +128,7 @@ async function crashAndCount(S: typeof Sworm, names: string[]): Promise<number[]
   await victim.kill()
   const survivors = cluster.nodes.filter((n) => n !== victim)
   await waitUntil(
-    () =>
-      names.every((name) =>
-        survivors.every((n) => {
-          const pid = S.on(n).whereis(name)
-          return pid !== undefined && nodeOf(pid) !== victim.id
-        }),
-      ),
+    () => survivors.every((n) => runningOff(S.on(n), names, victim.id)),
     10_000,
     'every name running on a survivor',
   )
@@ -209,11 +215,7 @@ describe('replicas', () => {
     await waitUntil(() => cluster.nodes.every((n) => n.stats().watchesForPeers === 0))
     await victim!.kill()
     await waitUntil(
-      () =>
-        names.every((name) => {
-          const pid = sworm.whereis(name)
-          return pid !== undefined && nodeOf(pid) !== victim!.id
-        }),
+      () => runningOff(sworm, names, victim!.id),
       10_000,
       'both names running on a survivor',
     )
@@ -239,7 +241,7 @@ describe('replicas', () => {
     await waitUntil(() => copiedCount(cluster.nodes, name) === 10, 5000, 'the backup to hold 10')
     const owner = cluster.nodes.find((n) => n.id === nodeOf(pid))!
     await owner.kill()
-    await waitUntil(() => nodeOf(sworm.whereis(name) ?? pid) !== owner.id, 10_000, 'adopted')
+    await waitUntil(() => runningOff(sworm, [name], owner.id), 10_000, 'adopted')
     expect(await sworm.call(name, 'get')).toBe(10)
   })
 
