@@ -24,6 +24,7 @@ import { LocalChildren } from './LocalChildren.js'
 import { Moves } from './Moves.js'
 import { Placement } from './Placement.js'
 import { normalize, type ChildSpec, type DocChild, type Started } from './records.js'
+import { StartBatches } from './StartBatches.js'
 import { StartWindows } from './StartWindows.js'
 import { SupervisorServer, type ServerRequest } from './SupervisorServer.js'
 import type {
@@ -60,6 +61,10 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
   private readonly moves: Moves
   /** This node's own starts, a window of them in flight to each node (`startWindow`). */
   private readonly starts: StartWindows
+  /** Starts to another node, several to one node in a turn as one request (`StartBatches`). */
+  private readonly batches = new StartBatches({
+    call: (node, request, timeoutMs) => this.callServer(node, request, timeoutMs),
+  })
   private readonly unsubscribe: Array<() => void> = []
   /** `distribution: 'quorum'`: a pause of this node fences it (see `Failover.fence`). */
   private readonly fencesOnPause: boolean
@@ -465,8 +470,25 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
     })
   }
 
-  /** Asks the server of `node`; a timeout becomes `SupervisorTimeout`. */
-  private async call<T = Pid>(
+  /**
+   * Asks the server of `node`; a timeout becomes `SupervisorTimeout`. A start on another node
+   * without a signal goes through `batches`: with the turn's other starts to that node, if one
+   * is on its way there already.
+   */
+  private call<T = Pid>(
+    node: NodeId,
+    request: ServerRequest,
+    timeoutMs = this.callTimeoutMs,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (request.op === 'start' && signal === undefined && node !== this.node.id) {
+      const { op: _, ...item } = request
+      return this.batches.start(node, item, timeoutMs) as Promise<T>
+    }
+    return this.callServer(node, request, timeoutMs, signal)
+  }
+
+  private async callServer<T = Pid>(
     node: NodeId,
     request: ServerRequest,
     timeoutMs = this.callTimeoutMs,
@@ -484,9 +506,11 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
         const what =
           request.op === 'start'
             ? `child ${request.spec.id}`
-            : request.op === 'running'
-              ? `${request.ids.length} children`
-              : `child ${request.id}`
+            : request.op === 'starts'
+              ? `${request.items.length} children (${request.items[0]?.spec.id}, ...)`
+              : request.op === 'running'
+                ? `${request.ids.length} children`
+                : `child ${request.id}`
         throw new SupervisorTimeout(`${request.op} of ${what} on node ${node}`, timeoutMs)
       }
       throw e

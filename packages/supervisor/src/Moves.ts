@@ -15,7 +15,7 @@ export interface MovesHost {
   /** The supervisor's name, for logs. */
   readonly name: string
   readonly node: Pick<Node, 'id' | 'clock' | 'logger'>
-  readonly placement: Pick<Placement, 'place'>
+  readonly placement: Pick<Placement, 'place' | 'placeOrNone'>
   readonly children: Pick<LocalChildren, 'all' | 'get' | 'stop'>
   readonly events: Pick<Emitter<SupervisorEvents>, 'emit'>
   /** Asks the supervisor's server on `node`. */
@@ -107,7 +107,8 @@ export class Moves {
     let target: NodeId | undefined
     if (child.spec.restart !== 'temporary' || this.opts.moveTemporary) {
       try {
-        target = this.host.placement.place(child.spec.id, child.spec.type)
+        // Nowhere to go (the last node leaves) is undefined, not an error made per child.
+        target = this.host.placement.placeOrNone(child.spec.id, child.spec.type)
       } catch {
         target = undefined
       }

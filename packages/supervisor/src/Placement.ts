@@ -164,18 +164,27 @@ export class Placement {
 
   /** The live member that takes child `id`: throws `UnknownActorType` or `NoAliveNodes`. */
   place(id: string, type?: string): NodeId {
-    const members = this.liveMembers(type)
-    if (members.length === 0) {
+    const target = this.placeOrNone(id, type)
+    if (target !== undefined) return target
+    if (this.liveMembers(type).length === 0) {
       const anyKnows = type === undefined || this.host.owners().some((n) => this.knowsType(n, type))
       if (!anyKnows) throw new UnknownActorType(type ?? '')
       throw new NoAliveNodes(`no live member runs actor type ${type}`)
     }
+    throw new NoAliveNodes(`the distribution gave no live member for ${id}`)
+  }
+
+  /**
+   * The live member that takes child `id`, or undefined where `place` throws: for a loop over
+   * many children (the last node's leave, where none has anywhere to go), no error is made for
+   * each one.
+   */
+  placeOrNone(id: string, type?: string): NodeId | undefined {
+    const members = this.liveMembers(type)
+    if (members.length === 0) return undefined
     const d = this.distribution
     const target = typeof d === 'function' ? d(id, members) : rendezvous(id, members)
-    if (target === undefined || !members.includes(target)) {
-      throw new NoAliveNodes(`the distribution gave no live member for ${id}`)
-    }
-    return target
+    return target !== undefined && members.includes(target) ? target : undefined
   }
 
   /**

@@ -1,9 +1,18 @@
 // The supervisor's process on each node: the parent of the node's children (it traps their
 // exits), and the address other nodes call to start, stop or reach a child here. Requests are
 // handled one at a time, so two starts of one id on this node never race.
-import { Actor, isExitMessage, type ExitReason, type From, type Pid } from '@swormjs/actor'
+import {
+  Actor,
+  isExitMessage,
+  reasonToWire,
+  type ExitReason,
+  type From,
+  type Pid,
+} from '@swormjs/actor'
 import { answerCall } from '@swormjs/actor'
+import { assertSerializable } from '@swormjs/cluster'
 import type { ChildRecord, StartOptions, Started } from './records.js'
+import type { StartAnswer, StartItem } from './StartBatches.js'
 
 /** What the supervisor does for its server. */
 export interface ServerHost {
@@ -17,6 +26,11 @@ export interface ServerHost {
 
 export type ServerRequest =
   | ({ op: 'start'; spec: ChildRecord } & StartOptions)
+  /**
+   * Several starts in one request (`StartBatches`), started in order; answered with each one's
+   * outcome. A node of an older release answers `undefined`, and is then asked one by one.
+   */
+  | { op: 'starts'; items: StartItem[] }
   | { op: 'terminate'; id: string }
   | { op: 'exec'; id: string; fn: string; args: unknown }
   /**
@@ -36,14 +50,10 @@ export class SupervisorServer extends Actor<ServerHost> {
   override handleCall(msg: ServerRequest, from: From): Promise<unknown> {
     return answerCall(this, from, () => {
       switch (msg.op) {
-        case 'start': {
-          const options: StartOptions = {}
-          if (msg.clock !== undefined) options.clock = msg.clock
-          if (msg.handoff !== undefined) options.handoff = msg.handoff
-          if (msg.from !== undefined) options.from = msg.from
-          if (msg.adopted === true) options.adopted = true
-          return this.host.startLocal(msg.spec, options)
-        }
+        case 'start':
+          return this.host.startLocal(msg.spec, optionsOf(msg))
+        case 'starts':
+          return this.startAll(msg.items)
         case 'terminate':
           return this.host.terminateLocal(msg.id)
         case 'exec':
@@ -54,7 +64,36 @@ export class SupervisorServer extends Actor<ServerHost> {
     })
   }
 
+  /**
+   * Starts `items` in order, each as a `start` alone would be, and answers each one's outcome.
+   * An answer that could not cross the wire (what a child's `init` returned) fails its own start
+   * only, as a reply of its own would: the child runs, its caller gets the error.
+   */
+  private async startAll(items: readonly StartItem[]): Promise<StartAnswer[]> {
+    const answers: StartAnswer[] = []
+    for (const item of items) {
+      try {
+        const started = await this.host.startLocal(item.spec, optionsOf(item))
+        if (started.info !== undefined) assertSerializable(started.info)
+        answers.push({ ok: started })
+      } catch (e) {
+        answers.push({ error: reasonToWire(e) })
+      }
+    }
+    return answers
+  }
+
   override async handleInfo(msg: unknown): Promise<void> {
     if (isExitMessage(msg)) await this.host.childExited(msg.from, msg.reason)
   }
+}
+
+/** The options of a start request (only those it carries). */
+function optionsOf(msg: StartOptions): StartOptions {
+  const options: StartOptions = {}
+  if (msg.clock !== undefined) options.clock = msg.clock
+  if (msg.handoff !== undefined) options.handoff = msg.handoff
+  if (msg.from !== undefined) options.from = msg.from
+  if (msg.adopted === true) options.adopted = true
+  return options
 }

@@ -1,8 +1,9 @@
 // Concurrent starts: thousands of `startChild` calls from several nodes at once all succeed, each
 // id once; starting an id that already runs rejects with `AlreadyStarted` carrying its pid, on
-// the node that asks and across the wire.
+// the node that asks and across the wire; a burst to one node goes in a few requests, each start
+// answered with its own outcome.
 import { beforeEach, describe, expect, it } from 'vitest'
-import { nodeOf, type Pid } from '@swormjs/actor'
+import { InitFailed, nodeOf, type Pid } from '@swormjs/actor'
 import { AlreadyStarted } from '@swormjs/supervisor'
 import { rejectionOf, testCluster, waitUntil } from '../../src/index.js'
 import {
@@ -93,5 +94,54 @@ describe('concurrent starts', () => {
       if (r.status === 'rejected') expect(AlreadyStarted.is(r.reason)).toBe(true)
     }
     expect(eachRunsOnce(cluster.nodes, ids)).toBe(true)
+  })
+
+  it('sends a burst to one node in a few requests, each start answered with its own outcome', async () => {
+    await using cluster = await testCluster(3)
+    const sups = await startSupervisors(cluster.nodes)
+    const target = cluster.node(2)
+    const ids = idsPlacedOn(sups[0]!, target.id, 200, 'batched')
+    // Five of them run already (started by their own node), three fail their init.
+    const running = new Map<string, Pid>()
+    for (const id of ids.slice(0, 5)) running.set(id, await sups[2]!.startChild(worker(id)))
+    const failing = new Set(ids.slice(5, 8))
+    await waitUntil(
+      () => sups[0]!.countChildren().active === 5,
+      SETTLE_MS,
+      'node 0 to see the five running',
+    )
+    const before = cluster.node(0).stats().messagesOut
+    const results = await Promise.allSettled(
+      ids.map((id) =>
+        sups[0]!.startChild(failing.has(id) ? { id, type: 'FailsInit', args: { id } } : worker(id)),
+      ),
+    )
+    // Not one call per start: the node's start window (8 at first, one more per quick answer)
+    // lets them go in rounds, and each round to the node is one request (10 here, 200 unbatched).
+    expect(cluster.node(0).stats().messagesOut - before).toBeLessThan(25)
+    ids.forEach((id, i) => {
+      const r = results[i]!
+      if (running.has(id)) {
+        expect(r.status).toBe('rejected')
+        const e = (r as PromiseRejectedResult).reason as AlreadyStarted
+        expect(AlreadyStarted.is(e)).toBe(true)
+        expect(e.pid).toBe(running.get(id))
+      } else if (failing.has(id)) {
+        expect(r.status).toBe('rejected')
+        expect(InitFailed.is((r as PromiseRejectedResult).reason)).toBe(true)
+      } else {
+        expect(r.status).toBe('fulfilled')
+        expect(nodeOf((r as PromiseFulfilledResult<Pid>).value)).toBe(target.id)
+      }
+    })
+    const started = ids.filter((id) => !failing.has(id))
+    expect(eachRunsOnce(cluster.nodes, started)).toBe(true)
+    ids.forEach((id, i) => {
+      if (!running.has(id) && !failing.has(id)) {
+        expect(copiesOf(cluster.nodes, id)).toEqual([
+          (results[i] as PromiseFulfilledResult<Pid>).value,
+        ])
+      }
+    })
   })
 })

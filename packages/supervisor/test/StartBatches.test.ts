@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest'
+import { reasonToWire, type NodeId, type Pid } from '@swormjs/actor'
+import { NotSerializable } from '@swormjs/cluster'
+import { MAX_BATCH, StartBatches, type StartItem, type StartRequest } from '../src/StartBatches.js'
+import { AlreadyStarted } from '../src/errors.js'
+import type { Started } from '../src/records.js'
+
+const A = 'a' as NodeId
+const B = 'b' as NodeId
+
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r))
+
+const item = (id: string, handoff?: unknown): StartItem => ({
+  spec: { id, type: 'T', args: null, restart: 'permanent', shutdownMs: 10 },
+  ...(handoff === undefined ? {} : { handoff }),
+})
+
+const started = (id: string): Started => ({ pid: `<${id}>` as Pid, info: id })
+
+/** A node's server that answers what the test says, recording every request. */
+function fakeServers(answer: (node: NodeId, request: StartRequest) => Promise<unknown>): {
+  batches: StartBatches
+  sent: Array<{ node: NodeId; request: StartRequest }>
+} {
+  const sent: Array<{ node: NodeId; request: StartRequest }> = []
+  const batches = new StartBatches({
+    call: (node, request) => {
+      sent.push({ node, request })
+      return answer(node, request)
+    },
+  })
+  return { batches, sent }
+}
+
+/** Answers every start as started, and `starts` with each item's outcome. */
+const allStart = (_node: NodeId, request: StartRequest): Promise<unknown> =>
+  Promise.resolve(
+    request.op === 'start'
+      ? started(request.spec.id)
+      : request.items.map((i) => ({ ok: started(i.spec.id) })),
+  )
+
+const ids = (request: StartRequest): string[] =>
+  request.op === 'start' ? [request.spec.id] : request.items.map((i) => i.spec.id)
+
+describe('StartBatches', () => {
+  it('sends a start at once and alone while nothing is on its way to that node', async () => {
+    const { batches, sent } = fakeServers(allStart)
+    const one = batches.start(A, item('x'), 1000)
+    expect(sent).toEqual([{ node: A, request: { op: 'start', ...item('x') } }])
+    expect(await one).toEqual(started('x'))
+  })
+
+  it('sends the starts made behind one on its way as one request at the end of the turn', async () => {
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    const { batches, sent } = fakeServers(async (node, request) => {
+      if (request.op === 'start') await held
+      return allStart(node, request)
+    })
+    const first = batches.start(A, item('a0'), 1000)
+    const rest = Array.from({ length: 5 }, (_, i) => batches.start(A, item(`a${i + 1}`), 1000))
+    const other = batches.start(B, item('b0'), 1000)
+    expect(sent.map((s) => ids(s.request))).toEqual([['a0'], ['b0']])
+    await flush()
+    expect(sent.map((s) => ids(s.request))).toEqual([
+      ['a0'],
+      ['b0'],
+      ['a1', 'a2', 'a3', 'a4', 'a5'],
+    ])
+    expect(sent[2]!.request.op).toBe('starts')
+    release()
+    expect(await Promise.all([first, ...rest, other])).toEqual(
+      ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'b0'].map(started),
+    )
+  })
+
+  it('gives each start of a batch its own outcome, an error with its fields', async () => {
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    const { batches } = fakeServers(async (_node, request) => {
+      if (request.op === 'start') {
+        await held
+        return started(request.spec.id)
+      }
+      return request.items.map((i) =>
+        i.spec.id === 'taken'
+          ? { error: reasonToWire(new AlreadyStarted('taken', '<elsewhere>')) }
+          : { ok: started(i.spec.id) },
+      )
+    })
+    const first = batches.start(A, item('first'), 1000)
+    const results = Promise.allSettled(
+      ['one', 'taken', 'two'].map((id) => batches.start(A, item(id), 1000)),
+    )
+    await flush()
+    release()
+    await first
+    const [one, taken, two] = await results
+    expect(one).toEqual({ status: 'fulfilled', value: started('one') })
+    expect(two).toEqual({ status: 'fulfilled', value: started('two') })
+    const e = (taken as PromiseRejectedResult).reason as AlreadyStarted
+    expect(AlreadyStarted.is(e)).toBe(true)
+    expect(e.pid).toBe('<elsewhere>')
+  })
+
+  it('asks a node of an earlier release, which answers a batch with nothing, one by one', async () => {
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    const { batches, sent } = fakeServers(async (_node, request) => {
+      if (request.op === 'starts') return undefined
+      if (request.spec.id === 'first') await held
+      return started(request.spec.id)
+    })
+    const first = batches.start(A, item('first'), 1000)
+    const rest = ['p', 'q', 'r'].map((id) => batches.start(A, item(id), 1000))
+    await flush()
+    release()
+    expect(await Promise.all([first, ...rest])).toEqual(['first', 'p', 'q', 'r'].map(started))
+    expect(sent.map((s) => ids(s.request))).toEqual([
+      ['first'],
+      ['p', 'q', 'r'],
+      ['p'],
+      ['q'],
+      ['r'],
+    ])
+  })
+
+  it('fails only the start whose state cannot be sent, when it would have failed its batch', async () => {
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    const unsendable = (i: StartItem): boolean => typeof i.handoff === 'function'
+    const { batches } = fakeServers(async (node, request) => {
+      if (request.op === 'starts') {
+        if (request.items.some(unsendable)) throw new NotSerializable('a function')
+        return allStart(node, request)
+      }
+      if (unsendable(request)) throw new NotSerializable('a function')
+      if (request.spec.id === 'first') await held
+      return started(request.spec.id)
+    })
+    const first = batches.start(A, item('first'), 1000)
+    const results = Promise.allSettled([
+      batches.start(A, item('good', { n: 1 }), 1000),
+      batches.start(
+        A,
+        item('bad', () => 1),
+        1000,
+      ),
+      batches.start(A, item('fine'), 1000),
+    ])
+    await flush()
+    release()
+    await first
+    const [good, bad, fine] = await results
+    expect(good).toEqual({ status: 'fulfilled', value: started('good') })
+    expect(fine).toEqual({ status: 'fulfilled', value: started('fine') })
+    expect(NotSerializable.is((bad as PromiseRejectedResult).reason)).toBe(true)
+  })
+
+  it("rejects every start of a batch with the batch's own failure (a timeout, a node gone)", async () => {
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    const { batches } = fakeServers(async (_node, request) => {
+      if (request.op === 'start') {
+        await held
+        return started(request.spec.id)
+      }
+      throw new Error('no answer in time')
+    })
+    const first = batches.start(A, item('first'), 1000)
+    const results = Promise.allSettled(['x', 'y'].map((id) => batches.start(A, item(id), 1000)))
+    await flush()
+    release()
+    await first
+    for (const r of await results) {
+      expect(r.status).toBe('rejected')
+      expect(((r as PromiseRejectedResult).reason as Error).message).toBe('no answer in time')
+    }
+  })
+
+  it(`carries at most ${MAX_BATCH} starts in one request`, async () => {
+    let release!: () => void
+    const held = new Promise<void>((r) => (release = r))
+    const { batches, sent } = fakeServers(async (node, request) => {
+      if (request.op === 'start') await held
+      return allStart(node, request)
+    })
+    const first = batches.start(A, item('first'), 1000)
+    const count = MAX_BATCH * 2 + 5
+    const rest = Array.from({ length: count }, (_, i) => batches.start(A, item(`n${i}`), 1000))
+    await flush()
+    release()
+    await Promise.all([first, ...rest])
+    const sizes = sent.slice(1).map((s) => ids(s.request).length)
+    expect(sizes).toEqual([MAX_BATCH, MAX_BATCH, 5])
+    expect(sent.slice(1).flatMap((s) => ids(s.request))).toEqual(
+      Array.from({ length: count }, (_, i) => `n${i}`),
+    )
+  })
+})
