@@ -6,7 +6,14 @@
 import * as v8 from 'node:v8'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { taggedVarBytes, taggedVarString, varUintBytes, writeUtf8 } from './bytes.js'
+import {
+  readVarString,
+  taggedVarBytes,
+  taggedVarString,
+  utf8Length,
+  varUintBytes,
+  writeUtf8,
+} from './bytes.js'
 import { NotSerializable, ProtocolError } from './errors.js'
 
 const TAG_JSON = 0
@@ -60,7 +67,7 @@ export function writePayload(enc: encoding.Encoder, value: unknown): void {
 export function readPayload(dec: decoding.Decoder): unknown {
   const tag = decoding.readUint8(dec)
   if (tag === TAG_JSON) {
-    const text = decoding.readVarString(dec)
+    const text = readVarString(dec)
     try {
       return JSON.parse(text) as unknown
     } catch (e) {
@@ -111,7 +118,7 @@ export type Prepared = { readonly json: string; readonly utf8: number } | Uint8A
 export function prepareValue(value: unknown): Prepared {
   if (!isPlainJson(value, 0)) return encodeValue(value)
   const json = JSON.stringify(value)
-  return { json, utf8: Buffer.byteLength(json, 'utf8') }
+  return { json, utf8: utf8Length(json) }
 }
 
 /** The bytes `writePrepared` writes for `p` (as `encodeValue(value).length`). */

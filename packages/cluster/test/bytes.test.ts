@@ -2,7 +2,15 @@
 // cannot tell them apart.
 import { describe, expect, it } from 'vitest'
 import * as encoding from 'lib0/encoding'
-import { encodedBytes, pooledEncoder, taggedVarBytes, taggedVarString } from '../src/bytes.js'
+import {
+  encodedBytes,
+  pooledEncoder,
+  readVarString,
+  taggedVarBytes,
+  taggedVarString,
+  utf8Length,
+  writeUtf8,
+} from '../src/bytes.js'
 import {
   decodeValue,
   encodeValue,
@@ -23,7 +31,22 @@ function lib0(tag: number, write: (enc: encoding.Encoder) => void): Uint8Array {
 
 describe('pooled wire bytes', () => {
   // Lengths around each varuint boundary, and strings with 2-, 3- and 4-byte UTF-8 characters.
-  const strings = ['', 'a', 'x'.repeat(127), 'x'.repeat(128), 'é'.repeat(70), '€🙂'.repeat(5000)]
+  // Short ones on both sides of the ASCII fast path's bound (32), with and without a non-ASCII
+  // character in them.
+  const strings = [
+    '',
+    'a',
+    'x'.repeat(31),
+    'x'.repeat(32),
+    'x'.repeat(33),
+    'ab€cd',
+    `${'y'.repeat(30)}é`,
+    '🙂',
+    'x'.repeat(127),
+    'x'.repeat(128),
+    'é'.repeat(70),
+    '€🙂'.repeat(5000),
+  ]
 
   it('writes a tagged var-string as lib0 does', () => {
     for (const s of strings) {
@@ -91,5 +114,41 @@ describe('pooled wire bytes', () => {
       for (let i = 0; i < before; i++) decoding.readUint8(dec)
       for (const v of values) expect(readPayload(dec)).toEqual(v)
     }
+  })
+
+  it('writes, measures and reads strings as lib0 and Buffer do, short ASCII ones in JavaScript', () => {
+    for (const str of strings) {
+      expect(utf8Length(str)).toBe(Buffer.byteLength(str, 'utf8'))
+      for (const room of [2, 64, 100_000]) {
+        const enc = pooledEncoder(room)
+        encoding.writeUint8(enc, 9)
+        writeUtf8(enc, str, utf8Length(str))
+        encoding.writeUint8(enc, 9)
+        const bytes = encodedBytes(enc)
+        expect(Buffer.from(bytes)).toEqual(
+          Buffer.from(
+            lib0(9, (e) => {
+              encoding.writeVarString(e, str)
+              encoding.writeUint8(e, 9)
+            }),
+          ),
+        )
+        const dec = decoding.createDecoder(bytes)
+        expect(decoding.readUint8(dec)).toBe(9)
+        expect(readVarString(dec)).toBe(str)
+        expect(decoding.readUint8(dec)).toBe(9)
+      }
+    }
+  })
+
+  it('refuses bytes that are not UTF-8 as lib0 does, and a length past the end', () => {
+    // A lone continuation byte, short (the fast path's size) and long.
+    for (const len of [3, 40]) {
+      const bytes = new Uint8Array([len, ...Array.from({ length: len - 1 }, () => 0x61), 0x80])
+      expect(() => readVarString(decoding.createDecoder(bytes))).toThrow()
+      expect(() => decoding.readVarString(decoding.createDecoder(bytes))).toThrow()
+    }
+    const short = new Uint8Array([5, 0x61, 0x62])
+    expect(() => readVarString(decoding.createDecoder(short))).toThrow()
   })
 })
