@@ -40,6 +40,21 @@ const allStart = (_node: NodeId, request: StartRequest): Promise<unknown> =>
       : request.items.map((i) => ({ ok: started(i.spec.id) })),
   )
 
+/** A promise the test settles: the first start waits on it, so that the next ones queue. */
+function gate(): { held: Promise<void>; release: () => void } {
+  let release!: () => void
+  const held = new Promise<void>((r) => (release = r))
+  return { held, release }
+}
+
+/** As `allStart`, a lone start answered only once `held` settles. */
+const loneHeld =
+  (held: Promise<void>) =>
+  async (node: NodeId, request: StartRequest): Promise<unknown> => {
+    if (request.op === 'start') await held
+    return allStart(node, request)
+  }
+
 const ids = (request: StartRequest): string[] =>
   request.op === 'start' ? [request.spec.id] : request.items.map((i) => i.spec.id)
 
@@ -52,12 +67,8 @@ describe('StartBatches', () => {
   })
 
   it('sends the starts made behind one on its way as one request at the end of the turn', async () => {
-    let release!: () => void
-    const held = new Promise<void>((r) => (release = r))
-    const { batches, sent } = fakeServers(async (node, request) => {
-      if (request.op === 'start') await held
-      return allStart(node, request)
-    })
+    const { held, release } = gate()
+    const { batches, sent } = fakeServers(loneHeld(held))
     const first = batches.start(A, item('a0'), 1000)
     const rest = Array.from({ length: 5 }, (_, i) => batches.start(A, item(`a${i + 1}`), 1000))
     const other = batches.start(B, item('b0'), 1000)
@@ -76,8 +87,7 @@ describe('StartBatches', () => {
   })
 
   it('gives each start of a batch its own outcome, an error with its fields', async () => {
-    let release!: () => void
-    const held = new Promise<void>((r) => (release = r))
+    const { held, release } = gate()
     const { batches } = fakeServers(async (_node, request) => {
       if (request.op === 'start') {
         await held
@@ -105,8 +115,7 @@ describe('StartBatches', () => {
   })
 
   it('asks a node of an earlier release, which answers a batch with nothing, one by one', async () => {
-    let release!: () => void
-    const held = new Promise<void>((r) => (release = r))
+    const { held, release } = gate()
     const { batches, sent } = fakeServers(async (_node, request) => {
       if (request.op === 'starts') return undefined
       if (request.spec.id === 'first') await held
@@ -127,8 +136,7 @@ describe('StartBatches', () => {
   })
 
   it('fails only the start whose state cannot be sent, when it would have failed its batch', async () => {
-    let release!: () => void
-    const held = new Promise<void>((r) => (release = r))
+    const { held, release } = gate()
     const unsendable = (i: StartItem): boolean => typeof i.handoff === 'function'
     const { batches } = fakeServers(async (node, request) => {
       if (request.op === 'starts') {
@@ -159,8 +167,7 @@ describe('StartBatches', () => {
   })
 
   it("rejects every start of a batch with the batch's own failure (a timeout, a node gone)", async () => {
-    let release!: () => void
-    const held = new Promise<void>((r) => (release = r))
+    const { held, release } = gate()
     const { batches } = fakeServers(async (_node, request) => {
       if (request.op === 'start') {
         await held
@@ -180,12 +187,8 @@ describe('StartBatches', () => {
   })
 
   it(`carries at most ${MAX_BATCH} starts in one request`, async () => {
-    let release!: () => void
-    const held = new Promise<void>((r) => (release = r))
-    const { batches, sent } = fakeServers(async (node, request) => {
-      if (request.op === 'start') await held
-      return allStart(node, request)
-    })
+    const { held, release } = gate()
+    const { batches, sent } = fakeServers(loneHeld(held))
     const first = batches.start(A, item('first'), 1000)
     const count = MAX_BATCH * 2 + 5
     const rest = Array.from({ length: count }, (_, i) => batches.start(A, item(`n${i}`), 1000))
