@@ -4,6 +4,13 @@
 // for `downAfterUnreachableMs` is reported silent (the node takes it down). A node whose own
 // event loop stalled reads its sockets before it judges anyone, and forgives the silence it caused
 // (the stall), not the rest.
+//
+// Unreachable counts from the instant phi reached the threshold (`PhiAccrual.suspectedAt`), which
+// the judgement once an interval notices up to an interval later, and the peer is taken down by a
+// timer of its own at exactly that instant plus `downAfterUnreachableMs` (after one I/O turn, as
+// every judgement). So the nodes that watch a silent peer take it down within milliseconds of each
+// other, rather than up to an interval apart by the phase of their ticks: its names and children
+// are not adopted by one while another still routes to it.
 import * as encoding from 'lib0/encoding'
 import type { Clock, TimerHandle } from '@swormjs/actor'
 import { nodeDefaults } from './defaults.js'
@@ -53,6 +60,8 @@ interface Watch {
   unreachableSince: number | undefined
   /** When a frame last came from it: what a stall of this node forgives is not counted here. */
   heardAt: number
+  /** Fires when an unreachable peer's downing bound is over (see `armDown`). */
+  downTimer: TimerHandle | undefined
 }
 
 const writeBeat = (enc: encoding.Encoder): void => encoding.writeVarUint(enc, Frame.Heartbeat)
@@ -109,6 +118,7 @@ export class Heartbeat<P extends Beating> {
       detector: new PhiAccrual(this.detectorOpts, now),
       unreachableSince: undefined,
       heardAt: now,
+      downTimer: undefined,
     })
   }
 
@@ -154,6 +164,8 @@ export class Heartbeat<P extends Beating> {
 
   /** `peer` is gone: stop watching it. */
   forget(peer: P): void {
+    const w = this.watched.get(peer)
+    if (w !== undefined) this.host.clock.clearTimeout(w.downTimer)
     this.watched.delete(peer)
   }
 
@@ -162,6 +174,7 @@ export class Heartbeat<P extends Beating> {
     this.stopped = true
     this.host.clock.clearTimeout(this.timer)
     this.timer = undefined
+    for (const w of this.watched.values()) this.host.clock.clearTimeout(w.downTimer)
     this.watched.clear()
   }
 
@@ -169,7 +182,38 @@ export class Heartbeat<P extends Beating> {
     if (w.unreachableSince === undefined) return
     const since = w.unreachableSince
     w.unreachableSince = undefined
+    this.host.clock.clearTimeout(w.downTimer)
+    w.downTimer = undefined
     this.host.reachable(peer, now - since)
+  }
+
+  /** Sets the timer that takes unreachable `peer` down once its downing bound is over. */
+  private armDown(peer: P, w: Watch): void {
+    this.host.clock.clearTimeout(w.downTimer)
+    w.downTimer = undefined
+    if (w.unreachableSince === undefined) return
+    const due = w.unreachableSince + this.opts.downAfterUnreachableMs
+    const wait = Math.max(0, due - this.host.clock.now())
+    w.downTimer = this.host.clock.setTimeout(() => this.downDue(peer, w, due), wait)
+  }
+
+  /**
+   * `peer`'s downing bound is over, by the timer due at `due`. A timer far late means this node
+   * stalled: its overdue tick reads the sockets, forgives the stall and sets the timer again. Else,
+   * after one I/O turn (what waits in the sockets is read first), the peer is down if it is still
+   * unreachable and its bound, moved on by any stall forgiven since, is over.
+   */
+  private downDue(peer: P, w: Watch, due: number): void {
+    w.downTimer = undefined
+    if (this.stopped || this.watched.get(peer) !== w || w.unreachableSince === undefined) return
+    if (this.stalledSince(due)) return
+    setImmediate(() => {
+      if (this.stopped || this.catchingUp) return
+      if (this.watched.get(peer) !== w || w.unreachableSince === undefined) return
+      if (this.host.clock.now() - w.unreachableSince >= this.opts.downAfterUnreachableMs) {
+        this.host.silent(peer)
+      } else this.armDown(peer, w)
+    })
   }
 
   private schedule(): void {
@@ -221,10 +265,11 @@ export class Heartbeat<P extends Beating> {
       this.catchingUp = false
       if (this.stopped) return
       const now = this.host.clock.now()
-      for (const w of this.watched.values()) {
+      for (const [peer, w] of this.watched) {
         w.detector.forgive(stallMs, now)
         if (w.unreachableSince !== undefined) {
           w.unreachableSince = Math.min(now, w.unreachableSince + stallMs)
+          this.armDown(peer, w)
         }
       }
       this.judge(now)
@@ -232,22 +277,21 @@ export class Heartbeat<P extends Beating> {
   }
 
   private judge(now: number): void {
-    const { downAfterUnreachableMs, heartbeatIntervalMs } = this.opts
+    const { downAfterUnreachableMs } = this.opts
     for (const [peer, w] of [...this.watched]) {
       if (this.watched.get(peer) !== w) continue
       if (w.unreachableSince === undefined) {
         if (w.detector.isAvailable(now)) continue
-        w.unreachableSince = now
+        // Since phi reached the threshold, up to an interval before this judgement.
+        w.unreachableSince = Math.min(now, w.detector.suspectedAt())
         this.host.unreachable(peer, {
           silentMs: w.detector.silentFor(now),
           phi: w.detector.phi(now),
         })
+        this.armDown(peer, w)
       }
-      // Judgements come once an interval, a little early or late: with half an interval of
-      // slack, a bound of five intervals means the fifth judgement after, not the sixth.
-      if (now - w.unreachableSince >= downAfterUnreachableMs - heartbeatIntervalMs / 2) {
-        this.host.silent(peer)
-      }
+      // The timer takes it down on time; a judgement finds one whose timer a stall held up.
+      if (now - w.unreachableSince >= downAfterUnreachableMs) this.host.silent(peer)
     }
   }
 }

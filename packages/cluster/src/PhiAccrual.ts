@@ -120,6 +120,30 @@ export class PhiAccrual {
   isAvailable(now: number): boolean {
     return this.phi(now) < this.opts.threshold
   }
+
+  /**
+   * When the present silence reaches the threshold (or reached it): the last time heard, plus the
+   * mean interval and the acceptable pause, plus the deviations phi needs (`deviationsAt`). A
+   * node that judges once an interval notices it up to an interval later; two nodes watching one
+   * peer notice it at different moments, but find the same instant here.
+   */
+  suspectedAt(): number {
+    const mean = this.history.mean + this.opts.acceptablePauseMs
+    const deviation = Math.max(Math.sqrt(this.history.variance), this.opts.minStdDeviationMs)
+    return this.lastHeard + mean + deviationsFor(this.opts.threshold) * deviation
+  }
+}
+
+const deviationsByThreshold = new Map<number, number>()
+
+/** `deviationsAt(threshold)`, found once per threshold. */
+function deviationsFor(threshold: number): number {
+  let d = deviationsByThreshold.get(threshold)
+  if (d === undefined) {
+    d = deviationsAt(threshold)
+    deviationsByThreshold.set(threshold, d)
+  }
+  return d
 }
 
 /**

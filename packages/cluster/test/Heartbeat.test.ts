@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock, type Clock, type TimerHandle } from '@swormjs/actor'
 import { Heartbeat, type HeartbeatOptions } from '../src/Heartbeat.js'
+import { deviationsAt } from '../src/PhiAccrual.js'
 
 const OPTS: HeartbeatOptions = {
   heartbeatIntervalMs: 1000,
@@ -140,10 +141,13 @@ describe('Heartbeat', () => {
     const ofP = reports.filter(([, peer]) => peer === 'p')
     expect(ofP.map(([kind]) => kind)).toEqual(['unreachable', 'silent'])
     const [[, , unreachableAt], [, , silentAt]] = ofP as [Report, Report]
-    // interval + pause = 4 s, plus five deviations of at least 100 ms, judged once a second.
-    expect(unreachableAt - lastBeat).toBeGreaterThanOrEqual(4500)
-    expect(unreachableAt - lastBeat).toBeLessThanOrEqual(6000)
-    expect(silentAt - unreachableAt).toBe(OPTS.downAfterUnreachableMs)
+    // Phi reaches the threshold after interval + pause = 4 s, plus the deviations it needs (of
+    // 100 ms, the floor: these beats are regular); the judgement once a second notices it within
+    // an interval; the peer is down exactly the downing bound after the threshold was reached.
+    const suspected = lastBeat + 1000 + 3000 + deviationsAt(OPTS.phiThreshold) * 100
+    expect(unreachableAt).toBeGreaterThanOrEqual(suspected)
+    expect(unreachableAt).toBeLessThan(suspected + OPTS.heartbeatIntervalMs)
+    expect(silentAt).toBeCloseTo(suspected + OPTS.downAfterUnreachableMs, 6)
     expect(reports.filter(([, peer]) => peer === 'q')).toEqual([])
     heartbeat.stop()
   })
@@ -184,7 +188,12 @@ describe('Heartbeat', () => {
     // Suspected after about 4.5 s of its own silence (a mean of 1 s, 3 s acceptable, deviations).
     expect(ofQ[0]![2] - resumedAt).toBeGreaterThanOrEqual(4500 - OPTS.heartbeatIntervalMs)
     expect(ofQ[0]![2] - resumedAt).toBeLessThan(20_000)
-    expect(ofQ[1]![2] - ofQ[0]![2]).toBe(OPTS.downAfterUnreachableMs)
+    // Down the bound after phi reached the threshold, which its judgement noticed up to an
+    // interval later.
+    expect(ofQ[1]![2] - ofQ[0]![2]).toBeLessThanOrEqual(OPTS.downAfterUnreachableMs)
+    expect(ofQ[1]![2] - ofQ[0]![2]).toBeGreaterThan(
+      OPTS.downAfterUnreachableMs - OPTS.heartbeatIntervalMs,
+    )
     expect(reports.filter(([, peer]) => peer === 'p')).toEqual([])
     heartbeat.stop()
   })
@@ -229,6 +238,48 @@ describe('Heartbeat', () => {
     const ofPeers = reports.filter(([kind]) => kind !== 'stalled')
     expect(ofPeers.map(([kind, peer]) => `${kind} ${peer}`)).toEqual(['unreachable q', 'silent q'])
     heartbeat.stop()
+  })
+
+  it('takes a silent peer down at the same moment as another node whose ticks run half an interval apart', async () => {
+    // Two nodes on one clock, their heartbeat timers half an interval out of phase, each
+    // watching p, which beats to both and then falls silent.
+    const clock = new StallingClock()
+    const downs: number[] = []
+    const p = new FakePeer('p')
+    const nodes = [0, 1].map(() => {
+      const heartbeat: Heartbeat<FakePeer> = new Heartbeat<FakePeer>(
+        {
+          clock,
+          unreachable: () => undefined,
+          reachable: () => undefined,
+          silent: (peer) => {
+            downs.push(clock.now())
+            heartbeat.forget(peer)
+          },
+          stalled: () => undefined,
+          paused: () => undefined,
+        },
+        OPTS,
+      )
+      return { heartbeat }
+    })
+    // The same history of p on both (watched at one moment), their ticks half an interval apart.
+    nodes[0]!.heartbeat.start()
+    await clock.advance(500)
+    nodes[1]!.heartbeat.start()
+    for (const { heartbeat } of nodes) heartbeat.watch(p)
+    for (let i = 0; i < 30; i++) {
+      await clock.advance(OPTS.heartbeatIntervalMs)
+      for (const { heartbeat } of nodes) heartbeat.beat(p)
+    }
+    const lastBeat = clock.now()
+    while (downs.length < 2) await clock.advance(100)
+    // Judged once an interval, half an interval apart, they would take it down 500 ms apart.
+    expect(Math.abs(downs[0]! - downs[1]!)).toBeLessThan(20)
+    for (const at of downs) {
+      expect(at - lastBeat).toBeGreaterThanOrEqual(4000 + OPTS.downAfterUnreachableMs)
+    }
+    for (const { heartbeat } of nodes) heartbeat.stop()
   })
 
   it('tells a pause past the acceptable pause plus the downing bound once, before the overdue tick', async () => {

@@ -93,4 +93,17 @@ describe('phi accrual', () => {
       expect(phiOf(deviationsAt(threshold), 0, 1)).toBeCloseTo(threshold, 6)
     }
   })
+
+  it('says when a silence reaches the threshold: where it stops being available, for a regular and an irregular peer', () => {
+    for (const every of [() => 1000, (i: number) => (i % 2 === 0 ? 400 : 1600)]) {
+      const [d, last] = beating(every, 50)
+      const at = d.suspectedAt()
+      expect(at).toBeGreaterThan(last)
+      expect(d.isAvailable(at - 1)).toBe(true)
+      expect(d.isAvailable(at + 1)).toBe(false)
+      // Any frame moves it on by as much as it came later.
+      d.heard(last + 500)
+      expect(d.suspectedAt()).toBeCloseTo(at + 500, 6)
+    }
+  })
 })
