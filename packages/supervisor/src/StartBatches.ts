@@ -6,7 +6,10 @@
 // its way goes at once and alone, so a lone start waits for nothing.
 //
 // The items of a batch are started in order, one after another, as separate requests were: two
-// starts of one id on a node never race. What a batch cannot carry goes alone: a start with an
+// starts of one id on a node never race. Its answer must not wait for all of them where each
+// alone would have been answered in time (children whose `init` is slow): the server starts
+// items for half the request's timeout at most (`budgetMs`), and answers the rest "again"
+// (`{ again: true }`, not started), which are then sent again. What a batch cannot carry goes alone: a start with an
 // abort signal (it must be able to give up on its own), and every item of a batch whose request
 // could not be sent (one unserialisable or oversize handed-over state fails only its own start).
 // A node of an earlier release, which knows no `starts`, answers it with nothing: its items are
@@ -18,8 +21,11 @@ import type { Started, StartOptions, ChildRecord } from './records.js'
 /** One start in a batch: the child and how it comes. */
 export type StartItem = { spec: ChildRecord } & StartOptions
 
-/** One start's outcome in a batch's reply: its `Started`, or its error in wire form. */
-export type StartAnswer = { ok: Started } | { error: unknown }
+/**
+ * One start's outcome in a batch's reply: its `Started`, its error in wire form, or `again`: not
+ * started, as the server had spent the batch's budget (send it again).
+ */
+export type StartAnswer = { ok: Started } | { error: unknown } | { again: true }
 
 /** How many starts one request carries at most: a bounded frame, a bounded hold of the server. */
 export const MAX_BATCH = 64
@@ -43,7 +49,8 @@ export interface StartBatchesHost {
 }
 
 /** The requests the batches make: one start, or several. */
-export type StartRequest = ({ op: 'start' } & StartItem) | { op: 'starts'; items: StartItem[] }
+export type StartRequest =
+  ({ op: 'start' } & StartItem) | { op: 'starts'; items: StartItem[]; budgetMs: number }
 
 export class StartBatches {
   private readonly host: StartBatchesHost
@@ -66,19 +73,9 @@ export class StartBatches {
         this.host.call(node, { op: 'start', ...item }, timeoutMs),
       ) as Promise<Started>
     }
-    return new Promise<Started>((resolve, reject) => {
-      let q = this.queued.get(key)
-      if (q === undefined) {
-        q = { node, timeoutMs, items: [] }
-        this.queued.set(key, q)
-      }
-      q.items.push({ item, resolve, reject })
-      if (q.items.length >= MAX_BATCH) this.send(key)
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(this.flush)
-      }
-    })
+    return new Promise<Started>((resolve, reject) =>
+      this.requeue(key, node, { item, resolve, reject }, timeoutMs),
+    )
   }
 
   private readonly flush = (): void => {
@@ -96,7 +93,11 @@ export class StartBatches {
       this.alone(key, node, items[0]!, timeoutMs)
       return
     }
-    const request: StartRequest = { op: 'starts', items: items.map((w) => w.item) }
+    const request: StartRequest = {
+      op: 'starts',
+      items: items.map((w) => w.item),
+      budgetMs: timeoutMs / 2,
+    }
     void this.track(key, this.host.call(node, request, timeoutMs)).then(
       (answers) => {
         if (!Array.isArray(answers) || answers.length !== items.length) {
@@ -104,7 +105,11 @@ export class StartBatches {
           for (const w of items) this.alone(key, node, w, timeoutMs)
           return
         }
-        items.forEach((w, i) => settle(w, answers[i] as StartAnswer))
+        items.forEach((w, i) => {
+          const answer = answers[i] as StartAnswer
+          if (isAgain(answer)) this.requeue(key, node, w, timeoutMs)
+          else settle(w, answer)
+        })
       },
       (error: unknown) => {
         // Not sent: one item could not be encoded (or made the request too big). Alone, each
@@ -117,6 +122,24 @@ export class StartBatches {
         for (const w of items) w.reject(error)
       },
     )
+  }
+
+  /**
+   * `w` waits for the end of the turn, with the others to `node`: a new start, or one its batch
+   * did not start (the server had spent the batch's budget).
+   */
+  private requeue(key: string, node: NodeId, w: Waiting, timeoutMs: number): void {
+    let q = this.queued.get(key)
+    if (q === undefined) {
+      q = { node, timeoutMs, items: [] }
+      this.queued.set(key, q)
+    }
+    q.items.push(w)
+    if (q.items.length >= MAX_BATCH) this.send(key)
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(this.flush)
+    }
   }
 
   private alone(key: string, node: NodeId, w: Waiting, timeoutMs: number): void {
@@ -140,6 +163,10 @@ export class StartBatches {
 
 function keyOf(node: NodeId, timeoutMs: number): string {
   return `${timeoutMs}\u0000${node}`
+}
+
+function isAgain(answer: StartAnswer): boolean {
+  return typeof answer === 'object' && answer !== null && 'again' in answer
 }
 
 function settle(w: Waiting, answer: StartAnswer): void {

@@ -28,9 +28,10 @@ export type ServerRequest =
   | ({ op: 'start'; spec: ChildRecord } & StartOptions)
   /**
    * Several starts in one request (`StartBatches`), started in order; answered with each one's
-   * outcome. A node of an older release answers `undefined`, and is then asked one by one.
+   * outcome, for `budgetMs` at most (the rest answered `again`). A node of an older release
+   * answers `undefined`, and is then asked one by one.
    */
-  | { op: 'starts'; items: StartItem[] }
+  | { op: 'starts'; items: StartItem[]; budgetMs?: number }
   | { op: 'terminate'; id: string }
   | { op: 'exec'; id: string; fn: string; args: unknown }
   /**
@@ -53,7 +54,7 @@ export class SupervisorServer extends Actor<ServerHost> {
         case 'start':
           return this.host.startLocal(msg.spec, optionsOf(msg))
         case 'starts':
-          return this.startAll(msg.items)
+          return this.startAll(msg.items, msg.budgetMs)
         case 'terminate':
           return this.host.terminateLocal(msg.id)
         case 'exec':
@@ -67,11 +68,22 @@ export class SupervisorServer extends Actor<ServerHost> {
   /**
    * Starts `items` in order, each as a `start` alone would be, and answers each one's outcome.
    * An answer that could not cross the wire (what a child's `init` returned) fails its own start
-   * only, as a reply of its own would: the child runs, its caller gets the error.
+   * only, as a reply of its own would: the child runs, its caller gets the error. Once `budgetMs`
+   * is spent (children whose `init` is slow), the rest are answered `again`, not started: the
+   * answer comes in time for the ones that did start, and the asker sends the rest again.
    */
-  private async startAll(items: readonly StartItem[]): Promise<StartAnswer[]> {
+  private async startAll(
+    items: readonly StartItem[],
+    budgetMs: number | undefined,
+  ): Promise<StartAnswer[]> {
+    const clock = this.runtime.clock
+    const until = clock.now() + (typeof budgetMs === 'number' ? budgetMs : Infinity)
     const answers: StartAnswer[] = []
     for (const item of items) {
+      if (answers.length > 0 && clock.now() >= until) {
+        answers.push({ again: true })
+        continue
+      }
       try {
         const started = await this.host.startLocal(item.spec, optionsOf(item))
         if (started.info !== undefined) assertSerializable(started.info)

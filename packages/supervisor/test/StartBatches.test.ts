@@ -201,4 +201,32 @@ describe('StartBatches', () => {
       Array.from({ length: count }, (_, i) => `n${i}`),
     )
   })
+
+  it('sends again the starts a batch did not start (its budget spent), and resolves them then', async () => {
+    const { held, release } = gate()
+    const budgets: number[] = []
+    const { batches, sent } = fakeServers(async (node, request) => {
+      if (request.op === 'start') {
+        await held
+        return started(request.spec.id)
+      }
+      budgets.push(request.budgetMs)
+      // Starts the first two of each batch, answers the rest again.
+      return request.items.map((i, k) => (k < 2 ? { ok: started(i.spec.id) } : { again: true }))
+    })
+    const first = batches.start(A, item('first'), 1000)
+    const rest = ['a', 'b', 'c', 'd', 'e'].map((id) => batches.start(A, item(id), 1000))
+    await flush()
+    release()
+    expect(await Promise.all([first, ...rest])).toEqual(
+      ['first', 'a', 'b', 'c', 'd', 'e'].map(started),
+    )
+    expect(sent.slice(1).map((s) => ids(s.request))).toEqual([
+      ['a', 'b', 'c', 'd', 'e'],
+      ['c', 'd', 'e'],
+      ['e'],
+    ])
+    // Half the timeout for the batches; the last one, alone, is a plain start.
+    expect(budgets).toEqual([500, 500])
+  })
 })

@@ -1,5 +1,6 @@
 // A call never waits forever: a start the target node does not finish within callTimeoutMs
-// rejects with SupervisorTimeout, naming the child and the node.
+// rejects with SupervisorTimeout, naming the child and the node; and starts sent together are
+// not failed together because their children's inits add up past it.
 import { describe, expect, it } from 'vitest'
 import { Actor } from '@swormjs/actor'
 import { DistributedSupervisor, SupervisorTimeout } from '@swormjs/supervisor'
@@ -9,6 +10,13 @@ import { testCluster, waitUntil } from '../../src/index.js'
 class Stuck extends Actor<void> {
   override init(): Promise<void> {
     return new Promise(() => undefined)
+  }
+}
+
+/** Its init takes 150 ms (it loads something, say). */
+class SlowInit extends Actor<void> {
+  override async init(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 150))
   }
 }
 
@@ -26,5 +34,21 @@ describe('timeouts', () => {
     expect((err as Error).message).toContain('stuck')
     expect((err as Error).message).toContain(b!.id)
     expect(Date.now() - started).toBeLessThan(3000)
+  })
+
+  it('answers starts sent together in time when their slow inits add up past the timeout', async () => {
+    await using cluster = await testCluster(2)
+    const [a, b] = cluster.nodes
+    const supA = await DistributedSupervisor.start(a!, 's', { actors: {}, callTimeoutMs: 600 })
+    const supB = await DistributedSupervisor.start(b!, 's', { actors: { SlowInit } })
+    await waitUntil(() => supA.stats().members === 2, 5000, 'a to see b’s supervisor')
+    // One goes alone, the next ones together: 7 inits of 150 ms are 1,050 ms, past the 600 ms
+    // each start may wait. The node starts them for half of it and answers the rest "again".
+    const ids = Array.from({ length: 12 }, (_, i) => `slow-${i}`)
+    const results = await Promise.allSettled(
+      ids.map((id) => supA.startChild({ id, type: 'SlowInit' })),
+    )
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([])
+    expect(supB.stats().local).toBe(12)
   })
 })
