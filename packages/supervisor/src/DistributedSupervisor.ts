@@ -64,6 +64,14 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
   /** Starts to another node, several to one node in a turn as one request (`StartBatches`). */
   private readonly batches = new StartBatches({
     call: (node, request, timeoutMs) => this.callServer(node, request, timeoutMs),
+    // A batch that timed out names each start's own child to its caller.
+    failedTogether: (error, item, node, count) =>
+      SupervisorTimeout.is(error)
+        ? new SupervisorTimeout(
+            `start of child ${item.spec.id} on node ${node} (one request of ${count} starts)`,
+            this.callTimeoutMs,
+          )
+        : error,
   })
   private readonly unsubscribe: Array<() => void> = []
   /** `distribution: 'quorum'`: a pause of this node fences it (see `Failover.fence`). */

@@ -46,6 +46,11 @@ interface Queue {
 export interface StartBatchesHost {
   /** A request to `node`'s server, rejected past `timeoutMs`. */
   call(node: NodeId, request: StartRequest, timeoutMs: number): Promise<unknown>
+  /**
+   * The error one start of a failed batch of `count` gets (a timeout that names its own child,
+   * say); `error` itself if absent.
+   */
+  failedTogether?(error: unknown, item: StartItem, node: NodeId, count: number): unknown
 }
 
 /** The requests the batches make: one start, or several. */
@@ -119,7 +124,9 @@ export class StartBatches {
           for (const w of items) this.alone(key, node, w, timeoutMs)
           return
         }
-        for (const w of items) w.reject(error)
+        for (const w of items) {
+          w.reject(this.host.failedTogether?.(error, w.item, node, items.length) ?? error)
+        }
       },
     )
   }

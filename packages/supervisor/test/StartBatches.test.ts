@@ -186,6 +186,29 @@ describe('StartBatches', () => {
     }
   })
 
+  it('gives each start of a failed batch the error its host makes for it', async () => {
+    const { held, release } = gate()
+    const batches = new StartBatches({
+      call: async (_node, request) => {
+        if (request.op === 'start') {
+          await held
+          return started(request.spec.id)
+        }
+        throw new Error('no answer in time')
+      },
+      failedTogether: (error, i, node, count) =>
+        new Error(`${(error as Error).message}: ${i.spec.id} on ${node}, one of ${count}`),
+    })
+    const first = batches.start(A, item('first'), 1000)
+    const results = Promise.allSettled(['x', 'y'].map((id) => batches.start(A, item(id), 1000)))
+    await flush()
+    release()
+    await first
+    expect(
+      (await results).map((r) => ((r as PromiseRejectedResult).reason as Error).message),
+    ).toEqual(['no answer in time: x on a, one of 2', 'no answer in time: y on a, one of 2'])
+  })
+
   it(`carries at most ${MAX_BATCH} starts in one request`, async () => {
     const { held, release } = gate()
     const { batches, sent } = fakeServers(loneHeld(held))

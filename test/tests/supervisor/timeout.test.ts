@@ -34,6 +34,16 @@ describe('timeouts', () => {
     expect((err as Error).message).toContain('stuck')
     expect((err as Error).message).toContain(b!.id)
     expect(Date.now() - started).toBeLessThan(3000)
+    // Starts sent together (one request) time out together, each naming its own child.
+    const ids = ['stuck-a', 'stuck-b', 'stuck-c']
+    const errs = await Promise.all(
+      ids.map((id) => supA.startChild({ id, type: 'Stuck' }).catch((e: unknown) => e)),
+    )
+    ids.forEach((id, i) => {
+      expect(SupervisorTimeout.is(errs[i])).toBe(true)
+      expect((errs[i] as Error).message).toContain(id)
+      expect((errs[i] as Error).message).toContain(b!.id)
+    })
   })
 
   it('answers starts sent together in time when their slow inits add up past the timeout', async () => {
