@@ -65,11 +65,11 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
   private readonly batches = new StartBatches({
     call: (node, request, timeoutMs) => this.callServer(node, request, timeoutMs),
     // A batch that timed out names each start's own child to its caller.
-    failedTogether: (error, item, node, count) =>
+    failedTogether: (error, item, node, count, timeoutMs) =>
       SupervisorTimeout.is(error)
         ? new SupervisorTimeout(
             `start of child ${item.spec.id} on node ${node} (one request of ${count} starts)`,
-            this.callTimeoutMs,
+            timeoutMs,
           )
         : error,
   })

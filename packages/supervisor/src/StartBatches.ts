@@ -9,11 +9,11 @@
 // starts of one id on a node never race. Its answer must not wait for all of them where each
 // alone would have been answered in time (children whose `init` is slow): the server starts
 // items for half the request's timeout at most (`budgetMs`), and answers the rest "again"
-// (`{ again: true }`, not started), which are then sent again. What a batch cannot carry goes alone: a start with an
-// abort signal (it must be able to give up on its own), and every item of a batch whose request
-// could not be sent (one unserialisable or oversize handed-over state fails only its own start).
-// A node of an earlier release, which knows no `starts`, answers it with nothing: its items are
-// then sent one by one, as before.
+// (`{ again: true }`, not started), which are then sent again. What a batch cannot carry goes
+// alone: a start with an abort signal (it must be able to give up on its own), and every item of
+// a batch whose request could not be sent (one unserialisable or oversize handed-over state
+// fails only its own start). A node of an earlier release, which knows no `starts`, answers it
+// with nothing: its items are then sent one by one, as before.
 import { RemoteError, describeReason, reasonFromWire, type NodeId } from '@swormjs/actor'
 import { NotSerializable } from '@swormjs/cluster'
 import type { Started, StartOptions, ChildRecord } from './records.js'
@@ -47,10 +47,16 @@ export interface StartBatchesHost {
   /** A request to `node`'s server, rejected past `timeoutMs`. */
   call(node: NodeId, request: StartRequest, timeoutMs: number): Promise<unknown>
   /**
-   * The error one start of a failed batch of `count` gets (a timeout that names its own child,
-   * say); `error` itself if absent.
+   * The error one start of a failed batch of `count`, sent with `timeoutMs`, gets (a timeout
+   * that names its own child, say); `error` itself if absent.
    */
-  failedTogether?(error: unknown, item: StartItem, node: NodeId, count: number): unknown
+  failedTogether?(
+    error: unknown,
+    item: StartItem,
+    node: NodeId,
+    count: number,
+    timeoutMs: number,
+  ): unknown
 }
 
 /** The requests the batches make: one start, or several. */
@@ -125,7 +131,8 @@ export class StartBatches {
           return
         }
         for (const w of items) {
-          w.reject(this.host.failedTogether?.(error, w.item, node, items.length) ?? error)
+          const own = this.host.failedTogether?.(error, w.item, node, items.length, timeoutMs)
+          w.reject(own ?? error)
         }
       },
     )

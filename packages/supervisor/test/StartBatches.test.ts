@@ -47,12 +47,23 @@ function gate(): { held: Promise<void>; release: () => void } {
   return { held, release }
 }
 
-/** As `allStart`, a lone start answered only once `held` settles. */
+type Starts = Extract<StartRequest, { op: 'starts' }>
+
+/**
+ * A server whose lone starts are answered started once `held` settles, and whose batches
+ * `batch` answers (each item started, by default).
+ */
 const loneHeld =
-  (held: Promise<void>) =>
-  async (node: NodeId, request: StartRequest): Promise<unknown> => {
-    if (request.op === 'start') await held
-    return allStart(node, request)
+  (
+    held: Promise<void>,
+    batch: (request: Starts) => unknown = (r) => r.items.map((i) => ({ ok: started(i.spec.id) })),
+  ) =>
+  async (_node: NodeId, request: StartRequest): Promise<unknown> => {
+    if (request.op === 'start') {
+      await held
+      return started(request.spec.id)
+    }
+    return batch(request)
   }
 
 const ids = (request: StartRequest): string[] =>
@@ -88,17 +99,15 @@ describe('StartBatches', () => {
 
   it('gives each start of a batch its own outcome, an error with its fields', async () => {
     const { held, release } = gate()
-    const { batches } = fakeServers(async (_node, request) => {
-      if (request.op === 'start') {
-        await held
-        return started(request.spec.id)
-      }
-      return request.items.map((i) =>
-        i.spec.id === 'taken'
-          ? { error: reasonToWire(new AlreadyStarted('taken', '<elsewhere>')) }
-          : { ok: started(i.spec.id) },
-      )
-    })
+    const { batches } = fakeServers(
+      loneHeld(held, (request) =>
+        request.items.map((i) =>
+          i.spec.id === 'taken'
+            ? { error: reasonToWire(new AlreadyStarted('taken', '<elsewhere>')) }
+            : { ok: started(i.spec.id) },
+        ),
+      ),
+    )
     const first = batches.start(A, item('first'), 1000)
     const results = Promise.allSettled(
       ['one', 'taken', 'two'].map((id) => batches.start(A, item(id), 1000)),
@@ -168,13 +177,11 @@ describe('StartBatches', () => {
 
   it("rejects every start of a batch with the batch's own failure (a timeout, a node gone)", async () => {
     const { held, release } = gate()
-    const { batches } = fakeServers(async (_node, request) => {
-      if (request.op === 'start') {
-        await held
-        return started(request.spec.id)
-      }
-      throw new Error('no answer in time')
-    })
+    const { batches } = fakeServers(
+      loneHeld(held, () => {
+        throw new Error('no answer in time')
+      }),
+    )
     const first = batches.start(A, item('first'), 1000)
     const results = Promise.allSettled(['x', 'y'].map((id) => batches.start(A, item(id), 1000)))
     await flush()
@@ -189,15 +196,13 @@ describe('StartBatches', () => {
   it('gives each start of a failed batch the error its host makes for it', async () => {
     const { held, release } = gate()
     const batches = new StartBatches({
-      call: async (_node, request) => {
-        if (request.op === 'start') {
-          await held
-          return started(request.spec.id)
-        }
+      call: loneHeld(held, () => {
         throw new Error('no answer in time')
-      },
-      failedTogether: (error, i, node, count) =>
-        new Error(`${(error as Error).message}: ${i.spec.id} on ${node}, one of ${count}`),
+      }),
+      failedTogether: (error, i, node, count, timeoutMs) =>
+        new Error(
+          `${(error as Error).message}: ${i.spec.id} on ${node}, one of ${count}, ${timeoutMs} ms`,
+        ),
     })
     const first = batches.start(A, item('first'), 1000)
     const results = Promise.allSettled(['x', 'y'].map((id) => batches.start(A, item(id), 1000)))
@@ -206,7 +211,10 @@ describe('StartBatches', () => {
     await first
     expect(
       (await results).map((r) => ((r as PromiseRejectedResult).reason as Error).message),
-    ).toEqual(['no answer in time: x on a, one of 2', 'no answer in time: y on a, one of 2'])
+    ).toEqual([
+      'no answer in time: x on a, one of 2, 1000 ms',
+      'no answer in time: y on a, one of 2, 1000 ms',
+    ])
   })
 
   it(`carries at most ${MAX_BATCH} starts in one request`, async () => {
@@ -228,15 +236,13 @@ describe('StartBatches', () => {
   it('sends again the starts a batch did not start (its budget spent), and resolves them then', async () => {
     const { held, release } = gate()
     const budgets: number[] = []
-    const { batches, sent } = fakeServers(async (node, request) => {
-      if (request.op === 'start') {
-        await held
-        return started(request.spec.id)
-      }
-      budgets.push(request.budgetMs)
-      // Starts the first two of each batch, answers the rest again.
-      return request.items.map((i, k) => (k < 2 ? { ok: started(i.spec.id) } : { again: true }))
-    })
+    const { batches, sent } = fakeServers(
+      loneHeld(held, (request) => {
+        budgets.push(request.budgetMs)
+        // Starts the first two of each batch, answers the rest again.
+        return request.items.map((i, k) => (k < 2 ? { ok: started(i.spec.id) } : { again: true }))
+      }),
+    )
     const first = batches.start(A, item('first'), 1000)
     const rest = ['a', 'b', 'c', 'd', 'e'].map((id) => batches.start(A, item(id), 1000))
     await flush()
