@@ -421,7 +421,9 @@ export class Replicator {
     let mine = held.filter((h) => !fromChain(h))
     let onward = held.filter(fromChain)
     let on = new Set<NodeId>()
-    const b64 = toBase64(bytes)
+    // Encoded when a put first carries the state: not for answers only, nor for a chain that
+    // reads bytes alone.
+    let b64: string | undefined
     for (let tries = 0; ; tries++) {
       const chain = this.host.backups(tries > 0)
       const [first, ...rest] = chain
@@ -435,7 +437,11 @@ export class Replicator {
         // A chain with a node of the previous release carries the bytes, which every node reads.
         ...(answersOnly
           ? {}
-          : { b: chain.every(([n]) => readsBase64(this.host.protocolOf(n))) ? b64 : bytes }),
+          : {
+              b: chain.every(([n]) => readsBase64(this.host.protocolOf(n)))
+                ? (b64 ??= toBase64(bytes))
+                : bytes,
+            }),
         next: rest.map(([, store]) => store),
         r: onward,
         ...(sent === undefined ? {} : { late: true }),
