@@ -15,7 +15,7 @@ import {
 } from '@swormjs/actor'
 import { forEachSliced } from '@swormjs/actor/internal'
 import type { DownReason, Node } from '@swormjs/cluster'
-import { ComponentDocs } from '@swormjs/cluster/internal'
+import { ComponentDocs, MapCounts } from '@swormjs/cluster/internal'
 import type * as Y from 'yjs'
 import { supervisorDefaults } from './defaults.js'
 import { AlreadyStarted, ShuttingDown, SupervisorTimeout } from './errors.js'
@@ -74,6 +74,12 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
         : error,
   })
   private readonly unsubscribe: Array<() => void> = []
+  /**
+   * Children in each member's doc, counted as they come and go: `countChildren` (every
+   * `/metrics` scrape, the dashboard) reads no doc whole, which at 100,000 children is a long
+   * step. A Y.Map's `size` lists every entry.
+   */
+  private readonly childCounts = new MapCounts('children')
   /** `distribution: 'quorum'`: a pause of this node fences it (see `Failover.fence`). */
   private readonly fencesOnPause: boolean
   private server!: Pid
@@ -335,7 +341,8 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
     const byNode: Record<string, number> = {}
     let active = 0
     for (const node of this.placement.runningMembers()) {
-      const n = this.placement.childrenOf(node)?.size ?? 0
+      const doc = this.docs.docOf(node)
+      const n = doc === undefined ? 0 : this.childCounts.count(doc)
       byNode[node] = n
       active += n
     }
@@ -437,6 +444,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
 
   private onAttach(owner: NodeId, doc: Y.Doc, previous: Y.Doc | undefined): void {
     this.placement.noteMember(doc)
+    this.childCounts.follow(doc)
     if (owner === this.node.id) return
     const children = doc.getMap<DocChild>('children')
     const check = (event: Y.YMapEvent<DocChild>): void => {
@@ -489,7 +497,7 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
     timeoutMs = this.callTimeoutMs,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (request.op === 'start' && signal === undefined && node !== this.node.id) {
+    if (request.op === 'start' && signal === undefined) {
       const { op: _, ...item } = request
       return this.batches.start(node, item, timeoutMs) as Promise<T>
     }
