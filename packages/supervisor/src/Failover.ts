@@ -18,7 +18,14 @@ export interface FailoverHost {
   readonly node: Pick<Node, 'id' | 'clock' | 'logger'>
   readonly placement: Pick<
     Placement,
-    'childrenOf' | 'isLive' | 'locate' | 'place' | 'hasQuorum' | 'isQuorum' | 'runningMembers'
+    | 'childrenOf'
+    | 'isLive'
+    | 'locate'
+    | 'place'
+    | 'hasQuorum'
+    | 'isQuorum'
+    | 'runningMembers'
+    | 'memoizedInStep'
   >
   readonly children: Pick<LocalChildren, 'all' | 'stop'>
   readonly events: Pick<Emitter<SupervisorEvents>, 'emit'>
@@ -243,7 +250,9 @@ export class Failover {
       await forEachSliced([...orphans.ids], (id) => {
         // Each id is decided by the state of its own turn: the node may be back, the id adopted.
         if (this.gone(dead) || this.orphans.get(dead) !== orphans) return true
-        const spec = this.orphanToAdopt(id, placement.childrenOf(dead)?.get(id), orphans.ids)
+        const spec = placement.memoizedInStep(() =>
+          this.orphanToAdopt(id, placement.childrenOf(dead)?.get(id), orphans.ids),
+        )
         if (spec !== undefined) mine.push({ spec, from: dead })
         return false
       })

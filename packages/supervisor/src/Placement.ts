@@ -51,6 +51,8 @@ export class Placement {
   private readonly forgotten = new Set<string>()
   /** While `memoized` runs: the live members by type, read once. */
   private memo: Map<string | undefined, NodeId[]> | undefined
+  /** The memo of this synchronous step's `memoizedInStep` calls: it goes at the next microtask. */
+  private stepMemo: Map<string | undefined, NodeId[]> | undefined
 
   constructor(host: PlacementHost, distribution: Distribution, quorumSize: number | undefined) {
     this.host = host
@@ -122,6 +124,29 @@ export class Placement {
       work()
     } finally {
       this.memo = undefined
+    }
+  }
+
+  /**
+   * Runs `work` as `memoized` does, and shares the memo with every other `memoizedInStep` call
+   * of this synchronous step: the items of one slice of a sliced loop (the orphans of a node that
+   * went down, thousands of them, each placed by hash) read the live members once per slice, not
+   * once each. The memo goes at the next microtask, when the slice yields; code between two calls
+   * of one step is the loop's own, which changes no membership.
+   */
+  memoizedInStep<T>(work: () => T): T {
+    if (this.stepMemo === undefined) {
+      this.stepMemo = new Map()
+      queueMicrotask(() => {
+        this.stepMemo = undefined
+      })
+    }
+    const outer = this.memo
+    this.memo = outer ?? this.stepMemo
+    try {
+      return work()
+    } finally {
+      this.memo = outer
     }
   }
 
