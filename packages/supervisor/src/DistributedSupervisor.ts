@@ -391,8 +391,14 @@ export class DistributedSupervisor extends Listenable<SupervisorEvents> implemen
     members: number
     /** Whether this side has a quorum (always true unless the distribution is `quorum`). */
     quorum: boolean
+    /**
+     * Children of down members this node is adopting now: found by its scan and not started
+     * yet (at least 1 while a scan runs). 0 once its share of a failover is running.
+     */
+    adopting: number
   } {
     return {
+      adopting: this.failover.adopting,
       local: this.children.size,
       generation: this.docs.generation,
       members: this.placement.liveMembers().length,

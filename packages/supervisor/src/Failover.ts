@@ -55,6 +55,8 @@ export class Failover {
   /** After a fence, the quorum check does not resume this node before then. */
   private fencedUntil = 0
   private stopped = false
+  /** Orphans this round found for this node whose start has not settled yet (`adopting`). */
+  private toAdopt = 0
   /** A round of adoption is under way (it runs in slices); `again`: another was asked for meanwhile. */
   private round: { again: boolean } | undefined
 
@@ -66,6 +68,14 @@ export class Failover {
   /** True while this node has lost the quorum: it runs no children and takes none. */
   get suspended(): boolean {
     return this.suspendedNow
+  }
+
+  /**
+   * Orphans this node is adopting now: found by its scan and not started yet, or on their way to
+   * its server (at least 1 while a scan runs).
+   */
+  get adopting(): number {
+    return this.toAdopt + (this.round !== undefined ? 1 : 0)
   }
 
   /** True while some child waits to be adopted or restarted. */
@@ -260,7 +270,10 @@ export class Failover {
         this.orphans.delete(dead)
     }
     // Not awaited: a later round (another node down) need not wait for these starts.
-    void forEachLimited(mine, supervisorDefaults.startsInFlight, (o) => this.adopt(o.spec, o.from))
+    this.toAdopt += mine.length
+    void forEachLimited(mine, supervisorDefaults.startsInFlight, (o) =>
+      this.adopt(o.spec, o.from).finally(() => this.toAdopt--),
+    )
     if (this.parked.size > 0 && now - this.resumedAt < this.adoptDelayMs) {
       wait = Math.min(wait, this.resumedAt + this.adoptDelayMs - now)
     }

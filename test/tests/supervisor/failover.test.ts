@@ -44,6 +44,11 @@ describe('failover', () => {
     const survivors = sups.slice(0, 2)
     const moved = survivors.map((s) => recordEvents(s, 'moved'))
     const lost = survivors.map((s) => recordEvents(s, 'lost'))
+    // What each survivor reports as its adoption runs: its share still on its way.
+    const adoptingSeen = survivors.map(() => 0)
+    survivors.forEach((s, i) =>
+      s.on('moved', () => (adoptingSeen[i] = Math.max(adoptingSeen[i]!, s.stats().adopting))),
+    )
 
     const killedAt = performance.now()
     await victim.kill()
@@ -57,6 +62,9 @@ describe('failover', () => {
       'the survivors to run every child',
     )
     expect(performance.now() - killedAt).toBeLessThan(2000)
+    // Each survivor adopted a share, reported it while it ran, and reports none once done.
+    for (const seen of adoptingSeen) expect(seen).toBeGreaterThan(1)
+    for (const s of survivors) expect(s.stats().adopting).toBe(0)
 
     expect(duplicated(cluster.nodes)).toEqual([])
     expect(view(sups[0]!)).toEqual(view(sups[1]!))

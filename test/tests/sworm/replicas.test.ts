@@ -171,6 +171,37 @@ describe('replicas', () => {
     for (const name of names) expect(await sworm.call(name, 'get')).toBe(1)
   })
 
+  it('fills the backups a crash took: every name has its copy again, and a second crash loses nothing', async () => {
+    await using cluster = await swormCluster(4, [Keep])
+    const sworm = Keep.on(cluster.at(0))
+    const names = Array.from({ length: 40 }, (_, i) => `b${i}`)
+    for (const name of names) {
+      await sworm.registerName(name, Counter)
+      await sworm.call(name, 'inc')
+      await sworm.call(name, 'inc')
+    }
+    const first = busiest(cluster.nodes.slice(1), Keep, names)
+    await first.kill()
+    const left = cluster.nodes.filter((n) => n !== first)
+    // No call in between: the names whose backup was on the dead node get one from the refill.
+    await waitUntil(
+      () =>
+        left.every((n) => runningOff(Keep.on(n), names, first.id)) &&
+        names.every((name) => copiedCount(left, name) === 2),
+      10_000,
+      'every name running on a survivor, its first backup holding its count',
+    )
+    for (const name of names) expect(await sworm.call(name, 'inc')).toBe(3)
+    const second = busiest(left.slice(1), Keep, names)
+    await second.kill()
+    await waitUntil(
+      () => runningOff(sworm, names, second.id),
+      10_000,
+      'every name running off the second node',
+    )
+    for (const name of names) expect(await sworm.call(name, 'get')).toBe(3)
+  })
+
   it('answers hundreds of calls to one name at once, each after its backup holds its effect', async () => {
     await using cluster = await swormCluster(3, [Keep])
     const caller = cluster.at(0)
