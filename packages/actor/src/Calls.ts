@@ -200,9 +200,10 @@ export class Calls {
     const p = this.pending.get(ref)
     if (p === undefined || !this.forget(ref, p)) return
     if (from !== undefined && from === nodeOf(p.target)) this.host.watches.unwatchRemote(ref)
-    // A reply from another node (a backup answering for a replicated worker): the target's node
-    // still watches, and is told, with its next frames.
-    else this.host.watches.unwatch(ref, p.target, from !== undefined)
+    // A reply from another node, or from this one for a target elsewhere (a backup answering
+    // for a replicated worker): the target's node still watches, and is told with its next
+    // frames (a frame of its own per call, where the backup is the caller's node, before).
+    else this.host.watches.unwatch(ref, p.target, true)
     if (ok) p.resolve(value)
     else p.reject(value)
   }
