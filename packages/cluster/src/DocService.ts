@@ -41,7 +41,14 @@ interface Entry {
   flushed?: Uint8Array
   /** Bytes of every update this doc has taken since it was created (see `updateBytes`). */
   bytes: number
+  /** Owned docs: `write` calls in the open turn transaction. */
+  turnWrites?: number
+  /** Owned docs: how many writes a turn transaction takes before the next one (see `write`). */
+  writesPerUpdate?: number
 }
+
+/** A turn transaction's first bound, in writes, before its doc's updates tell their size. */
+const FIRST_WRITES_PER_UPDATE = 128
 
 /** Sizes of the doc service's traffic. */
 export interface DocServiceOptions {
@@ -73,6 +80,8 @@ export class DocService {
   private readonly chunkBytes: number
   /** A part's target size: room left for its headers, so that it fits one chunk. */
   private readonly partBytes: number
+  /** `write` calls running now (a write inside another's `fn` ends no transaction). */
+  private writing = 0
   private readonly chunks: ChunkAssembly<Peer>
   updatesOut = 0
   updatesIn = 0
@@ -117,6 +126,14 @@ export class DocService {
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === REMOTE) return
       entry.bytes += update.length
+      const writes = entry.turnWrites ?? 0
+      if (writes > 0) {
+        entry.writesPerUpdate = Math.max(
+          8,
+          Math.floor((this.partBytes * 0.75 * writes) / Math.max(1, update.length)),
+        )
+      }
+      entry.turnWrites = 0
       this.queueUpdate(name, update)
       this.events.emit('update', name, doc, this.nodeId, update)
     })
@@ -128,7 +145,8 @@ export class DocService {
   /**
    * Runs `fn` in this turn's transaction on a doc this node owns; throws `NotDocOwner`
    * otherwise. Reads see the write at once; the doc's observers and its `update` event run when
-   * the turn's transaction ends (before the turn's frames are sent, or in `flushPending`).
+   * the turn's transaction ends (before the turn's frames are sent, or in `flushPending`), and in
+   * a turn of many writes also every so many writes, before the next one (see below).
    */
   write<T>(name: string, fn: (doc: Y.Doc) => T): T {
     const e = this.entries.get(name)
@@ -138,8 +156,28 @@ export class DocService {
       openTurn(e.doc)
       this.open.add(e.doc)
       this.scheduleFlush()
+      e.turnWrites = 0
+    } else if (
+      this.writing === 0 &&
+      this.open.has(e.doc) &&
+      (e.turnWrites ?? 0) >= (e.writesPerUpdate ?? FIRST_WRITES_PER_UPDATE)
+    ) {
+      // A turn that writes a doc thousands of times (a burst of registrations, a leave) ends
+      // its transaction every so many writes, so that each update fits a frame and goes to
+      // the peers as Yjs encoded it. One update for the whole turn would be bigger than a
+      // frame, and was sent as the diff since the last flush, in parts encoded again from the
+      // doc: every write encoded twice (a third of the registering node's CPU in a burst).
+      // Only between writes: one write's changes stay in one transaction.
+      endTurn(e.doc)
+      openTurn(e.doc)
     }
-    return fn(e.doc)
+    e.turnWrites = (e.turnWrites ?? 0) + 1
+    this.writing++
+    try {
+      return fn(e.doc)
+    } finally {
+      this.writing--
+    }
   }
 
   /** Ends the turn's transactions: their updates join `pending`. */
@@ -256,7 +294,21 @@ export class DocService {
       if (e === undefined) continue
       this.updatesOut++
       let bytes = 0
-      for (const u of updates) bytes += u.length
+      let largest = 0
+      for (const u of updates) {
+        bytes += u.length
+        largest = Math.max(largest, u.length)
+      }
+      if (bytes > this.chunkBytes && largest <= this.chunkBytes) {
+        // Updates that each fit a frame (a long turn's transactions, see `write`) go as they
+        // are, in order, those that fit a frame together merged.
+        e.flushed = Y.encodeStateVector(e.doc)
+        for (const group of framesOf(updates, this.chunkBytes)) {
+          const merged = group.length === 1 ? group[0]! : Y.mergeUpdates(group)
+          for (const peer of peers) this.writeUpdate(peer, name, merged)
+        }
+        continue
+      }
       if (bytes > this.chunkBytes && e.flushed !== undefined) {
         // A big change (a burst of writes, a compaction's new generation) goes as the diff
         // since the last flush, in parts encoded as each peer's turn comes, once for them all.
@@ -467,4 +519,28 @@ export class DocService {
 /** Queues one `Doc` frame for `peer`: the doc's name, the kind, and the bytes. */
 function writeDoc(peer: Peer, name: string, kind: number, bytes: Uint8Array): void {
   peer.writeLead((enc) => writeDocFrame(enc, name, kind, bytes))
+}
+
+/**
+ * `updates` in order, in groups of at most `nodeDefaults.maxMergedUpdates` whose bytes together
+ * fit `frameBytes` (each update fits alone).
+ */
+function framesOf(updates: readonly Uint8Array[], frameBytes: number): Uint8Array[][] {
+  const out: Uint8Array[][] = []
+  let group: Uint8Array[] = []
+  let bytes = 0
+  for (const u of updates) {
+    if (
+      group.length > 0 &&
+      (bytes + u.length > frameBytes || group.length >= nodeDefaults.maxMergedUpdates)
+    ) {
+      out.push(group)
+      group = []
+      bytes = 0
+    }
+    group.push(u)
+    bytes += u.length
+  }
+  if (group.length > 0) out.push(group)
+  return out
 }

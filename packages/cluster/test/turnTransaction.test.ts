@@ -6,6 +6,7 @@ import * as Y from 'yjs'
 import { silentLogger, type NodeId } from '@swormjs/actor'
 import { DocService } from '../src/DocService.js'
 import { endTurn, inTransaction, openTurn } from '../src/turnTransaction.js'
+import { nodeDefaults } from '../src/defaults.js'
 
 const NODE = 'n0' as NodeId
 const NAME = `registry/r/${NODE}/0`
@@ -43,6 +44,32 @@ describe('one transaction per turn on an owned doc', () => {
     // The update carries the whole turn: a fresh doc gets every write from it alone.
     const copy = new Y.Doc()
     Y.applyUpdate(copy, updates[0]!)
+    expect(copy.getMap('names').toJSON()).toEqual(doc.getMap('names').toJSON())
+    docs.close()
+  })
+
+  it('ends a long turn every so many writes, each update fitting a frame, each write whole', async () => {
+    const { docs, doc, updates, events } = service()
+    const value = 'v'.repeat(100)
+    for (let i = 0; i < 3000; i++) {
+      // Two keys per write: a write's changes never straddle two updates.
+      docs.write(NAME, (d) => {
+        d.getMap('names').set(`k${i}`, value)
+        d.getMap('names').set(`m${i}`, i)
+      })
+    }
+    await turn()
+    // About 900 KB in all: one update per turn would be some 30 frames' worth.
+    expect(updates.length).toBeGreaterThan(10)
+    for (const u of updates) expect(u.length).toBeLessThanOrEqual(nodeDefaults.docChunkBytes)
+    for (const e of events) {
+      for (const key of e) {
+        const n = key.slice(1)
+        expect(e.has(`k${n}`) && e.has(`m${n}`)).toBe(true)
+      }
+    }
+    const copy = new Y.Doc()
+    for (const u of updates) Y.applyUpdate(copy, u)
     expect(copy.getMap('names').toJSON()).toEqual(doc.getMap('names').toJSON())
     docs.close()
   })
