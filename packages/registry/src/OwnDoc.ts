@@ -34,8 +34,12 @@ export class OwnDoc {
   private readonly host: OwnDocHost
   /** The current generation's maps; undefined once the registry stopped. */
   private maps: OwnMaps | undefined
-  /** Keys held by each local process (for cleanup on exit). */
-  private readonly localKeys = new Map<Pid, Set<string>>()
+  /**
+   * Keys held by each local process (for cleanup on exit): one key as itself, as most processes
+   * hold one (a set each cost ~100 bytes and a fifth of a registration's bookkeeping), several
+   * as a set.
+   */
+  private readonly localKeys = new Map<Pid, string | Set<string>>()
   private live = 0
   private dead = 0
   private compactScheduled = false
@@ -68,8 +72,9 @@ export class OwnDoc {
   }
 
   /** The keys the local process `pid` registered (some may have been lost or removed since). */
-  keysOf(pid: Pid): ReadonlySet<string> | undefined {
-    return this.localKeys.get(pid)
+  keysOf(pid: Pid): Iterable<string> | undefined {
+    const keys = this.localKeys.get(pid)
+    return typeof keys === 'string' ? [keys] : keys
   }
 
   /** Writes `value` (a live entry of a local process) under `key`. */
@@ -93,19 +98,24 @@ export class OwnDoc {
     if (old === undefined) return
     this.write((names) => names.set(key, value))
     this.dead++
-    this.localKeys.get(old.p)?.delete(key)
+    this.dropLocalKey(old.p, key)
     this.addLocalKey(value.p, key)
     this.scheduleCompaction()
   }
 
   /** Notes that local process `pid` holds `key`. */
   private addLocalKey(pid: Pid, key: string): void {
-    let keys = this.localKeys.get(pid)
-    if (keys === undefined) {
-      keys = new Set()
-      this.localKeys.set(pid, keys)
-    }
-    keys.add(key)
+    const keys = this.localKeys.get(pid)
+    if (keys === undefined) this.localKeys.set(pid, key)
+    else if (typeof keys !== 'string') keys.add(key)
+    else if (keys !== key) this.localKeys.set(pid, new Set([keys, key]))
+  }
+
+  /** Notes that local process `pid` no longer holds `key`. */
+  private dropLocalKey(pid: Pid, key: string): void {
+    const keys = this.localKeys.get(pid)
+    if (keys === key) this.localKeys.delete(pid)
+    else if (typeof keys === 'object') keys.delete(key)
   }
 
   /** Replaces the meta of `key`'s live entry (nothing when it is not live). */
@@ -131,7 +141,7 @@ export class OwnDoc {
     this.write((names) => names.set(key, tombstone))
     this.live--
     this.dead++
-    this.localKeys.get(v.p)?.delete(key)
+    this.dropLocalKey(v.p, key)
     this.scheduleCompaction()
     return v
   }
@@ -149,10 +159,10 @@ export class OwnDoc {
   }
 
   /** Forgets the keys of `pid`, a local process that exited, and returns them. */
-  takeKeys(pid: Pid): Set<string> | undefined {
+  takeKeys(pid: Pid): Iterable<string> | undefined {
     const keys = this.localKeys.get(pid)
     this.localKeys.delete(pid)
-    return keys
+    return typeof keys === 'string' ? [keys] : keys
   }
 
   /**
