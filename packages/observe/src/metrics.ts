@@ -179,6 +179,19 @@ export function createMetrics(
     },
   })
 
+  new Gauge({
+    name: 'sworm_supervisor_adopting',
+    help: 'Children of down members this node is adopting now (found, not yet started): above 0 during its share of a failover.',
+    labelNames: ['supervisor'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const { supervisor: s } of tracker.supervisors()) {
+        this.set({ supervisor: s.name }, s.stats().adopting)
+      }
+    },
+  })
+
   const events: Record<CountedKind, Counter<'sworm'>> = {
     handoff: eventCounter(
       registers,

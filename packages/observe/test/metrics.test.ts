@@ -64,6 +64,8 @@ describe('GET /metrics', () => {
     expect(valueOf(m, 'sworm_registered_names', { ...n1, registry: 'r' })).toBe(4)
     expect(valueOf(m, 'sworm_registered_names_local', { ...n1, registry: 'r' })).toBe(0)
     expect(valueOf(m, 'sworm_supervisor_children', { ...n1, supervisor: 's' })).toBe(6)
+    // Nobody went down: nothing to adopt.
+    expect(valueOf(m, 'sworm_supervisor_adopting', { ...n1, supervisor: 's' })).toBe(0)
     expect(valueOf(m, 'sworm_processes', n1)).toBe(nodes[1]!.runtime.processCount)
 
     const m0 = await scrape(nodes[0]!)
