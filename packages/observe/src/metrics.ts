@@ -132,65 +132,62 @@ export function createMetrics(
     calls.observe({ outcome: ok ? 'ok' : 'error' }, ms / 1000)
   })
 
-  new Gauge({
-    name: 'sworm_registered_names',
-    help: 'Names a registry resolves, cluster-wide, as this node sees them.',
-    labelNames: ['registry'] as const,
-    registers,
-    collect() {
-      this.reset()
-      for (const { registry: r } of tracker.registries()) this.set({ registry: r.name }, r.count())
-    },
-  })
-  new Gauge({
-    name: 'sworm_registered_names_local',
-    help: "Live names held by this node's processes, per registry.",
-    labelNames: ['registry'] as const,
-    registers,
-    collect() {
-      this.reset()
-      for (const { registry: r } of tracker.registries()) {
-        this.set({ registry: r.name }, r.stats().ownLive)
-      }
-    },
-  })
-  new Gauge({
-    name: 'sworm_supervisor_children',
-    help: 'Children of a distributed supervisor running on live members, cluster-wide, as this node sees them.',
-    labelNames: ['supervisor'] as const,
-    registers,
-    collect() {
-      this.reset()
-      for (const { supervisor: s } of tracker.supervisors()) {
-        this.set({ supervisor: s.name }, s.countChildren().active)
-      }
-    },
-  })
-  new Gauge({
-    name: 'sworm_supervisor_children_local',
-    help: 'Children of a distributed supervisor running on this node.',
-    labelNames: ['supervisor'] as const,
-    registers,
-    collect() {
-      this.reset()
-      for (const { supervisor: s } of tracker.supervisors()) {
-        this.set({ supervisor: s.name }, s.stats().local)
-      }
-    },
-  })
-
-  new Gauge({
-    name: 'sworm_supervisor_adopting',
-    help: 'Children of down members this node is adopting now (found, not yet started): above 0 during its share of a failover.',
-    labelNames: ['supervisor'] as const,
-    registers,
-    collect() {
-      this.reset()
-      for (const { supervisor: s } of tracker.supervisors()) {
-        this.set({ supervisor: s.name }, s.stats().adopting)
-      }
-    },
-  })
+  /** A gauge per followed registry or supervisor, read from each at every scrape. */
+  const perComponent = <L extends 'registry' | 'supervisor', C extends { name: string }>(
+    label: L,
+    name: string,
+    help: string,
+    each: () => Iterable<C>,
+    read: (c: C) => number,
+  ): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        this.reset()
+        for (const c of each()) this.set({ [label]: c.name } as Record<L, string>, read(c))
+      },
+    })
+  }
+  const registries = () => [...tracker.registries()].map((t) => t.registry)
+  const supervisors = () => [...tracker.supervisors()].map((t) => t.supervisor)
+  perComponent(
+    'registry',
+    'sworm_registered_names',
+    'Names a registry resolves, cluster-wide, as this node sees them.',
+    registries,
+    (r) => r.count(),
+  )
+  perComponent(
+    'registry',
+    'sworm_registered_names_local',
+    "Live names held by this node's processes, per registry.",
+    registries,
+    (r) => r.stats().ownLive,
+  )
+  perComponent(
+    'supervisor',
+    'sworm_supervisor_children',
+    'Children of a distributed supervisor running on live members, cluster-wide, as this node sees them.',
+    supervisors,
+    (s) => s.countChildren().active,
+  )
+  perComponent(
+    'supervisor',
+    'sworm_supervisor_children_local',
+    'Children of a distributed supervisor running on this node.',
+    supervisors,
+    (s) => s.stats().local,
+  )
+  perComponent(
+    'supervisor',
+    'sworm_supervisor_adopting',
+    'Children of down members this node is adopting now (found, not yet started): above 0 during its share of a failover.',
+    supervisors,
+    (s) => s.stats().adopting,
+  )
 
   const events: Record<CountedKind, Counter<'sworm'>> = {
     handoff: eventCounter(
