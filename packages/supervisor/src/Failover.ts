@@ -35,6 +35,21 @@ export interface FailoverHost {
   closing(): boolean
 }
 
+/** The children of one down member that no live member was seen running since. */
+interface Orphans {
+  readonly ids: Set<string>
+  readonly since: number
+  /** Noted, or kept, while this node had no quorum: see `adoptUnsure`. */
+  unsure: boolean
+}
+
+/** An orphan this node's scan took to start, and its group. */
+interface Mine {
+  readonly spec: ChildRecord
+  readonly from: NodeId
+  readonly orphans: Orphans
+}
+
 export class Failover {
   private readonly host: FailoverHost
   /** How long orphans wait after their node went down (parked ones, after resuming): 0 but with `quorum`. */
@@ -43,8 +58,9 @@ export class Failover {
   /**
    * Children of down members that no live member was seen running since: dead node → ids.
    * Kept until adopted, because the member their hash picked may die before it adopts them.
+   * `unsure`: noted, or kept, while this node had no quorum (see `adoptUnsure`).
    */
-  private readonly orphans = new Map<NodeId, { ids: Set<string>; since: number }>()
+  private readonly orphans = new Map<NodeId, Orphans>()
   /** Children this node stopped for want of a quorum: started again when it returns, unless adopted. */
   private readonly parked = new Map<string, ChildRecord>()
   /** When this node last got the quorum back: parked children wait `adoptDelayMs` from then. */
@@ -85,8 +101,9 @@ export class Failover {
 
   /** A member went down: note its orphans, then adopt them, or suspend without a quorum. */
   nodeDown(node: NodeId): void {
-    this.noteOrphans(node)
-    if (!this.host.placement.hasQuorum()) {
+    const quorum = this.host.placement.hasQuorum()
+    this.noteOrphans(node, this.suspendedNow || !quorum)
+    if (!quorum) {
       this.suspend()
       return
     }
@@ -183,6 +200,7 @@ export class Failover {
   private suspend(shutdownMs?: 'brutal_kill'): void {
     if (this.suspendedNow) return
     this.suspendedNow = true
+    for (const orphans of this.orphans.values()) orphans.unsure = true
     const { node, name, children } = this.host
     if (shutdownMs === undefined) {
       node.logger.warn({ supervisor: name }, 'quorum lost; stopping this node’s children')
@@ -197,12 +215,12 @@ export class Failover {
   }
 
   /** Notes the children of a node seen down as orphans (temporary ones are not adopted). */
-  private noteOrphans(dead: NodeId): void {
+  private noteOrphans(dead: NodeId, unsure: boolean): void {
     const children = this.host.placement.childrenOf(dead)
     if (children === undefined) return
     const ids = new Set<string>()
     for (const [id, c] of children) if (c.r !== 'temporary') ids.add(id)
-    if (ids.size > 0) this.orphans.set(dead, { ids, since: this.host.node.clock.now() })
+    if (ids.size > 0) this.orphans.set(dead, { ids, since: this.host.node.clock.now(), unsure })
     else this.orphans.delete(dead)
   }
 
@@ -244,7 +262,7 @@ export class Failover {
 
   private async adoptionRound(): Promise<void> {
     const { node, placement } = this.host
-    const mine: Array<{ spec: ChildRecord; from: NodeId }> = []
+    const mine: Mine[] = []
     const now = node.clock.now()
     // A timer set for one down node may fire just after another went down: each waits its delay.
     let wait = Infinity
@@ -263,7 +281,7 @@ export class Failover {
         const spec = placement.memoizedInStep(() =>
           this.orphanToAdopt(id, placement.childrenOf(dead)?.get(id), orphans.ids),
         )
-        if (spec !== undefined) mine.push({ spec, from: dead })
+        if (spec !== undefined) mine.push({ spec, from: dead, orphans })
         return false
       })
       if (this.orphans.get(dead) === orphans && (orphans.ids.size === 0 || this.gone(dead)))
@@ -271,15 +289,51 @@ export class Failover {
     }
     // Not awaited: a later round (another node down) need not wait for these starts.
     this.toAdopt += mine.length
-    void forEachLimited(mine, supervisorDefaults.startsInFlight, (o) =>
-      this.adopt(o.spec, o.from).finally(() => this.toAdopt--),
-    )
+    const unsure = mine.filter((o) => o.orphans.unsure)
+    void this.adoptAll(unsure.length === 0 ? mine : mine.filter((o) => !o.orphans.unsure))
+    if (unsure.length > 0) void this.adoptUnsure(unsure)
     if (this.parked.size > 0 && now - this.resumedAt < this.adoptDelayMs) {
       wait = Math.min(wait, this.resumedAt + this.adoptDelayMs - now)
     }
     if (wait !== Infinity) this.scheduleAdoption(Math.max(1, wait))
     if (this.suspendedNow || now - this.resumedAt < this.adoptDelayMs) return
     void this.restartParked()
+  }
+
+  /** Starts `mine`, `startsInFlight` at a time (each counted in `toAdopt` already). */
+  private adoptAll(mine: readonly Mine[]): Promise<void> {
+    return forEachLimited(mine, supervisorDefaults.startsInFlight, (o) =>
+      this.adopt(o.spec, o.from).finally(() => this.toAdopt--),
+    )
+  }
+
+  /**
+   * Orphans noted while this node had no quorum, now that it has one again: their node was seen
+   * down from a minority side, where the members it lost were most likely the live majority,
+   * which ran on, adopted what it had to, and may still run them (a heal reaches one link
+   * before another: this node may not have met that member again yet). So they are adopted
+   * only if no live member sees them running, asked as for parked children (`seenRunning`),
+   * and put back to be looked at again when too few members answered. A minority side that
+   * adopted from its own stale view started copies of children running on the majority.
+   */
+  private async adoptUnsure(mine: readonly Mine[]): Promise<void> {
+    const seen = await this.seenRunning(mine.map((o) => o.spec.id))
+    if (seen === undefined) {
+      for (const o of mine) {
+        this.toAdopt--
+        if (this.gone(o.from)) continue
+        o.orphans.ids.add(o.spec.id)
+        if (!this.orphans.has(o.from)) this.orphans.set(o.from, o.orphans)
+      }
+      if (!this.host.closing()) this.scheduleAdoption(Math.max(this.adoptDelayMs, 50))
+      return
+    }
+    const left: Mine[] = []
+    for (const o of mine) {
+      if (seen.has(o.spec.id)) this.toAdopt--
+      else left.push(o)
+    }
+    await this.adoptAll(left)
   }
 
   /** True when `dead`'s children are no orphans any more: its doc is gone, or it is back. */

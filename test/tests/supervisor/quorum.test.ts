@@ -253,6 +253,47 @@ describe('quorum', () => {
     )
   })
 
+  it('does not adopt, with the quorum back, the children of a member it lost only from its minority side', async () => {
+    await using cluster = await proxiedCluster(3, FAST)
+    const delayMs = 300
+    const sups = await startSupervisors(cluster.nodes, {
+      distribution: 'quorum',
+      quorumAdoptDelayMs: delayMs,
+    })
+    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)]
+    // Children of b that a would take if b were down (a is their first choice after b).
+    const ids = idsPlacedOn(sups[0]!, b.id, 200, 'kept')
+      .filter((id) => rendezvous(id, [a.id, c.id]) === a.id)
+      .slice(0, 10)
+    expect(ids.length).toBe(10)
+    await Promise.all(ids.map((id) => sups[0]!.startChild(worker(id))))
+    await waitUntil(
+      () => viewsAgree(sups) && eachRunsOnce([b], ids),
+      SETTLE_MS,
+      'the children to run on b',
+    )
+
+    // a alone: it sees b (and c) down, without a quorum; b keeps running its children.
+    await cluster.split([0])
+    await waitUntil(() => !sups[0]!.stats().quorum, SETTLE_MS, 'a to lose the quorum')
+    await pause(delayMs + 100)
+    const sampler = sampleDuplicates(cluster.nodes)
+    // a meets c again, not b yet: a has the quorum, and b is still down in its view.
+    cluster.setLink(0, 2, 'pass')
+    await waitUntil(() => sups[0]!.stats().quorum, SETTLE_MS, 'a to have the quorum again')
+    await pause(delayMs + 300)
+    expect(liveCopies([a]).size).toBe(0)
+    expect(eachRunsOnce([b], ids)).toBe(true)
+    expect(sampler.stop()).toEqual([])
+
+    await cluster.heal()
+    await waitUntil(
+      () => viewsAgree(sups) && eachRunsOnce(cluster.nodes, ids),
+      SETTLE_MS,
+      'every node to agree after the heal',
+    )
+  })
+
   it('adopts the children of a dead node once the quorum comes back', async () => {
     await using cluster = await proxiedCluster(3, FAST)
     const delayMs = 1000
