@@ -41,6 +41,76 @@ function sampleDuplicates(nodes: Parameters<typeof duplicated>[0]): { stop(): st
   }
 }
 
+/** A cluster of `tenChildrenOn`, its supervisors and the ten children's ids. */
+interface Ten {
+  cluster: Awaited<ReturnType<typeof proxiedCluster>>
+  sups: DistributedSupervisor[]
+  ids: string[]
+}
+
+/**
+ * Three proxied nodes with `quorum` and a 300 ms adoption delay, and ten children running on node
+ * `owner` whose next node, were `owner` gone, is `next` (of the other two).
+ */
+async function tenChildrenOn(owner: number, next: number, prefix: string): Promise<Ten> {
+  const cluster = await proxiedCluster(3, FAST)
+  try {
+    return await fillTen(cluster, owner, next, prefix)
+  } catch (e) {
+    await cluster[Symbol.asyncDispose]()
+    throw e
+  }
+}
+
+async function fillTen(
+  cluster: Ten['cluster'],
+  owner: number,
+  next: number,
+  prefix: string,
+): Promise<Ten> {
+  const sups = await startSupervisors(cluster.nodes, {
+    distribution: 'quorum',
+    quorumAdoptDelayMs: ADOPT_DELAY_MS,
+  })
+  const nodes = cluster.nodes.map((n) => n.id)
+  const rest = nodes.filter((_, i) => i !== owner)
+  const ids = idsPlacedOn(sups[0]!, nodes[owner]!, 200, prefix)
+    .filter((id) => rendezvous(id, rest) === nodes[next])
+    .slice(0, 10)
+  expect(ids.length).toBe(10)
+  await Promise.all(ids.map((id) => sups[0]!.startChild(worker(id))))
+  await waitUntil(
+    () => viewsAgree(sups) && eachRunsOnce([cluster.node(owner)], ids),
+    SETTLE_MS,
+    `the children to run on node ${owner}`,
+  )
+  return { cluster, sups, ids }
+}
+
+/**
+ * Node 0, cut off alone, meets node 2 again but not node 1: once it has the quorum, and for the
+ * adoption delay and more, it runs none of `ids`, which run on node 1 only, and none runs twice;
+ * then the heal, after which every node agrees.
+ */
+async function meetOnlyC({ cluster, sups, ids }: Ten): Promise<void> {
+  const sampler = sampleDuplicates(cluster.nodes)
+  cluster.setLink(0, 2, 'pass')
+  await waitUntil(() => sups[0]!.stats().quorum, SETTLE_MS, 'node 0 to have the quorum again')
+  await pause(ADOPT_DELAY_MS + 300)
+  expect(liveCopies([cluster.node(0)]).size).toBe(0)
+  expect(eachRunsOnce([cluster.node(1)], ids)).toBe(true)
+  expect(sampler.stop()).toEqual([])
+  await cluster.heal()
+  await waitUntil(
+    () => viewsAgree(sups) && eachRunsOnce(cluster.nodes, ids),
+    SETTLE_MS,
+    'every node to agree after the heal',
+  )
+}
+
+/** The adoption delay of `tenChildrenOn`'s clusters. */
+const ADOPT_DELAY_MS = 300
+
 describe('quorum', () => {
   it('accepts starts with 2 of 3 nodes and refuses them with 1 of 3', async () => {
     await using cluster = await testCluster(3, FAST)
@@ -215,83 +285,28 @@ describe('quorum', () => {
   })
 
   it('does not start its parked children again when it gets the quorum back from a node that knows they were adopted', async () => {
-    await using cluster = await proxiedCluster(3, FAST)
-    const delayMs = 300
-    const sups = await startSupervisors(cluster.nodes, {
-      distribution: 'quorum',
-      quorumAdoptDelayMs: delayMs,
-    })
-    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)]
     // Children of a that b adopts when a is cut off (b is their second choice after a).
-    const ids = idsPlacedOn(sups[0]!, a.id, 200, 'parked')
-      .filter((id) => rendezvous(id, [b.id, c.id]) === b.id)
-      .slice(0, 10)
-    expect(ids.length).toBe(10)
-    await Promise.all(ids.map((id) => sups[0]!.startChild(worker(id))))
-    await waitUntil(
-      () => viewsAgree(sups) && eachRunsOnce([a], ids),
-      SETTLE_MS,
-      'the children to run on a',
-    )
+    const { cluster, sups, ids } = await tenChildrenOn(0, 1, 'parked')
+    await using _ = cluster
 
     await cluster.split([0])
-    await waitUntil(() => eachRunsOnce([b], ids), SETTLE_MS, 'b to adopt them')
-    const sampler = sampleDuplicates(cluster.nodes)
+    await waitUntil(() => eachRunsOnce([cluster.node(1)], ids), SETTLE_MS, 'b to adopt them')
     // a meets c again, but not b yet: its own view still shows b's children as they were
     // before the split, while c knows b adopted a's.
-    cluster.setLink(0, 2, 'pass')
-    await waitUntil(() => sups[0]!.stats().quorum, SETTLE_MS, 'a to have the quorum again')
-    await pause(delayMs + 300)
-    expect(liveCopies([a]).size).toBe(0)
-    expect(sampler.stop()).toEqual([])
-
-    await cluster.heal()
-    await waitUntil(
-      () => viewsAgree(sups) && eachRunsOnce(cluster.nodes, ids),
-      SETTLE_MS,
-      'every node to agree after the heal',
-    )
+    await meetOnlyC({ cluster, sups, ids })
   })
 
   it('does not adopt, with the quorum back, the children of a member it lost only from its minority side', async () => {
-    await using cluster = await proxiedCluster(3, FAST)
-    const delayMs = 300
-    const sups = await startSupervisors(cluster.nodes, {
-      distribution: 'quorum',
-      quorumAdoptDelayMs: delayMs,
-    })
-    const [a, b, c] = [cluster.node(0), cluster.node(1), cluster.node(2)]
     // Children of b that a would take if b were down (a is their first choice after b).
-    const ids = idsPlacedOn(sups[0]!, b.id, 200, 'kept')
-      .filter((id) => rendezvous(id, [a.id, c.id]) === a.id)
-      .slice(0, 10)
-    expect(ids.length).toBe(10)
-    await Promise.all(ids.map((id) => sups[0]!.startChild(worker(id))))
-    await waitUntil(
-      () => viewsAgree(sups) && eachRunsOnce([b], ids),
-      SETTLE_MS,
-      'the children to run on b',
-    )
+    const { cluster, sups, ids } = await tenChildrenOn(1, 0, 'kept')
+    await using _ = cluster
 
     // a alone: it sees b (and c) down, without a quorum; b keeps running its children.
     await cluster.split([0])
     await waitUntil(() => !sups[0]!.stats().quorum, SETTLE_MS, 'a to lose the quorum')
-    await pause(delayMs + 100)
-    const sampler = sampleDuplicates(cluster.nodes)
+    await pause(ADOPT_DELAY_MS + 100)
     // a meets c again, not b yet: a has the quorum, and b is still down in its view.
-    cluster.setLink(0, 2, 'pass')
-    await waitUntil(() => sups[0]!.stats().quorum, SETTLE_MS, 'a to have the quorum again')
-    await pause(delayMs + 300)
-    expect(liveCopies([a]).size).toBe(0)
-    expect(eachRunsOnce([b], ids)).toBe(true)
-    expect(sampler.stop()).toEqual([])
-
-    await cluster.heal()
-    await waitUntil(
-      () => viewsAgree(sups) && eachRunsOnce(cluster.nodes, ids),
-      SETTLE_MS,
-      'every node to agree after the heal',
-    )
+    await meetOnlyC({ cluster, sups, ids })
   })
 
   it('adopts the children of a dead node once the quorum comes back', async () => {
