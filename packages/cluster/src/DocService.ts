@@ -42,9 +42,9 @@ interface Entry {
   /** Bytes of every update this doc has taken since it was created (see `updateBytes`). */
   bytes: number
   /** Owned docs: `write` calls in the open turn transaction. */
-  turnWrites?: number
+  turnWrites: number
   /** Owned docs: how many writes a turn transaction takes before the next one (see `write`). */
-  writesPerUpdate?: number
+  writesPerUpdate: number
 }
 
 /** A turn transaction's first bound, in writes, before its doc's updates tell their size. */
@@ -121,12 +121,19 @@ export class DocService {
       return existing.doc
     }
     const doc = new Y.Doc({ guid: name })
-    const entry: Entry = { doc, owner: this.nodeId, flushed: Y.encodeStateVector(doc), bytes: 0 }
+    const entry: Entry = {
+      doc,
+      owner: this.nodeId,
+      flushed: Y.encodeStateVector(doc),
+      bytes: 0,
+      turnWrites: 0,
+      writesPerUpdate: FIRST_WRITES_PER_UPDATE,
+    }
     this.entries.set(name, entry)
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === REMOTE) return
       entry.bytes += update.length
-      const writes = entry.turnWrites ?? 0
+      const writes = entry.turnWrites
       if (writes > 0) {
         entry.writesPerUpdate = Math.max(
           8,
@@ -157,11 +164,7 @@ export class DocService {
       this.open.add(e.doc)
       this.scheduleFlush()
       e.turnWrites = 0
-    } else if (
-      this.writing === 0 &&
-      this.open.has(e.doc) &&
-      (e.turnWrites ?? 0) >= (e.writesPerUpdate ?? FIRST_WRITES_PER_UPDATE)
-    ) {
+    } else if (this.writing === 0 && this.open.has(e.doc) && e.turnWrites >= e.writesPerUpdate) {
       // A turn that writes a doc thousands of times (a burst of registrations, a leave) ends
       // its transaction every so many writes, so that each update fits a frame and goes to
       // the peers as Yjs encoded it. One update for the whole turn would be bigger than a
@@ -171,7 +174,7 @@ export class DocService {
       endTurn(e.doc)
       openTurn(e.doc)
     }
-    e.turnWrites = (e.turnWrites ?? 0) + 1
+    e.turnWrites++
     this.writing++
     try {
       return fn(e.doc)
@@ -474,7 +477,13 @@ export class DocService {
     }
     this.replicasOf.set(owner, held + 1)
     const doc = new Y.Doc({ guid: name })
-    this.entries.set(name, { doc, owner, bytes: 0 })
+    this.entries.set(name, {
+      doc,
+      owner,
+      bytes: 0,
+      turnWrites: 0,
+      writesPerUpdate: FIRST_WRITES_PER_UPDATE,
+    })
     // Updates from the owner are announced by handleDoc; this only catches writes made here.
     doc.on('afterTransaction', (tr: Y.Transaction) => {
       if (tr.origin === REMOTE || !hasChanges(tr)) return

@@ -48,7 +48,7 @@ export class MapCounts {
     }
     this.counts.set(doc, undefined)
     doc.once('afterAllTransactions', () => {
-      if (this.counts.has(doc) && this.counts.get(doc) === undefined) {
+      if (this.counts.get(doc) === undefined) {
         this.counts.set(doc, countKeys(doc.getMap<unknown>(this.map)))
       }
     })

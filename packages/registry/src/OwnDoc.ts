@@ -73,8 +73,7 @@ export class OwnDoc {
 
   /** The keys the local process `pid` registered (some may have been lost or removed since). */
   keysOf(pid: Pid): Iterable<string> | undefined {
-    const keys = this.localKeys.get(pid)
-    return typeof keys === 'string' ? [keys] : keys
+    return asKeys(this.localKeys.get(pid))
   }
 
   /** Writes `value` (a live entry of a local process) under `key`. */
@@ -162,7 +161,7 @@ export class OwnDoc {
   takeKeys(pid: Pid): Iterable<string> | undefined {
     const keys = this.localKeys.get(pid)
     this.localKeys.delete(pid)
-    return typeof keys === 'string' ? [keys] : keys
+    return asKeys(keys)
   }
 
   /**
@@ -235,4 +234,9 @@ export class OwnDoc {
       )
     })
   }
+}
+
+/** A process's keys as `localKeys` holds them (one key as itself), as keys to iterate. */
+function asKeys(keys: string | Set<string> | undefined): Iterable<string> | undefined {
+  return typeof keys === 'string' ? [keys] : keys
 }

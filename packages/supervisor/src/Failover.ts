@@ -289,8 +289,8 @@ export class Failover {
     }
     // Not awaited: a later round (another node down) need not wait for these starts.
     this.toAdopt += mine.length
+    void this.adoptAll(mine.filter((o) => !o.orphans.unsure))
     const unsure = mine.filter((o) => o.orphans.unsure)
-    void this.adoptAll(unsure.length === 0 ? mine : mine.filter((o) => !o.orphans.unsure))
     if (unsure.length > 0) void this.adoptUnsure(unsure)
     if (this.parked.size > 0 && now - this.resumedAt < this.adoptDelayMs) {
       wait = Math.min(wait, this.resumedAt + this.adoptDelayMs - now)
