@@ -24,6 +24,38 @@ describe('processes()', () => {
     expect(rt.processes()).toEqual([b.pid])
     expect(rt.processCount).toBe(1)
   })
+
+  // The process table is split in 32 maps once it is large (so that growing it never moves every
+  // entry in one step): its listing is still in spawn order, and a shutdown still goes newest first.
+  it('lists 20,000 processes in spawn order, and a shutdown stops them newest first', async () => {
+    const stopped: number[] = []
+    let started = 0
+    class Numbered extends Actor<number> {
+      private n = 0
+      override init(n: number): void {
+        this.n = n
+        started++
+      }
+      override terminate(): void {
+        stopped.push(this.n)
+      }
+    }
+    const rt = new Runtime({ logger: silentLogger })
+    const pids = Array.from({ length: 20_000 }, (_, i) => rt.spawn(Numbered, i))
+    // The inits run in slices; a process still in its init ends without `terminate`.
+    while (started < 20_000) await settle()
+    for (let i = 0; i < 20_000; i += 7) await rt.stop(pids[i]!)
+    const left = pids.filter((_, i) => i % 7 !== 0)
+    expect(rt.processes()).toEqual(left)
+    expect(rt.processCount).toBe(left.length)
+    stopped.length = 0
+    await rt.shutdown()
+    expect(stopped).toEqual(
+      Array.from({ length: 20_000 }, (_, i) => i)
+        .filter((i) => i % 7 !== 0)
+        .reverse(),
+    )
+  })
 })
 
 describe('processInfo()', () => {
