@@ -129,3 +129,41 @@ export class ShardedMap<K extends string | number, V> {
     return this.single !== undefined ? [this.single.size] : this.shards.map((m) => m.size)
   }
 }
+
+/**
+ * A set kept as a `ShardedMap`, for a set that grows large in a few cases only (a process's
+ * links: a supervisor linked to 100,000 children). Start with a plain `Set` and move to this
+ * one with `grown` once it is big, so that the many small sets cost nothing more.
+ */
+export class ShardedSet<K extends string | number> {
+  private readonly map = new ShardedMap<K, true>()
+
+  /** `set` itself once it holds `SPLIT_AT` keys or more (as a new `ShardedSet`), else `set`. */
+  static grown<K extends string | number>(set: Set<K> | ShardedSet<K>): Set<K> | ShardedSet<K> {
+    if (!(set instanceof Set) || set.size < SPLIT_AT) return set
+    const out = new ShardedSet<K>()
+    for (const k of set) out.add(k)
+    return out
+  }
+
+  get size(): number {
+    return this.map.size
+  }
+
+  has(key: K): boolean {
+    return this.map.has(key)
+  }
+
+  add(key: K): this {
+    this.map.set(key, true)
+    return this
+  }
+
+  delete(key: K): boolean {
+    return this.map.delete(key)
+  }
+
+  [Symbol.iterator](): IterableIterator<K> {
+    return this.map.keys()
+  }
+}

@@ -16,4 +16,4 @@ export {
   turnSpentOn,
 } from './slices.js'
 export type { SliceOptions } from './slices.js'
-export { ShardedMap } from './ShardedMap.js'
+export { ShardedMap, ShardedSet } from './ShardedMap.js'

@@ -48,6 +48,22 @@ describe('links', () => {
     expect(await bEnds).toBe('crashed')
   })
 
+  // A hub linked to more processes than a plain Set is kept for (a supervisor of 10,000
+  // children): its links are then split in maps, and still unlink and carry exits.
+  it('keeps 10,000 links of one process: unlinks some, and its crash ends the rest', async () => {
+    await using rt = new Runtime({ logger: silentLogger })
+    const hub = spawnInbox(rt)
+    const spokes = Array.from({ length: 10_000 }, () => spawnInbox(rt, { link: hub.pid }).pid)
+    expect(rt.processInfo(hub.pid)?.links).toHaveLength(10_000)
+    const kept = spokes.filter((_, i) => i % 2 === 0)
+    for (let i = 1; i < spokes.length; i += 2) rt.unlink(hub.pid, spokes[i]!)
+    expect(new Set(rt.processInfo(hub.pid)?.links)).toEqual(new Set(kept))
+    rt.exit(hub.pid, 'crashed')
+    await settle()
+    expect(kept.filter((p) => rt.isAlive(p))).toEqual([])
+    expect(spokes.filter((p) => rt.isAlive(p))).toHaveLength(5_000)
+  })
+
   it('carries an abnormal exit along a chain of links', async () => {
     await using rt = new Runtime({ logger: silentLogger })
     const a = spawnInbox(rt)
