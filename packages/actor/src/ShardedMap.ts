@@ -107,17 +107,29 @@ export class ShardedMap<K extends string | number, V> {
     this.shards = []
   }
 
-  *entries(): IterableIterator<[K, V]> {
-    if (this.single !== undefined) yield* this.single.entries()
-    else for (const m of this.shards) yield* m.entries()
+  // Iteration over a split table goes through an array of all the entries (a snapshot: what is
+  // added or deleted meanwhile does not show), built from each map's own iterator: a generator
+  // handing them out one by one cost 20-25 ms over 10,000 children in one step. Callers neither
+  // add nor delete while they iterate.
+  entries(): IterableIterator<[K, V]> {
+    if (this.single !== undefined) return this.single.entries()
+    const out: Array<[K, V]> = []
+    for (const m of this.shards) for (const e of m) out.push(e)
+    return out[Symbol.iterator]()
   }
 
-  *keys(): IterableIterator<K> {
-    for (const [k] of this.entries()) yield k
+  keys(): IterableIterator<K> {
+    if (this.single !== undefined) return this.single.keys()
+    const out: K[] = []
+    for (const m of this.shards) for (const k of m.keys()) out.push(k)
+    return out[Symbol.iterator]()
   }
 
-  *values(): IterableIterator<V> {
-    for (const [, v] of this.entries()) yield v
+  values(): IterableIterator<V> {
+    if (this.single !== undefined) return this.single.values()
+    const out: V[] = []
+    for (const m of this.shards) for (const v of m.values()) out.push(v)
+    return out[Symbol.iterator]()
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {

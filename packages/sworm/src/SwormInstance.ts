@@ -861,21 +861,35 @@ async function openStore(
 
 /**
  * The workers of this node whose names moved on, for a while (`GONE_MS`): a message sent to one
- * of their pids is forwarded to the name. Oldest first, so pruning stops at the first fresh one.
+ * of their pids is forwarded to the name. The pids in the order they came, in an array with a
+ * head index, so that pruning stops at the first fresh one. (A `Map` iterated from its start
+ * after deletes at its front walks over every deleted slot first: 10-20 ms a step in a leave.)
  */
 class GoneWorkers {
   private readonly byPid = new Map<Pid, { key: string; at: number }>()
   /** The last worker of each name that moved on, while it forwards. */
   private readonly byKey = new Map<string, Pid>()
+  private order: Array<{ pid: Pid; at: number }> = []
+  private head = 0
 
   add(worker: Pid, key: string): void {
     const now = Date.now()
     this.byPid.set(worker, { key, at: now })
     this.byKey.set(key, worker)
-    for (const [pid, g] of this.byPid) {
-      if (now - g.at < GONE_MS) break
+    this.order.push({ pid: worker, at: now })
+    while (this.head < this.order.length) {
+      const { pid, at } = this.order[this.head]!
+      if (now - at < GONE_MS) break
+      this.head++
+      const g = this.byPid.get(pid)
+      // A pid added again later keeps its newer entry.
+      if (g === undefined || g.at !== at) continue
       this.byPid.delete(pid)
       if (this.byKey.get(g.key) === pid) this.byKey.delete(g.key)
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head)
+      this.head = 0
     }
   }
 
