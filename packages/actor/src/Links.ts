@@ -5,7 +5,6 @@ import type { ExitReason } from './exitReason.js'
 import { isPid, nodeOf, type NodeId, type Pid, type Ref } from './Pid.js'
 import type { Proc, Watcher } from './Process.js'
 import type { ProcLookup } from './ProcessTable.js'
-import { ShardedSet } from './ShardedMap.js'
 import { routeTo, type Route } from './Route.js'
 
 /** What links and monitors need from their runtime. */
@@ -40,15 +39,15 @@ export class Links {
     if (a === b || pa.links?.has(b)) return
     const pb = this.host.procs.get(b)
     if (pb !== undefined) {
-      addLink(pa, b)
-      addLink(pb, a)
+      ;(pa.links ??= new Set()).add(b)
+      ;(pb.links ??= new Set()).add(a)
       return
     }
     if (this.host.procs.isLocal(b) || !isPid(b)) {
       this.host.signal(pa, b, 'noproc', true)
       return
     }
-    addLink(pa, b)
+    ;(pa.links ??= new Set()).add(b)
     this.remoteLinked.add(pa)
     let ok = false
     try {
@@ -57,7 +56,7 @@ export class Links {
       ok = false
     }
     if (!ok) {
-      pa.links?.delete(b)
+      pa.links.delete(b)
       this.noteRemoteLinks(pa)
       this.host.signal(pa, b, 'noconnection', true)
     }
@@ -77,7 +76,7 @@ export class Links {
   linkFromRemote(local: Pid, remote: Pid): boolean {
     const p = this.host.procs.get(local)
     if (p === undefined || p.status === 'exiting') return false
-    addLink(p, remote)
+    ;(p.links ??= new Set()).add(remote)
     this.remoteLinked.add(p)
     return true
   }
@@ -248,14 +247,4 @@ export class Links {
     }
     return observed
   }
-}
-
-/**
- * Links `p` to `pid`. A set that grows large (a supervisor linked to every child it started)
- * becomes a `ShardedSet`, so that growing it never moves all of its entries in one step.
- */
-function addLink(p: Proc, pid: Pid): void {
-  const links = p.links ?? new Set<Pid>()
-  links.add(pid)
-  p.links = ShardedSet.grown(links)
 }

@@ -3,7 +3,6 @@
 import type { TimerHandle } from './clock.js'
 import type { ExitReason } from './exitReason.js'
 import type { Pid, Ref } from './Pid.js'
-import type { ShardedSet } from './ShardedMap.js'
 import type { CallOptions, SpawnOptions } from './options.js'
 import type { Runtime } from './Runtime.js'
 
@@ -136,7 +135,7 @@ export class Proc {
   running = false
   trapExit = false
   handled = 0
-  links: Set<Pid> | ShardedSet<Pid> | undefined = undefined
+  links: Set<Pid> | undefined = undefined
   /** Monitors others hold on this process. */
   monitoredBy: Map<Ref, Watcher> | undefined = undefined
   /** Monitors this process holds: ref → target. */

@@ -16,4 +16,3 @@ export {
   turnSpentOn,
 } from './slices.js'
 export type { SliceOptions } from './slices.js'
-export { ShardedMap, ShardedSet } from './ShardedMap.js'

@@ -25,8 +25,8 @@ describe('processes()', () => {
     expect(rt.processCount).toBe(1)
   })
 
-  // The process table is split in 32 maps once it is large (so that growing it never moves every
-  // entry in one step): its listing is still in spawn order, and a shutdown still goes newest first.
+  // At size (20,000, some of them gone): the listing is in spawn order, and a shutdown goes newest
+  // first, which supervision relies on (children stop before the processes that started them).
   it('lists 20,000 processes in spawn order, and a shutdown stops them newest first', async () => {
     const stopped: number[] = []
     let started = 0

@@ -48,8 +48,8 @@ describe('links', () => {
     expect(await bEnds).toBe('crashed')
   })
 
-  // A hub linked to more processes than a plain Set is kept for (a supervisor of 10,000
-  // children): its links are then split in maps, and still unlink and carry exits.
+  // A hub linked to many processes (a supervisor of 10,000 children): its links unlink one by
+  // one, and its crash still ends every process it is linked to.
   it('keeps 10,000 links of one process: unlinks some, and its crash ends the rest', async () => {
     await using rt = new Runtime({ logger: silentLogger })
     const hub = spawnInbox(rt)

@@ -3,7 +3,6 @@
 import type * as Y from 'yjs'
 import type { Logger, Pid } from '@swormjs/actor'
 import type { ComponentDocs } from '@swormjs/cluster/internal'
-import { ShardedMap } from '@swormjs/actor/internal'
 import { RegistryStopped } from './errors.js'
 import {
   isLive,
@@ -40,7 +39,7 @@ export class OwnDoc {
    * hold one (a set each cost ~100 bytes and a fifth of a registration's bookkeeping), several
    * as a set.
    */
-  private readonly localKeys = new ShardedMap<Pid, string | Set<string>>()
+  private readonly localKeys = new Map<Pid, string | Set<string>>()
   private live = 0
   private dead = 0
   private compactScheduled = false

@@ -3,7 +3,7 @@
 // live nodes by the winner rule (`beats`: earliest registration by HLC, then node id).
 import type * as Y from 'yjs'
 import { nodeOf, type Emitter, type NodeId, type Pid } from '@swormjs/actor'
-import { forEachSliced, ShardedMap } from '@swormjs/actor/internal'
+import { forEachSliced } from '@swormjs/actor/internal'
 import { beats } from '@swormjs/cluster/internal'
 import { decodeName, encodeName, isStringKey, type Name } from './names.js'
 import {
@@ -395,8 +395,7 @@ function sameEntry(a: Value | undefined, b: Value | undefined): boolean {
  * (`encodeName`) stay what the docs hold.
  */
 class Winners {
-  /** Split, as the process table is: a node that sees a million names never grows one table by all. */
-  private readonly strings = new ShardedMap<string, Pid>()
+  private readonly strings = new Map<string, Pid>()
   private readonly others = new Map<string, Pid>()
 
   get size(): number {

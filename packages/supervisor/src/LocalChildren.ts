@@ -13,7 +13,6 @@ import {
   type ExitReason,
   type Pid,
 } from '@swormjs/actor'
-import { ShardedMap } from '@swormjs/actor/internal'
 import type { Node } from '@swormjs/cluster'
 import { HybridClock, type ComponentDocs } from '@swormjs/cluster/internal'
 import { AlreadyStarted, UnknownActorType } from './errors.js'
@@ -62,9 +61,8 @@ export class LocalChildren {
   private readonly actors: Map<string, ActorClassLike<unknown>>
   private readonly functions: Map<string, ExecFn>
   private readonly functionNames = new Map<ExecFn, string>()
-  /** Split, as the process table is: a node of a million children never grows one map by all. */
-  private readonly local = new ShardedMap<string, LocalChild>()
-  private readonly byPid = new ShardedMap<Pid, string>()
+  private readonly local = new Map<string, LocalChild>()
+  private readonly byPid = new Map<Pid, string>()
   /** Start clocks: an HLC, so that they order starts across nodes (the duplicate rule). */
   private readonly clock: HybridClock
   /** Removals from this node's doc since its last compaction. */
