@@ -43,6 +43,7 @@ import { Holds, Router } from './moves/Holds.js'
 import { Names } from './Names.js'
 import { SwormNotRunning } from './errors.js'
 import { COPY_STORE_INFO, Replicas } from './replicas/Replicas.js'
+import { GONE_MS, GoneWorkers } from './moves/GoneWorkers.js'
 import { FileStore, type SwormStore } from './persist/FileStore.js'
 import {
   swormRef,
@@ -858,57 +859,3 @@ async function openStore(
     nodeName,
   )
 }
-
-/**
- * The workers of this node whose names moved on, for a while (`GONE_MS`): a message sent to one
- * of their pids is forwarded to the name. The pids in the order they came, in an array with a
- * head index, so that pruning stops at the first fresh one. (A `Map` iterated from its start
- * after deletes at its front walks over every deleted slot first: 10-20 ms a step in a leave.)
- */
-class GoneWorkers {
-  private readonly byPid = new Map<Pid, { key: string; at: number }>()
-  /** The last worker of each name that moved on, while it forwards. */
-  private readonly byKey = new Map<string, Pid>()
-  private order: Array<{ pid: Pid; at: number }> = []
-  private head = 0
-
-  add(worker: Pid, key: string): void {
-    const now = Date.now()
-    this.byPid.set(worker, { key, at: now })
-    this.byKey.set(key, worker)
-    this.order.push({ pid: worker, at: now })
-    while (this.head < this.order.length) {
-      const { pid, at } = this.order[this.head]!
-      if (now - at < GONE_MS) break
-      this.head++
-      const g = this.byPid.get(pid)
-      // A pid added again later keeps its newer entry.
-      if (g === undefined || g.at !== at) continue
-      this.byPid.delete(pid)
-      if (this.byKey.get(g.key) === pid) this.byKey.delete(g.key)
-    }
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head)
-      this.head = 0
-    }
-  }
-
-  /** Workers remembered (some may no longer forward: they are pruned as others come). */
-  get size(): number {
-    return this.byPid.size
-  }
-
-  /** The last worker of the name of `key` that moved on, while it forwards. */
-  lastOf(key: string): Pid | undefined {
-    const pid = this.byKey.get(key)
-    return pid !== undefined && this.keyOf(pid) !== undefined ? pid : undefined
-  }
-
-  keyOf(worker: Pid): string | undefined {
-    const g = this.byPid.get(worker)
-    return g !== undefined && Date.now() - g.at < GONE_MS ? g.key : undefined
-  }
-}
-
-/** How long a moved worker's pid still forwards to its name: senders re-resolve well within it. */
-const GONE_MS = 60_000
