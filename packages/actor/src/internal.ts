@@ -16,3 +16,4 @@ export {
   turnSpentOn,
 } from './slices.js'
 export type { SliceOptions } from './slices.js'
+export { Fifo } from './Fifo.js'

@@ -19,6 +19,7 @@
 // was tried: a node's first answers, slow while it warms up, held its window low for thousands
 // of starts, and a quiet cluster started 15-20% fewer children a second.)
 import type { NodeId } from '@swormjs/actor'
+import { Fifo } from '@swormjs/actor/internal'
 
 /** The bounds of each node's window, and the clock and slices of the placing. */
 export interface WindowOptions {
@@ -207,29 +208,5 @@ function placed(start: Start): NodeId | undefined {
   } catch (e) {
     start.reject(e)
     return undefined
-  }
-}
-
-/** A queue whose `shift` is O(1): thousands of starts may wait on one node. */
-class Fifo<T> {
-  private items: T[] = []
-  private head = 0
-
-  get size(): number {
-    return this.items.length - this.head
-  }
-
-  push(item: T): void {
-    this.items.push(item)
-  }
-
-  shift(): T | undefined {
-    if (this.head === this.items.length) return undefined
-    const item = this.items[this.head++]
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
-    return item
   }
 }

@@ -1,22 +1,22 @@
 // The workers of this node whose names moved on, remembered for `GONE_MS` so that a message sent
 // to one of their pids (a cached pid, a pid in a message) is forwarded to the name.
 import type { Pid } from '@swormjs/actor'
+import { Fifo } from '@swormjs/actor/internal'
 
 /** How long a moved worker's pid still forwards to its name: senders re-resolve well within it. */
 export const GONE_MS = 60_000
 
 /**
  * The workers of this node whose names moved on, for a while (`GONE_MS`): a message sent to one
- * of their pids is forwarded to the name. The pids in the order they came, in an array with a
- * head index, so that pruning stops at the first fresh one. (A `Map` iterated from its start
- * after deletes at its front walks over every deleted slot first: 10-20 ms a step in a leave.)
+ * of their pids is forwarded to the name. The pids in the order they came, in a `Fifo`, so that
+ * pruning stops at the first fresh one. (A `Map` iterated from its start after deletes at its
+ * front walks over every deleted slot first: 10-20 ms a step in a leave.)
  */
 export class GoneWorkers {
   private readonly byPid = new Map<Pid, { key: string; at: number }>()
   /** The last worker of each name that moved on, while it forwards. */
   private readonly byKey = new Map<string, Pid>()
-  private order: Array<{ pid: Pid; at: number }> = []
-  private head = 0
+  private readonly order = new Fifo<{ pid: Pid; at: number }>()
   private readonly now: () => number
 
   /** `now`: the wall clock in ms (a test's own). */
@@ -29,19 +29,14 @@ export class GoneWorkers {
     this.byPid.set(worker, { key, at: now })
     this.byKey.set(key, worker)
     this.order.push({ pid: worker, at: now })
-    while (this.head < this.order.length) {
-      const { pid, at } = this.order[this.head]!
-      if (now - at < GONE_MS) break
-      this.head++
-      const g = this.byPid.get(pid)
+    for (let next = this.order.peek(); next !== undefined; next = this.order.peek()) {
+      if (now - next.at < GONE_MS) break
+      this.order.shift()
+      const g = this.byPid.get(next.pid)
       // A pid added again later keeps its newer entry.
-      if (g === undefined || g.at !== at) continue
-      this.byPid.delete(pid)
-      if (this.byKey.get(g.key) === pid) this.byKey.delete(g.key)
-    }
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head)
-      this.head = 0
+      if (g === undefined || g.at !== next.at) continue
+      this.byPid.delete(next.pid)
+      if (this.byKey.get(g.key) === next.pid) this.byKey.delete(g.key)
     }
   }
 
