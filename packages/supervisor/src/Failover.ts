@@ -1,5 +1,6 @@
 // A member seen down: its children are orphans until the live member their hash now picks adopts
 // them. Without a quorum this node parks its own children and starts them again when it returns.
+import type * as Y from 'yjs'
 import type { Emitter, NodeId, TimerHandle } from '@swormjs/actor'
 import { forEachLimited, forEachSliced } from '@swormjs/actor/internal'
 import type { Node } from '@swormjs/cluster'
@@ -275,11 +276,24 @@ export class Failover {
         wait = Math.min(wait, orphans.since + this.adoptDelayMs - now)
         continue
       }
+      // Each id is decided by the state of its own slice: the node may be back, the id adopted.
+      // What the slice reads of the dead node is read at its first id (nothing changes it
+      // before the slice yields).
+      let step: { over: boolean; kids: Y.Map<DocChild> | undefined } | undefined
       await forEachSliced([...orphans.ids], (id) => {
-        // Each id is decided by the state of its own turn: the node may be back, the id adopted.
-        if (this.gone(dead) || this.orphans.get(dead) !== orphans) return true
+        if (step === undefined) {
+          step = {
+            over: this.gone(dead) || this.orphans.get(dead) !== orphans,
+            kids: placement.childrenOf(dead),
+          }
+          queueMicrotask(() => {
+            step = undefined
+          })
+        }
+        if (step.over) return true
+        const kids = step.kids
         const spec = placement.memoizedInStep(() =>
-          this.orphanToAdopt(id, placement.childrenOf(dead)?.get(id), orphans.ids),
+          this.orphanToAdopt(id, kids?.get(id), orphans.ids),
         )
         if (spec !== undefined) mine.push({ spec, from: dead, orphans })
         return false

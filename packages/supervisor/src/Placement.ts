@@ -49,10 +49,10 @@ export class Placement {
    * they still count, and leave `known` once this side has a quorum again.
    */
   private readonly forgotten = new Set<string>()
-  /** While `memoized` runs: the live members by type, read once. */
-  private memo: Map<string | undefined, NodeId[]> | undefined
+  /** While `memoized` runs: what it reads once (see `Memo`). */
+  private memo: Memo | undefined
   /** The memo of this synchronous step's `memoizedInStep` calls: it goes at the next microtask. */
-  private stepMemo: Map<string | undefined, NodeId[]> | undefined
+  private stepMemo: Memo | undefined
 
   constructor(host: PlacementHost, distribution: Distribution, quorumSize: number | undefined) {
     this.host = host
@@ -115,11 +115,12 @@ export class Placement {
   }
 
   /**
-   * Runs `work`, which places many children in one synchronous step: the live members are read
-   * once per type for all of them, as nothing can change them before the step ends.
+   * Runs `work`, which places many children in one synchronous step: the live members (and
+   * their children's maps, for `locate`) are read once for all of them, as nothing can change
+   * them before the step ends.
    */
   memoized(work: () => void): void {
-    this.memo = new Map()
+    this.memo = { members: new Map() }
     try {
       work()
     } finally {
@@ -136,7 +137,7 @@ export class Placement {
    */
   memoizedInStep<T>(work: () => T): T {
     if (this.stepMemo === undefined) {
-      this.stepMemo = new Map()
+      this.stepMemo = { members: new Map() }
       queueMicrotask(() => {
         this.stepMemo = undefined
       })
@@ -152,7 +153,7 @@ export class Placement {
 
   /** Live members, not leaving, sorted (those that run `type` if given). */
   liveMembers(type?: string): NodeId[] {
-    const kept = this.memo?.get(type)
+    const kept = this.memo?.members.get(type)
     if (kept !== undefined) return kept
     const out: NodeId[] = []
     for (const node of this.host.owners()) {
@@ -166,7 +167,7 @@ export class Placement {
       out.push(node)
     }
     out.sort()
-    this.memo?.set(type, out)
+    this.memo?.members.set(type, out)
     return out
   }
 
@@ -235,15 +236,28 @@ export class Placement {
   /** Where `id` runs now on a live member (the earliest start if two copies are seen). */
   locate(id: string): Located | undefined {
     let best: Located | undefined
-    for (const node of this.host.owners()) {
-      if (!this.isLive(node)) continue
-      const c = this.childrenOf(node)?.get(id)
+    for (const [node, children] of this.liveChildren()) {
+      const c = children.get(id)
       if (c === undefined) continue
       if (best === undefined || beats({ clock: c.c, node }, best)) {
         best = { node, pid: c.p, clock: c.c }
       }
     }
     return best
+  }
+
+  /** The children's map of each live member (read once in a `memoized` step). */
+  private liveChildren(): Array<[NodeId, Y.Map<DocChild>]> {
+    const kept = this.memo?.children
+    if (kept !== undefined) return kept
+    const out: Array<[NodeId, Y.Map<DocChild>]> = []
+    for (const node of this.host.owners()) {
+      if (!this.isLive(node)) continue
+      const children = this.childrenOf(node)
+      if (children !== undefined) out.push([node, children])
+    }
+    if (this.memo !== undefined) this.memo.children = out
+    return out
   }
 
   /** Every child running on a live member. */
@@ -330,4 +344,13 @@ function isClient(doc: Y.Doc): boolean {
 function urlOf(doc: Y.Doc | undefined): string | undefined {
   const url = doc?.getMap<unknown>('info').get('url')
   return typeof url === 'string' ? url : undefined
+}
+
+/**
+ * What a `memoized` step reads once: the live members by type, and the children's maps of the
+ * live members. The maps are the docs' own, so a child recorded during the step is seen.
+ */
+interface Memo {
+  readonly members: Map<string | undefined, NodeId[]>
+  children?: Array<[NodeId, Y.Map<DocChild>]>
 }
