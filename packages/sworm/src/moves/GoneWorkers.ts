@@ -51,7 +51,13 @@ export class GoneWorkers {
     return pid !== undefined && this.keyOf(pid) !== undefined ? pid : undefined
   }
 
+  /**
+   * The name of `worker` if it moved on lately. Asked for every message this node sends to
+   * another node's process, so an empty table answers first: a lookup hashes a pid that came
+   * off the wire afresh each time.
+   */
   keyOf(worker: Pid): string | undefined {
+    if (this.byPid.size === 0) return undefined
     const g = this.byPid.get(worker)
     return g !== undefined && this.now() - g.at < GONE_MS ? g.key : undefined
   }
