@@ -204,7 +204,7 @@ export class Registry extends Listenable<RegistryEvents> implements AsyncDisposa
         ? { p: pid, c: this.clock.now() }
         : { p: pid, c: this.clock.now(), m: meta }
     this.own.register(key, value)
-    this.replicas.recompute(key)
+    this.replicas.claimed(key, value)
     if (options.awaitReplication) await this.awaitReplication()
   }
 

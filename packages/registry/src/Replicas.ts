@@ -9,6 +9,7 @@ import { decodeName, encodeName, isStringKey, type Name } from './names.js'
 import {
   isLive,
   type Entry,
+  type LiveValue,
   type RegistryEvents,
   type UnregisterReason,
   type Value,
@@ -221,6 +222,25 @@ export class Replicas {
     if (v !== undefined) this.refresh(v, true)
   }
 
+  /**
+   * This node has just written `value`, a live entry of its own, under `key`, which resolved to
+   * nothing (its caller read `winner` in the same step): it wins, and nothing is read back from
+   * any node's doc. While a sliced refresh, switch or settle runs, `winners` may lag the docs,
+   * so the name is recomputed from them as any other change.
+   */
+  claimed(key: string, value: LiveValue): void {
+    if (
+      this.refreshing > 0 ||
+      this.switching.size > 0 ||
+      this.settling > 0 ||
+      this.winners.get(key) !== undefined
+    ) {
+      this.recompute(key)
+      return
+    }
+    this.decide(key, undefined, value.p, this.host.self, value)
+  }
+
   /** Recomputes who holds `key` from the docs of live nodes; emits the change; reports a loss. */
   recompute(key: string): void {
     let bestPid: Pid | undefined
@@ -253,27 +273,39 @@ export class Replicas {
     if (this.refreshing > 0 || this.switching.size > 0) return this.recompute(key)
     // An entry that does not count (gone, or on a node that is down) changed: the winner stands.
     if (!isLive(v) || !this.isLiveNode(owner)) return
-    if (holder === undefined) return this.decide(key, old, v.p, owner)
+    if (holder === undefined) return this.decide(key, old, v.p, owner, v)
     const w = this.views.get(holder)?.names.get(key)
     if (!this.isLiveNode(holder) || !isLive(w) || w.p !== old) return this.recompute(key)
     if (beats({ clock: v.c, node: owner }, { clock: w.c, node: holder }))
-      this.decide(key, old, v.p, owner)
+      this.decide(key, old, v.p, owner, v)
   }
 
-  /** `key` resolves to `next` (held in `node`'s doc) where it resolved to `old`: emits the change. */
-  private decide(key: string, old: Pid | undefined, next: Pid | undefined, node: NodeId): void {
+  /**
+   * `key` resolves to `next` (held in `node`'s doc) where it resolved to `old`: emits the change.
+   * `entry`: `next`'s entry, when the caller holds it (else it is read from `node`'s doc).
+   */
+  private decide(
+    key: string,
+    old: Pid | undefined,
+    next: Pid | undefined,
+    node: NodeId,
+    entry?: LiveValue,
+  ): void {
     if (old !== next) {
       if (next === undefined) this.winners.delete(key)
       else this.winners.set(key, next)
       if (old !== undefined)
         this.host.events.emit('unregister', decodeName(key), old, this.whyGone(key, old, next))
       if (next !== undefined) {
-        const v = this.views.get(node)?.names.get(key)
+        const v = entry ?? this.views.get(node)?.names.get(key)
         this.host.events.emit('register', decodeName(key), next, isLive(v) ? v.m : undefined)
       }
     }
     // A live entry of ours that is not the winner lost a conflict: this node settles it.
-    const mine = this.views.get(this.host.self)?.names.get(key)
+    const mine =
+      node === this.host.self && entry !== undefined
+        ? entry
+        : this.views.get(this.host.self)?.names.get(key)
     if (next !== undefined && isLive(mine) && mine.p !== next) this.host.lost(key, mine.p, next)
   }
 
