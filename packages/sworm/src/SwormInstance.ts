@@ -306,6 +306,9 @@ export class SwormInstance extends Listenable<SwormEvents> implements AsyncDispo
     })
     const offRegister = registry.on('register', (n, pid, meta) => {
       holds.release(n, pid, meta)
+      // Every name of the cluster comes by here: with no barrier waiting and no worker moved
+      // lately (the usual case), there is nothing to tell.
+      if (!barriers.active && gone.size === 0) return
       const key = encodeName(n)
       barriers.registered(key, pid)
       const old = gone.lastOf(key)
