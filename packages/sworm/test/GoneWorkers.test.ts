@@ -40,4 +40,26 @@ describe('GoneWorkers', () => {
     expect(gone.lastOf('sroom-7')).toBeUndefined()
     expect(gone.lastOf('sroom-last')).toBe(pid(8_001))
   })
+
+  it('forgets every name of a worker that held two, and keeps a name added again later', () => {
+    let now = 0
+    const gone = new GoneWorkers(() => now)
+    gone.add(pid(1), 'sroom-a')
+    gone.add(pid(1), 'sroom-b')
+    gone.add(pid(2), 'sroom-c')
+    now = 10
+    gone.add(pid(2), 'sroom-c')
+    expect(gone.names).toBe(3)
+    now = GONE_MS + 5
+    gone.add(pid(3), 'sroom-d')
+    // pid 1's two names are past their time; pid 2 was added again at 10: it stays, by its name.
+    expect(gone.names).toBe(2)
+    expect(gone.lastOf('sroom-a')).toBeUndefined()
+    expect(gone.lastOf('sroom-b')).toBeUndefined()
+    expect(gone.lastOf('sroom-c')).toBe(pid(2))
+    now = GONE_MS + 10
+    gone.add(pid(4), 'sroom-e')
+    expect(gone.names).toBe(2)
+    expect(gone.lastOf('sroom-c')).toBeUndefined()
+  })
 })

@@ -16,7 +16,7 @@ export class GoneWorkers {
   private readonly byPid = new Map<Pid, { key: string; at: number }>()
   /** The last worker of each name that moved on, while it forwards. */
   private readonly byKey = new Map<string, Pid>()
-  private readonly order = new Fifo<{ pid: Pid; at: number }>()
+  private readonly order = new Fifo<{ pid: Pid; key: string; at: number }>()
   private readonly now: () => number
 
   /** `now`: the wall clock in ms (a test's own). */
@@ -28,16 +28,23 @@ export class GoneWorkers {
     const now = this.now()
     this.byPid.set(worker, { key, at: now })
     this.byKey.set(key, worker)
-    this.order.push({ pid: worker, at: now })
+    this.order.push({ pid: worker, key, at: now })
     for (let next = this.order.peek(); next !== undefined; next = this.order.peek()) {
       if (now - next.at < GONE_MS) break
       this.order.shift()
       const g = this.byPid.get(next.pid)
-      // A pid added again later keeps its newer entry.
-      if (g === undefined || g.at !== next.at) continue
-      this.byPid.delete(next.pid)
-      if (this.byKey.get(g.key) === next.pid) this.byKey.delete(g.key)
+      // A pid added again later keeps its newer entry, and its name if that is the same one.
+      const newer = g !== undefined && g.at !== next.at
+      if (!newer) this.byPid.delete(next.pid)
+      if (this.byKey.get(next.key) === next.pid && !(newer && g.key === next.key)) {
+        this.byKey.delete(next.key)
+      }
     }
+  }
+
+  /** Names whose last moved worker is remembered. */
+  get names(): number {
+    return this.byKey.size
   }
 
   /** Workers remembered (some may no longer forward: they are pruned as others come). */
