@@ -71,16 +71,27 @@ export function nodeOf(pid: Pid): NodeId {
  * `InvalidPid` when what follows the last `.` is not digits.
  */
 export function serialOf(pid: Pid): number {
+  const n = serialIn(pid)
+  if (n < 0) throw new InvalidPid(pid)
+  return n
+}
+
+/**
+ * The serial of `s` read as a pid's (the digits between its last `.` and the closing `>`), or -1
+ * when `s` has no such digits. Nothing else of the shape is checked: the caller compares.
+ */
+export function serialIn(s: unknown): number {
+  if (typeof s !== 'string') return -1
   let n = 0
   let scale = 1
-  for (let i = pid.length - 2; i > 0; i--) {
-    const c = pid.charCodeAt(i)
+  for (let i = s.length - 2; i > 0; i--) {
+    const c = s.charCodeAt(i)
     if (c === 46 /* . */ && scale > 1) return n
     if (c < 48 || c > 57) break
     n += (c - 48) * scale
     scale *= 10
   }
-  throw new InvalidPid(pid)
+  return -1
 }
 
 /** Builds a ref from its parts. */

@@ -2,7 +2,7 @@
 // ended, and the pid serial that names the next one.
 import { RuntimeStopped } from './errors.js'
 import type { SpawnOptions } from './options.js'
-import { formatPid, serialOf, type NodeId, type Pid } from './Pid.js'
+import { formatPid, serialIn, serialOf, type NodeId, type Pid } from './Pid.js'
 import { kAttach, Proc, type Behavior } from './Process.js'
 
 /** What a spawn needs from the rest of the runtime. */
@@ -30,8 +30,12 @@ export interface ProcLookup {
 export class ProcessTable implements ProcLookup {
   private readonly host: ProcessTableHost
   private readonly nodeId: NodeId
-  private readonly procs = new Map<Pid, Proc>()
-  /** The same processes by serial: a peer names a process of this node by its serial alone. */
+  /**
+   * Every process by its pid's serial, in spawn order: a peer names a process of this node by
+   * its serial alone, and a lookup by pid reads the serial off the pid and compares the pid. One
+   * table, keyed by numbers: a table by pid beside it cost every spawn and exit a second insert
+   * and delete, hashed each pid that came off the wire afresh, and grew in a step of its own.
+   */
   private readonly bySerial = new Map<number, Proc>()
   private readonly localPrefix: string
   private serial = 1
@@ -45,7 +49,8 @@ export class ProcessTable implements ProcLookup {
 
   /** The live (or exiting) local process of `pid`. */
   get(pid: Pid): Proc | undefined {
-    return this.procs.get(pid)
+    const proc = this.bySerial.get(serialIn(pid))
+    return proc !== undefined && proc.pid === pid ? proc : undefined
   }
 
   /** The live (or exiting) local process whose pid has serial `serial`. */
@@ -54,7 +59,7 @@ export class ProcessTable implements ProcLookup {
   }
 
   has(pid: Pid): boolean {
-    return this.procs.has(pid)
+    return this.get(pid) !== undefined
   }
 
   /** True when `pid` belongs to this node incarnation, alive or not. */
@@ -63,7 +68,7 @@ export class ProcessTable implements ProcLookup {
   }
 
   get size(): number {
-    return this.procs.size
+    return this.bySerial.size
   }
 
   /** Processes spawned since start. */
@@ -72,18 +77,18 @@ export class ProcessTable implements ProcLookup {
   }
 
   pids(): Pid[] {
-    return [...this.procs.keys()]
+    return Array.from(this.bySerial.values(), (p) => p.pid)
   }
 
   /** Every process, the newest first (the order a shutdown stops them in). */
   newestFirst(): Proc[] {
-    return [...this.procs.values()].reverse()
+    return [...this.bySerial.values()].reverse()
   }
 
   /** Takes an ended process out of the table. */
   remove(proc: Proc): void {
-    this.procs.delete(proc.pid)
-    this.bySerial.delete(serialOf(proc.pid))
+    const serial = serialOf(proc.pid)
+    if (this.bySerial.get(serial) === proc) this.bySerial.delete(serial)
   }
 
   /**
@@ -118,7 +123,6 @@ export class ProcessTable implements ProcLookup {
     const pid = formatPid(this.nodeId, serial)
     const proc = new Proc(pid, this.host.runtime, behavior)
     behavior[kAttach](proc)
-    this.procs.set(pid, proc)
     this.bySerial.set(serial, proc)
     this.spawnedTotal++
     if (options.trapExit) proc.trapExit = true
