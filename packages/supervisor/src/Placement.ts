@@ -236,27 +236,29 @@ export class Placement {
   /** Where `id` runs now on a live member (the earliest start if two copies are seen). */
   locate(id: string): Located | undefined {
     let best: Located | undefined
-    for (const [node, children] of this.liveChildren()) {
-      const c = children.get(id)
-      if (c === undefined) continue
-      if (best === undefined || beats({ clock: c.c, node }, best)) {
-        best = { node, pid: c.p, clock: c.c }
-      }
+    const memo = this.memo
+    if (memo !== undefined) {
+      // In a memoized step (a slice of an orphan scan, of a start window): each live member's
+      // children map read once for all of them.
+      memo.children ??= this.liveChildren()
+      for (const [node, children] of memo.children) best = earliest(best, node, children.get(id))
+      return best
+    }
+    for (const node of this.host.owners()) {
+      if (!this.isLive(node)) continue
+      best = earliest(best, node, this.childrenOf(node)?.get(id))
     }
     return best
   }
 
-  /** The children's map of each live member (read once in a `memoized` step). */
+  /** The children's map of each live member. */
   private liveChildren(): Array<[NodeId, Y.Map<DocChild>]> {
-    const kept = this.memo?.children
-    if (kept !== undefined) return kept
     const out: Array<[NodeId, Y.Map<DocChild>]> = []
     for (const node of this.host.owners()) {
       if (!this.isLive(node)) continue
       const children = this.childrenOf(node)
       if (children !== undefined) out.push([node, children])
     }
-    if (this.memo !== undefined) this.memo.children = out
     return out
   }
 
@@ -353,4 +355,16 @@ function urlOf(doc: Y.Doc | undefined): string | undefined {
 interface Memo {
   readonly members: Map<string | undefined, NodeId[]>
   children?: Array<[NodeId, Y.Map<DocChild>]>
+}
+
+/** `best`, or the copy `c` on `node` where it started earlier (the duplicate rule). */
+function earliest(
+  best: Located | undefined,
+  node: NodeId,
+  c: DocChild | undefined,
+): Located | undefined {
+  if (c === undefined) return best
+  return best === undefined || beats({ clock: c.c, node }, best)
+    ? { node, pid: c.p, clock: c.c }
+    : best
 }
