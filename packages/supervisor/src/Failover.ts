@@ -1,6 +1,5 @@
 // A member seen down: its children are orphans until the live member their hash now picks adopts
 // them. Without a quorum this node parks its own children and starts them again when it returns.
-import type * as Y from 'yjs'
 import type { Emitter, NodeId, TimerHandle } from '@swormjs/actor'
 import { forEachLimited, forEachSliced } from '@swormjs/actor/internal'
 import type { Node } from '@swormjs/cluster'
@@ -276,28 +275,16 @@ export class Failover {
         wait = Math.min(wait, orphans.since + this.adoptDelayMs - now)
         continue
       }
-      // Each id is decided by the state of its own slice: the node may be back, the id adopted.
-      // What the slice reads of the dead node is read at its first id (nothing changes it
-      // before the slice yields).
-      let step: { over: boolean; kids: Y.Map<DocChild> | undefined } | undefined
-      await forEachSliced([...orphans.ids], (id) => {
-        if (step === undefined) {
-          step = {
-            over: this.gone(dead) || this.orphans.get(dead) !== orphans,
-            kids: placement.childrenOf(dead),
-          }
-          queueMicrotask(() => {
-            step = undefined
-          })
-        }
-        if (step.over) return true
-        const kids = step.kids
-        const spec = placement.memoizedInStep(() =>
-          this.orphanToAdopt(id, kids?.get(id), orphans.ids),
-        )
-        if (spec !== undefined) mine.push({ spec, from: dead, orphans })
-        return false
-      })
+      // Each id is decided by the state of its own turn: the node may be back, the id adopted.
+      // What a slice reads of the members (the dead node's children among them) it reads once.
+      await forEachSliced([...orphans.ids], (id) =>
+        placement.memoizedInStep(() => {
+          if (this.gone(dead) || this.orphans.get(dead) !== orphans) return true
+          const spec = this.orphanToAdopt(id, placement.childrenOf(dead)?.get(id), orphans.ids)
+          if (spec !== undefined) mine.push({ spec, from: dead, orphans })
+          return false
+        }),
+      )
       if (this.orphans.get(dead) === orphans && (orphans.ids.size === 0 || this.gone(dead)))
         this.orphans.delete(dead)
     }

@@ -98,8 +98,14 @@ export class Placement {
     this.settleForgotten()
   }
 
+  /** Member `node`'s children (read once per node in a `memoized` step). */
   childrenOf(node: NodeId): Y.Map<DocChild> | undefined {
-    return this.host.docOf(node)?.getMap<DocChild>('children')
+    const maps = this.memo?.maps
+    if (maps === undefined) return this.host.docOf(node)?.getMap<DocChild>('children')
+    if (maps.has(node)) return maps.get(node)
+    const children = this.host.docOf(node)?.getMap<DocChild>('children')
+    maps.set(node, children)
+    return children
   }
 
   isLive(node: NodeId): boolean {
@@ -115,12 +121,12 @@ export class Placement {
   }
 
   /**
-   * Runs `work`, which places many children in one synchronous step: the live members (and
-   * their children's maps, for `locate`) are read once for all of them, as nothing can change
-   * them before the step ends.
+   * Runs `work`, which places many children in one synchronous step: the live members and
+   * their children's maps are read once for all of them, as nothing can change them before the
+   * step ends.
    */
   memoized(work: () => void): void {
-    this.memo = { members: new Map() }
+    this.memo = { members: new Map(), maps: new Map() }
     try {
       work()
     } finally {
@@ -137,7 +143,7 @@ export class Placement {
    */
   memoizedInStep<T>(work: () => T): T {
     if (this.stepMemo === undefined) {
-      this.stepMemo = { members: new Map() }
+      this.stepMemo = { members: new Map(), maps: new Map() }
       queueMicrotask(() => {
         this.stepMemo = undefined
       })
@@ -349,11 +355,13 @@ function urlOf(doc: Y.Doc | undefined): string | undefined {
 }
 
 /**
- * What a `memoized` step reads once: the live members by type, and the children's maps of the
- * live members. The maps are the docs' own, so a child recorded during the step is seen.
+ * What a `memoized` step reads once: the live members by type, each member's children map, and
+ * those of the live members together (for `locate`). The maps are the docs' own, so a child
+ * recorded during the step is seen.
  */
 interface Memo {
   readonly members: Map<string | undefined, NodeId[]>
+  readonly maps: Map<NodeId, Y.Map<DocChild> | undefined>
   children?: Array<[NodeId, Y.Map<DocChild>]>
 }
 
