@@ -87,8 +87,7 @@ export class ProcessTable implements ProcLookup {
 
   /** Takes an ended process out of the table. */
   remove(proc: Proc): void {
-    const serial = serialOf(proc.pid)
-    if (this.bySerial.get(serial) === proc) this.bySerial.delete(serial)
+    this.bySerial.delete(serialOf(proc.pid))
   }
 
   /**
